@@ -1,0 +1,314 @@
+"""Settings: `config/hotline.toml`, then `HOTLINE_<SECTION>_<KEY>` environment variables.
+
+Secrets (AMI secret, Twilio token, webhook keys) are read from the environment only; a secret
+written into the TOML file is an error, so that it never lands in a repository.
+Configuration is read once by an entry point (`cli`, `api`, `scheduler`) and passed down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hotline.toml"
+ENV_PREFIX = "HOTLINE_"
+
+
+class ConfigError(Exception):
+    """A configuration mistake, naming the file, the key and what is wrong."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: [{key}] {problem}")
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class HotlineSection:
+    timezone: str = "Asia/Shanghai"
+    numbers: list[str] = field(default_factory=list)
+    company_name: str = "某某公司"
+    company_name_en: str = "Example Co."
+    data_dir: str = "data"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    url: str = ""  # empty: sqlite in data_dir
+    raw_event_retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class AmiSection:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "hotline"
+    encoding: str = "utf-8"
+    fallback_encoding: str = "gb18030"
+    ping_interval: float = 20.0
+    ping_timeout: float = 10.0
+    action_timeout: float = 10.0
+    reconnect_initial: float = 1.0
+    reconnect_max: float = 60.0
+    max_packet_bytes: int = 1_048_576
+    queue_size: int = 10_000
+    # Secret: only from HOTLINE_AMI_SECRET.
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class SpecialtySection:
+    name_zh: str = ""
+    name_en: str = ""
+
+
+@dataclass(frozen=True)
+class StaffSection:
+    extensions: list[str] = field(default_factory=list)
+    outbound_contexts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportsSection:
+    answer_rate_target: float = 0.75
+    satisfaction_target: float = 0.90
+    satisfaction_full_score: int = 5
+    short_abandon_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApiSection:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+    # Secret: only from HOTLINE_API_LINK_KEY (signs acknowledgement links).
+    link_key: str = ""
+
+
+@dataclass(frozen=True)
+class TwilioSection:
+    account_sid: str = ""
+    voice: str = "Polly.Zhiyu"
+    language: str = "cmn-CN"
+    # Secret: only from HOTLINE_TWILIO_AUTH_TOKEN.
+    auth_token: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything hotline is configured with."""
+
+    source: str = "<defaults>"
+    hotline: HotlineSection = field(default_factory=HotlineSection)
+    database: DatabaseSection = field(default_factory=DatabaseSection)
+    ami: AmiSection = field(default_factory=AmiSection)
+    queues: dict[str, str] = field(default_factory=dict)
+    specialties: dict[str, SpecialtySection] = field(default_factory=dict)
+    staff: StaffSection = field(default_factory=StaffSection)
+    reports: ReportsSection = field(default_factory=ReportsSection)
+    api: ApiSection = field(default_factory=ApiSection)
+    twilio: TwilioSection = field(default_factory=TwilioSection)
+    # Sections owned by other parts (roster, windows, ivr, monitor, paging): validated there.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.hotline.tz
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{Path(self.hotline.data_dir) / 'hotline.db'}"
+
+    def specialty_of_queue(self, queue: str | None) -> str | None:
+        """The specialty a queue serves (the queue name itself when not mapped)."""
+        if queue is None:
+            return None
+        return self.queues.get(queue, queue)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A raw section owned by another part of hotline (empty when absent)."""
+        value = self.extra.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+SECRETS: dict[tuple[str, str], str] = {
+    ("ami", "secret"): "HOTLINE_AMI_SECRET",
+    ("api", "link_key"): "HOTLINE_API_LINK_KEY",
+    ("twilio", "auth_token"): "HOTLINE_TWILIO_AUTH_TOKEN",
+}
+
+_TYPED_SECTIONS: dict[str, type[Any]] = {
+    "hotline": HotlineSection,
+    "database": DatabaseSection,
+    "ami": AmiSection,
+    "staff": StaffSection,
+    "reports": ReportsSection,
+    "api": ApiSection,
+    "twilio": TwilioSection,
+}
+
+
+def _coerce(source: str, key: str, value: Any, hint: Any) -> Any:
+    """Check `value` against a dataclass field type; strings (from env) are converted."""
+    origin = get_origin(hint)
+    if origin is list:
+        (inner,) = get_args(hint)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(source, key, f"must be a list, got {type(value).__name__} {value!r}")
+        return [_coerce(source, key, v, inner) for v in value]
+    if hint is bool:
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+        if not isinstance(value, bool):
+            raise ConfigError(source, key, f"must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(source, key, f"must be a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(source, key, f"must be a whole number, got {value!r}") from None
+    if hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(source, key, f"must be a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(source, key, f"must be a number, got {value!r}") from None
+    if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # DIDs written as bare numbers
+        if not isinstance(value, str):
+            raise ConfigError(source, key, f"must be text, got {type(value).__name__} {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type[Any], name: str, raw: Mapping[str, Any], source: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(source, f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+        if (name, key) in SECRETS and value:
+            raise ConfigError(
+                source, f"{name}.{key}",
+                f"secrets are not read from files; set the environment variable {SECRETS[(name, key)]}",
+            )
+        kwargs[key] = _coerce(source, f"{name}.{key}", value, hints[key])
+    return cls(**kwargs)
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    """Fold HOTLINE_<SECTION>_<KEY> variables into `raw`; returns the keys taken from env."""
+    taken: list[str] = []
+    for section, cls in _TYPED_SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            var = f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"
+            if var in env:
+                raw.setdefault(section, {})
+                if not isinstance(raw[section], dict):
+                    raise ConfigError("environment", section, "section is not a table")
+                raw[section][f.name] = env[var]
+                taken.append(f"{section}.{f.name}")
+    return taken
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (default `config/hotline.toml`, or HOTLINE_CONFIG) and the environment."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG
+    p = Path(path)
+    source = str(p)
+    try:
+        raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, "-", "file not found") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(source, "-", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(source, "-", f"not valid TOML: {e}") from None
+    # Secrets from the file are rejected before the environment may fill them in.
+    for (section, key), var in SECRETS.items():
+        sec = raw.get(section)
+        if isinstance(sec, dict) and sec.get(key):
+            raise ConfigError(source, f"{section}.{key}",
+                              f"secrets are not read from files; set the environment variable {var}")
+    _apply_env(raw, env)
+    return settings_from_dict(raw, source, env)
+
+
+def settings_from_dict(raw: Mapping[str, Any], source: str = "<dict>",
+                       env: Mapping[str, str] | None = None) -> Settings:
+    """Validate an already parsed configuration mapping."""
+    env = {} if env is None else env
+    raw = dict(raw)
+    sections: dict[str, Any] = {}
+    for name, cls in _TYPED_SECTIONS.items():
+        value = raw.pop(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(source, name, "must be a table")
+        value = dict(value)
+        for (section, key), var in SECRETS.items():
+            if section == name and var in env:
+                value[key] = env[var]
+        secret_keys = {k for (s, k) in SECRETS if s == name}
+        plain = {k: v for k, v in value.items() if k not in secret_keys}
+        built = _build(cls, name, plain, source)
+        secrets = {k: str(value[k]) for k in secret_keys if k in value}
+        sections[name] = dataclasses.replace(built, **secrets) if secrets else built
+    queues = raw.pop("queues", {})
+    if not isinstance(queues, dict) or not all(isinstance(v, str) for v in queues.values()):
+        raise ConfigError(source, "queues", "must map queue names to specialty names (text)")
+    specialties_raw = raw.pop("specialties", {})
+    if not isinstance(specialties_raw, dict):
+        raise ConfigError(source, "specialties", "must be a table of tables")
+    specialties: dict[str, SpecialtySection] = {}
+    for key, value in specialties_raw.items():
+        if not isinstance(value, dict):
+            raise ConfigError(source, f"specialties.{key}", "must be a table with name_zh / name_en")
+        specialties[key] = _build(SpecialtySection, f"specialties.{key}", value, source)
+    for queue, specialty in queues.items():
+        if specialties and specialty not in specialties:
+            raise ConfigError(source, f"queues.{queue}",
+                              f"specialty {specialty!r} is not defined under [specialties]")
+    settings = Settings(source=source, queues=dict(queues), specialties=specialties, extra=raw, **sections)
+    try:
+        ZoneInfo(settings.hotline.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(source, "hotline.timezone",
+                          f"unknown timezone {settings.hotline.timezone!r} (e.g. Asia/Shanghai)") from None
+    for enc_key in ("encoding", "fallback_encoding"):
+        enc = getattr(settings.ami, enc_key)
+        try:
+            "".encode(enc)
+        except LookupError:
+            raise ConfigError(source, f"ami.{enc_key}", f"unknown text encoding {enc!r} (utf-8, gbk, gb18030)") \
+                from None
+    if not 0 < settings.reports.answer_rate_target <= 1:
+        raise ConfigError(source, "reports.answer_rate_target", "must be a fraction in (0, 1], e.g. 0.75")
+    for n in settings.hotline.numbers:
+        if not n.strip().lstrip("+").isdigit():
+            raise ConfigError(source, "hotline.numbers", f"{n!r} is not a phone number (digits only)")
+    return settings
