@@ -276,9 +276,8 @@ def apply(call: Call, event: CallEvent) -> Call:
             call.talk_ended_at = event.at
             if event.party is not None:
                 call.hung_up_by = event.party
-    elif k is EventKind.ENDED:
-        if call.ended_at is None:
-            call.ended_at = event.at
+    elif k is EventKind.ENDED and call.ended_at is None:
+        call.ended_at = event.at
     return call
 
 

@@ -1,0 +1,79 @@
+"""Builds the running parts from Settings: database, ledger, AMI pipeline. Used by the entry points
+(cli, api, scheduler) only; nothing else imports it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config import Settings
+from hotline.domain.calls import Call
+from hotline.providers.asterisk.pipeline import AmiPipeline, SnapshotCollector
+from hotline.providers.asterisk.protocol import Packet, PacketParser
+from hotline.providers.asterisk.tracker import TrackerConfig
+from hotline.services.ledger import Ledger
+from hotline.store.base import make_engine, migrate, session_factory
+
+
+def tracker_config(settings: Settings) -> TrackerConfig:
+    return TrackerConfig(
+        numbers=frozenset(settings.hotline.numbers),
+        queues=dict(settings.queues),
+        staff_extensions=frozenset(settings.staff.extensions),
+        outbound_contexts=frozenset(settings.staff.outbound_contexts),
+        tz=settings.tz,
+    )
+
+
+@dataclass
+class Database:
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def open_database(url: str, upgrade: bool = True) -> Database:
+    """Connect and bring the schema up to date."""
+    engine = make_engine(url)
+    if upgrade:
+        migrate(engine)
+    return Database(engine, session_factory(engine))
+
+
+def packets_of_file(path: Path, settings: Settings, chunk: int = 1 << 20) -> Iterator[Packet]:
+    """Parse a recorded AMI byte stream in chunks (memory stays flat on large traces)."""
+    parser = PacketParser(encoding=settings.ami.encoding, fallback=settings.ami.fallback_encoding,
+                          max_packet_bytes=settings.ami.max_packet_bytes)
+    with path.open("rb") as f:
+        while data := f.read(chunk):
+            yield from parser.feed(data)
+    yield from parser.feed(b"\r\n\r\n")
+
+
+class AmiIngest:
+    """The live listener and replay share this: packets in, ledger filled, batched writes."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, batch: int = 5000, keep_raw: bool = True) -> None:
+        self.ledger = ledger
+        self.pipeline = AmiPipeline(tracker_config(settings), ledger, keep_raw=keep_raw)
+        self.collector = SnapshotCollector(self.pipeline)
+        self.batch = batch
+        self._since_flush = 0
+
+    def feed(self, packet: Packet) -> list[Call]:
+        self.collector.feed(packet, packet.raw)
+        self._since_flush += 1
+        if self._since_flush >= self.batch:
+            return self.flush()
+        return []
+
+    def flush(self) -> list[Call]:
+        self._since_flush = 0
+        return self.ledger.flush()
+
+    def finish(self) -> list[Call]:
+        self.collector.finish()
+        return self.flush()

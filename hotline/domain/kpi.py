@@ -1,0 +1,165 @@
+"""The desk's formulas, in one place: answer rate (接通率), waits, satisfaction.
+
+接通率 (answer rate) = answered / offered, where offered = calls put through to staff (outcomes
+answered, abandoned, timeout, busy). IVR hang-ups are reported apart and are not offered. With a
+short-abandon threshold N > 0, callers who abandoned within N seconds of reaching staff are shown
+apart and left out of offered; N = 0 (the default) is the desk's plain formula.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hotline.domain.calls import OFFERED, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CallFigures:
+    """What the formulas need of one call (decoupled from storage)."""
+
+    outcome: str | None
+    specialty: str | None
+    answered_by: str | None
+    started_at: datetime
+    wait_seconds: float | None
+    talk_seconds: float | None
+
+
+@dataclass
+class AnswerRate:
+    group: str
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    timeout: int = 0
+    busy: int = 0
+    ivr_abandoned: int = 0
+    failed: int = 0
+    short_abandoned: int = 0
+    target: float = 0.75
+    waits: list[float] = field(default_factory=list)
+    talks: list[float] = field(default_factory=list)
+
+    @property
+    def answer_rate(self) -> float | None:
+        return None if self.offered == 0 else self.answered / self.offered
+
+    @property
+    def met(self) -> bool | None:
+        rate = self.answer_rate
+        return None if rate is None else rate >= self.target
+
+    @property
+    def avg_wait(self) -> float | None:
+        return mean(self.waits)
+
+    @property
+    def p90_wait(self) -> float | None:
+        return percentile(self.waits, 0.9)
+
+    @property
+    def avg_talk(self) -> float | None:
+        return mean(self.talks)
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.answer_rate
+        return {
+            "group": self.group,
+            "offered": self.offered,
+            "answered": self.answered,
+            "answer_rate": None if rate is None else round(rate, 4),
+            "target": self.target,
+            "met": self.met,
+            "abandoned": self.abandoned,
+            "timeout": self.timeout,
+            "busy": self.busy,
+            "short_abandoned": self.short_abandoned,
+            "ivr_abandoned": self.ivr_abandoned,
+            "failed": self.failed,
+            "avg_wait_seconds": _r(self.avg_wait),
+            "p90_wait_seconds": _r(self.p90_wait),
+            "avg_talk_seconds": _r(self.avg_talk),
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return None if not values else sum(values) / len(values)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least q of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
+
+
+GROUPINGS: dict[str, Callable[[CallFigures], str]] = {
+    "specialty": lambda c: c.specialty or "(none)",
+    "day": lambda c: c.started_at.strftime("%Y-%m-%d"),
+    "hour": lambda c: c.started_at.strftime("%H:00"),
+    "agent": lambda c: c.answered_by or "(unanswered)",
+}
+
+
+def answer_rates(calls: Iterable[CallFigures], by: str = "specialty", target: float = 0.75,
+                 short_abandon_seconds: float = 0.0) -> tuple[list[AnswerRate], AnswerRate]:
+    """Answer-rate rows per group (sorted by group) and the total row."""
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
+    key = GROUPINGS[by]
+    groups: dict[str, AnswerRate] = {}
+    total = AnswerRate("total", target=target)
+    for call in calls:
+        name = key(call)
+        row = groups.get(name)
+        if row is None:
+            row = groups[name] = AnswerRate(name, target=target)
+        for r in (row, total):
+            _count(r, call, short_abandon_seconds)
+    return [groups[k] for k in sorted(groups)], total
+
+
+def _count(row: AnswerRate, call: CallFigures, short: float) -> None:
+    outcome = call.outcome
+    if outcome == Outcome.IVR_ABANDONED:
+        row.ivr_abandoned += 1
+        return
+    if outcome == Outcome.FAILED:
+        row.failed += 1
+        return
+    if outcome not in OFFERED:
+        return  # still in progress
+    if outcome == Outcome.ABANDONED and short > 0 and (call.wait_seconds or 0.0) <= short:
+        row.short_abandoned += 1
+        return
+    row.offered += 1
+    if outcome == Outcome.ANSWERED:
+        row.answered += 1
+        if call.talk_seconds is not None:
+            row.talks.append(call.talk_seconds)
+    elif outcome == Outcome.ABANDONED:
+        row.abandoned += 1
+    elif outcome == Outcome.TIMEOUT:
+        row.timeout += 1
+    elif outcome == Outcome.BUSY:
+        row.busy += 1
+    if call.wait_seconds is not None:
+        row.waits.append(call.wait_seconds)
+
+
+def satisfaction(scores: Iterable[int], full_score: int = 5) -> float | None:
+    """Customer satisfaction = average score / full score (0..1); None without scores."""
+    values = list(scores)
+    if not values:
+        return None
+    return (sum(values) / len(values)) / full_score

@@ -1,0 +1,137 @@
+"""The one AMI ingest path, shared by the live listener and `hotline replay`:
+packet -> tracker -> call events -> sink (the ledger), plus the raw events of each hotline call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from hotline.domain.calls import CallEvent, EventKind
+from hotline.providers.asterisk.raw_groups import RawGroups, digest
+from hotline.providers.asterisk.snapshot import reconcile
+from hotline.providers.asterisk.tracker import Tracker, TrackerConfig
+
+Packet = Mapping[str, str]
+
+SNAPSHOT_ITEMS = frozenset({"CoreShowChannel", "QueueParams", "QueueMember", "QueueEntry"})
+SNAPSHOT_ENDS = frozenset({"CoreShowChannelsComplete", "QueueStatusComplete"})
+
+
+class CallSink(Protocol):
+    """Where call events go (the ledger service implements it)."""
+
+    def apply(self, events: Iterable[CallEvent]) -> None: ...
+
+    def add_raw(self, rows: Iterable[dict[str, object]]) -> None: ...
+
+    def end_missing(self, provider: str, alive: set[str], at: datetime) -> object: ...
+
+
+class AmiPipeline:
+    """Feeds AMI packets through the tracker into a sink; handles reconnect snapshots."""
+
+    def __init__(self, config: TrackerConfig, sink: CallSink, keep_raw: bool = True) -> None:
+        self.tracker = Tracker(config)
+        self.sink = sink
+        self.keep_raw = keep_raw
+        self.raw = RawGroups()
+        self.tz = config.tz
+
+    def packet(self, packet: Packet, raw: bytes | None = None) -> None:
+        """One live packet (an event, not part of an action's reply)."""
+        events = self.tracker.feed(packet)
+        if self.keep_raw and raw is not None:
+            ts = packet.get("Timestamp")
+            self.raw.add(packet, raw, float(ts) if ts else None)
+        if events:
+            self._mark(events)
+            self.sink.apply(events)
+        if self.keep_raw:
+            self._drain_raw()
+
+    def snapshot(self, channels: Iterable[Packet], queue_status: Iterable[Packet],
+                 at: float | None = None) -> None:
+        """After (re)connecting: reconcile with CoreShowChannels + QueueStatus replies."""
+        channels = list(channels)
+        events = reconcile(self.tracker, channels, queue_status, at)
+        alive = {c["Uniqueid"] for c in channels if c.get("Uniqueid")}
+        self.raw.prune(alive)
+        for c in channels:
+            linked, uid = c.get("Linkedid"), c.get("Uniqueid")
+            if linked and uid:
+                self.raw.track_channel(linked, uid)
+        self._mark(events)
+        self.sink.apply(events)
+        when = datetime.fromtimestamp(self.tracker.last_ts if at is None else at, self.tz)
+        self.sink.end_missing("asterisk", alive, when)
+
+    def _mark(self, events: list[CallEvent]) -> None:
+        for e in events:
+            if e.kind is EventKind.STARTED:
+                chan = self.tracker.channels.get(e.call_id)
+                if chan is not None:
+                    self.raw.mark_call(chan.linkedid, e.call_id)
+
+    def _drain_raw(self) -> None:
+        taken = self.raw.take()
+        if not taken:
+            return
+        rows: list[dict[str, object]] = []
+        for call_id, packets in taken:
+            for event, ts, raw in packets:
+                rows.append({
+                    "provider": "asterisk", "call_id": call_id, "group_id": None, "event": event,
+                    "at": datetime.fromtimestamp(ts, self.tz) if ts else None,
+                    "digest": digest(raw), "raw": raw,
+                })
+        self.sink.add_raw(rows)
+
+
+class SnapshotCollector:
+    """Replays action replies from a recorded stream: gathers the CoreShowChannels and QueueStatus
+    lists (sent back to back after login) and holds live events back until the snapshot is whole."""
+
+    def __init__(self, pipeline: AmiPipeline) -> None:
+        self.pipeline = pipeline
+        self.channels: list[Packet] = []
+        self.queues: list[Packet] = []
+        self.held: list[tuple[Packet, bytes | None]] = []
+        self.open_lists = 0
+        self.pending = False  # a list finished; another may follow at once
+
+    def feed(self, packet: Packet, raw: bytes | None = None) -> None:
+        event = packet.get("Event")
+        if packet.get("EventList") == "start" and packet.get("Response"):
+            self.open_lists += 1
+            return
+        if event in SNAPSHOT_ITEMS:
+            (self.channels if event == "CoreShowChannel" else self.queues).append(packet)
+            return
+        if event in SNAPSHOT_ENDS:
+            self.open_lists = max(0, self.open_lists - 1)
+            self.pending = self.open_lists == 0
+            if event == "QueueStatusComplete" and self.pending:
+                self._release()
+            return
+        if self.open_lists:
+            self.held.append((packet, raw))
+            return
+        if self.pending:
+            self._release()
+        if event is not None:
+            self.pipeline.packet(packet, raw)
+
+    def _release(self) -> None:
+        self.pending = False
+        if self.channels or self.queues:
+            self.pipeline.snapshot(self.channels, self.queues)
+        self.channels, self.queues = [], []
+        held, self.held = self.held, []
+        for packet, raw in held:
+            self.pipeline.packet(packet, raw)
+
+    def finish(self) -> None:
+        if self.pending or self.held or self.channels:
+            self._release()

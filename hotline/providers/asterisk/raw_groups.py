@@ -1,0 +1,130 @@
+"""Groups raw AMI packets by Linkedid so that each hotline call's raw events can be stored with it.
+
+A group is held in memory while any of its channels is up; when the last one hangs up the group is
+handed out, and kept only if it carried a hotline call. Trailing `Cdr` events (no Linkedid) are
+matched to a recently closed group by their UniqueID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class RawPacket(Protocol):
+    raw: bytes
+
+    def get(self, key: str, default: str | None = None, /) -> str | None: ...
+
+
+@dataclass(slots=True)
+class RawGroup:
+    group_id: str
+    packets: list[tuple[str | None, float | None, bytes]] = field(default_factory=list)
+    live: set[str] = field(default_factory=set)
+    uids: set[str] = field(default_factory=set)
+    call_ids: set[str] = field(default_factory=set)
+
+
+_RECENT = 2048
+_MAX_GROUP_PACKETS = 20_000  # a runaway group is cut here rather than growing without bound
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+class RawGroups:
+    """Collects raw packets per Linkedid; `closed()` returns finished groups that belong to calls."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, RawGroup] = {}
+        self.recent: OrderedDict[str, str] = OrderedDict()  # uniqueid -> call_id of closed groups
+        self.group_of_uid: dict[str, str] = {}  # uniqueid -> linkedid of open groups
+        self._closed: list[tuple[str, list[tuple[str | None, float | None, bytes]]]] = []
+        self.late: list[tuple[str, tuple[str | None, float | None, bytes]]] = []
+
+    def add(self, packet: Mapping[str, str], raw: bytes, ts: float | None) -> None:
+        linked = packet.get("Linkedid") or packet.get("LinkedID")
+        event = packet.get("Event")
+        if linked is None:
+            uid = packet.get("UniqueID") or packet.get("Uniqueid")
+            if uid is None:
+                return
+            open_group = self.group_of_uid.get(uid)
+            if open_group is not None:
+                linked = open_group  # e.g. a Cdr while other channels of the call are still up
+            elif (call_id := self.recent.get(uid)) is not None:
+                self.late.append((call_id, (event, ts, raw)))
+                return
+            else:
+                return
+        group = self._group(linked)
+        if len(group.packets) < _MAX_GROUP_PACKETS:
+            group.packets.append((event, ts, raw))
+        uid = packet.get("Uniqueid")
+        if uid is None:
+            return
+        if event == "Newchannel":
+            group.live.add(uid)
+            group.uids.add(uid)
+            self.group_of_uid[uid] = linked
+        elif event == "Hangup":
+            group.live.discard(uid)
+            if not group.live:
+                self._close(group)
+
+    def _group(self, linkedid: str) -> RawGroup:
+        group = self.groups.get(linkedid)
+        if group is None:
+            group = self.groups[linkedid] = RawGroup(linkedid)
+        return group
+
+    def mark_call(self, linkedid: str, call_id: str) -> None:
+        """The group `linkedid` carries hotline call `call_id`."""
+        self._group(linkedid).call_ids.add(call_id)
+
+    def track_channel(self, linkedid: str, uniqueid: str) -> None:
+        """A channel learned from a snapshot (its Newchannel was never seen)."""
+        group = self._group(linkedid)
+        group.live.add(uniqueid)
+        group.uids.add(uniqueid)
+        self.group_of_uid[uniqueid] = linkedid
+
+    def prune(self, alive: set[str]) -> None:
+        """After a reconnect: channels not alive any more hung up while we were away."""
+        for group in list(self.groups.values()):
+            group.live &= alive
+            if not group.live:
+                self._close(group)
+
+    def _close(self, group: RawGroup) -> None:
+        del self.groups[group.group_id]
+        for uid in group.uids:
+            self.group_of_uid.pop(uid, None)
+        if not group.call_ids:
+            return
+        call_id = min(group.call_ids)
+        self._closed.append((call_id, group.packets))
+        for uid in group.uids:
+            self.remember_uniqueid(uid, call_id)
+
+    def remember_uniqueid(self, uniqueid: str, call_id: str) -> None:
+        self.recent[uniqueid] = call_id
+        while len(self.recent) > _RECENT:
+            self.recent.popitem(last=False)
+
+    def take(self) -> list[tuple[str, list[tuple[str | None, float | None, bytes]]]]:
+        """Closed call groups and late packets since the last call, as (call_id, packets)."""
+        out = self._closed
+        if self.late:
+            by_call: dict[str, list[tuple[str | None, float | None, bytes]]] = {}
+            for call_id, item in self.late:
+                by_call.setdefault(call_id, []).append(item)
+            out = out + list(by_call.items())
+            self.late = []
+        self._closed = []
+        return out

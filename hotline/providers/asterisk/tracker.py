@@ -1,0 +1,459 @@
+"""AMI events -> provider-neutral call events.
+
+One small interpreter per situation (channel life, queue, dial, bridge/agent, hangup), each a
+method named for the AMI event it reads. The tracker keeps only what live channels need and
+forgets a call shortly after its channel is gone, so memory stays flat on a PBX that runs for months.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hotline.domain.calls import AttemptResult, CallEvent, Direction, EventKind, Party
+from hotline.providers.asterisk.channels import (
+    CallState,
+    Channel,
+    dial_target,
+    local_peer,
+    value,
+)
+
+Packet = Mapping[str, str]
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """What the tracker must know about the PBX (built from Settings by the entry point)."""
+
+    numbers: frozenset[str]
+    queues: Mapping[str, str] = field(default_factory=dict)  # queue -> specialty
+    staff_extensions: frozenset[str] = frozenset()
+    outbound_contexts: frozenset[str] = frozenset()
+    tz: ZoneInfo = DEFAULT_TZ
+    specialty_variable: str = "HOTLINE_SPECIALTY"
+    queue_variable: str = "HOTLINE_QUEUE"
+
+    def specialty(self, queue: str | None) -> str | None:
+        return None if queue is None else self.queues.get(queue, queue)
+
+
+_QUEUE_FAILED = {"FULL", "JOINEMPTY", "JOINUNAVAIL"}
+_QUEUE_TIMEOUT = {"TIMEOUT", "LEAVEEMPTY", "LEAVEUNAVAIL"}
+_DIAL_RESULTS = {
+    "BUSY": AttemptResult.BUSY,
+    "NOANSWER": AttemptResult.TIMEOUT,
+    "CHANUNAVAIL": AttemptResult.FAILED,
+    "CONGESTION": AttemptResult.FAILED,
+}
+_RECENT_LIMIT = 1024  # ended calls remembered for late AgentComplete events
+
+
+class Tracker:
+    """Feed AMI packets in stream order; get back the call events they mean."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self.config = config
+        self.channels: dict[str, Channel] = {}  # uniqueid -> channel
+        self.by_name: dict[str, str] = {}  # channel name -> uniqueid
+        self.calls: dict[str, CallState] = {}  # call_id -> state
+        self.call_of_name: dict[str, str] = {}  # call/peer channel name -> call_id
+        self.staff_of_name: dict[str, str] = {}  # answering staff channel name -> call_id
+        self.members: OrderedDict[tuple[str, str], str] = OrderedDict()  # (queue, member) -> call_id
+        self.last_ts: float = 0.0
+        self.packets = 0
+        self._out: list[CallEvent] = []
+        self._handlers: dict[str, Callable[[Packet], None]] = {
+            "Newchannel": self._newchannel,
+            "NewCallerid": self._newcallerid,
+            "Newstate": self._newstate,
+            "VarSet": self._varset,
+            "DTMFEnd": self._dtmf,
+            "QueueCallerJoin": self._queue_join,
+            "AgentCalled": self._agent_called,
+            "QueueCallerAbandon": self._queue_abandon,
+            "QueueCallerLeave": self._queue_leave,
+            "AgentConnect": self._agent_connect,
+            "AgentComplete": self._agent_complete,
+            "DialBegin": self._dial_begin,
+            "DialEnd": self._dial_end,
+            "HangupRequest": self._hangup_request,
+            "SoftHangupRequest": self._hangup_request,
+            "Hangup": self._hangup,
+        }
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def feed(self, packet: Packet) -> list[CallEvent]:
+        """Interpret one AMI packet; returns the call events it produced (often none)."""
+        self.packets += 1
+        ts = packet.get("Timestamp")
+        if ts:
+            try:
+                t = float(ts)
+            except ValueError:
+                t = self.last_ts
+            if t > self.last_ts:
+                self.last_ts = t
+        name = packet.get("Event")
+        handler = self._handlers.get(name) if name is not None else None
+        if handler is None:
+            return []
+        handler(packet)
+        if not self._out:
+            return []
+        out, self._out = self._out, []
+        return out
+
+    def feed_all(self, packets: Iterable[Packet]) -> list[CallEvent]:
+        out: list[CallEvent] = []
+        for p in packets:
+            out.extend(self.feed(p))
+        return out
+
+    def open_calls(self) -> list[str]:
+        return [cid for cid, c in self.calls.items() if not c.ended]
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _at(self, packet: Packet) -> datetime:
+        ts = packet.get("Timestamp")
+        t = self.last_ts
+        if ts:
+            try:
+                t = float(ts)
+            except ValueError:
+                pass
+        return datetime.fromtimestamp(t, self.config.tz)
+
+    def _emit(self, call_id: str, kind: EventKind, at: datetime, **kw: object) -> None:
+        self._out.append(CallEvent(call_id=call_id, kind=kind, at=at, **kw))  # type: ignore[arg-type]
+
+    def _call_for_channel(self, packet: Packet) -> CallState | None:
+        uid = packet.get("Uniqueid")
+        if uid is not None:
+            call = self.calls.get(uid)
+            if call is not None:
+                return call
+        name = packet.get("Channel")
+        if name is not None:
+            cid = self.call_of_name.get(name)
+            if cid is not None and (call := self.calls.get(cid)) is not None and call.channel_name == name:
+                return call
+        return None
+
+    def _register_call(self, chan: Channel, outbound: bool) -> CallState:
+        call = CallState(call_id=chan.uniqueid, outbound=outbound, channel_name=chan.name)
+        self.calls[chan.uniqueid] = call
+        self.call_of_name[chan.name] = chan.uniqueid
+        peer = local_peer(chan.name)
+        if peer is not None:
+            self.call_of_name[peer] = chan.uniqueid
+        return call
+
+    # -- channel life -----------------------------------------------------------------------------
+
+    def _newchannel(self, p: Packet) -> None:
+        uid = p.get("Uniqueid")
+        name = p.get("Channel")
+        if not uid or not name:
+            return
+        ts = p.get("Timestamp")
+        chan = Channel(
+            uniqueid=uid, name=name, linkedid=p.get("Linkedid") or uid,
+            created_at=float(ts) if ts else self.last_ts,
+            state=p.get("ChannelState", ""), context=p.get("Context", ""), exten=p.get("Exten", ""),
+            caller=value(p, "CallerIDNum"), caller_name=value(p, "CallerIDName"),
+        )
+        self.channels[uid] = chan
+        self.by_name[name] = uid
+        # An incoming channel (state Ring) for a hotline number is an inbound call. The other half of a
+        # Local pair is created Down and is only the caller's side of the lab's simulated handset.
+        if chan.state == "4" and chan.exten in self.config.numbers:
+            self._register_call(chan, outbound=False)
+            self._emit(uid, EventKind.STARTED, self._at(p), direction=Direction.INBOUND,
+                       caller=chan.caller, caller_name=chan.caller_name, called=chan.exten)
+
+    def _newcallerid(self, p: Packet) -> None:
+        uid = p.get("Uniqueid")
+        chan = self.channels.get(uid) if uid else None
+        if chan is not None:
+            chan.caller = value(p, "CallerIDNum") or chan.caller
+            chan.caller_name = value(p, "CallerIDName") or chan.caller_name
+        call = self._call_for_channel(p)
+        if call is not None and not call.outbound and value(p, "CallerIDNum"):
+            self._emit(call.call_id, EventKind.CALLER_ID, self._at(p),
+                       caller=value(p, "CallerIDNum"), caller_name=value(p, "CallerIDName"))
+
+    def _newstate(self, p: Packet) -> None:
+        uid = p.get("Uniqueid")
+        chan = self.channels.get(uid) if uid else None
+        if chan is not None:
+            chan.state = p.get("ChannelState", chan.state)
+            chan.context = p.get("Context", chan.context)
+            chan.exten = p.get("Exten", chan.exten)
+
+    def _varset(self, p: Packet) -> None:
+        var = p.get("Variable")
+        if var == self.config.specialty_variable or var == self.config.queue_variable:
+            call = self._call_for_channel(p)
+            val = value(p, "Value")
+            if call is None or call.outbound or not val:
+                return
+            specialty = val if var == self.config.specialty_variable else self.config.specialty(val)
+            self._emit(call.call_id, EventKind.MENU, self._at(p), specialty=specialty)
+        elif var == "QUEUESTATUS":
+            call = self._call_for_channel(p)
+            status = p.get("Value", "")
+            if call is None or call.answered:
+                return
+            if status in _QUEUE_FAILED:
+                self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.FAILED)
+            elif status in _QUEUE_TIMEOUT and not call.hangup_seen:
+                self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.TIMEOUT)
+
+    def _dtmf(self, p: Packet) -> None:
+        if p.get("Direction") != "Received":
+            return
+        call = self._call_for_channel(p)
+        if call is None or call.outbound or call.queue is not None or call.dial_target is not None:
+            return
+        digit = p.get("Digit")
+        if digit:
+            self._emit(call.call_id, EventKind.MENU, self._at(p), menu=digit)
+
+    # -- queues -----------------------------------------------------------------------------------
+
+    def _queue_join(self, p: Packet) -> None:
+        call = self._call_for_channel(p)
+        queue = p.get("Queue")
+        if call is None or not queue:
+            return
+        call.queue = queue
+        call.in_queue = True
+        self._emit(call.call_id, EventKind.QUEUE, self._at(p), queue=queue,
+                   specialty=self.config.specialty(queue))
+
+    def _agent_called(self, p: Packet) -> None:
+        call = self._call_for_channel(p)
+        dest = p.get("DestChannel")
+        member = p.get("MemberName")
+        if call is not None and dest and member:
+            call.rung[dest] = member
+
+    def _queue_abandon(self, p: Packet) -> None:
+        # Asterisk also sends QueueCallerAbandon when Queue() times out: it is a real abandon only
+        # when the caller's side asked to hang up first.
+        call = self._call_for_channel(p)
+        if call is None or call.answered:
+            return
+        result = AttemptResult.ABANDONED if call.hangup_seen else AttemptResult.TIMEOUT
+        self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=result)
+
+    def _queue_leave(self, p: Packet) -> None:
+        call = self._call_for_channel(p)
+        if call is not None:
+            call.in_queue = False
+
+    def _agent_connect(self, p: Packet) -> None:
+        call = self._call_for_channel(p)
+        if call is None:
+            return
+        member = p.get("MemberName") or call.rung.get(p.get("DestChannel", ""))
+        queue = p.get("Queue") or call.queue
+        self._answer(call, member, queue, self._at(p), p.get("DestChannel"))
+
+    def _answer(self, call: CallState, member: str | None, queue: str | None, at: datetime,
+                staff_channel: str | None, estimated: bool = False) -> None:
+        call.answered = True
+        call.answered_by = member
+        if staff_channel:
+            self._bind_staff(call, staff_channel)
+        if queue and member:
+            key = (queue, member)
+            call.member_key = key
+            self.members[key] = call.call_id
+            self.members.move_to_end(key)
+            while len(self.members) > _RECENT_LIMIT:
+                _key, old_id = self.members.popitem(last=False)
+                old = self.calls.get(old_id)
+                if old is not None and old.ended:
+                    self._forget(old)
+        self._emit(call.call_id, EventKind.ANSWERED, at, answered_by=member, queue=queue, estimated=estimated)
+
+    def _bind_staff(self, call: CallState, name: str) -> None:
+        call.staff_channels.add(name)
+        self.staff_of_name[name] = call.call_id
+        peer = local_peer(name)
+        if peer is not None:
+            call.staff_channels.add(peer)
+            self.staff_of_name[peer] = call.call_id
+
+    def _agent_complete(self, p: Packet) -> None:
+        call = self._call_for_channel(p)
+        if call is None:
+            # Seen under load: no channel fields at all. Match by queue + member.
+            key = (p.get("Queue", ""), p.get("MemberName", ""))
+            cid = self.members.get(key)
+            call = self.calls.get(cid) if cid else None
+        if call is None:
+            return
+        at = self._at(p)
+        if call.pending_answer_by is not None:
+            self._answer_from_complete(call, p, at)
+        reason = p.get("Reason", "")
+        party = Party.CALLER if reason == "caller" else Party.AGENT if reason == "agent" else None
+        self._emit(call.call_id, EventKind.TALK_ENDED, at, party=party)
+        if call.member_key is not None:
+            self.members.pop(call.member_key, None)
+            call.member_key = None
+        if call.ended:
+            self._forget(call)
+
+    def _answer_from_complete(self, call: CallState, p: Packet, at: datetime) -> None:
+        """A call answered before we connected: Asterisk's whole-second TalkTime/HoldTime date it."""
+        # Asterisk's whole-second figures: within about one second of the truth.
+        talk = _seconds(p.get("TalkTime"))
+        hold = _seconds(p.get("HoldTime"))
+        answered_at = at - timedelta(seconds=talk)
+        self._emit(call.call_id, EventKind.STAFF_REACHED, answered_at - timedelta(seconds=hold),
+                   queue=call.pending_answer_queue, specialty=self.config.specialty(call.pending_answer_queue),
+                   estimated=True)
+        member, queue = call.pending_answer_by, call.pending_answer_queue
+        call.pending_answer_by = None
+        self._answer(call, member, queue, answered_at, None, estimated=True)
+
+    # -- dial -------------------------------------------------------------------------------------
+
+    def _dial_begin(self, p: Packet) -> None:
+        name = p.get("Channel")
+        if not name:
+            return  # an Originate's own dial: not a call leg of ours
+        call = self._call_for_channel(p)
+        if call is None:
+            call = self._maybe_outbound(p)
+            if call is None:
+                return
+        if call.in_queue:
+            return  # queue member rings are read from AgentCalled / AgentConnect
+        if call.dial_target is not None and call.answered:
+            return
+        target = dial_target(p.get("DialString")) or value(p, "DestExten")
+        call.dial_target = target
+        dest = p.get("DestChannel")
+        if dest:
+            call.rung[dest] = target or dest
+        self._emit(call.call_id, EventKind.STAFF_REACHED, self._at(p))
+
+    def _maybe_outbound(self, p: Packet) -> CallState | None:
+        """A staff phone dialling out (a callback) becomes an outbound call."""
+        caller = value(p, "CallerIDNum")
+        context = p.get("Context", "")
+        if caller not in self.config.staff_extensions and context not in self.config.outbound_contexts:
+            return None
+        if caller not in self.config.staff_extensions:
+            return None
+        uid = p.get("Uniqueid")
+        name = p.get("Channel")
+        if not uid or not name:
+            return None
+        chan = self.channels.get(uid)
+        if chan is None:
+            chan = Channel(uniqueid=uid, name=name, linkedid=p.get("Linkedid") or uid, created_at=self.last_ts)
+            self.channels[uid] = chan
+        call = self._register_call(chan, outbound=True)
+        called = dial_target(p.get("DialString")) or value(p, "Exten")
+        started = datetime.fromtimestamp(chan.created_at, self.config.tz)
+        self._emit(uid, EventKind.STARTED, started, direction=Direction.OUTBOUND,
+                   caller=caller, caller_name=value(p, "CallerIDName"), called=called)
+        return call
+
+    def _dial_end(self, p: Packet) -> None:
+        if not p.get("Channel"):
+            return
+        call = self._call_for_channel(p)
+        if call is None or call.in_queue or call.dial_target is None:
+            return
+        status = p.get("DialStatus", "")
+        dest = p.get("DestChannel", "")
+        if status == "ANSWER":
+            if not call.answered:
+                who = call.rung.get(dest) or call.dial_target
+                call.answered = True
+                call.answered_by = who
+                if dest:
+                    self._bind_staff(call, dest)
+                self._emit(call.call_id, EventKind.ANSWERED, self._at(p), answered_by=who)
+        elif status in _DIAL_RESULTS and not call.answered:
+            self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=_DIAL_RESULTS[status])
+        elif status == "CANCEL" and not call.answered and call.hangup_seen:
+            self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.ABANDONED)
+
+    # -- hangup -----------------------------------------------------------------------------------
+
+    def _hangup_request(self, p: Packet) -> None:
+        name = p.get("Channel")
+        if not name:
+            return
+        cid = self.call_of_name.get(name)
+        if cid is not None and (call := self.calls.get(cid)) is not None:
+            on_call_channel = name == call.channel_name
+            if call.outbound:
+                party = Party.STAFF
+            elif on_call_channel and p.get("Event") == "SoftHangupRequest":
+                party = Party.SYSTEM  # the dialplan hung up (Hangup(), end of script)
+            else:
+                party = Party.CALLER  # a hangup queued from the caller's end
+            call.hangup_seen = True
+            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p), party=party)
+            return
+        cid = self.staff_of_name.get(name)
+        if cid is not None and (call := self.calls.get(cid)) is not None:
+            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p),
+                       party=Party.CUSTOMER if call.outbound else Party.AGENT)
+
+    def _hangup(self, p: Packet) -> None:
+        uid = p.get("Uniqueid")
+        name = p.get("Channel")
+        if uid:
+            self.channels.pop(uid, None)
+        if name and self.by_name.get(name) == uid:
+            del self.by_name[name]
+        call = self.calls.get(uid) if uid else None
+        if call is None or call.ended:
+            if name and name in self.staff_of_name:
+                cid = self.staff_of_name[name]
+                owner = self.calls.get(cid)
+                if owner is None or owner.ended:
+                    del self.staff_of_name[name]
+            return
+        at = self._at(p)
+        if call.pending_answer_by is not None:
+            # Answered before we connected and no AgentComplete came: answered, time unknown.
+            member, queue = call.pending_answer_by, call.pending_answer_queue
+            call.pending_answer_by = None
+            self._answer(call, member, queue, at, None, estimated=True)
+        call.ended = True
+        self._emit(call.call_id, EventKind.ENDED, at)
+        if call.member_key is None:
+            self._forget(call)
+
+    def _forget(self, call: CallState) -> None:
+        self.calls.pop(call.call_id, None)
+        for name in (call.channel_name, local_peer(call.channel_name)):
+            if name is not None and self.call_of_name.get(name) == call.call_id:
+                del self.call_of_name[name]
+        for name in call.staff_channels:
+            if self.staff_of_name.get(name) == call.call_id:
+                del self.staff_of_name[name]
+
+
+def _seconds(v: str | None) -> float:
+    try:
+        return float(v) if v else 0.0
+    except ValueError:
+        return 0.0

@@ -1,0 +1,179 @@
+"""The call ledger tables: calls, the raw provider events behind them, and listener outages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    delete,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from hotline.domain.calls import Call, Direction, Party
+from hotline.store.base import Base, UtcDateTime
+
+
+class CallRow(Base):
+    __tablename__ = "calls"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))
+    caller: Mapped[str | None] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    called: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    menu: Mapped[str | None] = mapped_column(String(8))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    hung_up_by: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    staff_reached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_caller", "caller"),
+        Index("ix_calls_called", "called"),
+    )
+
+
+class RawEventRow(Base):
+    """One raw provider event of a hotline call, append-only (audit, re-derivation)."""
+
+    __tablename__ = "raw_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(64))  # AMI Linkedid / Twilio CallSid
+    event: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    digest: Mapped[str] = mapped_column(String(40), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_raw_events_call_id", "call_id"), Index("ix_raw_events_at", "at"))
+
+
+class OutageRow(Base):
+    """A span in which the listener was not connected to the PBX."""
+
+    __tablename__ = "listener_outages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+def call_values(call: Call) -> dict[str, Any]:
+    outcome = call.outcome
+    return {
+        "call_id": call.call_id,
+        "provider": call.provider,
+        "direction": str(call.direction),
+        "caller": call.caller,
+        "caller_name": call.caller_name,
+        "called": call.called,
+        "queue": call.queue,
+        "specialty": call.specialty,
+        "menu": call.menu,
+        "outcome": str(outcome) if outcome else None,
+        "answered_by": call.answered_by,
+        "hung_up_by": str(call.hung_up_by) if call.hung_up_by else None,
+        "started_at": call.started_at,
+        "staff_reached_at": call.staff_reached_at,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "wait_seconds": call.wait_seconds,
+        "talk_seconds": call.talk_seconds,
+        "estimated": call.estimated,
+    }
+
+
+def _insert(conn: Connection | Session, table: Any) -> Any:
+    name = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database {name!r} (use SQLite or PostgreSQL)")
+
+
+def upsert_calls(conn: Connection | Session, calls: Sequence[Call]) -> None:
+    """Insert or update calls by call_id (idempotent)."""
+    if not calls:
+        return
+    rows = [call_values(c) for c in calls]
+    table = CallRow.__table__
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["call_id"],
+        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c != "call_id"},
+    )
+    conn.execute(stmt, rows)
+
+
+def insert_raw_events(conn: Connection | Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append raw events; an event already stored (same digest) is left as it is."""
+    if not rows:
+        return
+    stmt = _insert(conn, RawEventRow.__table__).on_conflict_do_nothing(index_elements=["digest"])
+    conn.execute(stmt, list(rows))
+
+
+def row_to_call(row: CallRow) -> Call:
+    call = Call(
+        call_id=row.call_id, provider=row.provider, direction=Direction(row.direction),
+        started_at=row.started_at, caller=row.caller, caller_name=row.caller_name, called=row.called,
+        queue=row.queue, specialty=row.specialty, menu=row.menu, staff_reached_at=row.staff_reached_at,
+        answered_at=row.answered_at, answered_by=row.answered_by, ended_at=row.ended_at,
+        hung_up_by=Party(row.hung_up_by) if row.hung_up_by else None, estimated=row.estimated,
+    )
+    return call
+
+
+def load_calls(session: Session, start: datetime | None = None, end: datetime | None = None,
+               direction: str | None = None) -> list[CallRow]:
+    """Ledger rows started in [start, end), oldest first."""
+    stmt = select(CallRow).order_by(CallRow.started_at, CallRow.call_id)
+    if start is not None:
+        stmt = stmt.where(CallRow.started_at >= start)
+    if end is not None:
+        stmt = stmt.where(CallRow.started_at < end)
+    if direction is not None:
+        stmt = stmt.where(CallRow.direction == direction)
+    return list(session.scalars(stmt))
+
+
+def purge_raw_events(session: Session, before: datetime) -> int:
+    """Drop raw events older than the retention horizon; returns how many."""
+    result = session.execute(delete(RawEventRow).where(RawEventRow.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_outage(session: Session, provider: str, started_at: datetime, ended_at: datetime | None,
+                  reason: str | None) -> None:
+    session.add(OutageRow(provider=provider, started_at=started_at, ended_at=ended_at, reason=reason))
+
+
+def raw_events_of(session: Session, call_id: str) -> Iterable[RawEventRow]:
+    return session.scalars(select(RawEventRow).where(RawEventRow.call_id == call_id).order_by(RawEventRow.id))

@@ -1,0 +1,87 @@
+"""The call model: events fold into calls; outcomes follow the desk's definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hotline.domain.calls import (
+    AttemptResult,
+    CallEvent,
+    Direction,
+    EventKind,
+    Outcome,
+    Party,
+    apply,
+    start,
+)
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def ev(kind: EventKind, s: float, **kw: object) -> CallEvent:
+    return CallEvent("c1", kind, T0 + timedelta(seconds=s), **kw)  # type: ignore[arg-type]
+
+
+def run(*events: CallEvent):  # type: ignore[no-untyped-def]
+    call = start(ev(EventKind.STARTED, 0, direction=Direction.INBOUND, caller="138", called="400"))
+    for e in events:
+        apply(call, e)
+    return call
+
+
+def test_answered_call_wait_and_talk() -> None:
+    call = run(ev(EventKind.QUEUE, 5, queue="network"), ev(EventKind.ANSWERED, 8, answered_by="agent1"),
+               ev(EventKind.HANGUP_REQUEST, 20, party=Party.CALLER), ev(EventKind.TALK_ENDED, 20.1,
+               party=Party.CALLER), ev(EventKind.ENDED, 21))
+    assert call.outcome is Outcome.ANSWERED
+    assert call.wait_seconds == 3.0
+    assert call.talk_seconds == 12.1
+    assert call.hung_up_by is Party.CALLER
+
+
+def test_in_progress_call_has_no_outcome() -> None:
+    call = run(ev(EventKind.QUEUE, 5, queue="network"))
+    assert call.outcome is None
+
+
+def test_abandon_wait_runs_to_the_callers_hangup() -> None:
+    call = run(ev(EventKind.QUEUE, 5, queue="network"), ev(EventKind.HANGUP_REQUEST, 11.5, party=Party.CALLER),
+               ev(EventKind.ATTEMPT_ENDED, 11.6, result=AttemptResult.ABANDONED), ev(EventKind.ENDED, 11.7))
+    assert call.outcome is Outcome.ABANDONED
+    assert call.wait_seconds == 6.5
+
+
+def test_ivr_hangup_is_not_offered() -> None:
+    call = run(ev(EventKind.HANGUP_REQUEST, 2, party=Party.CALLER), ev(EventKind.ENDED, 2.1))
+    assert call.outcome is Outcome.IVR_ABANDONED
+    assert call.wait_seconds is None
+
+
+def test_overflow_to_a_second_queue_is_one_call_and_new_attempt_clears_the_old_result() -> None:
+    call = run(ev(EventKind.QUEUE, 5, queue="network"), ev(EventKind.ATTEMPT_ENDED, 20, result=AttemptResult.TIMEOUT),
+               ev(EventKind.QUEUE, 21, queue="servers"), ev(EventKind.ANSWERED, 25, answered_by="agent3"),
+               ev(EventKind.ENDED, 40))
+    assert call.outcome is Outcome.ANSWERED
+    assert call.queue == "network" and call.queues == ["network", "servers"]
+    assert call.wait_seconds == 20.0
+
+
+def test_earliest_hangup_request_decides_even_out_of_order() -> None:
+    call = run(ev(EventKind.HANGUP_REQUEST, 10.0002, party=Party.SYSTEM),
+               ev(EventKind.HANGUP_REQUEST, 10.0001, party=Party.CALLER), ev(EventKind.ENDED, 10.1))
+    assert call.hung_up_by is Party.CALLER
+
+
+def test_duplicate_events_change_nothing() -> None:
+    events = [ev(EventKind.QUEUE, 5, queue="network"), ev(EventKind.ANSWERED, 8, answered_by="agent1"),
+              ev(EventKind.ENDED, 21)]
+    once = run(*events).as_dict()
+    twice = run(*events, *events).as_dict()
+    assert once == twice
+
+
+def test_busy_direct_dial() -> None:
+    call = run(ev(EventKind.STAFF_REACHED, 0.1), ev(EventKind.ATTEMPT_ENDED, 0.102, result=AttemptResult.BUSY),
+               ev(EventKind.HANGUP_REQUEST, 0.104, party=Party.CALLER), ev(EventKind.ENDED, 0.105))
+    assert call.outcome is Outcome.BUSY
