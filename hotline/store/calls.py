@@ -56,20 +56,25 @@ class CallRow(Base):
 
 
 class RawEventRow(Base):
-    """One raw provider event of a hotline call, append-only (audit, re-derivation)."""
+    """The raw provider events of one hotline call, append-only (audit, re-derivation).
+
+    One row holds a run of a call's packets, concatenated exactly as received (AMI packets end in a
+    blank line, so the blob splits back into packets); late packets (trailing Cdr) add a row.
+    """
 
     __tablename__ = "raw_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(16))
     call_id: Mapped[str | None] = mapped_column(String(64))
-    group_id: Mapped[str | None] = mapped_column(String(64))  # AMI Linkedid / Twilio CallSid
-    event: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    events: Mapped[int] = mapped_column(Integer)
+    names: Mapped[str] = mapped_column(Text)  # event names, comma-separated, for quick audit queries
     digest: Mapped[str] = mapped_column(String(40), unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_raw_events_call_id", "call_id"), Index("ix_raw_events_at", "at"))
+    __table_args__ = (Index("ix_raw_events_call_id", "call_id"), Index("ix_raw_events_first_at", "first_at"))
 
 
 class OutageRow(Base):
@@ -166,7 +171,7 @@ def load_calls(session: Session, start: datetime | None = None, end: datetime | 
 
 def purge_raw_events(session: Session, before: datetime) -> int:
     """Drop raw events older than the retention horizon; returns how many."""
-    result = session.execute(delete(RawEventRow).where(RawEventRow.at < before))
+    result = session.execute(delete(RawEventRow).where(RawEventRow.last_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

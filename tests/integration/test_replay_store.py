@@ -47,7 +47,7 @@ def test_replay_all_fixtures_into_one_ledger_twice(db_url: str, capsys: pytest.C
                 assert key in line
     calls_once, raw_once = counts(db_url)
     # Uniqueids restart in every recorded scenario, so traces share call ids; the monitor trace adds 3.
-    assert calls_once >= 3 and raw_once > 1000
+    assert calls_once >= 3 and raw_once >= calls_once
     for trace in traces:
         replay_json(trace, db_url, capsys)
     assert counts(db_url) == (calls_once, raw_once)
@@ -83,8 +83,13 @@ def test_stored_call_reads_back_with_offset_times(db_url: str, capsys: pytest.Ca
         assert row.outcome == "answered" and row.answered_by == "agent1"
         assert row.started_at.utcoffset() is not None
         raw = s.scalars(select(RawEventRow).where(RawEventRow.call_id == row.call_id)).all()
-        names = {r.event for r in raw}
+        names = {n for r in raw for n in r.names.split(",")}
         assert {"Newchannel", "AgentConnect", "AgentComplete", "Hangup", "Cdr"} <= names
+        blob = b"".join(r.raw for r in raw)
+        assert blob.count(b"\r\n\r\n") == sum(r.events for r in raw)
+        # The raw bytes are kept exactly: every stored packet is in the recorded trace.
+        trace = (FIXTURES / "answered_caller_hangup.ami").read_bytes()
+        assert all(p + b"\r\n\r\n" in trace for p in blob.split(b"\r\n\r\n")[:-1])
     d.engine.dispose()
 
 

@@ -15,6 +15,7 @@ from hotline.providers.asterisk.tracker import Tracker, TrackerConfig
 
 Packet = Mapping[str, str]
 
+END = b"\r\n\r\n"
 SNAPSHOT_ITEMS = frozenset({"CoreShowChannel", "QueueParams", "QueueMember", "QueueEntry"})
 SNAPSHOT_ENDS = frozenset({"CoreShowChannelsComplete", "QueueStatusComplete"})
 
@@ -80,12 +81,15 @@ class AmiPipeline:
             return
         rows: list[dict[str, object]] = []
         for call_id, packets in taken:
-            for event, ts, raw in packets:
-                rows.append({
-                    "provider": "asterisk", "call_id": call_id, "group_id": None, "event": event,
-                    "at": datetime.fromtimestamp(ts, self.tz) if ts else None,
-                    "digest": digest(raw), "raw": raw,
-                })
+            blob = b"".join(raw if raw.endswith(END) else raw + END for _e, _t, raw in packets)
+            stamps = [t for _e, t, _r in packets if t is not None]
+            rows.append({
+                "provider": "asterisk", "call_id": call_id,
+                "first_at": datetime.fromtimestamp(min(stamps), self.tz) if stamps else None,
+                "last_at": datetime.fromtimestamp(max(stamps), self.tz) if stamps else None,
+                "events": len(packets), "names": ",".join(e or "" for e, _t, _r in packets),
+                "digest": digest(blob), "raw": blob,
+            })
         self.sink.add_raw(rows)
 
 

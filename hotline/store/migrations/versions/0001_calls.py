@@ -47,16 +47,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("provider", sa.String(16), nullable=False),
         sa.Column("call_id", sa.String(64)),
-        sa.Column("group_id", sa.String(64)),
-        sa.Column("event", sa.String(64)),
-        sa.Column("at", UtcDateTime()),
+        sa.Column("first_at", UtcDateTime()),
+        sa.Column("last_at", UtcDateTime()),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("names", sa.Text(), nullable=False),
         sa.Column("digest", sa.String(40), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_raw_events"),
         sa.UniqueConstraint("digest", name="uq_raw_events_digest"),
     )
     op.create_index("ix_raw_events_call_id", "raw_events", ["call_id"])
-    op.create_index("ix_raw_events_at", "raw_events", ["at"])
+    op.create_index("ix_raw_events_first_at", "raw_events", ["first_at"])
     op.create_table(
         "listener_outages",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -70,7 +71,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("listener_outages")
-    op.drop_index("ix_raw_events_at", "raw_events")
+    op.drop_index("ix_raw_events_first_at", "raw_events")
     op.drop_index("ix_raw_events_call_id", "raw_events")
     op.drop_table("raw_events")
     op.drop_index("ix_calls_called", "calls")
