@@ -63,8 +63,8 @@ class AmiSection:
     reconnect_max: float = 60.0
     max_packet_bytes: int = 1_048_576
     queue_size: int = 10_000
-    # Secret: only from HOTLINE_AMI_SECRET.
-    secret: str = ""
+    # Secret: only from HOTLINE_AMI_SECRET; kept out of repr() so it cannot reach a log.
+    secret: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class ApiSection:
     port: int = 8080
     public_base_url: str = "http://127.0.0.1:8080"
     # Secret: only from HOTLINE_API_LINK_KEY (signs acknowledgement links).
-    link_key: str = ""
+    link_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class TwilioSection:
     voice: str = "Polly.Zhiyu"
     language: str = "cmn-CN"
     # Secret: only from HOTLINE_TWILIO_AUTH_TOKEN.
-    auth_token: str = ""
+    auth_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

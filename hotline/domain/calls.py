@@ -245,8 +245,9 @@ def apply(call: Call, event: CallEvent) -> Call:
         if call.staff_reached_at is None or event.at < call.staff_reached_at:
             call.staff_reached_at = event.at
         if event.queue:
-            if call.queue is None:
-                call.queue = event.queue
+            # Overflow to another queue keeps one call: `queue` is where it ended up, `queues` the path;
+            # the specialty stays the caller's menu choice (or the first queue's).
+            call.queue = event.queue
             if event.queue not in call.queues:
                 call.queues.append(event.queue)
         if event.specialty and call.specialty is None:

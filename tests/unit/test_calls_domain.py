@@ -63,7 +63,7 @@ def test_overflow_to_a_second_queue_is_one_call_and_new_attempt_clears_the_old_r
                ev(EventKind.QUEUE, 21, queue="servers"), ev(EventKind.ANSWERED, 25, answered_by="agent3"),
                ev(EventKind.ENDED, 40))
     assert call.outcome is Outcome.ANSWERED
-    assert call.queue == "network" and call.queues == ["network", "servers"]
+    assert call.queue == "servers" and call.queues == ["network", "servers"]
     assert call.wait_seconds == 20.0
 
 
