@@ -48,6 +48,7 @@ class SendResult:
     provider_id: str | None = None  # message id / call sid from the provider
     error: str | None = None  # never contains a secret
     retryable: bool = False
+    attempt: int = 1  # 1 for the first try of this channel for this page, 2 for its first retry, ...
 
 
 class PagingChannel(Protocol):
