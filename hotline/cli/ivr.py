@@ -1,0 +1,154 @@
+"""`hotline ivr lint|render|sounds`: check IVR scripts and produce what Twilio or Asterisk needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hotline.cli import COMMON
+from hotline.config import ConfigError, Settings
+from hotline.ivr.context import IvrContext, build_context
+from hotline.ivr.dialplan import render_dialplan
+from hotline.ivr.lint import check_file, load_checked
+from hotline.ivr.model import WINDOW_KINDS, Issue, Script, ScriptError
+from hotline.ivr.prompts import needed_sounds
+from hotline.ivr.sounds import build_sounds, find_tts
+from hotline.ivr.twiml import render_twiml
+
+
+def ivr_context(settings: Settings) -> IvrContext:
+    """The IVR's view of the configuration."""
+    try:
+        return build_context(
+            company_name=settings.hotline.company_name,
+            company_name_en=settings.hotline.company_name_en,
+            queues=settings.queues,
+            specialties={k: (v.name_zh, v.name_en) for k, v in settings.specialties.items()},
+            twilio_voice=settings.twilio.voice,
+            twilio_language=settings.twilio.language,
+            timezone=settings.hotline.timezone,
+            ivr=settings.section("ivr"),
+            roster=settings.section("roster"),
+            config_source=settings.source,
+        )
+    except (ValueError, TypeError) as e:
+        raise ConfigError(settings.source, "ivr", str(e)) from None
+
+
+def _scripts(files: list[str], settings: Settings) -> list[Path]:
+    if files:
+        return [Path(f) for f in files]
+    folder = Path(str(settings.section("ivr").get("scripts_dir", "ivr_scripts")))
+    return sorted(folder.glob("*.yaml"))
+
+
+def _print_issues(issues: list[Issue]) -> None:
+    for issue in issues:
+        print(issue, file=sys.stderr)
+
+
+def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = ivr_context(settings)
+    paths = _scripts(args.files, settings)
+    if not paths:
+        print("没有找到脚本 / no scripts found (ivr_scripts/*.yaml)", file=sys.stderr)
+        return 1
+    errors = 0
+    for path in paths:
+        issues = check_file(path, ctx)
+        _print_issues(issues)
+        errors += sum(1 for i in issues if i.severity == "error")
+        if not issues:
+            print(f"{path}: 通过 / ok")
+    return 1 if errors else 0
+
+
+def _load(path: Path, ctx: IvrContext) -> Script | None:
+    try:
+        return load_checked(path, ctx)
+    except ScriptError as e:
+        _print_issues(e.issues)
+        print(f"{path}: 未通过检查,未生成 / failed lint, nothing rendered", file=sys.stderr)
+        return None
+
+
+def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = ivr_context(settings)
+    script = _load(Path(args.file), ctx)
+    if script is None:
+        return 1
+    out: Path | None = Path(args.out) if args.out else None
+    if args.target == "twiml":
+        # The webhook passes the real on-duty numbers; placeholders show where they go.
+        placeholders = {tier: f"{{on-duty {tier}}}" for tier in ctx.tiers}
+        nodes = render_twiml(script, ctx, args.window, placeholders)
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{script.name}.twiml.json").write_text(
+                json.dumps(nodes, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        else:
+            for node_id, twiml in nodes.items():
+                print(f"<!-- {node_id} -->\n{twiml}")
+        return 0
+    rendering = render_dialplan(script, ctx)
+    sounds = "".join(f"; {ctx.sound_prefix}/{s.name}\t{'recorded' if s.recorded else 'to record'}\t{s.text}\n"
+                     for s in rendering.sounds)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"extensions_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.extensions_conf,
+                                                                                 encoding="utf-8")
+        (out / f"queues_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.queues_conf,
+                                                                             encoding="utf-8")
+        (out / f"{script.name}.sounds.txt").write_text(sounds, encoding="utf-8")
+    else:
+        print(rendering.extensions_conf)
+        print(rendering.queues_conf)
+        print("; 需要的声音文件 / sound files needed:\n" + sounds, end="")
+    return 0
+
+
+def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = ivr_context(settings)
+    out = Path(args.out) if args.out else Path(settings.hotline.data_dir) / "sounds" / ctx.sound_prefix
+    tts = find_tts()
+    if tts is None:
+        print("未安装 espeak-ng/sox,只复制录音 / espeak-ng or sox not installed: copying recordings only "
+              "(apt-get install espeak-ng sox)", file=sys.stderr)
+    status = 0
+    for path in _scripts(args.files, settings):
+        script = _load(path, ctx)
+        if script is None:
+            status = 1
+            continue
+        report = build_sounds(needed_sounds(script, ctx), ctx.sounds_dir, out, tts)
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: 录音 {len(report.recorded)},合成 {len(report.synthesized)},缺少 {len(report.missing)} / "
+              f"recorded {len(report.recorded)}, synthesized {len(report.synthesized)}, "
+              f"missing {len(report.missing)} -> {out}")
+        for need in report.to_record:
+            print(f"  待录音 / to record: {ctx.sounds_dir / (need.name + '.wav')}  [{need.node_id}] {need.text}")
+        if report.missing or report.problems:
+            status = 1
+    return status
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ivr = subparsers.add_parser("ivr", help="IVR 脚本 / IVR scripts: lint, render, sounds")
+    sub = ivr.add_subparsers(dest="ivr_command", required=True)
+    lint = sub.add_parser("lint", parents=[COMMON], help="检查脚本 / check scripts")
+    lint.add_argument("files", nargs="*", metavar="FILE", help="scripts (default ivr_scripts/*.yaml)")
+    lint.set_defaults(func=cmd_lint)
+    render = sub.add_parser("render", parents=[COMMON], help="生成 TwiML 或拨号计划 / render TwiML or dialplan")
+    render.add_argument("file", nargs="?", default="ivr_scripts/default.yaml", metavar="FILE")
+    render.add_argument("--target", choices=("twiml", "asterisk"), required=True)
+    render.add_argument("--window", choices=WINDOW_KINDS, default="onsite",
+                        help="twiml: service window for time conditions (default onsite)")
+    render.add_argument("--out", help="write files into this directory instead of printing")
+    render.set_defaults(func=cmd_render)
+    sounds = sub.add_parser("sounds", parents=[COMMON], help="生成 Asterisk 提示音 / build Asterisk prompts")
+    sounds.add_argument("files", nargs="*", metavar="FILE", help="scripts (default ivr_scripts/*.yaml)")
+    sounds.add_argument("--out", help="output directory (default <data_dir>/sounds/<sound_prefix>)")
+    sounds.set_defaults(func=cmd_sounds)

@@ -1,0 +1,82 @@
+"""Asterisk prompt files: recordings first, else synthesized offline (espeak-ng + sox), 8 kHz 16-bit mono.
+
+Synthesized prompts are placeholders: the report lists every prompt that still needs a recording.
+espeak-ng's `cmn-latn-pinyin` voice reads Chinese characters as Mandarin (plain `cmn` reads pinyin as English).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.ivr.prompts import SoundNeed
+from hotline.ivr.wav import wav_problem
+
+ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
+
+
+@dataclass(frozen=True)
+class Tts:
+    """The offline TTS tools: espeak-ng and sox executables."""
+
+    espeak: str
+    sox: str
+
+
+def find_tts() -> Tts | None:
+    """espeak-ng and sox from PATH, or None when either is missing."""
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    return Tts(espeak, sox) if espeak and sox else None
+
+
+@dataclass
+class SoundsReport:
+    recorded: list[SoundNeed] = field(default_factory=list)  # copied from the recordings
+    synthesized: list[SoundNeed] = field(default_factory=list)  # placeholders from TTS
+    missing: list[SoundNeed] = field(default_factory=list)  # no recording and no TTS: Asterisk would hang up
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def to_record(self) -> list[SoundNeed]:
+        """Prompts that still need a real recording."""
+        return self.synthesized + self.missing
+
+
+def synthesize(tts: Tts, text: str, language: str, out: Path) -> None:
+    """Speak `text` into an 8 kHz 16-bit mono WAV file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        subprocess.run([tts.espeak, "-v", ESPEAK_VOICES.get(language, language), "-w", str(raw), text],
+                       check=True, capture_output=True, timeout=60)
+        subprocess.run([tts.sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
+                       check=True, capture_output=True, timeout=60)
+
+
+def build_sounds(needs: list[SoundNeed], sounds_dir: Path, out_dir: Path, tts: Tts | None) -> SoundsReport:
+    """Put every needed prompt into `out_dir`: recordings from `sounds_dir`, the rest synthesized."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = SoundsReport()
+    for need in needs:
+        target = out_dir / f"{need.name}.wav"
+        recording = sounds_dir / f"{need.name}.wav"
+        if recording.is_file():
+            problem = wav_problem(recording)
+            if problem:
+                report.problems.append(problem)
+            if recording.resolve() != target.resolve():
+                shutil.copyfile(recording, target)
+            report.recorded.append(need)
+        elif tts is None:
+            report.missing.append(need)
+        else:
+            try:
+                synthesize(tts, need.text, need.language, target)
+            except (subprocess.SubprocessError, OSError) as e:
+                report.problems.append(f"{need.name}: 语音合成失败 / TTS failed: {e}")
+                report.missing.append(need)
+                continue
+            report.synthesized.append(need)
+    return report

@@ -1,0 +1,101 @@
+"""`hotline ivr lint|render|sounds` end to end, with a real config file; TTS only when espeak-ng is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hotline.cli import main
+from hotline.ivr.wav import wav_problem, write_silence
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = ROOT / "ivr_scripts" / "default.yaml"
+BROKEN = ROOT / "tests" / "fixtures" / "ivr" / "broken"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The repository's config with the IVR's files pointed into tmp_path."""
+    text = (ROOT / "config" / "hotline.toml").read_text(encoding="utf-8")
+    text += f'\n[ivr]\nsounds_dir = "{tmp_path / "recorded"}"\n'
+    path = tmp_path / "hotline.toml"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "recorded").mkdir()
+    return path
+
+
+def test_lint_ok_and_broken(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ivr", "lint", str(DEFAULT), str(ROOT / "ivr_scripts" / "survey.yaml"), "--config", str(config)]) == 0
+    assert "通过 / ok" in capsys.readouterr().out
+    assert main(["ivr", "lint", str(BROKEN / "unknown_tier.yaml"), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"{BROKEN / 'unknown_tier.yaml'}:5: [duty] error unknown-tier" in err
+
+
+def test_wrong_voice_in_config_fails_lint(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text(encoding="utf-8").replace('voice = "Polly.Zhiyu"', 'voice = "Polly.Joanna"'),
+                      encoding="utf-8")
+    assert main(["ivr", "lint", str(DEFAULT), "--config", str(config)]) == 1
+    assert "twilio-voice" in capsys.readouterr().err
+
+
+def test_render_refuses_a_script_that_fails_lint(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ivr", "render", str(BROKEN / "queue_wait.yaml"), "--target", "asterisk",
+                 "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert "queue-wait" in captured.err and "[hotline-" not in captured.out
+
+
+def test_render_asterisk_to_files(tmp_path: Path, config: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["ivr", "render", str(DEFAULT), "--target", "asterisk", "--out", str(out),
+                 "--config", str(config)]) == 0
+    conf = (out / "extensions_hotline_default.conf").read_text(encoding="utf-8")
+    assert "exten => 2,1,Set(HOTLINE_SPECIALTY=servers)" in conf
+    assert "periodic-announce-frequency=60" in (out / "queues_hotline_default.conf").read_text(encoding="utf-8")
+    sounds = (out / "default.sounds.txt").read_text(encoding="utf-8")
+    assert "hotline/default-greeting\tto record\t您好,华信科技,请问有什么可以帮助您?" in sounds
+
+
+def test_render_twiml(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ivr", "render", str(DEFAULT), "--target", "twiml", "--window", "holiday",
+                 "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "<!-- entry -->" in out and "现在是节假日" in out
+    assert main(["ivr", "render", str(DEFAULT), "--target", "twiml", "--out", str(tmp_path),
+                 "--config", str(config)]) == 0
+    nodes = json.loads((tmp_path / "default.twiml.json").read_text(encoding="utf-8"))
+    assert "{on-duty second_line}</Dial>" in nodes["second_line_duty"]
+
+
+def test_sounds_without_tts_copies_recordings_and_lists_the_rest(
+        tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("hotline.cli.ivr.find_tts", lambda: None)
+    write_silence(tmp_path / "recorded" / "survey-intro.wav")
+    out = tmp_path / "sounds"
+    code = main(["ivr", "sounds", str(ROOT / "ivr_scripts" / "survey.yaml"), "--out", str(out),
+                 "--config", str(config)])
+    assert code == 1  # prompts without recording and no TTS: Asterisk would end those calls
+    captured = capsys.readouterr()
+    assert "recorded 1, synthesized 0, missing 11" in captured.out
+    assert "待录音 / to record" in captured.out and "survey-intro.wav" not in captured.out.split("to record")[1]
+    assert sorted(p.name for p in out.iterdir()) == ["survey-intro.wav"]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+                    reason="espeak-ng and sox are optional")
+def test_sounds_with_tts_makes_8khz_mono_prompts(tmp_path: Path, config: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write_silence(tmp_path / "recorded" / "survey-intro.wav")
+    out = tmp_path / "sounds"
+    assert main(["ivr", "sounds", str(ROOT / "ivr_scripts" / "survey.yaml"), "--out", str(out),
+                 "--config", str(config)]) == 0
+    assert "recorded 1, synthesized 11, missing 0" in capsys.readouterr().out
+    files = sorted(out.glob("*.wav"))
+    assert len(files) == 12
+    assert all(wav_problem(f) is None for f in files)
+    # The recording took precedence over TTS: it is the silent file, byte for byte.
+    assert (out / "survey-intro.wav").read_bytes() == (tmp_path / "recorded" / "survey-intro.wav").read_bytes()
