@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -85,10 +86,13 @@ def test_sounds_without_tts_copies_recordings_and_lists_the_rest(
     assert sorted(p.name for p in out.iterdir()) == ["survey-intro.wav"]
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-                    reason="espeak-ng and sox are optional")
 def test_sounds_with_tts_makes_8khz_mono_prompts(tmp_path: Path, config: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        # Optional on a laptop; .ci/run installs both and sets HOTLINE_REQUIRE_TTS=1.
+        if os.environ.get("HOTLINE_REQUIRE_TTS") == "1":
+            pytest.fail("espeak-ng and sox are required here (HOTLINE_REQUIRE_TTS=1)")
+        pytest.skip("espeak-ng and sox are optional")
     write_silence(tmp_path / "recorded" / "survey-intro.wav")
     out = tmp_path / "sounds"
     assert main(["ivr", "sounds", str(ROOT / "ivr_scripts" / "survey.yaml"), "--out", str(out),
