@@ -44,12 +44,11 @@ class AmiPipeline:
         """One live packet (an event, not part of an action's reply)."""
         events = self.tracker.feed(packet)
         if self.keep_raw and raw is not None:
-            ts = packet.get("Timestamp")
-            self.raw.add(packet, raw, float(ts) if ts else None)
+            self.raw.add(packet, raw)
         if events:
             self._mark(events)
             self.sink.apply(events)
-        if self.keep_raw:
+        if self.raw.ready:
             self._drain_raw()
 
     def snapshot(self, channels: Iterable[Packet], queue_status: Iterable[Packet],
@@ -82,7 +81,7 @@ class AmiPipeline:
         rows: list[dict[str, object]] = []
         for call_id, packets in taken:
             blob = b"".join(raw if raw.endswith(END) else raw + END for _e, _t, raw in packets)
-            stamps = [t for _e, t, _r in packets if t is not None]
+            stamps = [float(t) for _e, t, _r in packets if t]
             rows.append({
                 "provider": "asterisk", "call_id": call_id,
                 "first_at": datetime.fromtimestamp(min(stamps), self.tz) if stamps else None,

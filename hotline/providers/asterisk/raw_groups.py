@@ -23,7 +23,7 @@ class RawPacket(Protocol):
 @dataclass(slots=True)
 class RawGroup:
     group_id: str
-    packets: list[tuple[str | None, float | None, bytes]] = field(default_factory=list)
+    packets: list[tuple[str | None, str | None, bytes]] = field(default_factory=list)
     live: set[str] = field(default_factory=set)
     uids: set[str] = field(default_factory=set)
     call_ids: set[str] = field(default_factory=set)
@@ -44,12 +44,18 @@ class RawGroups:
         self.groups: dict[str, RawGroup] = {}
         self.recent: OrderedDict[str, str] = OrderedDict()  # uniqueid -> call_id of closed groups
         self.group_of_uid: dict[str, str] = {}  # uniqueid -> linkedid of open groups
-        self._closed: list[tuple[str, list[tuple[str | None, float | None, bytes]]]] = []
-        self.late: list[tuple[str, tuple[str | None, float | None, bytes]]] = []
+        self._closed: list[tuple[str, list[tuple[str | None, str | None, bytes]]]] = []
+        self.late: list[tuple[str, tuple[str | None, str | None, bytes]]] = []
 
-    def add(self, packet: Mapping[str, str], raw: bytes, ts: float | None) -> None:
+    @property
+    def ready(self) -> bool:
+        """Whether closed groups or late packets wait to be taken."""
+        return bool(self._closed or self.late)
+
+    def add(self, packet: Mapping[str, str], raw: bytes) -> None:
         linked = packet.get("Linkedid") or packet.get("LinkedID")
         event = packet.get("Event")
+        ts = packet.get("Timestamp")
         if linked is None:
             uid = packet.get("UniqueID") or packet.get("Uniqueid")
             if uid is None:
@@ -117,11 +123,11 @@ class RawGroups:
         while len(self.recent) > _RECENT:
             self.recent.popitem(last=False)
 
-    def take(self) -> list[tuple[str, list[tuple[str | None, float | None, bytes]]]]:
+    def take(self) -> list[tuple[str, list[tuple[str | None, str | None, bytes]]]]:
         """Closed call groups and late packets since the last call, as (call_id, packets)."""
         out = self._closed
         if self.late:
-            by_call: dict[str, list[tuple[str | None, float | None, bytes]]] = {}
+            by_call: dict[str, list[tuple[str | None, str | None, bytes]]] = {}
             for call_id, item in self.late:
                 by_call.setdefault(call_id, []).append(item)
             out = out + list(by_call.items())

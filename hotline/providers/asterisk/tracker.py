@@ -64,7 +64,8 @@ class Tracker:
         self.call_of_name: dict[str, str] = {}  # call/peer channel name -> call_id
         self.staff_of_name: dict[str, str] = {}  # answering staff channel name -> call_id
         self.members: OrderedDict[tuple[str, str], str] = OrderedDict()  # (queue, member) -> call_id
-        self.last_ts: float = 0.0
+        self._last_ts: float = 0.0
+        self._last_ts_text: str | None = None
         self.packets = 0
         self._out: list[CallEvent] = []
         self._handlers: dict[str, Callable[[Packet], None]] = {
@@ -93,12 +94,7 @@ class Tracker:
         self.packets += 1
         ts = packet.get("Timestamp")
         if ts:
-            try:
-                t = float(ts)
-            except ValueError:
-                t = self.last_ts
-            if t > self.last_ts:
-                self.last_ts = t
+            self._last_ts_text = ts  # parsed only when needed (hot path)
         name = packet.get("Event")
         handler = self._handlers.get(name) if name is not None else None
         if handler is None:
@@ -117,6 +113,19 @@ class Tracker:
 
     def open_calls(self) -> list[str]:
         return [cid for cid, c in self.calls.items() if not c.ended]
+
+    @property
+    def last_ts(self) -> float:
+        """The newest event time seen (epoch seconds): the reference for snapshot durations."""
+        text, self._last_ts_text = self._last_ts_text, None
+        if text:
+            try:
+                t = float(text)
+            except ValueError:
+                t = self._last_ts
+            if t > self._last_ts:
+                self._last_ts = t
+        return self._last_ts
 
     # -- helpers ----------------------------------------------------------------------------------
 
