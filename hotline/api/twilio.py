@@ -1,0 +1,203 @@
+"""Twilio voice webhooks: `/twilio/voice`, `/gather`, `/dial`, `/queue`, `/wait`, `/recorded`, `/connect`,
+`/status` (and `/twilio/ivr/<script>`, the IVR's own action URLs). Every request must carry a valid
+`X-Twilio-Signature` for the public URL; the answer comes from memory, the ledger is written in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+
+from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
+from hotline.services.ledger import Ledger
+from hotline.services.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
+
+log = logging.getLogger(__name__)
+XML = "application/xml"
+VOICE_ROUTES = ("voice", "gather", "dial", "queue", "wait", "recorded", "connect")
+EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
+                "wait": "wait", "recorded": "recorded"}
+
+
+class ScriptIvr:
+    """The IVR script loaded at startup, rendered by hotline.ivr.twiml."""
+
+    def __init__(self, script: Any, ctx: Any) -> None:
+        self.script, self.ctx = script, ctx
+        self.path = str(ctx.twilio_path)
+
+    def step(self, node_id: str | None, params: Mapping[str, str], window_kind: str,
+             on_duty: Mapping[str, str]) -> IvrStep:
+        from hotline.ivr.twiml import step
+
+        result: IvrStep = step(self.script, node_id, params, window_kind, self.ctx, on_duty)
+        return result
+
+
+def load_ivr(settings: Any, script_name: str) -> ScriptIvr | None:
+    """Load and lint the IVR script once; None (calls get the fallback TwiML) when it cannot be served."""
+    try:
+        from hotline.ivr.context import build_context
+        from hotline.ivr.lint import load_checked
+    except ModuleNotFoundError:
+        log.error("hotline.ivr is not available: Twilio calls get the fallback TwiML")
+        return None
+    ivr_section = settings.section("ivr")
+    relative = Path(str(ivr_section.get("scripts_dir", "ivr_scripts"))) / f"{script_name}.yaml"
+    base = Path(".")
+    if not relative.is_file() and settings.source.endswith(".toml"):
+        base = Path(settings.source).resolve().parent.parent  # config/hotline.toml -> the install folder
+    ctx = build_context(
+        company_name=settings.hotline.company_name, company_name_en=settings.hotline.company_name_en,
+        queues=settings.queues,
+        specialties={k: (v.name_zh, v.name_en) for k, v in settings.specialties.items()},
+        twilio_voice=settings.twilio.voice, twilio_language=settings.twilio.language,
+        timezone=settings.hotline.timezone,
+        ivr=ivr_section, roster=settings.section("roster"), base_dir=base, config_source=settings.source)
+    path = base / relative
+    try:
+        return ScriptIvr(load_checked(path, ctx), ctx)
+    except Exception as e:
+        log.error("IVR script %s cannot be served, Twilio calls get the fallback TwiML: %s", path, e)
+        return None
+
+
+def _roster(app: FastAPI) -> DutyRoster | None:
+    try:
+        from hotline.services.duty import RosterDuty
+        from hotline.services.roster import RosterService  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:
+        return None
+    state = app.state
+    duty: DutyRoster = RosterDuty(RosterService(state.factory, state.settings, state.clock))
+    return duty
+
+
+def build_service(app: FastAPI) -> TwilioCalls:
+    """The service from the app's settings: the running ledger when there is one, the IVR, the roster."""
+    settings = app.state.settings
+    config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"))
+    ledger = app.state.live.get("ledger") or Ledger(app.state.factory)
+    duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones)
+    placer = None
+    if settings.twilio.account_sid and settings.twilio.auth_token:
+        from hotline.providers.twilio.callback import RestCallPlacer
+
+        placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token)
+    return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer)
+
+
+def service_of(app: FastAPI) -> TwilioCalls:
+    service: TwilioCalls | None = getattr(app.state, "twilio_calls", None)
+    if service is None:
+        service = app.state.twilio_calls = build_service(app)
+    return service
+
+
+async def _background(app: FastAPI) -> None:
+    """Write queued requests to the ledger and refresh the duty board, off the event loop."""
+    service = service_of(app)
+    await asyncio.to_thread(service.refresh_duty)
+    loop = asyncio.get_running_loop()
+    refreshed = loop.time()
+    while True:
+        await asyncio.sleep(service.config.flush_seconds)
+        try:
+            await asyncio.to_thread(service.drain)
+        except Exception:
+            log.exception("writing Twilio calls to the ledger failed; retrying")
+        if loop.time() - refreshed >= service.config.roster_refresh_seconds:
+            await asyncio.to_thread(service.refresh_duty)
+            refreshed = loop.time()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    task = asyncio.create_task(_background(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        service: TwilioCalls | None = getattr(app.state, "twilio_calls", None)
+        if service is not None:
+            await asyncio.to_thread(service.drain)
+
+
+router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
+
+
+async def signed_params(request: Request) -> dict[str, str]:
+    """Twilio's parameters of a request whose signature is valid; 403 otherwise (nothing is recorded)."""
+    settings = request.app.state.settings
+    check = SignatureCheck(settings.twilio.auth_token)
+    url = public_url(settings.api.public_base_url, request.url.path, request.url.query)
+    signature = request.headers.get(SIGNATURE_HEADER)
+    algorithm = request.headers.get(SETTINGS_HEADER)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = (await request.body()).decode("utf-8", "replace")
+        ok = check.json(url, body, signature, algorithm)
+        params = _flat(json.loads(body)) if ok else {}
+    else:
+        form = await request.form()
+        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        ok = check.form(url, items, signature, algorithm)
+        params = dict(items)
+    if not ok:
+        why = "missing" if not signature else "invalid"
+        if not check.configured:
+            why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
+        log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
+        raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
+    return params
+
+
+def _flat(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+def _query(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+async def _answer(request: Request, route: str) -> Response:
+    params = await signed_params(request)
+    twiml = service_of(request.app).answer(route, _query(request), params)
+    return Response(twiml, media_type=XML)
+
+
+@router.post("/status", status_code=204)
+async def status(request: Request) -> Response:
+    params = await signed_params(request)
+    service_of(request.app).record("status", _query(request), params)
+    return Response(status_code=204)
+
+
+@router.post("/ivr/{script}")
+async def ivr_action(request: Request, script: str) -> Response:
+    """The IVR's own action URLs (`<twilio_path>/<script>?node=..&event=..`), dispatched by event."""
+    route = EVENT_ROUTES.get(request.query_params.get("event", ""), "voice")
+    return await _answer(request, route)
+
+
+def _voice_route(route: str) -> None:
+    async def endpoint(request: Request) -> Response:
+        return await _answer(request, route)
+
+    endpoint.__name__ = f"twilio_{route}"
+    router.add_api_route(f"/{route}", endpoint, methods=["POST"], response_class=Response,
+                         summary=f"Twilio {route} webhook")
+
+
+for _route in VOICE_ROUTES:
+    _voice_route(_route)

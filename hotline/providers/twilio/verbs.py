@@ -1,0 +1,100 @@
+"""TwiML hotline adds around the IVR's responses: named absolute action URLs, ring-all dials with status
+callbacks per staff phone, the outbound callback bridge and the static fallback for the number."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+LEG_EVENTS = "initiated ringing answered completed"
+# IVR action-URL events -> the webhook route that handles them.
+EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
+                "wait": "wait", "recorded": "recorded", "": "voice"}
+_URL_ATTRIBUTES = ("action", "waitUrl", "url", "statusCallback")
+
+
+def route_url(url: str, ivr_path: str, base_url: str) -> str:
+    """`<ivr_path>/<script>?node=..&event=..` -> `<base>/twilio/<route>?script=..&node=..`; others unchanged."""
+    parts = urlsplit(url)
+    prefix = ivr_path.rstrip("/") + "/"
+    if parts.scheme or not parts.path.startswith(prefix):
+        return url
+    script = parts.path[len(prefix):]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    event = dict(query).get("event", "")
+    route = EVENT_ROUTES.get(event, "voice")
+    return f"{base_url.rstrip('/')}/twilio/{route}?" + urlencode([("script", script), *query])
+
+
+def _parse(twiml: str) -> ET.Element:
+    return ET.fromstring(twiml.removeprefix(DECLARATION))
+
+
+def _text(root: ET.Element) -> str:
+    return DECLARATION + ET.tostring(root, encoding="unicode")
+
+
+def adapt(twiml: str, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
+          status_url: str | None = None) -> str:
+    """Rewrite the IVR's action URLs to named absolute routes; a `<Dial>` rings every `staff` phone at once
+    (one `<Number>` each, with status callbacks so the ledger learns who answered)."""
+    root = _parse(twiml)
+    for element in root.iter():
+        for attr in _URL_ATTRIBUTES:
+            if attr in element.attrib:
+                element.set(attr, route_url(element.attrib[attr], ivr_path, base_url))
+        if element.tag == "Redirect" and element.text:
+            element.text = route_url(element.text.strip(), ivr_path, base_url)
+        if element.tag == "Dial" and staff and status_url and (element.text or "").strip():
+            element.text = None
+            for phone, _name in staff:
+                number = ET.SubElement(element, "Number")
+                number.text = phone
+                number.set("statusCallback", status_url)
+                number.set("statusCallbackEvent", LEG_EVENTS)
+                number.set("statusCallbackMethod", "POST")
+    return _text(root)
+
+
+def fallback_twiml(phones: Sequence[str], timeout: int = 30, message_zh: str = "正在为您转接值班工程师,请稍候。",
+                   message_en: str = "Connecting you to the engineer on duty, please hold.",
+                   voice: str | None = None, language: str | None = None) -> str:
+    """Static TwiML for the number's fallback URL: ring the duty phone(s), no hotline server needed."""
+    response = VoiceResponse()
+    response.say(message_zh, voice=voice, language=language)
+    response.say(message_en, voice="Polly.Joanna", language="en-US")
+    dial = Dial(timeout=timeout)
+    for phone in phones:
+        dial.number(phone)
+    response.append(dial)
+    return str(response)
+
+
+def connect_twiml(customer: str, *, caller_id: str | None, action_url: str, timeout: int,
+                  say: Mapping[str, str] | None = None, voice: str | None = None,
+                  language: str | None = None) -> str:
+    """The staff member picked up an outbound callback: say who is called, then dial the customer."""
+    response = VoiceResponse()
+    for lang, text in (say or {}).items():
+        if lang == "zh":
+            response.say(text, voice=voice, language=language)
+        else:
+            response.say(text, voice="Polly.Joanna", language="en-US")
+    dial = Dial(caller_id=caller_id, timeout=timeout, action=action_url, method="POST")
+    dial.number(customer)
+    response.append(dial)
+    return str(response)
+
+
+def staff_verb(twiml: str) -> tuple[str, str | None] | None:
+    """Where a response sends the caller: ("queue", queue name) for `<Enqueue>`, ("dial", None) for `<Dial>`."""
+    for element in _parse(twiml).iter():
+        if element.tag == "Enqueue":
+            return "queue", (element.text or "").strip() or None
+        if element.tag == "Dial":
+            return "dial", None
+    return None

@@ -1,0 +1,310 @@
+"""The Twilio voice use case: answer webhooks from memory, and put every Twilio call into the call ledger.
+
+`answer` builds the TwiML of a webhook from the IVR script and the in-memory duty board (no database, no
+network) and queues the request; `drain` (run by a background task) turns queued requests into CallEvents
+with `TwilioTracker` and writes them through the Ledger. `replay_session` feeds a recorded session the same
+way. `DutyBoard` keeps on-duty phones and the service window in memory, refreshed from the roster.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from hotline.clock import Clock
+from hotline.domain.calls import Call
+from hotline.providers.twilio.status import TwilioTracker
+from hotline.providers.twilio.verbs import adapt, connect_twiml, fallback_twiml, staff_verb
+from hotline.providers.twilio.webhook import Webhook
+from hotline.services.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+# The IVR event each webhook route stands for (see hotline.ivr.twiml).
+ROUTE_EVENTS = {"voice": "", "gather": "gather", "dial": "dial_done", "queue": "queue_done", "wait": "wait",
+                "recorded": "recorded"}
+_CALL_MEMORY = 10_000
+
+
+class IvrStep(Protocol):
+    twiml: str
+    node_id: str
+    variables: dict[str, str]
+
+
+class Ivr(Protocol):
+    """The loaded IVR script, rendering one webhook response at a time (hotline.ivr.twiml.step)."""
+
+    path: str  # URL path prefix of the IVR's own action URLs
+
+    def step(self, node_id: str | None, params: Mapping[str, str], window_kind: str,
+             on_duty: Mapping[str, str]) -> IvrStep: ...
+
+
+class DutyRoster(Protocol):
+    """Who is on duty (people with `name` and `mobile`/`extension`) and the current service window."""
+
+    def people(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Any]: ...
+
+    def classify(self, at: datetime) -> str: ...
+
+
+class CallPlacer(Protocol):
+    def place(self, *, to: str, from_: str, url: str, status_callback: str,
+              status_events: Sequence[str]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Staff:
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """The `[twilio_voice]` section (all optional) plus the public base URL."""
+
+    base_url: str
+    script: str = "default"
+    caller_id: str = ""  # the hotline's Twilio number: From of outbound callbacks
+    fallback_phones: tuple[str, ...] = ()  # rung when the roster has nobody (and in the static fallback)
+    tiers: tuple[str, ...] = ("first_line", "second_line", "manager")
+    queue_limit: int = 10_000
+    flush_seconds: float = 1.0
+    roster_refresh_seconds: float = 60.0
+    hold_seconds: float = 30.0
+    callback_timeout: int = 30
+
+    @classmethod
+    def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
+        known = set(cls.__dataclass_fields__) - {"base_url"}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ValueError(f"[twilio_voice] unknown keys {unknown} (known: {', '.join(sorted(known))})")
+        values: dict[str, Any] = {}
+        for key, value in section.items():
+            default = getattr(cls, key)
+            if isinstance(default, tuple):
+                if not isinstance(value, list | tuple):
+                    raise ValueError(f"[twilio_voice] {key} must be a list, got {value!r}")
+                values[key] = tuple(str(v) for v in value)
+            else:
+                try:
+                    values[key] = type(default)(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"[twilio_voice] {key} must be a {type(default).__name__}, "
+                                     f"got {value!r}") from None
+        return cls(base_url=base_url.rstrip("/"), **values)
+
+    def url(self, route: str, **query: str) -> str:
+        tail = f"?{urlencode(query)}" if query else ""
+        return f"{self.base_url}/twilio/{route}{tail}"
+
+
+def _field(person: Any, key: str) -> Any:
+    return person.get(key) if isinstance(person, Mapping) else getattr(person, key, None)
+
+
+def _phone(person: Any) -> str | None:
+    """The number to ring: the mobile, else a phone, else the extension."""
+    value = _field(person, "mobile") or _field(person, "phone") or _field(person, "extension")
+    return str(value) if value else None
+
+
+def _name(person: Any) -> str:
+    return str(_field(person, "name") or "?")
+
+
+class DutyBoard:
+    """On-duty phones per (specialty, tier) and the service window, in memory for the webhooks."""
+
+    def __init__(self, roster: DutyRoster | None, specialties: Iterable[str], tiers: Sequence[str],
+                 fallback: Sequence[str] = (), window: str = "onsite") -> None:
+        self.roster = roster
+        self.specialties = [None, *specialties]
+        self.tiers = list(tiers)
+        self.fallback = [Staff(p, p) for p in fallback]
+        self.window = window
+        self._board: dict[tuple[str | None, str], list[Staff]] = {}
+        self.refreshed_at: datetime | None = None
+
+    def refresh(self, at: datetime) -> None:
+        """Ask the roster (may read the database: call it off the event loop)."""
+        if self.roster is None:
+            return
+        board: dict[tuple[str | None, str], list[Staff]] = {}
+        for specialty in self.specialties:
+            for tier in self.tiers:
+                people = self.roster.people(at, tier, specialty)
+                board[(specialty, tier)] = [Staff(_name(p), ph) for p in people if (ph := _phone(p))]
+        self.window = self.roster.classify(at)
+        self._board, self.refreshed_at = board, at
+
+    def set(self, tier: str, staff: Sequence[Staff], specialty: str | None = None) -> None:
+        self._board[(specialty, tier)] = list(staff)
+
+    def staff(self, tier: str, specialty: str | None) -> list[Staff]:
+        """Phones to ring at once for a tier: the specialty's, else the tier's, else the fallback phones."""
+        found = self._board.get((specialty, tier)) or self._board.get((None, tier))
+        if found:
+            return found
+        return self.fallback if tier == self.tiers[0] else []
+
+
+@dataclass
+class _Live:
+    """What the webhooks remember of a call between requests (the specialty chosen in the menu)."""
+
+    specialty: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class TwilioCalls:
+    """Webhook in, TwiML out; requests queued for the ledger."""
+
+    def __init__(self, config: VoiceConfig, ledger: Ledger, ivr: Ivr | None, duty: DutyBoard, clock: Clock,
+                 placer: CallPlacer | None = None) -> None:
+        self.config, self.ledger, self.ivr, self.duty, self.clock = config, ledger, ivr, duty, clock
+        self.placer = placer
+        self.tracker = TwilioTracker(hold=timedelta(seconds=config.hold_seconds))
+        self.pending: deque[Webhook] = deque()
+        self.live: OrderedDict[str, _Live] = OrderedDict()
+        self.lock = threading.Lock()
+        self.stats = {"answered": 0, "recorded": 0, "dropped": 0, "errors": 0}
+
+    # -- webhooks (event loop, memory only) ---------------------------------------------------------
+
+    def answer(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> str:
+        """The TwiML for a voice webhook; the request is queued for the ledger."""
+        at = self.clock.now()
+        self.stats["answered"] += 1
+        if route == "connect":
+            return self._connect(at, query, params)
+        sid = params.get("CallSid", "")
+        live = self._live(sid)
+        try:
+            twiml, decision = self._ivr_response(route, query, params, live)
+        except Exception:
+            self.stats["errors"] += 1
+            log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
+            phones = [s.phone for s in self.duty.staff(self.duty.tiers[0], live.specialty)]
+            twiml, decision = fallback_twiml(phones or list(self.config.fallback_phones)), {}
+        if route != "wait":
+            self._queue(Webhook(at, route, dict(params), dict(query), decision))
+        return twiml
+
+    def record(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> None:
+        """A status callback: only queued."""
+        self._queue(Webhook(self.clock.now(), route, dict(params), dict(query)))
+
+    def _live(self, sid: str) -> _Live:
+        live = self.live.get(sid)
+        if live is None:
+            live = self.live[sid] = _Live()
+            while len(self.live) > _CALL_MEMORY:
+                self.live.popitem(last=False)
+        return live
+
+    def _ivr_response(self, route: str, query: Mapping[str, str], params: Mapping[str, str],
+                      live: _Live) -> tuple[str, dict[str, Any]]:
+        if self.ivr is None:
+            raise RuntimeError("no IVR script loaded")
+        event = query.get("event") or ROUTE_EVENTS.get(route, "")
+        node = query.get("node") or None
+        ivr_params = {**params, **query, "event": event}
+        on_duty = {}
+        for tier in self.duty.tiers:
+            phones = self.duty.staff(tier, live.specialty)
+            if phones:
+                on_duty[tier] = phones[0].phone
+        step = self.ivr.step(node, ivr_params, self.duty.window, on_duty)
+        live.variables.update(step.variables)
+        live.specialty = step.variables.get("specialty") or live.specialty
+        decision: dict[str, Any] = {"node": step.node_id, "window": self.duty.window}
+        if step.variables:
+            decision["variables"] = dict(step.variables)
+        verb = staff_verb(step.twiml) if route != "wait" else None
+        staff: list[Staff] = []
+        if verb is not None and verb[0] == "queue":
+            decision["routed"] = {"kind": "queue", "queue": verb[1], "specialty": live.specialty}
+        elif verb is not None:
+            tier = step.variables.get("tier", self.duty.tiers[0])
+            staff = self.duty.staff(tier, live.specialty)
+            decision["routed"] = {"kind": "dial", "tier": tier, "specialty": live.specialty,
+                                  "staff": {s.phone: s.name for s in staff}}
+        twiml = adapt(step.twiml, ivr_path=self.ivr.path, base_url=self.config.base_url,
+                      staff=[(s.phone, s.name) for s in staff], status_url=self.config.url("status"))
+        return twiml, decision
+
+    def _connect(self, at: datetime, query: Mapping[str, str], params: Mapping[str, str]) -> str:
+        customer = query.get("customer", "")
+        who = {k: query[k] for k in ("customer", "staff", "staff_phone") if k in query}
+        twiml = connect_twiml(customer, caller_id=self.config.caller_id or None,
+                              action_url=self.config.url("dial", **who), timeout=self.config.callback_timeout,
+                              say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."})
+        decision = {"routed": {"kind": "dial", "staff": {customer: customer}}}
+        self._queue(Webhook(at, "connect", dict(params), dict(query), decision))
+        return twiml
+
+    def _queue(self, hook: Webhook) -> None:
+        if len(self.pending) >= self.config.queue_limit:
+            self.stats["dropped"] += 1
+            log.error("twilio webhook queue full (%d): request for call %s not recorded",
+                      self.config.queue_limit, hook.call_sid)
+            return
+        self.pending.append(hook)
+        self.stats["recorded"] += 1
+
+    # -- outbound callbacks ---------------------------------------------------------------------------
+
+    def place_callback(self, staff: Staff, customer: str) -> str:
+        """Click-to-call: Twilio rings the staff phone, then (on `/twilio/connect`) the customer."""
+        if self.placer is None:
+            raise RuntimeError("outbound callbacks need [twilio] account_sid and HOTLINE_TWILIO_AUTH_TOKEN")
+        if not self.config.caller_id:
+            raise RuntimeError("outbound callbacks need [twilio_voice] caller_id (the hotline's Twilio number)")
+        who = {"customer": customer, "staff": staff.name, "staff_phone": staff.phone}
+        return self.placer.place(to=staff.phone, from_=self.config.caller_id, url=self.config.url("connect", **who),
+                                 status_callback=self.config.url("status", **who), status_events=STATUS_EVENTS)
+
+    # -- background: requests -> ledger (database) ----------------------------------------------------
+
+    def drain(self) -> list[Call]:
+        """Queued requests -> events -> ledger, written in one transaction; returns calls completed."""
+        with self.lock:
+            hooks: list[Webhook] = []
+            while self.pending:
+                hooks.append(self.pending.popleft())
+            for hook in hooks:
+                self.ledger.apply(self.tracker.feed(hook))
+            rows = {h.digest(): h.raw_row() for h in hooks}  # a retry within the batch: stored once
+            self.ledger.add_raw(rows.values())
+            self.ledger.apply(self.tracker.tick(self.clock.now()))
+            return self.ledger.flush()
+
+    def refresh_duty(self) -> None:
+        try:
+            self.duty.refresh(self.clock.now())
+        except Exception:
+            log.exception("roster refresh failed; webhooks keep the last duty board")
+
+
+def replay_session(hooks: Iterable[Webhook], ledger: Ledger, batch: int = 5000) -> list[Call]:
+    """Feed a recorded session into the ledger (as the live service would); returns completed calls."""
+    tracker = TwilioTracker()
+    completed: list[Call] = []
+    for n, hook in enumerate(hooks, 1):
+        ledger.apply(tracker.feed(hook))
+        ledger.add_raw([hook.raw_row()])
+        if n % batch == 0:
+            completed.extend(ledger.flush())
+    ledger.apply(tracker.finish())
+    completed.extend(ledger.flush())
+    return completed
