@@ -1,0 +1,69 @@
+"""Roster routes: who is on duty at T, coverage gaps, calendar warnings for the dashboard, and an .ics
+feed staff can subscribe to from their phone calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from hotline.services.roster import RosterService, on_duty_dict
+from hotline.services.roster_notices import gap_line
+
+router = APIRouter(prefix="/api/roster", tags=["roster"])
+
+
+def roster_service(request: Request) -> RosterService:
+    """One RosterService per app, built from the app's settings, session factory and clock."""
+    state = request.app.state
+    service: RosterService | None = getattr(state, "roster", None)
+    if service is None:
+        service = RosterService(state.factory, state.settings, state.clock)
+        state.roster = service
+    return service
+
+
+def _aware(service: RosterService, at: datetime | None) -> datetime:
+    if at is None:
+        return service.clock.now()
+    return at.replace(tzinfo=service.tz) if at.tzinfo is None else at
+
+
+@router.get("/on-duty")
+def on_duty(request: Request, at: datetime | None = None, specialty: str | None = None) -> dict[str, Any]:
+    """The people per tier on duty at `at` (default now; a time without offset is local time)."""
+    service = roster_service(request)
+    data = on_duty_dict(service.on_duty(_aware(service, at), specialty))
+    data["warnings"] = service.calendar_warnings()
+    return data
+
+
+@router.get("/gaps")
+def gaps(request: Request, start: date | None = Query(None, alias="from"),
+         end: date | None = Query(None, alias="to")) -> dict[str, Any]:
+    service = roster_service(request)
+    first = start or service.clock.now().astimezone(service.tz).date()
+    last = end or first + timedelta(days=service.config.gap_warning_days - 1)
+    if last < first:
+        raise HTTPException(422, "to 早于 from / `to` is before `from`")
+    found = service.gaps(first, last)
+    return {"from": first.isoformat(), "to": last.isoformat(),
+            "gaps": [{"tier": g.tier.value, "start": g.start.isoformat(), "end": g.end.isoformat(),
+                      "holiday": g.holiday, "text": gap_line(service, g)} for g in found]}
+
+
+@router.get("/warnings")
+def warnings(request: Request) -> dict[str, list[str]]:
+    """Calendar warnings for the dashboard banner (missing holiday schedule of this or next year)."""
+    return {"warnings": roster_service(request).calendar_warnings()}
+
+
+@router.get("/calendar.ics")
+def calendar_ics(request: Request, person: str | None = None) -> Response:
+    """Shifts from 30 days ago to 90 days ahead, for `person` or the whole desk."""
+    service = roster_service(request)
+    today = service.clock.now().astimezone(service.tz).date()
+    data = service.export("ics", today - timedelta(days=30), today + timedelta(days=90), person)
+    return Response(data, media_type="text/calendar; charset=utf-8")

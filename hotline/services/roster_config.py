@@ -1,0 +1,102 @@
+"""The `[roster]` and `[windows]` sections, validated; every key has a working default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hotline.config import ConfigError, Settings
+from hotline.domain.roster import DEFAULT_REQUIREMENTS, Tier
+from hotline.domain.windows import Requirement, ServiceWindows, parse_clock_time, parse_weekdays
+
+ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers"}
+WINDOWS_KEYS = {"onsite_days", "onsite_start", "onsite_end"}
+
+
+@dataclass(frozen=True)
+class RosterConfig:
+    windows: ServiceWindows
+    file: Path = Path("config/roster.yaml")
+    reminder_lead_minutes: int = 15
+    gap_warning_days: int = 7
+    coverage: Mapping[Tier, Requirement] = field(default_factory=lambda: dict(DEFAULT_REQUIREMENTS))
+
+
+def _unknown(source: str, section: str, raw: Mapping[str, Any], known: set[str]) -> None:
+    for key in raw:
+        if key not in known:
+            raise ConfigError(source, f"{section}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+
+
+def _whole(source: str, key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(source, key, f"must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _windows(settings: Settings) -> ServiceWindows:
+    source, raw = settings.source, settings.section("windows")
+    _unknown(source, "windows", raw, WINDOWS_KEYS)
+    days = raw.get("onsite_days", ["mon", "tue", "wed", "thu", "fri", "sat"])
+    if not isinstance(days, list):
+        raise ConfigError(source, "windows.onsite_days", f'must be a list like ["mon", "sat"], got {days!r}')
+    try:
+        weekdays = parse_weekdays(days)
+    except ValueError as e:
+        raise ConfigError(source, "windows.onsite_days", str(e)) from None
+    times = {}
+    for key, default in (("onsite_start", "09:00"), ("onsite_end", "17:00")):
+        try:
+            times[key] = parse_clock_time(str(raw.get(key, default)))
+        except ValueError as e:
+            raise ConfigError(source, f"windows.{key}", f"{e}; write it as \"09:00\"") from None
+    if times["onsite_end"] <= times["onsite_start"]:
+        raise ConfigError(source, "windows.onsite_end", "must be after onsite_start (same day)")
+    return ServiceWindows(settings.tz, weekdays, times["onsite_start"], times["onsite_end"])
+
+
+def roster_config(settings: Settings) -> RosterConfig:
+    """Validate `[roster]` / `[windows]`; errors name the config file and key."""
+    source, raw = settings.source, settings.section("roster")
+    _unknown(source, "roster", raw, ROSTER_KEYS)
+    file = raw.get("file", "config/roster.yaml")
+    if not isinstance(file, str) or not file:
+        raise ConfigError(source, "roster.file", f"must be a path, got {file!r}")
+    coverage = dict(DEFAULT_REQUIREMENTS)
+    cov_raw = raw.get("coverage", {})
+    if not isinstance(cov_raw, dict):
+        raise ConfigError(source, "roster.coverage", "must be a table: tier = \"always\" | \"onsite\" | ...")
+    for tier, need in cov_raw.items():
+        try:
+            coverage[Tier(tier)] = Requirement(need)
+        except ValueError:
+            raise ConfigError(
+                source, f"roster.coverage.{tier}",
+                f"tier must be one of {', '.join(Tier)} and the value one of {', '.join(Requirement)}, "
+                f"got {tier} = {need!r}") from None
+    tiers = raw.get("tiers", [])
+    if not isinstance(tiers, list) or any(t not in set(Tier) for t in tiers):
+        raise ConfigError(source, "roster.tiers", f"must list tiers among {', '.join(Tier)}, got {tiers!r}")
+    return RosterConfig(
+        windows=_windows(settings),
+        file=_resolve(settings, file),
+        reminder_lead_minutes=_whole(source, "roster.reminder_lead_minutes",
+                                     raw.get("reminder_lead_minutes", 15), 0),
+        gap_warning_days=_whole(source, "roster.gap_warning_days", raw.get("gap_warning_days", 7), 1),
+        coverage=coverage,
+    )
+
+
+def _resolve(settings: Settings, file: str) -> Path:
+    """A relative path is taken from the working directory, else from the project holding the config."""
+    path = Path(file)
+    if path.is_absolute() or path.exists():
+        return path
+    config = Path(settings.source)
+    if config.is_file():
+        beside = config.resolve().parent.parent / path
+        if beside.exists():
+            return beside
+    return path
