@@ -101,10 +101,7 @@ def mode_ingest(path: Path, db: str, keep_raw: bool) -> dict[str, float]:
 
 def child(args: argparse.Namespace) -> None:
     path = Path(args.stream)
-    if args.mode == "ceiling":
-        out = mode_ceiling(path)
-    else:
-        out = mode_ingest(path, args.db, not args.no_raw)
+    out = mode_ceiling(path) if args.mode == "ceiling" else mode_ingest(path, args.db, not args.no_raw)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 

@@ -1,0 +1,138 @@
+"""`hotline listen`, `hotline serve` and `hotline demo`: the long-running commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from typing import Any
+
+from hotline.assembly import AmiIngest, open_database
+from hotline.cli import COMMON
+from hotline.clock import SystemClock
+from hotline.config import Settings
+from hotline.domain.calls import Call
+from hotline.listener import AmiListener
+from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
+from hotline.services.ledger import Ledger
+
+log = logging.getLogger(__name__)
+EXIT_LOGIN_FAILED = 3
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("listen", parents=[COMMON], help="listen to the Asterisk AMI / 监听AMI")
+    p.add_argument("--db", help="database URL (default from config)")
+    p.set_defaults(func=cmd_listen)
+
+    s = sub.add_parser("serve", parents=[COMMON], help="listener + API + dashboard / 完整服务")
+    s.add_argument("--db", help="database URL (default from config)")
+    s.add_argument("--no-listen", action="store_true", help="API only (e.g. a Twilio-only desk)")
+    s.set_defaults(func=cmd_serve)
+
+    d = sub.add_parser("demo", parents=[COMMON], help="simulated PBX + listener + dashboard / 演示")
+    d.add_argument("--calls", type=int, default=None, help="stop after this many calls (default: run on)")
+    d.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second")
+    d.add_argument("--calls-per-hour", type=float, default=120.0)
+    d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--port", type=int, default=None, help="API port (default from config; 0 = any free)")
+    d.add_argument("--no-api", action="store_true")
+    d.add_argument("--db", help="database URL (default: SQLite in the data folder)")
+    d.set_defaults(func=cmd_demo)
+
+
+def _printer(settings: Settings) -> Any:
+    from hotline.cli.ledger import OUTCOME_ZH
+
+    def show(calls: list[Call]) -> None:
+        for c in calls:
+            d = c.as_dict()
+            started = c.started_at.astimezone(settings.tz).strftime("%H:%M:%S")
+            wait = "-" if d["wait_seconds"] is None else f"{d['wait_seconds']:.1f}s"
+            talk = "-" if d["talk_seconds"] is None else f"{d['talk_seconds']:.1f}s"
+            print(f"{started}  {d['direction']:<8} {d['caller'] or '-':<13} → {d['called'] or '-':<12} "
+                  f"{d['queue'] or '-':<8} {OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']:<13} "
+                  f"{d['answered_by'] or '-':<12} 等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
+
+    return show
+
+
+def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: Any = None) -> AmiListener:
+    ingest = AmiIngest(settings, ledger, batch=2000)
+    return AmiListener(client, ingest, SystemClock(settings.tz), on_calls=on_calls)
+
+
+def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(args.db or settings.database_url)
+    ledger = Ledger(db.factory)
+    reopened = ledger.load_open()
+    client = AmiClient.from_settings(settings.ami)
+    listener = _listener(settings, ledger, client, _printer(settings))
+    print(f"监听 listening to AMI {client.address} as {settings.ami.username}; "
+          f"{reopened} open call(s) taken back from the database", file=sys.stderr)
+    return _run_listener(listener)
+
+
+def _run_listener(listener: AmiListener, *others: Any) -> int:
+    async def main() -> None:
+        tasks = [asyncio.create_task(listener.run()), *[asyncio.create_task(o) for o in others]]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                t.result()
+        finally:
+            await listener.client.close()
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    try:
+        asyncio.run(main())
+    except AmiLoginFailed as e:
+        print(f"AMI 登录失败 / login failed: {e}", file=sys.stderr)
+        return EXIT_LOGIN_FAILED
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int) -> None:
+    import uvicorn
+
+    from hotline.api.app import create_app
+
+    app = create_app(settings, factory, SystemClock(settings.tz), live)
+    config = uvicorn.Config(app, host=settings.api.host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    live["api_server"] = server
+    await server.serve()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(args.db or settings.database_url)
+    ledger = Ledger(db.factory)
+    ledger.load_open()
+    live: dict[str, Any] = {"ledger": ledger}
+    if args.no_listen:
+        asyncio.run(_api(settings, db.factory, live, settings.api.port))
+        return 0
+    client = AmiClient.from_settings(settings.ami)
+    listener = _listener(settings, ledger, client)
+    live["listener"] = listener.status
+    print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)
+    return _run_listener(listener, _api(settings, db.factory, live, settings.api.port))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.demo import run_demo
+
+    return run_demo(settings, calls=args.calls, speed=args.speed, calls_per_hour=args.calls_per_hour,
+                    seed=args.seed if args.seed is not None else int(time.time()),
+                    port=settings.api.port if args.port is None else args.port, api=not args.no_api,
+                    db_url=args.db or settings.database_url, printer=_printer(settings),
+                    api_runner=_api)

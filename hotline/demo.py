@@ -1,0 +1,132 @@
+"""`hotline demo`: a simulated PBX on loopback speaking AMI, the real listener connected to it over
+TCP, the ledger filling live on screen and on the dashboard. Entry-point level (used by the CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from hotline.assembly import AmiIngest, open_database
+from hotline.clock import SystemClock
+from hotline.config import Settings
+from hotline.domain.calls import Call
+from hotline.listener import AmiListener
+from hotline.providers.asterisk.ami_server import FakeAmiServer
+from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
+from hotline.providers.asterisk.fake_pbx import TrafficGenerator
+from hotline.services.ledger import Ledger
+
+log = logging.getLogger(__name__)
+DEMO_SECRET = "demo-only"  # the simulated PBX's own account, not a credential of a real system
+
+ApiRunner = Callable[[Settings, Any, dict[str, Any], int], Coroutine[Any, Any, None]]
+
+
+def _load_example_roster(settings: Settings, factory: Any) -> None:
+    """The demo's dashboard and pages need people on duty: load the example roster into an empty one."""
+    try:
+        from hotline.services.roster import RosterService
+    except ImportError:
+        return
+    service = RosterService(factory, settings, SystemClock(settings.tz))
+    if not service.people():
+        service.ensure_calendar()
+        service.load_example(actor="demo")
+
+
+async def _feed(server: FakeAmiServer, gen: TrafficGenerator, calls: int | None, speed: float,
+                start_epoch: float) -> None:
+    """Push the generator's packets to the server in (accelerated) real time."""
+    wall0 = time.monotonic()
+    batch: list[bytes] = []
+    due = 0.0
+    for epoch, packet in gen.stream(calls):
+        at = (epoch - start_epoch) / speed
+        if batch and at > due:
+            await server.feed(b"".join(batch))
+            batch = []
+        if not batch:
+            due = at
+            delay = wall0 + due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        batch.append(packet)
+    if batch:
+        await server.feed(b"".join(batch))
+
+
+def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_hour: float, seed: int,
+             port: int, api: bool, db_url: str, printer: Callable[[list[Call]], None],
+             api_runner: ApiRunner) -> int:
+    db = open_database(db_url)
+    _load_example_roster(settings, db.factory)
+    ledger = Ledger(db.factory)
+    done: list[int] = [0]
+    finished = asyncio.Event()
+
+    def on_calls(batch: list[Call]) -> None:
+        printer(batch)
+        done[0] += len(batch)
+        if calls is not None and done[0] >= calls:
+            finished.set()
+
+    async def main() -> None:
+        server = FakeAmiServer(secret=DEMO_SECRET, snapshots={"CoreShowChannels": [], "QueueStatus": []})
+        await server.start()
+        client = AmiClient("127.0.0.1", server.port, "hotline", DEMO_SECRET, ping_interval=5.0,
+                           ping_timeout=5.0, encoding=settings.ami.encoding,
+                           fallback_encoding=settings.ami.fallback_encoding)
+        listener = AmiListener(client, AmiIngest(settings, ledger, batch=500), SystemClock(settings.tz),
+                               flush_interval=0.3, on_calls=on_calls)
+        live: dict[str, Any] = {"ledger": ledger, "listener": listener.status}
+        start_epoch = time.time()
+        gen = TrafficGenerator(seed=seed, start_epoch=start_epoch, calls_per_hour=calls_per_hour)
+        print(f"模拟PBX simulated PBX: AMI on 127.0.0.1:{server.port}; {speed:g}x speed, seed {seed}",
+              file=sys.stderr)
+        tasks = [asyncio.create_task(listener.run(), name="listener")]
+        await client.wait_connected(10)
+        tasks.append(asyncio.create_task(_feed(server, gen, calls, speed, start_epoch), name="pbx"))
+        if api:
+            tasks.append(asyncio.create_task(api_runner(settings, db.factory, live, port), name="api"))
+            print(f"仪表盘 dashboard: http://{settings.api.host}:{port}/", file=sys.stderr)
+        waiter = asyncio.create_task(finished.wait())
+        try:
+            pending = {*tasks, waiter}
+            while pending:
+                done_set, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for t in done_set:
+                    if t is waiter:
+                        pending = set()
+                        break
+                    if t.get_name() == "pbx" and t.exception() is None:
+                        continue  # all traffic sent: keep going until the last calls end
+                    t.result()
+        finally:
+            await client.close()
+            server_obj = live.get("api_server")
+            if server_obj is not None:
+                server_obj.should_exit = True  # let uvicorn finish its lifespan cleanly
+                api_tasks = [t for t in tasks if t.get_name() == "api"]
+                await asyncio.wait(api_tasks, timeout=5)
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            waiter.cancel()
+            await server.stop()
+
+    try:
+        asyncio.run(main())
+    except AmiLoginFailed as e:
+        print(f"AMI 登录失败 / login failed: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        pass
+    print(f"共 {done[0]} 通 / {done[0]} calls recorded in {db_url}", file=sys.stderr)
+    return 0
