@@ -76,7 +76,7 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
             finished.set()
 
     async def main() -> None:
-        server = FakeAmiServer(secret=DEMO_SECRET, snapshots={"CoreShowChannels": [], "QueueStatus": []})
+        server = FakeAmiServer(secret=DEMO_SECRET)  # empty CoreShowChannels / QueueStatus lists
         await server.start()
         client = AmiClient("127.0.0.1", server.port, "hotline", DEMO_SECRET, ping_interval=5.0,
                            ping_timeout=5.0, encoding=settings.ami.encoding,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from hotline.domain.calls import CallEvent, Direction, EventKind
 from hotline.providers.asterisk.channels import (
+    CallState,
     Channel,
     interface_key,
     interface_of,
@@ -81,7 +82,14 @@ def reconcile(tracker: Tracker, channels: Iterable[Packet], queue_status: Iterab
 
     for c in snap:
         uid = c["Uniqueid"]
-        if uid in tracker.calls:
+        known = tracker.calls.get(uid)
+        if known is not None:
+            # Tracked before the outage: only learn what the outage hid (an answer).
+            bridged = [o for o in by_bridge.get(c.get("BridgeId") or "", []) if o["Uniqueid"] != uid]
+            if bridged and not known.answered:
+                if known.queue is None and c.get("Application") == "Queue":
+                    known.queue = (c.get("ApplicationData") or "").split(",", 1)[0] or None
+                _answered_while_away(tracker, known, bridged[0].get("Channel", ""), members)
             continue
         called = _hotline_number(tracker, c)
         app = c.get("Application", "")
@@ -113,15 +121,26 @@ def reconcile(tracker: Tracker, channels: Iterable[Packet], queue_status: Iterab
                     if member:
                         call.rung[name] = member
         elif bridged:
-            staff = bridged[0].get("Channel", "")
-            member = members.get((queue, interface_of(staff))) or interface_of(staff)
-            call.answered = True
-            call.pending_answer_by = member
-            call.pending_answer_queue = queue
-            tracker._bind_staff(call, staff)
-            call.member_key = (queue, member)
-            tracker.members[(queue, member)] = uid
+            _answered_while_away(tracker, call, bridged[0].get("Channel", ""), members)
     return out
+
+
+def _answered_while_away(tracker: Tracker, call: CallState, staff: str,
+                         members: dict[tuple[str, str], str]) -> None:
+    """The snapshot shows the call bridged with staff: it was answered before we could see it. The
+    answer time is learned from AgentComplete's TalkTime (or the hangup) later."""
+    queue = call.queue
+    if queue is not None:
+        member = members.get((queue, interface_of(staff))) or interface_of(staff)
+        call.member_key = (queue, member)
+        tracker.members[(queue, member)] = call.call_id
+    else:
+        member = call.rung.get(staff) or call.dial_target or interface_of(staff)
+    call.answered = True
+    call.in_queue = False
+    call.pending_answer_by = member
+    call.pending_answer_queue = queue
+    tracker._bind_staff(call, staff)
 
 
 def _hotline_number(tracker: Tracker, c: Packet) -> str | None:
