@@ -18,7 +18,7 @@ from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.services.reports import answer_rate_report
 from hotline.store.base import unit_of_work
-from hotline.store.calls import CallRow, row_to_call
+from hotline.store.calls import CallRow, row_as_dict
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -62,8 +62,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
         if hi is not None:
             stmt = stmt.where(CallRow.started_at < hi)
         with unit_of_work(factory) as s:
-            rows = [row_to_call(r) for r in s.scalars(stmt)]
-        return [_local(c, settings) for c in rows]
+            return [row_as_dict(r, settings.tz) for r in s.scalars(stmt)]
 
     @app.get("/api/calls/open")
     def open_calls() -> list[dict[str, Any]]:

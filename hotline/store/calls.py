@@ -145,6 +145,24 @@ def insert_raw_events(conn: Connection | Session, rows: Sequence[dict[str, Any]]
     conn.execute(stmt, list(rows))
 
 
+def row_as_dict(row: CallRow, tz: Any) -> dict[str, Any]:
+    """A stored call in the shape of `Call.as_dict()`, with the outcome and figures as recorded."""
+
+    def iso(t: datetime | None) -> str | None:
+        return None if t is None else t.astimezone(tz).isoformat()
+
+    return {
+        "type": "call", "call_id": row.call_id, "provider": row.provider, "direction": row.direction,
+        "caller": row.caller, "caller_name": row.caller_name, "called": row.called, "queue": row.queue,
+        "specialty": row.specialty, "menu": row.menu, "outcome": row.outcome, "answered_by": row.answered_by,
+        "hung_up_by": row.hung_up_by,
+        "wait_seconds": None if row.wait_seconds is None else round(row.wait_seconds, 3),
+        "talk_seconds": None if row.talk_seconds is None else round(row.talk_seconds, 3),
+        "started_at": iso(row.started_at), "answered_at": iso(row.answered_at), "ended_at": iso(row.ended_at),
+        "estimated": row.estimated,
+    }
+
+
 def row_to_call(row: CallRow) -> Call:
     call = Call(
         call_id=row.call_id, provider=row.provider, direction=Direction(row.direction),
