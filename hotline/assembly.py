@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.pipeline import AmiPipeline, SnapshotCollector
-from hotline.providers.asterisk.protocol import Packet, PacketParser
+from hotline.providers.asterisk.protocol import Packet, PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
 from hotline.services.ledger import Ledger
 from hotline.store.base import make_engine, migrate, session_factory
@@ -46,7 +46,8 @@ def open_database(url: str, upgrade: bool = True) -> Database:
 def packets_of_file(path: Path, settings: Settings, chunk: int = 1 << 20) -> Iterator[Packet]:
     """Parse a recorded AMI byte stream in chunks (memory stays flat on large traces)."""
     parser = PacketParser(encoding=settings.ami.encoding, fallback=settings.ami.fallback_encoding,
-                          max_packet_bytes=settings.ami.max_packet_bytes)
+                          max_packet_bytes=settings.ami.max_packet_bytes,
+                          raw_only=tracker_config(settings).raw_only())
     with path.open("rb") as f:
         while data := f.read(chunk):
             yield from parser.feed(data)
@@ -60,11 +61,17 @@ class AmiIngest:
         self.ledger = ledger
         self.pipeline = AmiPipeline(tracker_config(settings), ledger, keep_raw=keep_raw)
         self.collector = SnapshotCollector(self.pipeline)
+        self.raw = self.pipeline.raw
+        self.keep_raw = keep_raw
         self.batch = batch
         self._since_flush = 0
 
     def feed(self, packet: Packet) -> list[Call]:
-        self.collector.feed(packet, packet.raw)
+        if type(packet) is RawEvent:  # the hot path: most of a read=all stream is kept as bytes only
+            if self.keep_raw:
+                self.raw.add_bytes(packet["Event"], packet.raw)
+        else:
+            self.collector.feed(packet, packet.raw)
         self._since_flush += 1
         if self._since_flush >= self.batch:
             return self.flush()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hotline.assembly import AmiIngest, open_database
+from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -80,7 +80,8 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
         await server.start()
         client = AmiClient("127.0.0.1", server.port, "hotline", DEMO_SECRET, ping_interval=5.0,
                            ping_timeout=5.0, encoding=settings.ami.encoding,
-                           fallback_encoding=settings.ami.fallback_encoding)
+                           fallback_encoding=settings.ami.fallback_encoding,
+                           raw_only=tracker_config(settings).raw_only())
         listener = AmiListener(client, AmiIngest(settings, ledger, batch=500), SystemClock(settings.tz),
                                flush_interval=0.3, on_calls=on_calls)
         live: dict[str, Any] = {"ledger": ledger, "listener": listener.status}

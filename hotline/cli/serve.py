@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from hotline.assembly import AmiIngest, open_database
+from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.cli import COMMON
 from hotline.clock import SystemClock
 from hotline.config import Settings
@@ -69,7 +69,7 @@ def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
     reopened = ledger.load_open()
-    client = AmiClient.from_settings(settings.ami)
+    client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client, _printer(settings))
     print(f"监听 listening to AMI {client.address} as {settings.ami.username}; "
           f"{reopened} open call(s) taken back from the database", file=sys.stderr)
@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_listen:
         asyncio.run(_api(settings, db.factory, live, settings.api.port))
         return 0
-    client = AmiClient.from_settings(settings.ami)
+    client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hotline.assembly import AmiIngest, open_database
+from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.clock import ManualClock, SystemClock
 from hotline.config import Settings
 from hotline.listener import AmiListener
@@ -35,7 +35,7 @@ async def run_listener(settings: Settings, db_url: str, server: FakeAmiServer, e
     db = open_database(db_url)
     ledger = Ledger(db.factory)
     client = AmiClient("127.0.0.1", server.port, "hotline", "pw", ping_interval=1.0, ping_timeout=1.0,
-                       reconnect_initial=0.05, reconnect_max=0.2)
+                       reconnect_initial=0.05, reconnect_max=0.2, raw_only=tracker_config(settings).raw_only())
     clock = ManualClock(SystemClock(settings.tz).now())
     clock.set(clock.now().fromtimestamp(clock_at, settings.tz))
     listener = AmiListener(client, AmiIngest(settings, ledger, batch=50), clock, flush_interval=0.05)

@@ -21,7 +21,7 @@ import logging
 import random
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -196,6 +196,7 @@ class AmiClient:
         max_packet_bytes: int = 1 << 20,
         queue_size: int = 10_000,
         skip_events: Iterable[str] = (),
+        raw_only: Mapping[str, Sequence[bytes]] | None = None,
         on_connect: OnConnect | None = None,
         on_event: OnEvent | None = None,
         clock: Clock | None = None,
@@ -214,6 +215,7 @@ class AmiClient:
         self.reconnect_max = reconnect_max
         self.max_packet_bytes = max_packet_bytes
         self.skip_events = frozenset(skip_events)
+        self.raw_only = dict(raw_only or {})
         self.on_connect = on_connect
         self.on_event = on_event
         self._clock: Clock = clock if clock is not None else SystemClock()
@@ -472,7 +474,7 @@ class AmiClient:
         reason = "connection ended"
         try:
             parser = PacketParser(self.encoding, self.fallback_encoding, self.max_packet_bytes,
-                                  skip_events=self.skip_events)
+                                  skip_events=self.skip_events, raw_only=self.raw_only)
             try:
                 first = await asyncio.wait_for(self._read_banner(reader, parser), self.action_timeout)
             except TimeoutError:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hotline.domain.calls import CallEvent, EventKind
+from hotline.providers.asterisk.protocol import RawEvent
 from hotline.providers.asterisk.raw_groups import RawGroups, digest
 from hotline.providers.asterisk.snapshot import reconcile
 from hotline.providers.asterisk.tracker import Tracker, TrackerConfig
@@ -42,6 +43,10 @@ class AmiPipeline:
 
     def packet(self, packet: Packet, raw: bytes | None = None) -> None:
         """One live packet (an event, not part of an action's reply)."""
+        if isinstance(packet, RawEvent):
+            if self.keep_raw:
+                self.raw.add_bytes(packet["Event"], packet.raw)
+            return
         events = self.tracker.feed(packet)
         if self.keep_raw and raw is not None:
             self.raw.add(packet, raw)

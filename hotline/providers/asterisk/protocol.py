@@ -104,6 +104,21 @@ class Packet(dict[str, str]):
         return f"Packet({shown!r})"
 
 
+class RawEvent(Packet):
+    """An event kept only as bytes (for the raw-event record): its headers are not parsed, only the
+    `Event` name is set. Produced for the event names given as `raw_only` to the parser."""
+
+    def header(self, key: bytes) -> str | None:
+        """One header read straight from the bytes (e.g. `b"Linkedid"`), None when absent."""
+        raw = self.raw
+        i = raw.find(b"\n" + key + b": ")
+        if i < 0:
+            return None
+        i += len(key) + 3
+        j = raw.find(b"\r", i)
+        return raw[i:j if j >= 0 else None].decode("utf-8", "replace")
+
+
 class PacketParser:
     """Incremental AMI parser: `feed(bytes)` returns the packets completed by those bytes.
 
@@ -122,6 +137,7 @@ class PacketParser:
         *,
         expect_banner: bool = True,
         skip_events: Iterable[str] = (),
+        raw_only: Mapping[str, Sequence[bytes]] | None = None,
     ) -> None:
         self.encoding = encoding
         self.fallback = fallback
@@ -132,6 +148,9 @@ class PacketParser:
         self.oversized = 0
         self.skipped = 0
         self.skip_events = frozenset(name.encode() for name in skip_events)
+        # Event name -> byte strings that, when present, make the packet worth parsing after all.
+        self.raw_only = {name.encode(): tuple(unless) for name, unless in (raw_only or {}).items()}
+        self._names: dict[bytes, str] = {}
         self._expect_banner = expect_banner
         self._started = False
         self._separator = CRLF_SEPARATOR
@@ -178,15 +197,23 @@ class PacketParser:
         limit = self.max_packet_bytes
         fast_build = self._fast_build if self._newline == "\r\n" else None
         skip = self.skip_events
+        raw_only = self.raw_only
         for chunk in chunks:
             if not chunk or len(chunk) > limit:
                 if chunk:
                     self._count_oversized(len(chunk))
                 continue
-            if skip and chunk.startswith(b"Event: "):
+            if (skip or raw_only) and chunk.startswith(b"Event: "):
                 end = chunk.find(b"\n", 7)
-                if chunk[7:end if end > 0 else None].rstrip() in skip:
+                name = chunk[7:end if end > 0 else None].rstrip()
+                if name in skip:
                     self.skipped += 1
+                    continue
+                unless = raw_only.get(name)
+                if unless is not None and (not unless or not any(u in chunk for u in unless)):
+                    event = RawEvent(Event=self._names.get(name) or self._name(name))
+                    event.raw = chunk
+                    append(event)
                     continue
             try:
                 text = chunk.decode(encoding)
@@ -203,6 +230,10 @@ class PacketParser:
             append(packet)
         self.packets += len(packets)
         return packets
+
+    def _name(self, name: bytes) -> str:
+        text = self._names[name] = name.decode("ascii", "replace")
+        return text
 
     def _slow_packet(self, chunk: bytes) -> Packet:
         """Decode line by line with fallbacks, then build the packet."""

@@ -52,6 +52,21 @@ class RawGroups:
         """Whether closed groups or late packets wait to be taken."""
         return bool(self._closed or self.late)
 
+    def add_bytes(self, event: str, raw: bytes) -> None:
+        """An unparsed event: its Linkedid and Timestamp are read straight from the bytes."""
+        i = raw.find(b"\nLinkedid: ")
+        if i < 0:
+            i = raw.find(b"\nLinkedID: ")
+            if i < 0:
+                return
+        i += 11
+        j = raw.find(b"\r", i)
+        group = self.groups.get(raw[i:j if j >= 0 else None].decode("ascii", "replace"))
+        if group is None or len(group.packets) >= _MAX_GROUP_PACKETS:
+            return  # not (yet) a group with a channel we saw start
+        # No timestamp: a group's first/last times come from its parsed events (Newchannel, Hangup).
+        group.packets.append((event, None, raw))
+
     def add(self, packet: Mapping[str, str], raw: bytes) -> None:
         linked = packet.get("Linkedid") or packet.get("LinkedID")
         event = packet.get("Event")

@@ -41,7 +41,19 @@ class TrackerConfig:
     def specialty(self, queue: str | None) -> str | None:
         return None if queue is None else self.queues.get(queue, queue)
 
+    def raw_only(self) -> dict[str, tuple[bytes, ...]]:
+        """Events the tracker never reads: the parser keeps them as bytes only (for the raw record).
+        A VarSet is parsed only when it sets a variable the tracker reads."""
+        reads = tuple(f"Variable: {v}\r".encode() for v in
+                      (self.specialty_variable, self.queue_variable, "QUEUESTATUS"))
+        return {**{name: () for name in IGNORED_EVENTS}, "VarSet": reads}
 
+
+# Frequent events no interpreter reads (most of a `read=all` stream).
+IGNORED_EVENTS = ("CEL", "Newexten", "QueueMemberStatus", "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin",
+                  "NewConnectedLine", "DialState", "LocalBridge", "BridgeCreate", "BridgeDestroy", "BridgeEnter",
+                  "BridgeLeave", "RTCPSent", "RTCPReceived", "VarSet", "AgentRingNoAnswer", "ChannelTalkingStart",
+                  "ChannelTalkingStop", "DeviceStateChange", "ExtensionStatus", "PeerStatus", "ContactStatus")
 _QUEUE_FAILED = {"FULL", "JOINEMPTY", "JOINUNAVAIL"}
 _QUEUE_TIMEOUT = {"TIMEOUT", "LEAVEEMPTY", "LEAVEUNAVAIL"}
 _DIAL_RESULTS = {
