@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hotline.assembly import AmiIngest
@@ -17,7 +17,7 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.asterisk.protocol import Packet
 from hotline.store.base import unit_of_work
-from hotline.store.calls import record_outage
+from hotline.store.calls import purge_raw_events, record_outage
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,15 @@ class AmiListener:
     """Runs the client and the consumer; `status` is what /healthz shows."""
 
     def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
-                 on_calls: Callable[[list[Call]], None] | None = None) -> None:
+                 on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None) -> None:
         self.client = client
         self.ingest = ingest
         self.clock = clock
         self.flush_interval = flush_interval
         self.on_calls = on_calls
         self.connects = 0
+        self.retention_days = retention_days
+        self._purged_on: str | None = None
         self.status: dict[str, Any] = {"connected": False, "connects": 0, "events": 0}
         client.on_connect = self._on_connect
 
@@ -103,6 +105,21 @@ class AmiListener:
             await asyncio.sleep(self.flush_interval)
             self.status["connected"] = self.client.connected
             self._done(self.ingest.flush())
+            self.purge_if_due()
+
+    def purge_if_due(self) -> int:
+        """Once a day: drop raw events older than the retention (the calls themselves stay)."""
+        factory = self.ingest.ledger.factory
+        now = self.clock.now()
+        today = now.date().isoformat()
+        if self.retention_days is None or factory is None or self._purged_on == today:
+            return 0
+        self._purged_on = today
+        with unit_of_work(factory) as s:
+            removed = purge_raw_events(s, now - timedelta(days=self.retention_days))
+        if removed:
+            log.info("raw events: %d run(s) older than %d days removed", removed, self.retention_days)
+        return removed
 
     def _done(self, calls: list[Call]) -> None:
         if calls and self.on_calls is not None:
