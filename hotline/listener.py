@@ -104,8 +104,11 @@ class AmiListener:
         while True:
             await asyncio.sleep(self.flush_interval)
             self.status["connected"] = self.client.connected
-            self._done(self.ingest.flush())
-            self.purge_if_due()
+            try:
+                self._done(self.ingest.flush())
+                self.purge_if_due()
+            except Exception:  # a database hiccup must not stop the writes for good
+                log.exception("writing the ledger failed; retrying in %.1f s", self.flush_interval)
 
     def purge_if_due(self) -> int:
         """Once a day: drop raw events older than the retention (the calls themselves stay)."""

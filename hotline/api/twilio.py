@@ -81,10 +81,14 @@ def _roster(app: FastAPI) -> DutyRoster | None:
 
 
 def build_service(app: FastAPI) -> TwilioCalls:
-    """The service from the app's settings: the running ledger when there is one, the IVR, the roster."""
+    """The service from the app's settings: its own ledger (written from a worker thread, so never the
+    listener's), sharing the running ledger's completed-call listeners (the monitor); IVR; roster."""
     settings = app.state.settings
     config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"))
-    ledger = app.state.live.get("ledger") or Ledger(app.state.factory)
+    ledger = Ledger(app.state.factory)
+    shared = app.state.live.get("ledger")
+    if shared is not None:
+        ledger.listeners = shared.listeners
     duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones)
     placer = None
     if settings.twilio.account_sid and settings.twilio.auth_token:
