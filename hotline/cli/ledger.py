@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("trace", type=Path, help="recorded AMI byte stream (.ami)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--db", help="database URL to store into (default: a throw-away in-memory SQLite)")
+    p.add_argument("--run-for", type=_duration, default=None, metavar="DURATION",
+                   help="run the monitor on a virtual clock that follows the trace, then on for DURATION "
+                        "(20m, 1h, 90s); prints alert, page, ack, breach and clear lines too / 模拟告警与寻呼")
+    p.add_argument("--send", action="store_true",
+                   help="with --run-for: really send the pages through [paging] (default: dry run, nothing sent)")
+    p.add_argument("--monitors", type=Path, default=None, help="with --run-for: rules folder to try")
+    p.add_argument("--roster", type=Path, default=None, help="with --run-for: roster file to try")
     p.set_defaults(func=cmd_replay)
 
     r = sub.add_parser("report", parents=[COMMON], help="supervisor reports / 报表")
@@ -47,6 +54,11 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if not args.trace.is_file():
         print(f"错误 / error: trace file not found: {args.trace}", file=sys.stderr)
         return 2
+    if args.run_for is not None:
+        return _replay_with_monitor(args, settings)
+    if args.send:
+        print("错误 / error: --send needs --run-for", file=sys.stderr)
+        return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
     ingest = AmiIngest(settings, ledger)
@@ -61,6 +73,26 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(call.as_dict(), ensure_ascii=False))
     else:
         print_calls(calls)
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    from hotline.cli.monitor import duration
+
+    return duration(text)
+
+
+def _replay_with_monitor(args: argparse.Namespace, settings: Settings) -> int:
+    """The whole pipeline on a virtual clock: `call` lines as without --run-for, then the monitor's."""
+    from hotline.cli.monitor import print_events, run_replay
+
+    calls, events = run_replay(args, settings)
+    if args.json:
+        for call in calls:
+            print(json.dumps(call.as_dict(), ensure_ascii=False))
+    else:
+        print_calls(calls)
+    print_events(events, settings, args.json)
     return 0
 
 

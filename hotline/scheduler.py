@@ -1,0 +1,143 @@
+"""APScheduler wiring for the monitor: jobs only call services.
+
+The truth lives in the database: at start the engine runs at once (late steps fire then, once), and
+one date job is kept at the earliest due time of any stored alert, recomputed after every run. A
+periodic tick catches whatever another process or a clock jump changed, and checks for silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.clock import Clock, SystemClock
+from hotline.config import Settings
+from hotline.paging.asterisk_call import Originate
+from hotline.services.ledger import Ledger
+from hotline.services.monitor import MonitorService
+from hotline.services.outbox import Delivered, Outbox, PageSender
+from hotline.services.silence import SilenceWatch
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "monitor-tick"
+DUE_JOB = "monitor-due"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    actions: int
+    delivered: tuple[Delivered, ...]
+    next_due: datetime | None
+
+
+class MonitorJobs:
+    """The monitor's jobs on an APScheduler 3 `AsyncIOScheduler` (any BaseScheduler running coroutines)."""
+
+    def __init__(self, scheduler: Any, monitor: MonitorService, outbox: Outbox, sender: PageSender, *,
+                 tick_seconds: float = 15.0, silence: SilenceWatch | None = None) -> None:
+        self.scheduler = scheduler
+        self.monitor = monitor
+        self.outbox = outbox
+        self.sender = sender
+        self.tick_seconds = tick_seconds
+        self.silence = silence
+        self._lock = asyncio.Lock()
+        self._scheduled: datetime | None = None
+
+    def start(self) -> None:
+        """Add the jobs; the first run happens at once (catch-up after a restart)."""
+        now = self.monitor.clock.now()
+        self.scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id=TICK_JOB, next_run_time=now,
+                               replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)
+        self.monitor.due_listeners.append(self.wake)
+
+    async def tick(self) -> RunReport:
+        if self.silence is not None:
+            try:
+                await asyncio.to_thread(self.silence.check)
+            except Exception:
+                log.exception("silence check failed")
+        return await self.run()
+
+    async def run(self) -> RunReport:
+        """One engine cycle, with the outbox drained while it runs (pages of the first batches leave
+        while later ones are decided); then the date job moves to the next due time."""
+        async with self._lock:
+            now = self.monitor.clock.now()
+            engine = asyncio.ensure_future(asyncio.to_thread(self._engine, now))
+            delivered: list[Delivered] = []
+            while not engine.done():
+                batch = await self._drain_once()
+                delivered += batch
+                if not batch:
+                    await asyncio.wait({engine}, timeout=0.02)
+            while batch := await self._drain_once():
+                delivered += batch
+            due = await asyncio.to_thread(self.monitor.next_due)
+            self._scheduled = None
+            if due is not None:
+                self.wake(due)
+            return RunReport(engine.result(), tuple(delivered), due)
+
+    def _engine(self, now: datetime) -> int:
+        try:
+            actions, more = self.monitor.tick_batch(now)
+            while more:
+                done, more = self.monitor.tick_batch(now)
+                actions += done
+            return actions
+        except Exception:
+            log.exception("monitor engine cycle failed; retried at the next tick")
+            return 0
+
+    async def _drain_once(self) -> list[Delivered]:
+        try:
+            return await self.outbox.drain(self.sender)
+        except Exception:
+            log.exception("outbox drain failed; retried at the next tick")
+            return []
+
+    def wake(self, due: datetime) -> None:
+        """Make sure the engine runs at `due` (keeps the earlier of this and the planned run)."""
+        if self._scheduled is not None and self._scheduled <= due:
+            return
+        self._scheduled = due
+        # a run date in the past runs at once; misfire_grace_time=None: never dropped
+        # max_instances: a run may still be going when the next due time comes; `run` serialises itself
+        self.scheduler.add_job(self.run, "date", run_date=due, id=DUE_JOB, replace_existing=True,
+                               misfire_grace_time=None, max_instances=100)
+
+
+def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Ledger, live: dict[str, Any],
+                  env: Mapping[str, str], *, originate: Originate | None = None,
+                  clock: Clock | None = None) -> MonitorJobs:
+    """Everything `hotline serve` needs for the monitor, started on the running event loop: the
+    monitor listening to the ledger, the paging channels of `[paging]`, silence checks, the jobs.
+    Raises ConfigError (e.g. HOTLINE_API_LINK_KEY missing) before anything starts."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from hotline.paging.registry import build_channels, build_dispatcher
+    from hotline.services.monitor_config import build_monitor, monitor_config
+    from hotline.services.silence import SilenceWatch, store_status
+
+    clock = clock or SystemClock(settings.tz)
+    paging = settings.section("paging")
+    dispatcher = build_dispatcher(paging, build_channels(paging, env, originate))
+    monitor, outbox = build_monitor(settings, factory, clock, default_order=dispatcher.default_order)
+    config = monitor_config(settings)
+    silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio))
+    ledger.on_completed(monitor.on_call)
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
+    scheduler.start()
+    jobs.start()
+    live["monitor"] = monitor
+    live["monitor_jobs"] = jobs
+    return jobs

@@ -1,0 +1,236 @@
+"""The paging outbox: pages are decided into a table (unique key per alert, step, person, channel)
+in the engine's transaction, then claimed and delivered by whichever process gets there first.
+
+A claim is a guarded UPDATE (pending, or `sending` with an expired lease), so two processes never
+send the same page; a crash between "decided" and "sent" leaves the row pending (or its lease runs
+out) and the page is sent once more. Every attempt is stored in `page_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.clock import Clock
+from hotline.paging.base import Page, Recipient, SendResult
+from hotline.store.alerts import OutboxRow, PageAttemptRow
+from hotline.store.base import unit_of_work
+
+log = logging.getLogger(__name__)
+NO_CHANNEL = "未尝试任何通道 / no channel tried"
+
+
+class PageSender(Protocol):
+    """What delivers a page: `hotline.paging.dispatcher.Dispatcher` or `DryRunSender`."""
+
+    async def deliver(self, page: Page, order: Sequence[str] | None = None) -> list[SendResult]: ...
+
+
+class DryRunSender:
+    """Sends nothing and reports success on the first channel asked for (replay without --send)."""
+
+    async def deliver(self, page: Page, order: Sequence[str] | None = None) -> list[SendResult]:
+        channel = order[0] if order else "dry_run"
+        return [SendResult(ok=True, channel=channel, provider_id=f"dry-run:{page.key}")]
+
+
+@dataclass(frozen=True)
+class PlannedPage:
+    """A page the engine decided to send."""
+
+    key: str
+    alert_id: str | None
+    purpose: str  # page | breach | hole | incident
+    step: str | None
+    tier: str | None
+    recipient: Recipient
+    channel: str
+    fallback: tuple[str, ...]
+    subject: str
+    text: str
+    ack_url: str | None = None
+    ack_code: str | None = None
+    caller: str | None = None
+    specialty: str | None = None
+
+
+def page_key(alert_id: str, step: str, person: str, channel: str) -> str:
+    return f"{alert_id}:{step}:{person}:{channel}"[:255]
+
+
+def add_pages(session: Session, pages: Sequence[PlannedPage], now: datetime) -> list[PlannedPage]:
+    """Insert the pages not yet in the outbox; returns those inserted.
+
+    The keys already there are read first and the rest inserted with ON CONFLICT DO NOTHING (a plain
+    executemany: several times faster on PostgreSQL than INSERT ... RETURNING). The unique key is the
+    guarantee against sending twice; the returned list feeds the history only (and the engine holds
+    the alerts' row locks, so no other process pages the same alert step at the same time).
+    """
+    unique = list({p.key: p for p in pages}.values())
+    if not unique:
+        return []
+    keys = [p.key for p in unique]
+    existing: set[str] = set()
+    for i in range(0, len(keys), 500):
+        existing.update(session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(keys[i:i + 500]))))
+    fresh = [p for p in unique if p.key not in existing]
+    if fresh:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = cast(Table, OutboxRow.__table__)
+        session.connection().execute(insert(table).on_conflict_do_nothing(index_elements=["key"]),
+                                     [_values(p, now) for p in fresh])
+    return fresh
+
+
+def _values(p: PlannedPage, now: datetime) -> dict[str, Any]:
+    return {
+        "key": p.key, "alert_id": p.alert_id, "purpose": p.purpose, "step": p.step, "tier": p.tier,
+        "person": p.recipient.name, "channel": p.channel, "fallback": ",".join(p.fallback),
+        "recipient": json.dumps(asdict(p.recipient), ensure_ascii=False), "subject": p.subject,
+        "text": p.text, "ack_url": p.ack_url, "ack_code": p.ack_code, "caller": p.caller,
+        "specialty": p.specialty, "created_at": now, "status": "pending", "attempts": 0,
+        "next_attempt_at": now,
+    }
+
+
+def cancel_pages(session: Session, alert_id: str, now: datetime, reason: str) -> int:
+    """Pages of `alert_id` not yet sent are not sent any more (the alert was cleared or resolved)."""
+    result = session.execute(
+        update(OutboxRow).where(OutboxRow.alert_id == alert_id, OutboxRow.status == "pending")
+        .values(status="cancelled", last_error=reason, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _recipient(text: str) -> Recipient:
+    data = json.loads(text)
+    data["channels"] = tuple(data.get("channels") or ())
+    return Recipient(**data)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outbox_id: int
+    page: Page
+    order: tuple[str, ...]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Delivered:
+    outbox_id: int
+    key: str
+    ok: bool
+    status: str
+    results: tuple[SendResult, ...]
+
+
+class Outbox:
+    def __init__(self, factory: sessionmaker[Session], clock: Clock, *, lease: timedelta = timedelta(minutes=2),
+                 max_attempts: int = 3, retry_after: timedelta = timedelta(minutes=1)) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.retry_after = retry_after
+
+    def claim(self, limit: int = 200) -> list[Claimed]:
+        """Take up to `limit` due pages for this process: one guarded UPDATE ... RETURNING, so a row
+        another process claimed first (or sent) is not taken again."""
+        now = self.clock.now()
+        due = or_(and_(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now),
+                  and_(OutboxRow.status == "sending", OutboxRow.lease_until < now))
+        table = cast(Table, OutboxRow.__table__)
+        with unit_of_work(self.factory) as s:
+            ids = list(s.scalars(select(OutboxRow.id).where(due).order_by(OutboxRow.id).limit(limit)))
+            if not ids:
+                return []
+            rows = s.execute(
+                update(table).where(table.c.id.in_(ids), due)
+                .values(status="sending", lease_until=now + self.lease, attempts=table.c.attempts + 1)
+                .returning(*table.c)).mappings().all()
+        claimed = []
+        for row in sorted(rows, key=lambda r: r["id"]):
+            # "default": nobody named a channel, the dispatcher's default order applies
+            channel, fallback = row["channel"], [c for c in row["fallback"].split(",") if c]
+            order = () if channel == "default" else (channel, *fallback)
+            page = Page(key=row["key"], recipient=_recipient(row["recipient"]), subject=row["subject"],
+                        text=row["text"], alert_id=row["alert_id"], caller=row["caller"], specialty=row["specialty"],
+                        ack_url=row["ack_url"], ack_code=row["ack_code"], at=row["created_at"],
+                        extra={"purpose": row["purpose"], "tier": row["tier"] or "", "step": row["step"] or ""})
+            claimed.append(Claimed(row["id"], page, order, row["attempts"]))
+        return claimed
+
+    def record(self, claimed: Claimed, results: Sequence[SendResult], seconds: float | None = None) -> Delivered:
+        """Store every attempt and the page's new status (sent, retry later, or failed for good)."""
+        return self.record_all([(claimed, results, seconds)])[0]
+
+    def record_all(self, batch: Sequence[tuple[Claimed, Sequence[SendResult], float | None]]) -> list[Delivered]:
+        """`record` for several pages in one transaction (one UPDATE executed for many rows)."""
+        now = self.clock.now()
+        out: list[Delivered] = []
+        updates: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        for claimed, results, seconds in batch:
+            ok = bool(results) and results[-1].ok
+            retryable = not ok and (not results or any(r.retryable for r in results))
+            if ok:
+                status = "sent"
+            elif retryable and claimed.attempts < self.max_attempts:
+                status = "pending"
+            else:
+                status = "failed"
+            last = results[-1] if results else None
+            attempts += [{"outbox_id": claimed.outbox_id, "at": now, "channel": r.channel, "ok": r.ok,
+                          "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable,
+                          "seconds": seconds} for r in results]
+            updates.append({"b_id": claimed.outbox_id, "b_status": status, "b_sent_at": now if ok else None,
+                            "b_provider_id": last.provider_id if last else None,
+                            "b_last_error": None if ok else (last.error if last else NO_CHANNEL),
+                            "b_next": now + self.retry_after * claimed.attempts})
+            out.append(Delivered(claimed.outbox_id, claimed.page.key, ok, status, tuple(results)))
+        if not updates:
+            return out
+        table = cast(Table, OutboxRow.__table__)
+        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.status == "sending")
+                .values(status=bindparam("b_status"), lease_until=None, sent_at=bindparam("b_sent_at"),
+                        provider_id=bindparam("b_provider_id"), last_error=bindparam("b_last_error"),
+                        next_attempt_at=bindparam("b_next")))
+        with unit_of_work(self.factory) as s:
+            conn = s.connection()
+            if attempts:
+                conn.execute(insert(cast(Table, PageAttemptRow.__table__)), attempts)
+            conn.execute(stmt, updates)
+        return out
+
+    async def drain(self, sender: PageSender, limit: int = 200, concurrency: int = 20) -> list[Delivered]:
+        """Claim due pages and deliver them (`concurrency` at a time); results stored in one transaction."""
+        claimed = await asyncio.to_thread(self.claim, limit)  # database work off the event loop
+        if not claimed:
+            return []
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(c: Claimed) -> tuple[Claimed, Sequence[SendResult], float | None]:
+            async with gate:
+                started = time.monotonic()
+                try:
+                    results = await sender.deliver(c.page, c.order or None)
+                except Exception as e:  # a channel bug must not stop the other pages
+                    log.exception("paging %s failed", c.page.key)
+                    results = [SendResult(ok=False, channel=c.order[0] if c.order else "default",
+                                          error=f"{type(e).__name__}: {e}", retryable=True)]
+                return c, results, time.monotonic() - started
+
+        results = await asyncio.gather(*(one(c) for c in claimed))
+        return await asyncio.to_thread(self.record_all, results)
