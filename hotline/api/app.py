@@ -28,6 +28,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.roster", "router"),
     ("hotline.api.alerts", "router"),
     ("hotline.api.twilio", "router"),
+    ("hotline.api.reports", "router"),
 ]
 
 

@@ -14,7 +14,10 @@ from hotline.cli import COMMON
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import AnswerRate
+from hotline.providers.twilio.session import is_session, read_session
+from hotline.providers.twilio.webhook import WebhookFormatError
 from hotline.services.ledger import Ledger
+from hotline.services.twilio_calls import replay_session
 from hotline.services.reports import answer_rate_report
 
 OUTCOME_ZH = {
@@ -25,7 +28,7 @@ OUTCOME_ZH = {
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("replay", parents=[COMMON], help="replay a recorded AMI trace into the ledger / 回放AMI记录")
-    p.add_argument("trace", type=Path, help="recorded AMI byte stream (.ami)")
+    p.add_argument("trace", type=Path, help="recorded AMI byte stream (.ami) or Twilio webhook session (.jsonl)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--db", help="database URL to store into (default: a throw-away in-memory SQLite)")
     p.add_argument("--run-for", type=_duration, default=None, metavar="DURATION",
@@ -61,11 +64,18 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
-    ingest = AmiIngest(settings, ledger)
     calls: list[Call] = []
-    for packet in packets_of_file(args.trace, settings):
-        calls.extend(ingest.feed(packet))
-    calls.extend(ingest.finish())
+    if is_session(args.trace):  # a recorded Twilio webhook session (JSON lines)
+        try:
+            calls.extend(replay_session(read_session(args.trace), ledger))
+        except WebhookFormatError as e:
+            print(f"错误 / error: {e}", file=sys.stderr)
+            return 2
+    else:
+        ingest = AmiIngest(settings, ledger)
+        for packet in packets_of_file(args.trace, settings):
+            calls.extend(ingest.feed(packet))
+        calls.extend(ingest.finish())
     calls.extend(ledger.open.values())  # still in progress when the trace ended
     calls.sort(key=lambda c: (c.started_at, c.call_id))
     if args.json:
