@@ -17,8 +17,8 @@ from hotline.domain.kpi import AnswerRate
 from hotline.providers.twilio.session import is_session, read_session
 from hotline.providers.twilio.webhook import WebhookFormatError
 from hotline.services.ledger import Ledger
-from hotline.services.twilio_calls import replay_session
 from hotline.services.reports import answer_rate_report
+from hotline.services.twilio_calls import replay_session
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
