@@ -43,6 +43,20 @@ def open_database(url: str, upgrade: bool = True) -> Database:
     return Database(engine, session_factory(engine))
 
 
+def ensure_roster(settings: Settings, factory: sessionmaker[Session]) -> bool:
+    """A database without a roster gets the desk's roster file (`[roster] file`), so that pages reach
+    people from the first minute; returns whether it loaded one."""
+    from hotline.clock import SystemClock
+    from hotline.services.roster import RosterService
+
+    service = RosterService(factory, settings, SystemClock(settings.tz))
+    service.ensure_calendar()
+    if service.people():
+        return False
+    service.load_example(actor="startup")
+    return True
+
+
 def packets_of_file(path: Path, settings: Settings, chunk: int = 1 << 20) -> Iterator[Packet]:
     """Parse a recorded AMI byte stream in chunks (memory stays flat on large traces)."""
     parser = PacketParser(encoding=settings.ami.encoding, fallback=settings.ami.fallback_encoding,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -52,6 +54,23 @@ class ManualClock:
         with self._lock:
             self._now = self._now + delta
             return self._now
+
+
+class ScaledClock:
+    """Time that runs `speed` times faster than the wall clock from `start` (the demo's simulated day)."""
+
+    def __init__(self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs a timezone-aware start time")
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.start = start
+        self.speed = speed
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(self._monotonic() - self._t0) * self.speed)
 
 
 def from_epoch(seconds: float, tz: ZoneInfo = DEFAULT_TZ) -> datetime:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hotline.assembly import AmiIngest, open_database, tracker_config
-from hotline.clock import SystemClock
+from hotline.assembly import AmiIngest, ensure_roster, open_database, tracker_config
+from hotline.clock import ScaledClock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.listener import AmiListener
@@ -27,16 +29,29 @@ DEMO_SECRET = "demo-only"  # the simulated PBX's own account, not a credential o
 ApiRunner = Callable[[Settings, Any, dict[str, Any], int], Coroutine[Any, Any, None]]
 
 
-def _load_example_roster(settings: Settings, factory: Any) -> None:
-    """The demo's dashboard and pages need people on duty: load the example roster into an empty one."""
+def _start_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
+                   clock: ScaledClock) -> Any:
+    """The no-answer monitor on the simulated day's clock, paging in dry-run (pages printed), with a
+    throw-away link key: missed calls open alerts, escalate and breach as they would on the desk."""
     try:
-        from hotline.services.roster import RosterService
+        from hotline.scheduler import start_monitor
     except ImportError:
-        return
-    service = RosterService(factory, settings, SystemClock(settings.tz))
-    if not service.people():
-        service.ensure_calendar()
-        service.load_example(actor="demo")
+        return None
+    demo = dataclasses.replace(settings, api=dataclasses.replace(settings.api, link_key=secrets.token_hex(16)),
+                               extra={**settings.extra,
+                                      "paging": {**settings.section("paging"), "dry_run": True},
+                                      "monitor": {**settings.section("monitor"), "tick_seconds": 1}})
+    jobs = start_monitor(demo, factory, ledger, live, {}, clock=clock)
+    # APScheduler counts wall time; the simulated day runs faster, so the demo drives the engine itself.
+    jobs.scheduler.pause()
+    return jobs
+
+
+async def _drive_monitor(jobs: Any, interval: float = 0.5) -> None:
+    """Run the monitor's engine cycle (decide pages, breaches; drain the outbox) on the simulated clock."""
+    while True:
+        await asyncio.sleep(interval)
+        await jobs.run()
 
 
 async def _feed(server: FakeAmiServer, gen: TrafficGenerator, calls: int | None, speed: float,
@@ -64,7 +79,7 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
              port: int, api: bool, db_url: str, printer: Callable[[list[Call]], None],
              api_runner: ApiRunner) -> int:
     db = open_database(db_url)
-    _load_example_roster(settings, db.factory)
+    ensure_roster(settings, db.factory)
     ledger = Ledger(db.factory)
     done: list[int] = [0]
     finished = asyncio.Event()
@@ -87,9 +102,12 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
         live: dict[str, Any] = {"ledger": ledger, "listener": listener.status}
         start_epoch = time.time()
         gen = TrafficGenerator(seed=seed, start_epoch=start_epoch, calls_per_hour=calls_per_hour)
+        jobs = _start_monitor(settings, db.factory, ledger, live, ScaledClock(SystemClock(settings.tz).now(), speed))
         print(f"模拟PBX simulated PBX: AMI on 127.0.0.1:{server.port}; {speed:g}x speed, seed {seed}",
               file=sys.stderr)
         tasks = [asyncio.create_task(listener.run(), name="listener")]
+        if jobs is not None:
+            tasks.append(asyncio.create_task(_drive_monitor(jobs), name="monitor"))
         await client.wait_connected(10)
         tasks.append(asyncio.create_task(_feed(server, gen, calls, speed, start_epoch), name="pbx"))
         if api:
@@ -108,6 +126,8 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
                         continue  # all traffic sent: keep going until the last calls end
                     t.result()
         finally:
+            if jobs is not None:
+                jobs.scheduler.shutdown(wait=False)
             await client.close()
             server_obj = live.get("api_server")
             if server_obj is not None:

@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import time
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from hotline.assembly import AmiIngest, open_database, tracker_config
+from hotline.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.cli import COMMON
 from hotline.clock import SystemClock
 from hotline.config import Settings
@@ -114,19 +116,47 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int
     await server.serve()
 
 
+def _originate(client: AmiClient) -> Any:
+    """Voice pages to staff phones go out as AMI Originate actions on the listener's connection."""
+
+    async def originate(headers: Mapping[str, str]) -> Mapping[str, str]:
+        fields = [(k, v) for k, v in headers.items() if k.lower() != "action"]
+        result = await client.send_action("Originate", fields)
+        return dict(result.response)
+
+    return originate
+
+
+async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
+                        client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
+    """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
+    from hotline.scheduler import start_monitor
+
+    jobs = start_monitor(settings, factory, ledger, live, os.environ,
+                         originate=_originate(client) if client is not None else None)
+    try:
+        await api
+    finally:
+        jobs.scheduler.shutdown(wait=False)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(args.db or settings.database_url)
+    if ensure_roster(settings, db.factory):
+        print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
     ledger = Ledger(db.factory)
     ledger.load_open()
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:
-        asyncio.run(_api(settings, db.factory, live, settings.api.port))
+        asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,
+                                  _api(settings, db.factory, live, settings.api.port)))
         return 0
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)
-    return _run_listener(listener, _api(settings, db.factory, live, settings.api.port))
+    return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
+                                                 _api(settings, db.factory, live, settings.api.port)))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

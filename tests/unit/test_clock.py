@@ -1,0 +1,30 @@
+"""Clocks: manual (tests, replay) and scaled (the demo's simulated day)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hotline.clock import ManualClock, ScaledClock
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_manual_clock_moves_only_forward() -> None:
+    clock = ManualClock(T0)
+    clock.advance(timedelta(minutes=5))
+    clock.set(T0)  # never backwards
+    assert clock.now() == T0 + timedelta(minutes=5)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ManualClock(datetime(2026, 1, 1))
+
+
+def test_scaled_clock_runs_speed_times_faster() -> None:
+    ticks = iter([100.0, 100.0, 103.0])
+    clock = ScaledClock(T0, speed=10, monotonic=lambda: next(ticks))
+    assert clock.now() == T0
+    assert clock.now() == T0 + timedelta(seconds=30)
+    with pytest.raises(ValueError, match="speed"):
+        ScaledClock(T0, speed=0)
