@@ -1,8 +1,10 @@
-"""APScheduler wiring for the monitor: jobs only call services.
+"""APScheduler wiring for the monitor and the roster notices: jobs only call services.
 
 The truth lives in the database: at start the engine runs at once (late steps fire then, once), and
 one date job is kept at the earliest due time of any stored alert, recomputed after every run. A
 periodic tick catches whatever another process or a clock jump changed, and checks for silence.
+The roster notices (shift reminders, 今日值班 post, managers' page) run at start and then every minute,
+through the same outbox.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.paging.asterisk_call import Originate
+from hotline.paging.dispatcher import Dispatcher
 from hotline.services.ledger import Ledger
 from hotline.services.monitor import MonitorService
 from hotline.services.outbox import Delivered, Outbox, PageSender
+from hotline.services.roster_jobs import RosterJobs
 from hotline.services.silence import SilenceWatch
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "monitor-tick"
 DUE_JOB = "monitor-due"
+ROSTER_JOB = "roster-notices"
 
 
 @dataclass(frozen=True)
@@ -133,11 +138,33 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     monitor, outbox = build_monitor(settings, factory, clock, default_order=dispatcher.default_order)
     config = monitor_config(settings)
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio))
-    ledger.on_completed(monitor.on_call)
     scheduler = AsyncIOScheduler(timezone=settings.tz)
+    roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher)
+    ledger.on_completed(monitor.on_call)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
+    # A completed call may have opened an alert whose first page is due now: run the engine at once.
+    ledger.on_completed(lambda _call: jobs.wake(clock.now()))
     scheduler.start()
     jobs.start()
     live["monitor"] = monitor
     live["monitor_jobs"] = jobs
+    live["roster_jobs"] = roster_jobs
+    return jobs
+
+
+def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[Session], clock: Clock,
+                      outbox: Outbox, dispatcher: Dispatcher) -> RosterJobs:
+    """Add the roster notices to `scheduler`: a run as soon as it starts (catch-up after a restart),
+    then one at every minute. Raises ConfigError for a bad `[roster]` section before adding anything."""
+    from hotline.paging.registry import channel_sections
+    from hotline.services.roster import RosterService
+    from hotline.services.roster_jobs import post_channel
+
+    service = RosterService(factory, settings, clock)
+    configured = {s.name for s in channel_sections(settings.section("paging"))}
+    channel = post_channel(service.config.today_post_channel, configured, dispatcher.channels, settings.source)
+    jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel)
+    # coalesce, no misfire limit: a late minute runs once; what it missed is decided by the next run
+    scheduler.add_job(jobs.tick, "cron", second=0, id=ROSTER_JOB, next_run_time=clock.now(),
+                      replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)
     return jobs

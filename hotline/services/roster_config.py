@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from hotline.config import ConfigError, Settings
 from hotline.domain.roster import DEFAULT_REQUIREMENTS, Tier
 from hotline.domain.windows import Requirement, ServiceWindows, parse_clock_time, parse_weekdays
 
-ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers"}
+ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers",
+               "today_post_channel", "today_post_time", "manager_page_time"}
 WINDOWS_KEYS = {"onsite_days", "onsite_start", "onsite_end"}
 
 
@@ -22,6 +24,9 @@ class RosterConfig:
     reminder_lead_minutes: int = 15
     gap_warning_days: int = 7
     coverage: Mapping[Tier, Requirement] = field(default_factory=lambda: dict(DEFAULT_REQUIREMENTS))
+    today_post_channel: str = ""  # a [paging.<name>] group robot for the daily 今日值班 post; "" = no post
+    today_post_time: time = time(8, 30)
+    manager_page_time: time = time(9, 0)  # the daily page to the managers (gaps, missing holiday year)
 
 
 def _unknown(source: str, section: str, raw: Mapping[str, Any], known: set[str]) -> None:
@@ -34,6 +39,13 @@ def _whole(source: str, key: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(source, key, f"must be a whole number >= {minimum}, got {value!r}")
     return value
+
+
+def _clock_time(source: str, key: str, value: Any) -> time:
+    try:
+        return parse_clock_time(str(value))
+    except ValueError as e:
+        raise ConfigError(source, key, f"{e}; write it as \"08:30\"") from None
 
 
 def _windows(settings: Settings) -> ServiceWindows:
@@ -76,6 +88,10 @@ def roster_config(settings: Settings) -> RosterConfig:
                 source, f"roster.coverage.{tier}",
                 f"tier must be one of {', '.join(Tier)} and the value one of {', '.join(Requirement)}, "
                 f"got {tier} = {need!r}") from None
+    channel = raw.get("today_post_channel", "")
+    if not isinstance(channel, str):
+        raise ConfigError(source, "roster.today_post_channel",
+                          f'must name a [paging.<name>] channel such as "wecom", got {channel!r}')
     tiers = raw.get("tiers", [])
     if not isinstance(tiers, list) or any(t not in set(Tier) for t in tiers):
         raise ConfigError(source, "roster.tiers", f"must list tiers among {', '.join(Tier)}, got {tiers!r}")
@@ -86,6 +102,9 @@ def roster_config(settings: Settings) -> RosterConfig:
                                      raw.get("reminder_lead_minutes", 15), 0),
         gap_warning_days=_whole(source, "roster.gap_warning_days", raw.get("gap_warning_days", 7), 1),
         coverage=coverage,
+        today_post_channel=channel,
+        today_post_time=_clock_time(source, "roster.today_post_time", raw.get("today_post_time", "08:30")),
+        manager_page_time=_clock_time(source, "roster.manager_page_time", raw.get("manager_page_time", "09:00")),
     )
 
 
