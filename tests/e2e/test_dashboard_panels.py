@@ -1,0 +1,231 @@
+"""The dashboard's supervisor panels in a real headless browser (Debian chromium via Playwright), served
+by a real uvicorn on loopback: a caller abandoned in the queue and nobody called back for 20 minutes,
+so an alert is open and breached; the example roster says who is on duty; exports download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from openpyxl import load_workbook
+
+from hotline.api import app as app_module
+from hotline.api.app import create_app
+from hotline.assembly import open_database
+from hotline.cli import main
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.domain.roster import Tier
+from hotline.services.roster import RosterService
+from tests.conftest import FIXTURES, ROOT
+from tests.e2e.test_dashboard import ARGS, CHROMIUM, _free_port, _require_browser
+
+CONFIG = str(ROOT / "config" / "hotline.toml")
+CALLER = "13800138002"  # abandoned_in_queue.ami: Wang Fang gives up after 6.5 s in the network queue
+DAY = "2026-11-23"
+NOW = datetime.fromisoformat(f"{DAY}T15:00:00+08:00")  # the app's clock: an on-site afternoon, November
+
+
+@pytest.fixture
+def db_file(tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]) -> str:
+    url = f"sqlite:///{tmp_path / 'panels.db'}"
+    db = open_database(url)
+    RosterService(db.factory, settings, ManualClock(NOW, settings.tz)).load_example(ROOT / "config" / "roster.yaml")
+    db.engine.dispose()
+    for trace, extra in (("answered_caller_hangup.ami", []), ("abandoned_in_queue.ami", ["--run-for", "20m"])):
+        assert main(["replay", str(FIXTURES / trace), "--json", "--db", url, "--config", CONFIG, *extra]) == 0
+    capsys.readouterr()
+    return url
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def served(db_file: str, settings: Settings) -> Iterator[str]:
+    db = open_database(db_file)
+    with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url:
+        yield url
+    db.engine.dispose()
+
+
+def on_duty_now(db_file: str, settings: Settings) -> dict[Tier, list[tuple[str, str]]]:
+    """Who the roster has on duty at NOW, asked of the roster service, not of the page."""
+    db = open_database(db_file)
+    duty = RosterService(db.factory, settings, ManualClock(NOW, settings.tz)).on_duty(NOW)
+    db.engine.dispose()
+    return {t: [(p.name, p.mobile) for p in duty.tier(t)] for t in Tier}
+
+
+def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_file: str, settings: Settings,
+                                                               tmp_path: Path) -> None:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    duty = on_duty_now(db_file, settings)
+    assert all(duty[t] for t in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(served + "/")
+        page.wait_for_selector("#alerts tbody tr")
+        page.wait_for_selector("#duty tbody tr")
+        page.wait_for_selector("#warnings .warn")
+
+        (alert,) = page.locator("#alerts tbody tr").all_inner_texts()
+        cells = alert.split("\t")
+        assert cells[0] == f"{CALLER} (Wang Fang)"
+        assert cells[1].startswith(f"{DAY} 13:48:34")  # first missed: when the caller hung up
+        assert cells[2:4] == ["network", "待处理 open"]
+        # paged at 0, 5 and 10 minutes: first line, second line, manager on duty then
+        assert cells[4] == "、".join(name for tier in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)
+                                     for name, _ in duty[tier])
+        assert cells[5] == "-"  # nobody acknowledged
+        assert cells[6] == f"{DAY} 14:03:34"
+        assert cells[7] == f"已超时 breached {DAY} 14:03"
+
+        page.wait_for_function("document.getElementById('breach-count').textContent === '1'")
+        assert DAY in page.locator("#breach-span").inner_text()
+        assert CALLER in page.locator("#breaches tbody").inner_text()
+
+        unreturned = page.locator("#unreturned tbody tr").all_inner_texts()
+        assert len(unreturned) == 1 and unreturned[0].startswith(CALLER) and unreturned[0].endswith("是 yes")
+        assert page.locator("#returned tbody tr").inner_text().split("\t")[:2] == ["0", "0"]
+
+        rows = [r.split("\t") for r in page.locator("#duty tbody tr").all_inner_texts()]
+        shown = {(r[0], r[1], r[2]) for r in rows}
+        for tier, label in ((Tier.FIRST_LINE, "一线 First line"), (Tier.SECOND_LINE, "二线 Second line"),
+                            (Tier.MANAGER, "项目经理 Manager")):
+            for name, mobile in duty[tier]:
+                assert (label, name, mobile) in shown
+
+        banner = page.locator("#warnings").inner_text()
+        assert "2027 年的法定节假日" in banner and "official 2027 holiday" in banner
+        assert "无空档 no gaps" in page.locator("#gaps tbody").inner_text()
+        assert "network" in page.locator("#rates tbody").inner_text()
+        assert "不可用" not in page.locator("body").inner_text()
+        page.screenshot(path=str(tmp_path / "panels.png"), full_page=True)
+        browser.close()
+
+
+def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -> None:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(accept_downloads=True)
+        page.goto(served + "/")
+        page.wait_for_selector("#rates tbody tr")
+        page.fill("#from", DAY)
+        page.fill("#to", DAY)
+        page.select_option("#by", "agent")
+        assert page.get_attribute("#export-rate-csv", "href") == \
+            f"/api/reports/answer-rate.csv?by=agent&from={DAY}&to={DAY}"
+
+        with page.expect_download() as info:
+            page.click("#export-rate-csv")
+        body = Path(info.value.path()).read_bytes()
+        assert info.value.suggested_filename == f"answer-rate_agent_{DAY}_{DAY}.csv"
+        assert body.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
+        assert rows[0][:3] == ["坐席 Agent", "转人工 Offered", "接通 Answered"]
+        groups = {r[0]: r for r in rows[1:]}
+        assert groups["agent1"][1:3] == ["1", "1"] and groups["(unanswered)"][1:3] == ["1", "0"]
+        assert groups["合计 total"][1:4] == ["2", "1", "0.5"]
+
+        with page.expect_download() as info:
+            page.click("#export-rate-xlsx")
+        wb = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+        table = list(wb["接通率 Answer rate"].iter_rows(values_only=True))
+        assert table[-1][:4] == ("合计 total", 2, 1, 0.5)
+
+        with page.expect_download() as info:
+            page.click("#export-calls-csv")
+        body = Path(info.value.path()).read_bytes()
+        calls = list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
+        assert [(r[2], r[8]) for r in calls[1:]] == [("13800138000", "answered"), (CALLER, "abandoned")]
+
+        page.fill("#from", "2026-11-24")
+        page.fill("#to", "2026-11-24")
+        page.dispatch_event("#to", "change")
+        page.wait_for_function("document.getElementById('breach-count').textContent === '0'")
+        with page.expect_download() as info:
+            page.click("#export-calls-csv")
+        assert Path(info.value.path()).read_bytes().decode("utf-8").count("\r\n") == 1  # header only
+        browser.close()
+
+
+def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> None:
+    _require_browser()
+    from playwright.sync_api import Route, sync_playwright
+
+    def fail(route: Route) -> None:
+        route.fulfill(status=500, body="internal error")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.route("**/api/roster/on-duty*", fail)
+        page.route("**/api/reports/breaches*", lambda route: route.abort())
+        page.goto(served + "/")
+        page.wait_for_selector("#alerts tbody tr")
+        page.wait_for_function("document.getElementById('duty-status').textContent.includes('不可用')")
+        page.wait_for_function("document.getElementById('breaches-status').textContent.includes('不可用')")
+        assert page.locator("#duty-status").inner_text() == "不可用 / unavailable (HTTP 500)"
+        assert page.locator("#duty tbody tr").count() == 0
+        assert page.locator("#breach-count").inner_text() == "-"
+        # everything else still works
+        assert CALLER in page.locator("#alerts tbody").inner_text()
+        assert CALLER in page.locator("#unreturned tbody").inner_text()
+        assert "2027" in page.locator("#warnings").inner_text()
+        assert "network" in page.locator("#rates tbody").inner_text()
+        page.wait_for_function("document.getElementById('status').textContent.includes('panels unavailable')")
+        assert "breaches" in page.locator("#status").inner_text()
+        browser.close()
+
+
+def test_page_without_the_alerts_part_shows_those_panels_unavailable(
+        db_file: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    routers = [r for r in app_module.OPTIONAL_ROUTERS if r[0] != "hotline.api.alerts"]
+    monkeypatch.setattr(app_module, "OPTIONAL_ROUTERS", routers)
+    db = open_database(db_file)
+    with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector("#duty tbody tr")
+        for panel in ("alerts", "unreturned", "returned"):
+            page.wait_for_function(f"document.getElementById('{panel}-status').textContent.includes('HTTP 404')")
+        assert page.locator("#alerts-status").inner_text() == "不可用 / unavailable (HTTP 404)"
+        page.wait_for_function("document.getElementById('breach-count').textContent === '1'")
+        assert "network" in page.locator("#rates tbody").inner_text()
+        browser.close()
+    db.engine.dispose()
