@@ -3,40 +3,17 @@ served by a real uvicorn on loopback from a ledger filled by replaying recorded 
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from hotline.api.app import create_app
 from hotline.assembly import AmiIngest, open_database, packets_of_file
 from hotline.config import Settings
 from hotline.services.ledger import Ledger
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
 from tests.truth import FIXTURES
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("HOTLINE_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required here (HOTLINE_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("Debian chromium not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -49,21 +26,12 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
             ingest.feed(packet)
         ingest.finish()
     app = create_app(settings, db.factory, live={"ledger": ledger})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url
 
 
 def test_dashboard_shows_answer_rates_and_calls(served: str, tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

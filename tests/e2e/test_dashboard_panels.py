@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from openpyxl import load_workbook
 
 from hotline.api import app as app_module
@@ -27,7 +22,7 @@ from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.services.roster import RosterService
 from tests.conftest import FIXTURES, ROOT
-from tests.e2e.test_dashboard import ARGS, CHROMIUM, _free_port, _require_browser
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
 CALLER = "13800138002"  # abandoned_in_queue.ami: Wang Fang gives up after 6.5 s in the network queue
@@ -45,23 +40,6 @@ def db_file(tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[st
         assert main(["replay", str(FIXTURES / trace), "--json", "--db", url, "--config", CONFIG, *extra]) == 0
     capsys.readouterr()
     return url
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture
@@ -82,7 +60,7 @@ def on_duty_now(db_file: str, settings: Settings) -> dict[Tier, list[tuple[str, 
 
 def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_file: str, settings: Settings,
                                                                tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     duty = on_duty_now(db_file, settings)
@@ -132,7 +110,7 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
 
 
 def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -180,7 +158,7 @@ def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -
 
 
 def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import Route, sync_playwright
 
     def fail(route: Route) -> None:
@@ -210,7 +188,7 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
 
 def test_page_without_the_alerts_part_shows_those_panels_unavailable(
         db_file: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     routers = [r for r in app_module.OPTIONAL_ROUTERS if r[0] != "hotline.api.alerts"]
