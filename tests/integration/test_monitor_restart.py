@@ -8,7 +8,6 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -99,8 +98,6 @@ async def test_failed_channel_is_retried_and_every_attempt_stored(db_url: str) -
 
 
 def test_two_processes_never_send_the_same_page_twice(db_url: str) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("two writer processes are a PostgreSQL set-up; SQLite serialises writers anyway")
     rigs = [rig(db_url, upgrade=(i == 0)) for i in range(2)]
     try:
         for n in range(40):
