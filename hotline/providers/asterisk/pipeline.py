@@ -85,7 +85,7 @@ class AmiPipeline:
             return
         rows: list[dict[str, object]] = []
         for call_id, packets in taken:
-            blob = b"".join(raw if raw.endswith(END) else raw + END for _e, _t, raw in packets)
+            blob = END.join([raw for _e, _t, raw in packets]) + END  # packet bytes never hold the separator
             stamps = [float(t) for _e, t, _r in packets if t]
             rows.append({
                 "provider": "asterisk", "call_id": call_id,

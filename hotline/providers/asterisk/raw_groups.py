@@ -42,6 +42,7 @@ class RawGroups:
 
     def __init__(self) -> None:
         self.groups: dict[str, RawGroup] = {}
+        self.by_bytes: dict[bytes, RawGroup] = {}  # the same groups keyed by the Linkedid's bytes (hot path)
         self.recent: OrderedDict[str, str] = OrderedDict()  # uniqueid -> call_id of closed groups
         self.group_of_uid: dict[str, str] = {}  # uniqueid -> linkedid of open groups
         self._closed: list[tuple[str, list[tuple[str | None, str | None, bytes]]]] = []
@@ -53,15 +54,13 @@ class RawGroups:
         return bool(self._closed or self.late)
 
     def add_bytes(self, event: str, raw: bytes) -> None:
-        """An unparsed event: its Linkedid and Timestamp are read straight from the bytes."""
-        i = raw.find(b"\nLinkedid: ")
+        """An unparsed event: its group is found from the Linkedid read straight from the bytes."""
+        i = raw.find(b"\nLinkedID: " if event == "CEL" else b"\nLinkedid: ")
         if i < 0:
-            i = raw.find(b"\nLinkedID: ")
-            if i < 0:
-                return
+            return
         i += 11
         j = raw.find(b"\r", i)
-        group = self.groups.get(raw[i:j if j >= 0 else None].decode("ascii", "replace"))
+        group = self.by_bytes.get(raw[i:j if j >= 0 else None])
         if group is None or len(group.packets) >= _MAX_GROUP_PACKETS:
             return  # not (yet) a group with a channel we saw start
         # No timestamp: a group's first/last times come from its parsed events (Newchannel, Hangup).
@@ -101,7 +100,8 @@ class RawGroups:
     def _group(self, linkedid: str) -> RawGroup:
         group = self.groups.get(linkedid)
         if group is None:
-            group = self.groups[linkedid] = RawGroup(linkedid)
+            group = self.groups[linkedid] = self.by_bytes[linkedid.encode("utf-8", "surrogateescape")] = \
+                RawGroup(linkedid)
         return group
 
     def mark_call(self, linkedid: str, call_id: str) -> None:
@@ -124,6 +124,7 @@ class RawGroups:
 
     def _close(self, group: RawGroup) -> None:
         del self.groups[group.group_id]
+        self.by_bytes.pop(group.group_id.encode("utf-8", "surrogateescape"), None)
         for uid in group.uids:
             self.group_of_uid.pop(uid, None)
         if not group.call_ids:
