@@ -1,6 +1,9 @@
 """The live AMI listener: our AMI client feeding the shared ingest path, with a snapshot after every
 (re)connect, periodic batched writes and the outage log. An entry-point-level module (used by the
-`listen`, `serve` and `demo` commands)."""
+`listen`, `serve` and `demo` commands).
+
+Besides the calls, it keeps queue-member availability (`queue_members`, read by the silence watch)
+and routes a voice page's keypad acknowledgement (`UserEvent: HotlineAck`) to `on_page_ack`."""
 
 from __future__ import annotations
 
@@ -13,15 +16,20 @@ from typing import Any
 
 from hotline.assembly import AmiIngest
 from hotline.clock import Clock
+from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient
-from hotline.providers.asterisk.protocol import Packet
+from hotline.providers.asterisk.protocol import Packet, RawEvent
+from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
+from hotline.services.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
 from hotline.store.calls import purge_raw_events, record_outage
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_EVENT = "HotlineSnapshot"
+ACK_USER_EVENT = "HotlineAck"
+WATCHED_EVENTS = MEMBER_EVENTS | {"UserEvent"}  # read here besides the call ingest (rare; one lookup each)
 
 
 class SnapshotMarker(Packet):
@@ -37,7 +45,8 @@ class AmiListener:
     """Runs the client and the consumer; `status` is what /healthz shows."""
 
     def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
-                 on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None) -> None:
+                 on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
+                 on_page_ack: Callable[[VoiceAck], object] | None = None) -> None:
         self.client = client
         self.ingest = ingest
         self.clock = clock
@@ -46,6 +55,8 @@ class AmiListener:
         self.connects = 0
         self.retention_days = retention_days
         self._purged_on: str | None = None
+        self.queue_members = QueueMembers()
+        self.on_page_ack = on_page_ack  # set by the monitor's wiring (acknowledges in page_replies)
         self.status: dict[str, Any] = {"connected": False, "connects": 0, "events": 0}
         client.on_connect = self._on_connect
 
@@ -63,6 +74,7 @@ class AmiListener:
 
     def _apply_snapshot(self, marker: SnapshotMarker) -> None:
         self.ingest.pipeline.snapshot(marker.channels, marker.queues, at=marker.at)
+        self.queue_members.seed(marker.queues, datetime.fromtimestamp(marker.at, self.clock.now().tzinfo))
         self.status.update(connected=True, connects=self.connects,
                            last_snapshot=datetime.fromtimestamp(marker.at, UTC).isoformat(),
                            snapshot_channels=len(marker.channels))
@@ -90,6 +102,8 @@ class AmiListener:
                     self._apply_snapshot(packet)
                     continue
                 self.status["events"] += 1
+                if packet.get("Event") in WATCHED_EVENTS:
+                    self._watch(packet)
                 calls = self.ingest.feed(packet)
                 if calls:
                     self._done(calls)
@@ -99,6 +113,51 @@ class AmiListener:
                 await flusher
             self._done(self.ingest.flush())
             self.status["connected"] = False
+
+    def _watch(self, packet: Packet) -> None:
+        """Queue-member events (raw-only ones read from their bytes) and HotlineAck user events."""
+        header: Callable[[str], str | None]
+        if type(packet) is RawEvent:
+            raw_event = packet
+            header = lambda key: raw_event.header(key.encode())  # noqa: E731
+        else:
+            header = packet.get
+        name = packet["Event"]
+        if name == "UserEvent":
+            if header("UserEvent") == ACK_USER_EVENT:
+                self._page_ack(header)
+            return
+        try:
+            self.queue_members.event(name, header, self._event_time(header("Timestamp")))
+        except Exception:  # a malformed event must not stop the listener
+            log.exception("queue member event not understood: %s", name)
+
+    def _event_time(self, stamp: str | None) -> datetime:
+        now = self.clock.now()
+        if stamp:
+            try:
+                return datetime.fromtimestamp(float(stamp), now.tzinfo)
+            except (ValueError, OverflowError, OSError):
+                pass
+        return now
+
+    def _page_ack(self, header: Callable[[str], str | None]) -> None:
+        ack = VoiceAck(alert_id=header("AlertId") or "", code=header("Code") or None,
+                       digit=header("Digit") or "", page_key=header("PageKey") or None,
+                       channel=header("Channel") or None)
+        if self.on_page_ack is None:
+            log.warning("语音寻呼确认未处理（监控未运行）/ voice page ack for alert %s dropped: no monitor",
+                        ack.alert_id)
+            return
+        try:
+            self.on_page_ack(ack)
+        except (LookupError, ValueError, AlertClosed) as e:  # wrong code, closed alert, not `1`
+            log.warning("语音寻呼确认被忽略 / voice page ack ignored (alert %s, channel %s): %s",
+                        ack.alert_id or "-", ack.channel or "-", e)
+        except Exception:
+            log.exception("voice page ack for alert %s failed", ack.alert_id)
+        else:
+            log.info("告警已由语音寻呼确认 / alert %s acknowledged by voice page", ack.alert_id)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,9 +22,11 @@ from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
+from hotline.providers.asterisk.queue_members import QueueMembers
 from hotline.services.ledger import Ledger
 from hotline.services.monitor import MonitorService
 from hotline.services.outbox import Delivered, Outbox, PageSender
+from hotline.services.page_replies import VoiceAck
 from hotline.services.roster_jobs import RosterJobs
 from hotline.services.silence import SilenceWatch
 
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 TICK_JOB = "monitor-tick"
 DUE_JOB = "monitor-due"
 ROSTER_JOB = "roster-notices"
+
+
+class AmiHooks(Protocol):
+    """What the AMI listener (`live["ami_listener"]`) offers the monitor: queue-member availability
+    for the silence watch, and the slot for voice page acknowledgements."""
+
+    queue_members: QueueMembers
+    on_page_ack: Callable[[VoiceAck], object] | None
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
 
     from hotline.paging.registry import build_channels, build_dispatcher
     from hotline.services.monitor_config import build_monitor, monitor_config
+    from hotline.services.page_replies import acknowledge_voice_event
     from hotline.services.silence import SilenceWatch, store_status
 
     clock = clock or SystemClock(settings.tz)
@@ -137,7 +148,9 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     dispatcher = build_dispatcher(paging, build_channels(paging, env, originate))
     monitor, outbox = build_monitor(settings, factory, clock, default_order=dispatcher.default_order)
     config = monitor_config(settings)
-    silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio))
+    ami: AmiHooks | None = live.get("ami_listener")
+    silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,
+                                                 ami.queue_members.empty_queues if ami is not None else None))
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher)
     ledger.on_completed(monitor.on_call)
@@ -146,6 +159,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     ledger.on_completed(lambda _call: jobs.wake(clock.now()))
     scheduler.start()
     jobs.start()
+    if ami is not None:
+        ami.on_page_ack = lambda ack: acknowledge_voice_event(monitor, ack)  # runs on the listener's loop
     live["monitor"] = monitor
     live["monitor_jobs"] = jobs
     live["roster_jobs"] = roster_jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -51,3 +52,33 @@ def acknowledge_voice(monitor: MonitorService, page_key: str, code: str | None, 
     if code is not None and page_code is not None and code != page_code:
         raise AlertNotFound("确认码不符 / the code does not match the page")
     return monitor.acknowledge(alert_id, person, via="voice")
+
+
+@dataclass(frozen=True)
+class VoiceAck:
+    """A key pressed in an Asterisk voice page, as the `hotline-page-ack` dialplan reports it in
+    `UserEvent: HotlineAck` (AlertId, Code, Digit and PageKey from the page call's channel variables)."""
+
+    alert_id: str
+    code: str | None
+    digit: str
+    page_key: str | None = None
+    channel: str | None = None
+
+
+def acknowledge_voice_event(monitor: MonitorService, ack: VoiceAck) -> Alert:
+    """`1` with the alert's own code acknowledges it, in the name of the person that page called
+    (by PageKey; without one, the person of the alert's latest page). A wrong code raises AlertNotFound."""
+    if ack.digit.strip() != "1":
+        raise ValueError("未确认（需按 1）/ not acknowledged: press 1")
+    alert = monitor.alert(ack.alert_id)
+    if not alert.ack_code or ack.code != alert.ack_code:
+        raise AlertNotFound(f"确认码不符 / the code does not match alert {ack.alert_id}")
+    with unit_of_work(monitor.factory) as s:
+        stmt = select(OutboxRow.person).where(OutboxRow.alert_id == ack.alert_id)
+        if ack.page_key:
+            stmt = stmt.where(OutboxRow.key == ack.page_key)
+        person = s.scalar(stmt.order_by(OutboxRow.id.desc()).limit(1))
+    if person is None:
+        raise AlertNotFound(f"没有此告警的寻呼 / no page {ack.page_key or '-'} for alert {ack.alert_id}")
+    return monitor.acknowledge(ack.alert_id, person, via="voice")
