@@ -130,14 +130,19 @@ def _originate(client: AmiClient) -> Any:
 async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
                         client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
+    from hotline.pbx_wiring import start_pbx_sync
     from hotline.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
                          originate=_originate(client) if client is not None else None)
+    # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
+    pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:
         await api
     finally:
         jobs.scheduler.shutdown(wait=False)
+        if pbx_sync is not None:
+            pbx_sync.cancel()
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,6 +159,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
+    live["ami_listener"] = listener  # start_monitor: queue-member probe for the silence watch, voice page acks
     print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)
     return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
                                                  _api(settings, db.factory, live, settings.api.port)))

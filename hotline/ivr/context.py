@@ -13,6 +13,8 @@ from typing import Any
 
 DEFAULT_TIERS = ("first_line", "second_line", "manager")
 IVR_KEYS = {
+    "pbx_dial_template": "AstDB on-duty dial string template(s), e.g. PJSIP/{extension} (default); see pbx_sync",
+    "sync_days_ahead": "calendar days after today written to AstDB hotline/calendar (default 14)",
     "scripts_dir": "directory of the scripts (default ivr_scripts)",
     "sounds_dir": "recorded prompts (default <scripts_dir>/sounds)",
     "sound_prefix": "Asterisk sound directory of the prompts (default hotline)",

@@ -21,7 +21,8 @@ BROKEN = ROOT / "tests" / "fixtures" / "ivr" / "broken"
 def config(tmp_path: Path) -> Path:
     """The repository's config with the IVR's files pointed into tmp_path."""
     text = (ROOT / "config" / "hotline.toml").read_text(encoding="utf-8")
-    text += f'\n[ivr]\nsounds_dir = "{tmp_path / "recorded"}"\n'
+    line = f'sounds_dir = "{tmp_path / "recorded"}"\n'
+    text = text.replace("\n[ivr]\n", f"\n[ivr]\n{line}") if "\n[ivr]\n" in text else f"{text}\n[ivr]\n{line}"
     path = tmp_path / "hotline.toml"
     path.write_text(text, encoding="utf-8")
     (tmp_path / "recorded").mkdir()
