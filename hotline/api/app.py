@@ -29,6 +29,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.alerts", "router"),
     ("hotline.api.twilio", "router"),
     ("hotline.api.reports", "router"),
+    ("hotline.api.callbacks", "router"),
 ]
 
 

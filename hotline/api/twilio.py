@@ -94,7 +94,8 @@ def build_service(app: FastAPI) -> TwilioCalls:
     if settings.twilio.account_sid and settings.twilio.auth_token:
         from hotline.providers.twilio.callback import RestCallPlacer
 
-        placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token)
+        placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token,
+                                api_base_url=config.api_base_url)
     return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer)
 
 

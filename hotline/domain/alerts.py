@@ -244,11 +244,15 @@ def copy(alert: Alert) -> Alert:
 
 
 _DIGITS = re.compile(r"\D+")
+# A Chinese fixed-line number after the country code (area code 10, 2x or 3xx, then 7-8 digits): dialled
+# with a trunk 0 at home. Mobiles (1xx), 400/800 and short service numbers have no trunk 0.
+_CN_LANDLINE = re.compile(r"(?:10|2\d)\d{8}|(?!400|800)[3-9]\d{2}\d{7,8}")
 
 
 def normalize_number(number: str | None, dial_prefixes: tuple[str, ...] = ()) -> str | None:
-    """Digits only, without a +86/0086 country code or an outside-line prefix (so '9 138-0013-8011',
-    '+8613800138011' and '13800138011' are one caller)."""
+    """The national form of a number: digits only, without an outside-line prefix, and a +86/0086 country
+    code turned into the national form ('9 138-0013-8011', '+8613800138011' and '13800138011' are one caller;
+    E.164 landlines get their trunk 0 back: '+861088886666' is '01088886666')."""
     if not number:
         return None
     digits = _DIGITS.sub("", number)
@@ -256,10 +260,13 @@ def normalize_number(number: str | None, dial_prefixes: tuple[str, ...] = ()) ->
         if prefix and digits.startswith(prefix) and len(digits) - len(prefix) >= 7:
             digits = digits[len(prefix):]
             break
+    national: str | None = None
     if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
+        national = digits[4:]
+    elif digits.startswith("86") and (number.lstrip().startswith("+") or len(digits) == 13):
+        national = digits[2:]
+    if national:
+        digits = "0" + national if _CN_LANDLINE.fullmatch(national) else national
     return digits or None
 
 

@@ -18,11 +18,16 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from hotline.clock import Clock
+from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
+from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, e164
 from hotline.providers.twilio.status import TwilioTracker
 from hotline.providers.twilio.verbs import adapt, connect_twiml, fallback_twiml, staff_verb
 from hotline.providers.twilio.webhook import Webhook
 from hotline.services.ledger import Ledger
+from hotline.services.monitor import MonitorService
+from hotline.store.alerts import AlertEventRow
+from hotline.store.base import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,14 @@ class Staff:
     phone: str
 
 
+class CallbackUnavailable(RuntimeError):
+    """Outbound callbacks are not configured (no Twilio account, token or caller id)."""
+
+
+class StaffUnknown(ValueError):
+    """The staff member is not in the roster, or has no number Twilio can ring."""
+
+
 @dataclass(frozen=True)
 class VoiceConfig:
     """The `[twilio_voice]` section (all optional) plus the public base URL."""
@@ -81,6 +94,8 @@ class VoiceConfig:
     roster_refresh_seconds: float = 60.0
     hold_seconds: float = 30.0
     callback_timeout: int = 30
+    country_code: str = "+86"  # of national numbers (alert callers, roster mobiles) dialled through Twilio
+    api_base_url: str = TWILIO_API_BASE_URL  # Twilio's REST API (a local fake in tests)
 
     @classmethod
     def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
@@ -265,13 +280,18 @@ class TwilioCalls:
     # -- outbound callbacks ---------------------------------------------------------------------------
 
     def place_callback(self, staff: Staff, customer: str) -> str:
-        """Click-to-call: Twilio rings the staff phone, then (on `/twilio/connect`) the customer."""
+        """Click-to-call: Twilio rings the staff phone, then (on `/twilio/connect`) the customer. Both numbers
+        are dialled in E.164; the status callbacks put the call into the ledger as outbound."""
         if self.placer is None:
-            raise RuntimeError("outbound callbacks need [twilio] account_sid and HOTLINE_TWILIO_AUTH_TOKEN")
+            raise CallbackUnavailable("Twilio 未配置，无法外呼回电 / outbound callbacks need [twilio] account_sid "
+                                      "(config/hotline.toml) and HOTLINE_TWILIO_AUTH_TOKEN (environment)")
         if not self.config.caller_id:
-            raise RuntimeError("outbound callbacks need [twilio_voice] caller_id (the hotline's Twilio number)")
-        who = {"customer": customer, "staff": staff.name, "staff_phone": staff.phone}
-        return self.placer.place(to=staff.phone, from_=self.config.caller_id, url=self.config.url("connect", **who),
+            raise CallbackUnavailable("未设置回电主叫号码 / outbound callbacks need [twilio_voice] caller_id "
+                                      "(the hotline's Twilio number)")
+        country = self.config.country_code
+        staff_phone, customer = e164(staff.phone, country), e164(customer, country)
+        who = {"customer": customer, "staff": staff.name, "staff_phone": staff_phone}
+        return self.placer.place(to=staff_phone, from_=self.config.caller_id, url=self.config.url("connect", **who),
                                  status_callback=self.config.url("status", **who), status_events=STATUS_EVENTS)
 
     # -- background: requests -> ledger (database) ----------------------------------------------------
@@ -294,6 +314,51 @@ class TwilioCalls:
             self.duty.refresh(self.clock.now())
         except Exception:
             log.exception("roster refresh failed; webhooks keep the last duty board")
+
+
+class StaffDirectory(Protocol):
+    """Everyone in the roster by name (`RosterService.people()`): people with `mobile`."""
+
+    def people(self) -> Mapping[str, Any]: ...
+
+
+def staff_by_name(directory: StaffDirectory, name: str) -> Staff:
+    """The roster person called `name` and the mobile Twilio rings; StaffUnknown when there is none."""
+    person = directory.people().get(name)
+    if person is None:
+        raise StaffUnknown(f"值班表中没有 {name!r} / nobody called {name!r} in the roster "
+                           "(names as in `hotline roster people`)")
+    phone = _field(person, "mobile") or _field(person, "phone")
+    if not phone:
+        extension = _field(person, "extension")
+        ext = f"（分机 {extension} 无法经 Twilio 拨打）/ (extension {extension} cannot be rung through Twilio)" \
+            if extension else ""
+        raise StaffUnknown(f"{name} 在值班表中没有手机号 / {name} has no mobile in the roster {ext}; "
+                           "add `mobile` to the person in the roster file and import it again")
+    return Staff(name, str(phone))
+
+
+def callback_from_alert(calls: TwilioCalls, monitor: MonitorService, directory: StaffDirectory,
+                        alert_id: str, by: str) -> str:
+    """Ring `by`'s mobile, then the caller of an open missed-call alert; the alert history records it.
+    Returns the CallSid. The callback clears the alert when the customer answers (MonitorService.on_call).
+    Raises AlertNotFound, AlertClosed, StaffUnknown / ValueError, CallbackUnavailable or CallNotPlaced."""
+    alert = monitor.alert(alert_id)
+    if not alert.active:
+        raise AlertClosed(f"告警已关闭（{alert.state}），无需回电 / alert {alert_id} is already {alert.state}")
+    if not alert.caller:
+        raise ValueError(f"告警没有来电号码 / alert {alert_id} has no caller number to call back")
+    staff = staff_by_name(directory, by)
+    try:
+        e164(staff.phone, calls.config.country_code)
+    except ValueError as e:
+        raise StaffUnknown(f"{by} 的手机号无法拨打 / {by}'s mobile cannot be dialled: {e}") from None
+    sid = calls.place_callback(staff, alert.caller)
+    with unit_of_work(monitor.factory) as s:
+        s.add(AlertEventRow(alert_id=alert_id, at=monitor.clock.now(), type="callback", person=by, channel="twilio",
+                            detail=f"{by} 发起回电 / callback placed by {by}: {sid}"))
+    log.info("callback %s placed by %s for alert %s", sid, by, alert_id)
+    return sid
 
 
 def replay_session(hooks: Iterable[Webhook], ledger: Ledger, batch: int = 5000) -> list[Call]:

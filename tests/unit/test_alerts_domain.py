@@ -141,3 +141,24 @@ def test_normalize_number() -> None:
     assert m.normalize_number("013800138002", ("0",)) == "13800138002"
     assert m.normalize_number("8001") == "8001"
     assert m.normalize_number("") is None
+
+
+def test_e164_numbers_match_the_national_numbers_the_pbx_reports() -> None:
+    """Twilio gives E.164 (+86...); AMI gives national numbers: a landline keeps its trunk 0 at home."""
+    assert m.normalize_number("+8613800138002") == m.normalize_number("13800138002") == "13800138002"
+    assert m.normalize_number("+861088886666") == m.normalize_number("010-8888-6666") == "01088886666"
+    assert m.normalize_number("+862188886666") == "02188886666"  # Shanghai
+    assert m.normalize_number("+867558888888") == "07558888888"  # Shenzhen, 3-digit area code
+    assert m.normalize_number("+8657487654321") == "057487654321"  # Ningbo, 3-digit area code, 8 digits
+    assert m.normalize_number("0086 10 8888 6666") == "01088886666"
+    assert m.normalize_number("+864008001234") == "4008001234"  # 400 and 800 numbers: no trunk 0
+    assert m.normalize_number("+868008101234") == "8008101234"
+    assert m.normalize_number("+8695588") == "95588"  # short service number
+    assert m.normalize_number("+14155550100") == "14155550100"  # other countries: digits as they are
+
+
+def test_e164_callback_to_a_landline_clears_its_alert() -> None:
+    alert = m.open_alert("a1", AlertKind.MISSED_CALL, T0, "onsite", CHAIN, caller="01088886666")
+    later = T0 + MIN
+    assert m.reaches(_call(Direction.OUTBOUND, "+8613800000001", "+861088886666", True, later), alert) == "callback"
+    assert m.reaches(_call(Direction.OUTBOUND, "+8613800000001", "+861088886667", True, later), alert) is None

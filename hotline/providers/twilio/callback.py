@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+_DIGITS = re.compile(r"\D+")
+
+
+class CallNotPlaced(RuntimeError):
+    """Twilio refused the call or could not be reached; the message holds no secret."""
+
+
+def e164(number: str, country_code: str = "+86") -> str:
+    """The E.164 form Twilio dials: '13800138002' -> '+8613800138002', '010-8888-6666' -> '+861088886666'.
+    A number with '+' or '00' keeps its own country code; extensions and short numbers raise ValueError."""
+    digits = _DIGITS.sub("", number)
+    if number.strip().startswith("+"):
+        full = digits
+    elif digits.startswith("00"):
+        full = digits[2:]
+    else:
+        full = _DIGITS.sub("", country_code) + digits.lstrip("0")
+    if len(full) < 8 or len(full) > 15:
+        raise ValueError(f"{number!r} 不是可外呼的号码 / is not a number Twilio can dial (E.164: {'+' + full})")
+    return "+" + full
 
 
 class RestCallPlacer:
     """Creates a call with the twilio library: Twilio rings `to`, then requests `url` for its TwiML."""
 
-    def __init__(self, account_sid: str, auth_token: str) -> None:
+    def __init__(self, account_sid: str, auth_token: str, *, api_base_url: str = TWILIO_API_BASE_URL,
+                 timeout: float = 10.0) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self._client = Client(account_sid, auth_token)
+        # A non-empty `environment`: the client never reads TWILIO_* variables from os.environ.
+        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout),
+                              environment={"HOTLINE": "1"})
+        self._client.api.base_url = api_base_url.rstrip("/")
 
     def place(self, *, to: str, from_: str, url: str, status_callback: str,
               status_events: Sequence[str]) -> str:
-        call = self._client.calls.create(to=to, from_=from_, url=url, method="POST",
-                                         status_callback=status_callback, status_callback_method="POST",
-                                         status_callback_event=list(status_events))
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            call = self._client.calls.create(to=to, from_=from_, url=url, method="POST",
+                                             status_callback=status_callback, status_callback_method="POST",
+                                             status_callback_event=list(status_events))
+        except TwilioRestException as e:
+            raise CallNotPlaced(f"Twilio 拒绝外呼 / Twilio refused the call: HTTP {e.status} code {e.code}"
+                                f" ({e.msg})") from None
+        except (TwilioException, OSError) as e:  # OSError: requests' connection errors and timeouts
+            raise CallNotPlaced(f"无法连接 Twilio / Twilio could not be reached ({type(e).__name__})") from None
         return str(call.sid)
