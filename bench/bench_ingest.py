@@ -15,6 +15,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--db", default="")
     ap.add_argument("--no-raw", action="store_true", help="do not store raw events")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each mode; medians are reported")
     ap.add_argument("--child", dest="mode")
     ap.add_argument("--stream")
     args = ap.parse_args()
@@ -129,19 +131,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stream = Path(tmp) / "stream.ami"
         n = build_stream(stream, args.events)
-        db = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         size = os.path.getsize(stream) / 1e6
-        print(f"stream: {n:,} events, {size:.0f} MB, built from {len(SCENARIOS)} recorded scenarios")
-        ceiling = run_child("ceiling", stream, db, args.no_raw)
-        ingest = run_child("ingest", stream, db, args.no_raw)
-    c_rate = ceiling["events"] / ceiling["seconds"]
-    i_rate = ingest["events"] / ingest["seconds"]
-    print(f"parse-only ceiling (split + dict per packet): {c_rate:,.0f} events/s, "
-          f"peak RSS {ceiling['peak_rss_mb']:.0f} MB (holds the whole stream)")
-    print(f"end to end (parse + reconstruct + store, {db.split(':')[0]}, raw events "
-          f"{'off' if args.no_raw else 'on'}): {i_rate:,.0f} events/s, {int(ingest['calls']):,} calls, "
-          f"peak RSS {ingest['peak_rss_mb']:.0f} MB (RSS at 200k events {ingest['rss_at_200k_kb'] / 1024:.0f} MB)")
-    print(f"ratio end-to-end / ceiling: {i_rate / c_rate:.2f}")
+        print(f"stream: {n:,} events, {size:.0f} MB, built from {len(SCENARIOS)} recorded scenarios; "
+              f"{args.rounds} round(s), each mode in its own process, alternating")
+        ceilings, ingests = [], []
+        for r in range(args.rounds):
+            db = args.db or f"sqlite:///{Path(tmp) / f'bench{r}.db'}"
+            ceilings.append(run_child("ceiling", stream, db, args.no_raw))
+            ingests.append(run_child("ingest", stream, db, args.no_raw))
+    c_rates = sorted(c["events"] / c["seconds"] for c in ceilings)
+    i_rates = sorted(i["events"] / i["seconds"] for i in ingests)
+    c_rate, i_rate = statistics.median(c_rates), statistics.median(i_rates)
+    last = ingests[-1]
+    print(f"parse-only ceiling (split + dict per packet): median {c_rate:,.0f} events/s "
+          f"(range {c_rates[0]:,.0f}-{c_rates[-1]:,.0f}), peak RSS {ceilings[-1]['peak_rss_mb']:.0f} MB "
+          "(holds the whole stream)")
+    print(f"end to end (parse + reconstruct + store, {(args.db or 'sqlite').split(':')[0]}, raw events "
+          f"{'off' if args.no_raw else 'on'}): median {i_rate:,.0f} events/s (range {i_rates[0]:,.0f}-"
+          f"{i_rates[-1]:,.0f}), {int(last['calls']):,} calls, peak RSS {last['peak_rss_mb']:.0f} MB "
+          f"(RSS at 200k events {last['rss_at_200k_kb'] / 1024:.0f} MB)")
+    print(f"ratio end-to-end / ceiling (medians): {i_rate / c_rate:.2f}")
 
 
 if __name__ == "__main__":

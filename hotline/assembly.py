@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.providers.asterisk.pipeline import AmiPipeline, SnapshotCollector
+from hotline.providers.asterisk.pipeline import SNAPSHOT_EVENTS, AmiPipeline, SnapshotCollector
 from hotline.providers.asterisk.protocol import Packet, PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
 from hotline.services.ledger import Ledger
@@ -84,6 +84,8 @@ class AmiIngest:
         if type(packet) is RawEvent:  # the hot path: most of a read=all stream is kept as bytes only
             if self.keep_raw:
                 self.raw.add_bytes(packet["Event"], packet.raw)
+        elif self.collector.idle and packet.get("Event") not in SNAPSHOT_EVENTS and "Response" not in packet:
+            self.pipeline.packet(packet, packet.raw)  # a live event, no action reply being gathered
         else:
             self.collector.feed(packet, packet.raw)
         self._since_flush += 1

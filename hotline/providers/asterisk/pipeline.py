@@ -19,6 +19,7 @@ Packet = Mapping[str, str]
 END = b"\r\n\r\n"
 SNAPSHOT_ITEMS = frozenset({"CoreShowChannel", "QueueParams", "QueueMember", "QueueEntry"})
 SNAPSHOT_ENDS = frozenset({"CoreShowChannelsComplete", "QueueStatusComplete"})
+SNAPSHOT_EVENTS = SNAPSHOT_ITEMS | SNAPSHOT_ENDS
 
 
 class CallSink(Protocol):
@@ -108,6 +109,11 @@ class SnapshotCollector:
         self.held: list[tuple[Packet, bytes | None]] = []
         self.open_lists = 0
         self.pending = False  # a list finished; another may follow at once
+
+    @property
+    def idle(self) -> bool:
+        """No action reply being gathered and nothing held back: live events may go straight through."""
+        return not self.open_lists and not self.pending and not self.held
 
     def feed(self, packet: Packet, raw: bytes | None = None) -> None:
         event = packet.get("Event")

@@ -151,6 +151,13 @@ class PacketParser:
         # Event name -> byte strings that, when present, make the packet worth parsing after all.
         self.raw_only = {name.encode(): tuple(unless) for name, unless in (raw_only or {}).items()}
         self._names: dict[bytes, str] = {}
+        # Hot path: one C-level startswith over every raw-only event's first line, then, for events kept
+        # only when they hold some bytes (VarSet of a variable we read), one regex search.
+        self._raw_heads = tuple(b"Event: " + name + b"\r\n" for name in self.raw_only)
+        self._raw_unless = {
+            name: re.compile(b"|".join(re.escape(u) for u in unless)) if unless else None
+            for name, unless in self.raw_only.items()
+        }
         self._expect_banner = expect_banner
         self._started = False
         self._separator = CRLF_SEPARATOR
@@ -197,21 +204,24 @@ class PacketParser:
         limit = self.max_packet_bytes
         fast_build = self._fast_build if self._newline == "\r\n" else None
         skip = self.skip_events
-        raw_only = self.raw_only
+        raw_heads = self._raw_heads if self._newline == "\r\n" else ()
+        raw_unless = self._raw_unless
+        names = self._names
         for chunk in chunks:
             if not chunk or len(chunk) > limit:
                 if chunk:
                     self._count_oversized(len(chunk))
                 continue
-            if (skip or raw_only) and chunk.startswith(b"Event: "):
+            if skip and chunk.startswith(b"Event: "):
                 end = chunk.find(b"\n", 7)
-                name = chunk[7:end if end > 0 else None].rstrip()
-                if name in skip:
+                if chunk[7:end if end > 0 else None].rstrip() in skip:
                     self.skipped += 1
                     continue
-                unless = raw_only.get(name)
-                if unless is not None and (not unless or not any(u in chunk for u in unless)):
-                    event = RawEvent(Event=self._names.get(name) or self._name(name))
+            if raw_heads and chunk.startswith(raw_heads):
+                name = chunk[7:chunk.find(b"\r", 7)]
+                unless = raw_unless[name]
+                if unless is None or unless.search(chunk) is None:
+                    event = RawEvent(Event=names.get(name) or self._name(name))
                     event.raw = chunk
                     append(event)
                     continue

@@ -50,7 +50,8 @@ class TrackerConfig:
 
 
 # Frequent events no interpreter reads (most of a `read=all` stream).
-IGNORED_EVENTS = ("CEL", "Newexten", "QueueMemberStatus", "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin",
+IGNORED_EVENTS = ("CEL", "Newexten", "Newstate", "QueueMemberStatus", "MusicOnHoldStart", "MusicOnHoldStop",
+                  "DTMFBegin",
                   "NewConnectedLine", "DialState", "LocalBridge", "BridgeCreate", "BridgeDestroy", "BridgeEnter",
                   "BridgeLeave", "RTCPSent", "RTCPReceived", "VarSet", "AgentRingNoAnswer", "ChannelTalkingStart",
                   "ChannelTalkingStop", "DeviceStateChange", "ExtensionStatus", "PeerStatus", "ContactStatus")
@@ -83,7 +84,6 @@ class Tracker:
         self._handlers: dict[str, Callable[[Packet], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
-            "Newstate": self._newstate,
             "VarSet": self._varset,
             "DTMFEnd": self._dtmf,
             "QueueCallerJoin": self._queue_join,
@@ -209,14 +209,6 @@ class Tracker:
         if call is not None and not call.outbound and value(p, "CallerIDNum"):
             self._emit(call.call_id, EventKind.CALLER_ID, self._at(p),
                        caller=value(p, "CallerIDNum"), caller_name=value(p, "CallerIDName"))
-
-    def _newstate(self, p: Packet) -> None:
-        uid = p.get("Uniqueid")
-        chan = self.channels.get(uid) if uid else None
-        if chan is not None:
-            chan.state = p.get("ChannelState", chan.state)
-            chan.context = p.get("Context", chan.context)
-            chan.exten = p.get("Exten", chan.exten)
 
     def _varset(self, p: Packet) -> None:
         var = p.get("Variable")
