@@ -63,7 +63,7 @@ class MonitorOptions:
     dial_prefixes: tuple[str, ...] = ()  # outside-line prefixes staff dial before a callback number
     default_channels: tuple[str, ...] = ()  # when neither the step nor the person names a channel
     specialty_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (zh, en)
-    batch: int = 500  # alerts per engine transaction
+    batch: int = 1000  # alerts per engine transaction (bench_alerts: 1000 keeps PostgreSQL p99 under 1 s)
 
 
 @dataclass(frozen=True)
