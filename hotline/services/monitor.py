@@ -45,7 +45,7 @@ from hotline.store.alerts import (
     alert_to_row,
     row_to_alert,
 )
-from hotline.store.base import unit_of_work
+from hotline.store.base import claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ class MonitorService:
         taken, and whether more alerts may be due."""
         now = now or self.clock.now()
         with unit_of_work(self.factory) as s, s.no_autoflush:
+            claim_writer(s, AlertRow.__tablename__)
             rows = list(s.scalars(
                 select(AlertRow).where(AlertRow.next_due_at <= now).order_by(AlertRow.next_due_at)
                 .limit(self.options.batch).with_for_update(skip_locked=True)))
@@ -428,6 +429,7 @@ class MonitorService:
     # ---- people act -----------------------------------------------------------------------------
 
     def _locked(self, s: Session, alert_id: str) -> AlertRow:
+        claim_writer(s, AlertRow.__tablename__)
         row = s.scalars(select(AlertRow).where(AlertRow.alert_id == alert_id).with_for_update()).first()
         if row is None:
             raise AlertNotFound(f"没有此告警 / no alert {alert_id!r}")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -88,6 +88,18 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def claim_writer(session: Session, table: str) -> None:
+    """Make the session's transaction the database's writer before it reads, on SQLite.
+
+    PostgreSQL engines share work with `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite ignores that
+    clause, so two engines on one file would read the same rows and the second would fail on its
+    write. A write that changes nothing takes SQLite's write lock at once (the driver opens the
+    transaction before it); the second engine then waits (busy timeout) and reads the first one's
+    result. `table` must be a trusted table name, never user input."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"UPDATE {table} SET rowid = rowid WHERE 0"))
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
