@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from hotline.assembly import tracker_config
 from hotline.config import Settings
+from hotline.providers.asterisk.fake_pbx import TrafficGenerator
+from hotline.providers.asterisk.pipeline import AmiPipeline
 from hotline.providers.asterisk.protocol import PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
 
@@ -21,3 +27,47 @@ def test_raw_only_events_are_not_parsed_but_interesting_varsets_are(settings: Se
     assert type(specialty) is not RawEvent and specialty["Value"] == "network"
     assert type(newchannel) is not RawEvent and newchannel["Uniqueid"] == "9.1"
     assert cel.raw.startswith(b"Event: CEL\r\n")
+
+
+class _RawSink:
+    """Keeps what the pipeline hands to the ledger: the call events and the raw rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def apply(self, events: object) -> None:
+        pass
+
+    def add_raw(self, rows: Iterable[dict[str, object]]) -> None:
+        self.rows.extend(rows)
+
+    def end_missing(self, provider: str, alive: set[str], at: datetime) -> object:
+        return None
+
+
+def test_an_agent_complete_without_channel_fields_is_stored_with_its_call(settings: Settings) -> None:
+    # Seen under load (fixtures README): AgentComplete with only Queue/Interface/MemberName/...; the
+    # tracker matches it by queue + member, and the raw record of that call must hold it too.
+    gen = TrafficGenerator(seed=11, start_epoch=1795412800.0, calls_per_hour=900, bare_agent_complete=1.0)
+    packets, plan = gen.generate(120)
+    parser = PacketParser(fallback=settings.ami.fallback_encoding, expect_banner=False,
+                          raw_only=tracker_config(settings).raw_only())
+    sink = _RawSink()
+    pipeline = AmiPipeline(tracker_config(settings), sink)
+    bare = 0
+    for data in packets:
+        for packet in parser.feed(data):
+            if packet.get("Event") == "AgentComplete":
+                assert "Channel" not in packet and "Uniqueid" not in packet and "Linkedid" not in packet
+                bare += 1
+            pipeline.packet(packet, packet.raw)
+    answered_in_queue = {p.call_id for p in plan if p.outcome == "answered" and p.queue}
+    assert bare == len(answered_in_queue) > 10
+    stored: dict[str, int] = {}
+    for row in sink.rows:
+        raw = row["raw"]
+        assert isinstance(raw, bytes)
+        n = raw.count(b"Event: AgentComplete\r\n")
+        if n:
+            stored[str(row["call_id"])] = stored.get(str(row["call_id"]), 0) + n
+    assert stored == dict.fromkeys(answered_in_queue, 1)

@@ -50,7 +50,10 @@ class AmiPipeline:
             return
         events = self.tracker.feed(packet)
         if self.keep_raw and raw is not None:
-            self.raw.add(packet, raw)
+            matched = self.tracker.matched_without_channel
+            if matched is not None:
+                self.tracker.matched_without_channel = None
+            self.raw.add(packet, raw, matched)
         if events:
             self._mark(events)
             self.sink.apply(events)

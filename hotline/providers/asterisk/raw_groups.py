@@ -2,7 +2,8 @@
 
 A group is held in memory while any of its channels is up; when the last one hangs up the group is
 handed out, and kept only if it carried a hotline call. Trailing `Cdr` events (no Linkedid) are
-matched to a recently closed group by their UniqueID.
+matched to a recently closed group by their UniqueID; an `AgentComplete` without channel fields goes
+with the call the tracker matched it to (by queue and member).
 """
 
 from __future__ import annotations
@@ -66,21 +67,23 @@ class RawGroups:
         # No timestamp: a group's first/last times come from its parsed events (Newchannel, Hangup).
         group.packets.append((event, None, raw))
 
-    def add(self, packet: Mapping[str, str], raw: bytes) -> None:
+    def add(self, packet: Mapping[str, str], raw: bytes, call_id: str | None = None) -> None:
+        """A parsed event. `call_id`: the call the tracker matched a packet without channel fields
+        to (an `AgentComplete` after the caller's channel was gone)."""
         linked = packet.get("Linkedid") or packet.get("LinkedID")
         event = packet.get("Event")
         ts = packet.get("Timestamp")
         if linked is None:
-            uid = packet.get("UniqueID") or packet.get("Uniqueid")
+            uid = packet.get("UniqueID") or packet.get("Uniqueid") or call_id
             if uid is None:
                 return
             open_group = self.group_of_uid.get(uid)
             if open_group is not None:
                 linked = open_group  # e.g. a Cdr while other channels of the call are still up
-            elif (call_id := self.recent.get(uid)) is not None:
-                self.late.append((call_id, (event, ts, raw)))
-                return
             else:
+                owner = self.recent.get(uid) or call_id
+                if owner is not None:
+                    self.late.append((owner, (event, ts, raw)))
                 return
         group = self._group(linked)
         if len(group.packets) < _MAX_GROUP_PACKETS:

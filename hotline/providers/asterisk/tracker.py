@@ -77,6 +77,9 @@ class Tracker:
         self.call_of_name: dict[str, str] = {}  # call/peer channel name -> call_id
         self.staff_of_name: dict[str, str] = {}  # answering staff channel name -> call_id
         self.members: OrderedDict[tuple[str, str], str] = OrderedDict()  # (queue, member) -> call_id
+        # The call a packet without any channel field was matched to (a bare AgentComplete), for the
+        # raw record; whoever reads it sets it back to None.
+        self.matched_without_channel: str | None = None
         self._last_ts: float = 0.0
         self._last_ts_text: str | None = None
         self.packets = 0
@@ -313,6 +316,8 @@ class Tracker:
             key = (p.get("Queue", ""), p.get("MemberName", ""))
             cid = self.members.get(key)
             call = self.calls.get(cid) if cid else None
+            if call is not None:
+                self.matched_without_channel = call.call_id
         if call is None:
             return
         at = self._at(p)
