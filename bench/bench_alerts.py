@@ -122,7 +122,7 @@ async def run(url: str, alerts: int, step: float) -> dict[str, float]:
     stored: list[float] = []  # due -> recorded as sent in the outbox
     by_step: dict[str, list[float]] = {}
     for key, alert_id, st, sent_at in rows:
-        if sent_at is None or key not in sender.handed:
+        if sent_at is None or key not in sender.handed or alert_id is None or st is None:
             continue
         due_at = deadlines[alert_id] if st == "breach" else due[(alert_id, st)]
         late.append((sender.handed[key] - due_at).total_seconds())

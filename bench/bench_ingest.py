@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from peak_rss import peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
+
 FIXTURES = ROOT / "tests" / "fixtures" / "ami"
 EPOCH = re.compile(rb"\b(179541\d{4})\.(\d+)")
 SCENARIOS = [
@@ -89,21 +91,21 @@ def mode_ingest(path: Path, db: str, keep_raw: bool) -> dict[str, float]:
     t0 = time.perf_counter()
     n = 0
     calls = 0
-    rss_mid = 0
+    rss_mid = 0.0
     for packet in packets_of_file(path, settings):
         calls += len(ingest.feed(packet))
         n += 1
         if n == 200_000:
-            rss_mid = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            rss_mid = peak_rss_mb()
     calls += len(ingest.finish())
     dt = time.perf_counter() - t0
-    return {"events": n, "seconds": dt, "calls": calls, "rss_at_200k_kb": rss_mid}
+    return {"events": n, "seconds": dt, "calls": calls, "rss_at_200k_mb": rss_mid}
 
 
 def child(args: argparse.Namespace) -> None:
     path = Path(args.stream)
     out = mode_ceiling(path) if args.mode == "ceiling" else mode_ingest(path, args.db, not args.no_raw)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 
@@ -149,7 +151,7 @@ def main() -> None:
     print(f"end to end (parse + reconstruct + store, {(args.db or 'sqlite').split(':')[0]}, raw events "
           f"{'off' if args.no_raw else 'on'}): median {i_rate:,.0f} events/s (range {i_rates[0]:,.0f}-"
           f"{i_rates[-1]:,.0f}), {int(last['calls']):,} calls, peak RSS {last['peak_rss_mb']:.0f} MB "
-          f"(RSS at 200k events {last['rss_at_200k_kb'] / 1024:.0f} MB)")
+          f"(RSS at 200k events {last['rss_at_200k_mb']:.0f} MB)")
     print(f"ratio end-to-end / ceiling (medians): {i_rate / c_rate:.2f}")
 
 

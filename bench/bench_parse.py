@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from peak_rss import peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
 from hotline.providers.asterisk.ami_server import ConnectionScript, FakeAmiServer  # noqa: E402
 from hotline.providers.asterisk.client import AmiClient  # noqa: E402
@@ -108,7 +109,7 @@ def measure(mode: str, packets: int, skip: list[str]) -> dict[str, float]:
     else:
         count = asyncio.run(run_tcp(block, packets, skip))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     return {"packets": count, "wall_s": wall, "cpu_s": cpu, "per_s": count / wall, "per_cpu_s": count / cpu,
             "rss_mb": rss_mb}
 

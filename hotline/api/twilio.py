@@ -96,7 +96,8 @@ def build_service(app: FastAPI) -> TwilioCalls:
 
         placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token,
                                 api_base_url=config.api_base_url)
-    return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer)
+    return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer,
+                       status_source=placer)
 
 
 def service_of(app: FastAPI) -> TwilioCalls:
@@ -110,8 +111,14 @@ async def _background(app: FastAPI) -> None:
     """Write queued requests to the ledger and refresh the duty board, off the event loop."""
     service = service_of(app)
     await asyncio.to_thread(service.refresh_duty)
+    try:  # calls still open when hotline stopped: their final status is looked for by the sweep
+        loaded = await asyncio.to_thread(service.ledger.load_open, "twilio")
+        if loaded:
+            log.info("%d Twilio call(s) still open from before the restart", loaded)
+    except Exception:
+        log.exception("reading open Twilio calls failed")
     loop = asyncio.get_running_loop()
-    refreshed = loop.time()
+    refreshed = swept = loop.time()
     while True:
         await asyncio.sleep(service.config.flush_seconds)
         try:
@@ -121,6 +128,12 @@ async def _background(app: FastAPI) -> None:
         if loop.time() - refreshed >= service.config.roster_refresh_seconds:
             await asyncio.to_thread(service.refresh_duty)
             refreshed = loop.time()
+        if loop.time() - swept >= service.config.sweep_seconds:
+            try:
+                await asyncio.to_thread(service.sweep_stale)
+            except Exception:
+                log.exception("looking for stale Twilio calls failed")
+            swept = loop.time()
 
 
 @contextlib.asynccontextmanager

@@ -36,12 +36,15 @@ class Ledger:
     def on_completed(self, listener: CallListener) -> None:
         self.listeners.append(listener)
 
-    def load_open(self) -> int:
-        """After a restart: take the calls still open in the database back into memory."""
+    def load_open(self, provider: str | None = None) -> int:
+        """After a restart: take the calls still open in the database (of `provider`) back into memory."""
         if self.factory is None:
             return 0
         with unit_of_work(self.factory) as s:
-            rows = s.scalars(select(CallRow).where(CallRow.ended_at.is_(None))).all()
+            stmt = select(CallRow).where(CallRow.ended_at.is_(None))
+            if provider is not None:
+                stmt = stmt.where(CallRow.provider == provider)
+            rows = s.scalars(stmt).all()
             for row in rows:
                 call = row_to_call(row)
                 self.open[call.call_id] = call

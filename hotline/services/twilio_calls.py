@@ -13,15 +13,16 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from hotline.clock import Clock
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
-from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, e164
-from hotline.providers.twilio.status import TwilioTracker
+from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
+from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
 from hotline.providers.twilio.verbs import adapt, connect_twiml, fallback_twiml, staff_verb
 from hotline.providers.twilio.webhook import Webhook
 from hotline.services.ledger import Ledger
@@ -66,6 +67,12 @@ class CallPlacer(Protocol):
               status_events: Sequence[str]) -> str: ...
 
 
+class CallStatusSource(Protocol):
+    """Twilio's word on a call (RestCallPlacer.status); raises StatusUnavailable when it has none."""
+
+    def status(self, call_sid: str) -> CallStatus: ...
+
+
 @dataclass(frozen=True)
 class Staff:
     name: str
@@ -96,6 +103,13 @@ class VoiceConfig:
     callback_timeout: int = 30
     country_code: str = "+86"  # of national numbers (alert callers, roster mobiles) dialled through Twilio
     api_base_url: str = TWILIO_API_BASE_URL  # Twilio's REST API (a local fake in tests)
+    # A call whose final status callback never came (hotline was down, the request was lost): after this
+    # long without a request about it, Twilio's Call resource is asked (again every as long) ...
+    stale_check_seconds: float = 1800.0
+    # ... and without Twilio's answer it is ended as last heard, estimated, once it has been silent past
+    # Twilio's default call time limit (4 h = 14,400 s).
+    stale_end_seconds: float = 15_000.0
+    sweep_seconds: float = 60.0  # how often open calls are looked at
 
     @classmethod
     def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
@@ -185,9 +199,11 @@ class TwilioCalls:
     """Webhook in, TwiML out; requests queued for the ledger."""
 
     def __init__(self, config: VoiceConfig, ledger: Ledger, ivr: Ivr | None, duty: DutyBoard, clock: Clock,
-                 placer: CallPlacer | None = None) -> None:
+                 placer: CallPlacer | None = None, status_source: CallStatusSource | None = None) -> None:
         self.config, self.ledger, self.ivr, self.duty, self.clock = config, ledger, ivr, duty, clock
         self.placer = placer
+        self.status_source = status_source
+        self.asked: dict[str, datetime] = {}  # call_id -> when Twilio was last asked about it
         self.tracker = TwilioTracker(hold=timedelta(seconds=config.hold_seconds))
         self.pending: deque[Webhook] = deque()
         self.live: OrderedDict[str, _Live] = OrderedDict()
@@ -309,11 +325,58 @@ class TwilioCalls:
             self.ledger.apply(self.tracker.tick(self.clock.now()))
             return self.ledger.flush()
 
+    def sweep_stale(self) -> int:
+        """Open Twilio calls nobody has heard of for `stale_check_seconds`: ask Twilio's Call resource; a
+        final status there is fed in as that call's final status callback (marked `reconciled=rest`).
+        Past `stale_end_seconds` of silence without Twilio's word, the call ends when it was last heard
+        (`reconciled=silence`), estimated. Returns how many calls were ended. Runs off the event loop."""
+        now = self.clock.now()
+        check = timedelta(seconds=self.config.stale_check_seconds)
+        give_up = timedelta(seconds=self.config.stale_end_seconds)
+        with self.lock:
+            quiet = [(cid, heard) for cid, call in self.ledger.open.items() if call.provider == "twilio"
+                     and (heard := self.tracker.last_heard(cid) or _last_known(call)) <= now - check]
+        self.asked = {cid: at for cid, at in self.asked.items() if cid in self.ledger.open}
+        ended = 0
+        for cid, heard in quiet:
+            asked = self.asked.get(cid)
+            if self.status_source is not None and (asked is None or now - asked >= check):
+                self.asked[cid] = now
+                try:
+                    found = self.status_source.status(cid)
+                except StatusUnavailable as e:
+                    log.warning("stale Twilio call %s: %s", cid, e)
+                else:
+                    if found.status in FINAL_STATUSES:
+                        self._queue(_final(cid, found.status, found.end_time or now, "rest", now))
+                        ended += 1
+                        continue
+                    log.info("Twilio call %s silent since %s is still %s", cid, heard.isoformat(), found.status)
+            if now - heard >= give_up:
+                log.warning("Twilio call %s: no final status since %s; ended as last heard (estimated)", cid,
+                            heard.isoformat())
+                self._queue(_final(cid, "completed", heard, "silence", now))
+                ended += 1
+        return ended
+
     def refresh_duty(self) -> None:
         try:
             self.duty.refresh(self.clock.now())
         except Exception:
             log.exception("roster refresh failed; webhooks keep the last duty board")
+
+
+def _last_known(call: Call) -> datetime:
+    """The newest time the ledger knows of a call (for calls the tracker does not hold, e.g. after a restart)."""
+    times = (call.started_at, call.staff_reached_at, call.answered_at, call.attempt_ended_at, call.hangup_at,
+             call.talk_ended_at)
+    return max(t for t in times if t is not None)
+
+
+def _final(call_id: str, status: str, end: datetime, source: str, now: datetime) -> Webhook:
+    """The final status callback Twilio would have sent, made up from what `source` found."""
+    params = {"CallSid": call_id, "CallStatus": status, "Timestamp": format_datetime(end.astimezone(UTC))}
+    return Webhook(now, "status", params, {RECONCILED: source})
 
 
 class StaffDirectory(Protocol):

@@ -16,7 +16,13 @@ from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.clock import ManualClock, SystemClock
 from hotline.config import Settings
 from hotline.listener import AmiListener
-from hotline.providers.asterisk.ami_server import FakeAmiServer, Recording, list_reply, replay_with_drop
+from hotline.providers.asterisk.ami_server import (
+    FakeAmiServer,
+    Recording,
+    SnapshotSource,
+    list_reply,
+    replay_with_drop,
+)
 from hotline.providers.asterisk.client import AmiClient
 from hotline.services.ledger import Ledger
 from hotline.store.calls import CallRow, OutageRow
@@ -26,7 +32,7 @@ from tests.truth import FIXTURES, mismatches, truth_for
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def lists(items: dict[str, list[list[tuple[str, str]]]]) -> dict[str, object]:
+def lists(items: dict[str, list[list[tuple[str, str]]]]) -> dict[str, SnapshotSource]:
     return {name: list_reply(name, entries) for name, entries in items.items()}
 
 

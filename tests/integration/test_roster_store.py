@@ -3,7 +3,7 @@ the example roster, the calendar table, imports that are all-or-nothing, exports
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -101,7 +101,7 @@ def test_calendar_warning_and_admin_entry(service: RosterService) -> None:
     assert [c.actor for c in service.history()][:2] == ["system", "周强"]
 
 
-def _workbook(path: Path, rows: list[list[object]], staff: list[list[object]] | None = None) -> Path:
+def _workbook(path: Path, rows: Sequence[Sequence[object]], staff: Sequence[Sequence[object]] | None = None) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "值班表"

@@ -38,7 +38,7 @@ def test_valid_table_with_night_shift_and_two_people() -> None:
 
 
 def test_english_headers_and_excel_typed_cells() -> None:
-    rows = [["date", "shift", "start", "end", "first_line", "phone"],
+    rows: list[list[object]] = [["date", "shift", "start", "end", "first_line", "phone"],
             [datetime(2026, 10, 1), "day", time(8), time(20), "张伟", 13800138001]]
     parsed = parse_table(rows, PEOPLE, TZ)
     assert parsed.problems == [] and parsed.rows[0].day == date(2026, 10, 1)

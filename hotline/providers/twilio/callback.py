@@ -1,9 +1,12 @@
-"""Placing outbound calls through Twilio's REST API (click-to-call callbacks from an alert)."""
+"""Twilio's REST API for calls: placing outbound calls (click-to-call callbacks from an alert) and reading a
+call's status (for calls whose final status callback never arrived)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 _DIGITS = re.compile(r"\D+")
@@ -11,6 +14,19 @@ _DIGITS = re.compile(r"\D+")
 
 class CallNotPlaced(RuntimeError):
     """Twilio refused the call or could not be reached; the message holds no secret."""
+
+
+class StatusUnavailable(RuntimeError):
+    """Twilio could not tell a call's status (unreachable, refused, unknown call); no secret in the message."""
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    """What Twilio's Call resource says: `status` (queued, ringing, in-progress, completed, busy, failed,
+    no-answer, canceled) and, once it ended, when."""
+
+    status: str
+    end_time: datetime | None = None
 
 
 def e164(number: str, country_code: str = "+86") -> str:
@@ -55,3 +71,17 @@ class RestCallPlacer:
         except (TwilioException, OSError) as e:  # OSError: requests' connection errors and timeouts
             raise CallNotPlaced(f"无法连接 Twilio / Twilio could not be reached ({type(e).__name__})") from None
         return str(call.sid)
+
+    def status(self, call_sid: str) -> CallStatus:
+        """The call's status from `GET /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json`."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            call = self._client.calls(call_sid).fetch()
+        except TwilioRestException as e:
+            raise StatusUnavailable(f"Twilio did not give the status of call {call_sid}: HTTP {e.status} "
+                                    f"code {e.code}") from None
+        except (TwilioException, OSError) as e:
+            raise StatusUnavailable(f"Twilio could not be reached for call {call_sid} ({type(e).__name__})") from None
+        end = call.end_time if isinstance(call.end_time, datetime) else None
+        return CallStatus(str(call.status), end)

@@ -31,6 +31,9 @@ _QUEUE_RESULTS = {"hangup": AttemptResult.ABANDONED, "leave": AttemptResult.TIME
 _OUTBOUND_RESULTS = {"busy": AttemptResult.BUSY, "no-answer": AttemptResult.FAILED,
                      "failed": AttemptResult.FAILED, "canceled": AttemptResult.FAILED}
 _SEEN_LIMIT = 100_000
+# Query key of a final status hotline made up for a call whose own final callback never came (the value
+# says from what: "rest" = Twilio's Call resource, "silence" = nothing heard for too long).
+RECONCILED = "reconciled"
 
 
 @dataclass
@@ -47,6 +50,7 @@ class _Call:
     end_since: datetime | None = None
     hung_up: bool = False  # a HANGUP_REQUEST was emitted
     ended: bool = False  # already completed: late requests add events, never a second STARTED/ENDED
+    last_at: datetime | None = None  # when a request about this call last arrived
 
 
 @dataclass
@@ -124,6 +128,11 @@ class TwilioTracker:
         self._release_ends(out)
         return out
 
+    def last_heard(self, call_id: str) -> datetime | None:
+        """When a request about an unfinished call last arrived (None: not a call this tracker holds)."""
+        call = self.calls.get(call_id)
+        return call.last_at if call is not None else None
+
     def finish(self) -> list[CallEvent]:
         """End of a replayed session: release everything still held."""
         out: list[CallEvent] = []
@@ -154,10 +163,11 @@ class TwilioTracker:
         sid = hook.parent_sid
         call = self.calls.get(sid)
         if call is not None:
+            call.last_at = hook.at
             return call
         if sid in self.finished:
             return _Call(sid, ended=True)  # a late request: its events fix up the completed call
-        call = self.calls[sid] = _Call(sid)
+        call = self.calls[sid] = _Call(sid, last_at=hook.at)
         p = hook.params
         direction = p.get("Direction", "inbound")
         call.outbound = direction.startswith("outbound") or "customer" in hook.query
@@ -311,20 +321,28 @@ class TwilioTracker:
         at = callback_time(hook)
         if status not in FINAL_STATUSES or call.end is not None or call.ended:
             return
+        reconciled = bool(hook.query.get(RECONCILED))
         if call.outbound and status in _OUTBOUND_RESULTS:
             out.append(self._event(call, EventKind.ATTEMPT_ENDED, at, result=_OUTBOUND_RESULTS[status]))
         elif status in ("busy", "failed"):
             out.append(self._event(call, EventKind.ATTEMPT_ENDED, at, result=_DIAL_RESULTS[status]))
-        elif not call.answered and not call.attempt_open and not call.hung_up:
+        elif not reconciled and not call.answered and not call.attempt_open and not call.hung_up:
+            # (a made-up final status does not know who hung up)
             party = Party.STAFF if call.outbound else Party.CALLER
             out.append(self._event(call, EventKind.HANGUP_REQUEST, at, party=party))
-        call.end, call.end_since = self._event(call, EventKind.ENDED, at), hook.at
+        call.end, call.end_since = self._event(call, EventKind.ENDED, at, estimated=reconciled), hook.at
+        if reconciled:
+            # Found by the stale-call sweep: the requests still awaited (Dial/Enqueue action, staff legs)
+            # were lost, so nothing is waited for.
+            call.attempt_open = False
+            call.legs_talking.clear()
 
     def _leg_status(self, hook: Webhook, out: list[CallEvent]) -> None:
         """A dialled staff (or customer) leg: who answered, and when the talk ended."""
         call = self.calls.get(hook.parent_sid)
         if call is None:
             return
+        call.last_at = hook.at
         status = hook.params.get("CallStatus", "")
         at = callback_time(hook)
         leg_sid = hook.call_sid
