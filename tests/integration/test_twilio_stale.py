@@ -7,12 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -40,6 +39,7 @@ from tests.integration.test_twilio_webhooks import (
     TZ,
     FakeRoster,
     Hotline,
+    hotline,  # noqa: F401  (the fixture)
     post,
     signed_settings,
     url_for,
@@ -74,17 +74,6 @@ def call_resource(state: CallResources) -> Responder:
                            "api_version": "2010-04-01",
                            "uri": f"/2010-04-01/Accounts/{SID}/Calls/{m.group(1)}.json"})
     return respond
-
-
-@pytest.fixture
-async def desk(settings: Settings, db_url: str) -> AsyncIterator[Hotline]:
-    db = open_database(db_url)
-    clock = ManualClock(datetime(2024, 5, 6, 9, 0, tzinfo=TZ), TZ)
-    app = create_app(signed_settings(settings), db.factory, clock)
-    service = app.state.twilio_calls = build_service(app)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield Hotline(client, service, clock, db_url)
-    db.engine.dispose()
 
 
 async def play_until(h: Hotline, name: str, count: int) -> datetime:
@@ -130,63 +119,63 @@ def stored(db_url: str, call_id: str) -> tuple[dict[str, object], list[bytes]]:
     return call, raw
 
 
-async def test_twilio_says_the_silent_call_completed_so_it_ends_then(desk: Hotline, fake_server: Start) -> None:
-    heard = await play_until(desk, "answered_by_staff", 8)  # answered by 李四; no final callbacks after that
-    assert ANSWERED in desk.service.ledger.open
+async def test_twilio_says_the_silent_call_completed_so_it_ends_then(hotline: Hotline, fake_server: Start) -> None:
+    heard = await play_until(hotline, "answered_by_staff", 8)  # answered by 李四; no final callbacks after that
+    assert ANSWERED in hotline.service.ledger.open
     end = heard + timedelta(minutes=12)
     server = fake_server(call_resource(CallResources({ANSWERED: ("completed", end)})))
-    desk.service.status_source = rest(server)
+    hotline.service.status_source = rest(server)
 
-    desk.clock.set(heard + timedelta(minutes=29))  # silent, but not long enough to ask
-    assert desk.service.sweep_stale() == 0 and server.requests == []
-    desk.clock.set(heard + timedelta(minutes=31))
-    assert desk.service.sweep_stale() == 1
-    desk.service.drain()
+    hotline.clock.set(heard + timedelta(minutes=29))  # silent, but not long enough to ask
+    assert hotline.service.sweep_stale() == 0 and server.requests == []
+    hotline.clock.set(heard + timedelta(minutes=31))
+    assert hotline.service.sweep_stale() == 1
+    hotline.service.drain()
     (req,) = server.requests
     assert (req.method, req.path) == ("GET", f"/2010-04-01/Accounts/{SID}/Calls/{ANSWERED}.json")
-    assert ANSWERED not in desk.service.ledger.open
+    assert ANSWERED not in hotline.service.ledger.open
 
-    call, raw = stored(desk.db_url, ANSWERED)
+    call, raw = stored(hotline.db_url, ANSWERED)
     assert (call["outcome"], call["answered_by"], call["estimated"]) == ("answered", "李四", True)
     assert same_second(call["ended_at"], end)
     made_up = [json.loads(r) for r in raw if b'"reconciled"' in r]
     assert [(m["params"]["CallStatus"], m["query"]) for m in made_up] == [("completed", {"reconciled": "rest"})]
-    assert desk.service.sweep_stale() == 0 and len(server.requests) == 1  # ended: never asked again
+    assert hotline.service.sweep_stale() == 0 and len(server.requests) == 1  # ended: never asked again
 
 
 async def test_a_call_twilio_says_is_still_up_stays_open_and_is_asked_again_later(
-        desk: Hotline, fake_server: Start) -> None:
-    heard = await play_until(desk, "answered_by_staff", 8)
+        hotline: Hotline, fake_server: Start) -> None:
+    heard = await play_until(hotline, "answered_by_staff", 8)
     state = CallResources({ANSWERED: ("in-progress", None)})
     server = fake_server(call_resource(state))
-    desk.service.status_source = rest(server)
-    desk.clock.set(heard + timedelta(minutes=40))
-    assert desk.service.sweep_stale() == 0
-    desk.clock.set(heard + timedelta(minutes=50))  # asked 10 min ago: not again yet
-    assert desk.service.sweep_stale() == 0 and len(server.requests) == 1
+    hotline.service.status_source = rest(server)
+    hotline.clock.set(heard + timedelta(minutes=40))
+    assert hotline.service.sweep_stale() == 0
+    hotline.clock.set(heard + timedelta(minutes=50))  # asked 10 min ago: not again yet
+    assert hotline.service.sweep_stale() == 0 and len(server.requests) == 1
     state.calls[ANSWERED] = ("completed", heard + timedelta(minutes=55))
-    desk.clock.set(heard + timedelta(minutes=71))
-    assert desk.service.sweep_stale() == 1 and len(server.requests) == 2
-    desk.service.drain()
-    call, _ = stored(desk.db_url, ANSWERED)
+    hotline.clock.set(heard + timedelta(minutes=71))
+    assert hotline.service.sweep_stale() == 1 and len(server.requests) == 2
+    hotline.service.drain()
+    call, _ = stored(hotline.db_url, ANSWERED)
     assert call["outcome"] == "answered" and same_second(call["ended_at"], heard + timedelta(minutes=55))
 
 
 @pytest.mark.parametrize("api", ["none", "refusing"])
 async def test_without_twilios_word_a_silent_call_ends_as_last_heard_after_the_time_limit(
-        desk: Hotline, fake_server: Start, api: str) -> None:
-    heard = await play_until(desk, "caller_hangs_up_waiting", 2)  # in the queue; nothing after that
+        hotline: Hotline, fake_server: Start, api: str) -> None:
+    heard = await play_until(hotline, "caller_hangs_up_waiting", 2)  # in the queue; nothing after that
     if api == "refusing":  # e.g. a wrong token: Twilio answers 401, logged without the token
-        desk.service.status_source = RestCallPlacer(SID, "wrong-token", api_base_url=fake_server(
+        hotline.service.status_source = RestCallPlacer(SID, "wrong-token", api_base_url=fake_server(
             call_resource(CallResources({}))).url)
-    desk.clock.set(heard + timedelta(hours=4))
-    assert desk.service.sweep_stale() == 0
-    desk.service.drain()
-    assert WAITING in desk.service.ledger.open
-    desk.clock.set(heard + timedelta(seconds=desk.service.config.stale_end_seconds))
-    assert desk.service.sweep_stale() == 1
-    desk.service.drain()
-    call, raw = stored(desk.db_url, WAITING)
+    hotline.clock.set(heard + timedelta(hours=4))
+    assert hotline.service.sweep_stale() == 0
+    hotline.service.drain()
+    assert WAITING in hotline.service.ledger.open
+    hotline.clock.set(heard + timedelta(seconds=hotline.service.config.stale_end_seconds))
+    assert hotline.service.sweep_stale() == 1
+    hotline.service.drain()
+    call, raw = stored(hotline.db_url, WAITING)
     assert same_second(call["ended_at"], heard) and call["estimated"] is True
     assert call["outcome"] == "abandoned"  # put through to the queue, never answered
     assert call["hung_up_by"] is None  # a made-up end does not know who hung up
@@ -194,9 +183,9 @@ async def test_without_twilios_word_a_silent_call_ends_as_last_heard_after_the_t
 
 
 async def test_after_a_restart_open_calls_are_read_back_and_swept(
-        desk: Hotline, settings: Settings, fake_server: Start) -> None:
-    heard = await play_until(desk, "answered_by_staff", 8)
-    db = open_database(desk.db_url)
+        hotline: Hotline, settings: Settings, fake_server: Start) -> None:
+    heard = await play_until(hotline, "answered_by_staff", 8)
+    db = open_database(hotline.db_url)
     clock = ManualClock(heard + timedelta(hours=1), TZ)
     app = create_app(signed_settings(settings), db.factory, clock)
     fresh: TwilioCalls = build_service(app)  # a new process: empty tracker and ledger
@@ -206,5 +195,5 @@ async def test_after_a_restart_open_calls_are_read_back_and_swept(
     assert fresh.sweep_stale() == 1
     fresh.drain()
     db.engine.dispose()
-    call, _ = stored(desk.db_url, ANSWERED)
+    call, _ = stored(hotline.db_url, ANSWERED)
     assert (call["outcome"], call["answered_by"]) == ("answered", "李四") and same_second(call["ended_at"], end)
