@@ -1,6 +1,7 @@
 """Twilio voice webhooks: `/twilio/voice`, `/gather`, `/dial`, `/queue`, `/wait`, `/recorded`, `/connect`,
-`/status` (and `/twilio/ivr/<script>`, the IVR's own action URLs). Every request must carry a valid
-`X-Twilio-Signature` for the public URL; the answer comes from memory, the ledger is written in the background.
+`/agent`, `/bridged`, `/status` (and `/twilio/ivr/<script>`, the IVR's own action URLs). Every request must
+carry a valid `X-Twilio-Signature` for the public URL; the answer comes from memory, the ledger is
+written in the background.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hotline.services.twilio_calls import DutyBoard, DutyRoster, IvrStep, Twilio
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
-VOICE_ROUTES = ("voice", "gather", "dial", "queue", "wait", "recorded", "connect")
+VOICE_ROUTES = ("voice", "gather", "dial", "queue", "wait", "recorded", "connect", "agent", "bridged")
 EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
                 "wait": "wait", "recorded": "recorded"}
 

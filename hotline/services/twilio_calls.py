@@ -23,7 +23,14 @@ from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
 from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
-from hotline.providers.twilio.verbs import adapt, connect_twiml, fallback_twiml, staff_verb
+from hotline.providers.twilio.verbs import (
+    adapt,
+    connect_twiml,
+    dequeue_twiml,
+    fallback_twiml,
+    message_twiml,
+    staff_verb,
+)
 from hotline.providers.twilio.webhook import Webhook
 from hotline.services.ledger import Ledger
 from hotline.services.monitor import MonitorService
@@ -147,6 +154,13 @@ def _phone(person: Any) -> str | None:
     return str(value) if value else None
 
 
+def _e164_or_none(number: str, country_code: str) -> str | None:
+    try:
+        return e164(number, country_code)
+    except ValueError:
+        return None
+
+
 def _name(person: Any) -> str:
     return str(_field(person, "name") or "?")
 
@@ -179,6 +193,17 @@ class DutyBoard:
     def set(self, tier: str, staff: Sequence[Staff], specialty: str | None = None) -> None:
         self._board[(specialty, tier)] = list(staff)
 
+    def name_of(self, phone: str, country_code: str = "+86") -> str | None:
+        """The on-duty person whose number this is (numbers compared in E.164), or None."""
+        want = _e164_or_none(phone, country_code)
+        if want is None:
+            return None
+        for people in self._board.values():
+            for person in people:
+                if _e164_or_none(person.phone, country_code) == want:
+                    return person.name
+        return None
+
     def staff(self, tier: str, specialty: str | None) -> list[Staff]:
         """Phones to ring at once for a tier: the specialty's, else the tier's, else the fallback phones."""
         found = self._board.get((specialty, tier)) or self._board.get((None, tier))
@@ -207,6 +232,7 @@ class TwilioCalls:
         self.tracker = TwilioTracker(hold=timedelta(seconds=config.hold_seconds))
         self.pending: deque[Webhook] = deque()
         self.live: OrderedDict[str, _Live] = OrderedDict()
+        self.agent_calls: OrderedDict[str, None] = OrderedDict()  # CallSids of staff calls to the agent number
         self.lock = threading.Lock()
         self.stats = {"answered": 0, "recorded": 0, "dropped": 0, "errors": 0}
 
@@ -218,6 +244,11 @@ class TwilioCalls:
         self.stats["answered"] += 1
         if route == "connect":
             return self._connect(at, query, params)
+        if route == "agent":
+            return self._agent(query, params)
+        if route == "bridged":
+            self._queue(Webhook(at, route, dict(params), dict(query)))
+            return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."})
         sid = params.get("CallSid", "")
         live = self._live(sid)
         try:
@@ -232,8 +263,27 @@ class TwilioCalls:
         return twiml
 
     def record(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> None:
-        """A status callback: only queued."""
+        """A status callback: only queued (not those of staff calls to the agent number)."""
+        if params.get("CallSid", "") in self.agent_calls:
+            return
         self._queue(Webhook(self.clock.now(), route, dict(params), dict(query)))
+
+    def _agent(self, query: Mapping[str, str], params: Mapping[str, str]) -> str:
+        """A staff member calls the agent number (`/twilio/agent?queue=<name>`): take the longest-waiting
+        caller of that queue. The staff call itself is not a hotline call and is not recorded."""
+        queue = query.get("queue", "")
+        if not queue:
+            log.error("/twilio/agent without ?queue=<name>: configure the agent number's webhook with the queue")
+            return message_twiml({"zh": "未指定队列,请联系管理员。", "en": "No queue is configured for this number."},
+                                 hangup=True)
+        sid, phone = params.get("CallSid", ""), params.get("From", "")
+        self.agent_calls[sid] = None
+        while len(self.agent_calls) > _CALL_MEMORY:
+            self.agent_calls.popitem(last=False)
+        name = self.duty.name_of(phone, self.config.country_code) or phone
+        return dequeue_twiml(queue, self.config.url("bridged", staff=name, staff_phone=phone),
+                             say={"zh": f"正在为您接入{queue}队列中等待最久的来电。",
+                                  "en": f"Connecting you to the longest-waiting caller in {queue}."})
 
     def _live(self, sid: str) -> _Live:
         live = self.live.get(sid)

@@ -76,9 +76,9 @@ def call_resource(state: CallResources) -> Responder:
     return respond
 
 
-async def play_until(h: Hotline, name: str, count: int) -> datetime:
+async def play_until(h: Hotline, name: str, count: int) -> tuple[datetime, str]:
     """The first `count` requests of a recorded session, signed, to the URLs the TwiML gave; the rest never
-    arrive. Returns when the last one arrived."""
+    arrive. Returns when the last one arrived, and the last TwiML hotline answered."""
     hooks = list(read_session(FIXTURES / f"{name}.jsonl"))[:count]
     window = str(hooks[0].decision.get("window", "onsite"))
     h.service.duty = DutyBoard(FakeRoster(window, PEOPLE[name]), ["network", "servers", "applications"],
@@ -96,7 +96,7 @@ async def play_until(h: Hotline, name: str, count: int) -> datetime:
         assert response.status_code == 200, response.text
         twiml = response.text
     h.service.drain()
-    return hooks[-1].at
+    return hooks[-1].at, twiml
 
 
 def rest(server: FakeServer) -> RestCallPlacer:
@@ -120,7 +120,7 @@ def stored(db_url: str, call_id: str) -> tuple[dict[str, object], list[bytes]]:
 
 
 async def test_twilio_says_the_silent_call_completed_so_it_ends_then(hotline: Hotline, fake_server: Start) -> None:
-    heard = await play_until(hotline, "answered_by_staff", 8)  # answered by 李四; no final callbacks after that
+    heard, _ = await play_until(hotline, "answered_by_staff", 8)  # answered by 李四; no final callbacks after that
     assert ANSWERED in hotline.service.ledger.open
     end = heard + timedelta(minutes=12)
     server = fake_server(call_resource(CallResources({ANSWERED: ("completed", end)})))
@@ -145,7 +145,7 @@ async def test_twilio_says_the_silent_call_completed_so_it_ends_then(hotline: Ho
 
 async def test_a_call_twilio_says_is_still_up_stays_open_and_is_asked_again_later(
         hotline: Hotline, fake_server: Start) -> None:
-    heard = await play_until(hotline, "answered_by_staff", 8)
+    heard, _ = await play_until(hotline, "answered_by_staff", 8)
     state = CallResources({ANSWERED: ("in-progress", None)})
     server = fake_server(call_resource(state))
     hotline.service.status_source = rest(server)
@@ -164,7 +164,7 @@ async def test_a_call_twilio_says_is_still_up_stays_open_and_is_asked_again_late
 @pytest.mark.parametrize("api", ["none", "refusing"])
 async def test_without_twilios_word_a_silent_call_ends_as_last_heard_after_the_time_limit(
         hotline: Hotline, fake_server: Start, api: str) -> None:
-    heard = await play_until(hotline, "caller_hangs_up_waiting", 2)  # in the queue; nothing after that
+    heard, _ = await play_until(hotline, "caller_hangs_up_waiting", 2)  # in the queue; nothing after that
     if api == "refusing":  # e.g. a wrong token: Twilio answers 401, logged without the token
         hotline.service.status_source = RestCallPlacer(SID, "wrong-token", api_base_url=fake_server(
             call_resource(CallResources({}))).url)
@@ -184,7 +184,7 @@ async def test_without_twilios_word_a_silent_call_ends_as_last_heard_after_the_t
 
 async def test_after_a_restart_open_calls_are_read_back_and_swept(
         hotline: Hotline, settings: Settings, fake_server: Start) -> None:
-    heard = await play_until(hotline, "answered_by_staff", 8)
+    heard, _ = await play_until(hotline, "answered_by_staff", 8)
     db = open_database(hotline.db_url)
     clock = ManualClock(heard + timedelta(hours=1), TZ)
     app = create_app(signed_settings(settings), db.factory, clock)

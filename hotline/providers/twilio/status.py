@@ -204,7 +204,10 @@ class TwilioTracker:
 
     def _action(self, hook: Webhook, out: list[CallEvent]) -> None:
         call = self._call(hook, out)
-        if hook.route == "dial":
+        if hook.route == "bridged":  # a staff member took the caller from the queue (`<Queue url>`)
+            who = hook.query.get("staff") or hook.params.get("DequeingCallSid") or None
+            self._answered(call, hook.at, who, out)
+        elif hook.route == "dial":
             self._dial_done(call, hook, out)
         elif hook.route == "queue":
             self._queue_done(call, hook, out)

@@ -1,5 +1,6 @@
 """TwiML hotline adds around the IVR's responses: named absolute action URLs, ring-all dials with status
-callbacks per staff phone, the outbound callback bridge and the static fallback for the number."""
+callbacks per staff phone, the outbound callback bridge, staff taking a caller from an `<Enqueue>` queue and
+the static fallback for the number."""
 
 from __future__ import annotations
 
@@ -79,11 +80,7 @@ def connect_twiml(customer: str, *, caller_id: str | None, action_url: str, time
                   language: str | None = None) -> str:
     """The staff member picked up an outbound callback: say who is called, then dial the customer."""
     response = VoiceResponse()
-    for lang, text in (say or {}).items():
-        if lang == "zh":
-            response.say(text, voice=voice, language=language)
-        else:
-            response.say(text, voice="Polly.Joanna", language="en-US")
+    _say(response, say or {}, voice, language)
     dial = Dial(caller_id=caller_id, timeout=timeout, action=action_url, method="POST")
     dial.number(customer)
     response.append(dial)
@@ -98,3 +95,33 @@ def staff_verb(twiml: str) -> tuple[str, str | None] | None:
         if element.tag == "Dial":
             return "dial", None
     return None
+
+
+def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, language: str | None) -> None:
+    for lang, text in say.items():
+        if lang == "zh":
+            response.say(text, voice=voice, language=language)
+        else:
+            response.say(text, voice="Polly.Joanna", language="en-US")
+
+
+def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None) -> str:
+    """A staff member calls the agent number: connect them with the longest-waiting caller of `queue`.
+    Before the two are bridged Twilio requests `bridged_url` on the caller's call (that is how the ledger
+    learns who answered: Twilio's `<Enqueue>` action does not say)."""
+    response = VoiceResponse()
+    _say(response, say or {}, None, None)
+    dial = Dial()
+    dial.queue(queue, url=bridged_url, method="POST")
+    response.append(dial)
+    return str(response)
+
+
+def message_twiml(say: Mapping[str, str], *, hangup: bool = False, voice: str | None = None,
+                  language: str | None = None) -> str:
+    """Only words (the `<Queue url>` document may hold Play, Say, Pause and Redirect only)."""
+    response = VoiceResponse()
+    _say(response, say, voice, language)
+    if hangup:
+        response.hangup()
+    return str(response)

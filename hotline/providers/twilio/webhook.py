@@ -15,7 +15,8 @@ from typing import Any
 
 PROVIDER = "twilio"
 # Routes of the webhook API; `wait` (queue hold polling) is answered but never recorded.
-ROUTES = ("voice", "gather", "dial", "queue", "wait", "status", "connect", "recorded")
+# `agent` (staff calling in to take a queued caller) is answered but never recorded either.
+ROUTES = ("voice", "gather", "dial", "queue", "wait", "status", "connect", "recorded", "agent", "bridged")
 
 
 @dataclass(frozen=True)
