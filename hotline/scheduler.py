@@ -154,6 +154,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher)
     ledger.on_completed(monitor.on_call)
+    ledger.on_answered(monitor.on_answered)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
     # A completed call may have opened an alert whose first page is due now: run the engine at once.
     ledger.on_completed(lambda _call: jobs.wake(clock.now()))

@@ -267,8 +267,9 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -
                 monitor, outbox = build_monitor(settings, db.factory, clock, link_mode="ephemeral",
                                                 rules=_rules(args, settings), default_order=order)
                 ledger.on_completed(monitor.on_call)
+                ledger.on_answered(monitor.on_answered)
             elif monitor is not None and at > clock.now():
-                if ledger.completed:
+                if ledger.completed or ledger.answered:
                     calls.extend(ingest.flush())
                 await advance(monitor, clock, at, outbox, sender)
         calls.extend(ingest.feed(packet))

@@ -271,10 +271,13 @@ def normalize_number(number: str | None, dial_prefixes: tuple[str, ...] = ()) ->
 
 
 def reaches(call: Call, alert: Alert, dial_prefixes: tuple[str, ...] = ()) -> str | None:
-    """How `call` reached the alert's caller ('callback' or 'repeat'), or None if it did not."""
+    """How `call` reached the alert's caller ('callback' or 'repeat'), or None if it did not. A call still
+    in progress reaches the caller from the moment it is answered (staff bridged / the customer picked up)."""
     if alert.kind is not AlertKind.MISSED_CALL or not alert.active or alert.caller is None:
         return None
-    if call.outcome is not Outcome.ANSWERED or call.answered_at is None or call.answered_at < alert.opened_at:
+    if call.answered_at is None or call.answered_at < alert.opened_at:
+        return None
+    if call.outcome is not None and call.outcome is not Outcome.ANSWERED:
         return None
     if call.direction is Direction.OUTBOUND and normalize_number(call.called, dial_prefixes) == alert.caller:
         return "callback"

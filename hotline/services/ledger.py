@@ -31,10 +31,17 @@ class Ledger:
         self.raw_rows: list[dict[str, object]] = []
         self.listeners: list[CallListener] = []
         self.completed: list[Call] = []  # completed since the last flush, in completion order
+        # Told when a call is answered, while it is still in progress (a callback reaches the caller then,
+        # not when it ends).
+        self.answer_listeners: list[CallListener] = []
+        self.answered: list[Call] = []  # answered since the last flush, still open
         self.stats = {"events": 0, "calls": 0, "flushes": 0}
 
     def on_completed(self, listener: CallListener) -> None:
         self.listeners.append(listener)
+
+    def on_answered(self, listener: CallListener) -> None:
+        self.answer_listeners.append(listener)
 
     def load_open(self, provider: str | None = None) -> int:
         """After a restart: take the calls still open in the database (of `provider`) back into memory."""
@@ -64,7 +71,12 @@ class Ledger:
                     continue  # an event for a call we never saw start (e.g. before a restart)
                 call = self.open[event.call_id] = start(event)
                 self.stats["calls"] += 1
-            apply(call, event)
+            if event.kind is EventKind.ANSWERED and call.answered_at is None:
+                apply(call, event)
+                if call.answered_at is not None:
+                    self.answered.append(call)
+            else:
+                apply(call, event)
             self.dirty[call.call_id] = call
             if event.kind is EventKind.ENDED:
                 self._complete(call)
@@ -91,14 +103,22 @@ class Ledger:
         dirty = list(self.dirty.values())
         raw = self.raw_rows
         completed = self.completed
+        answered = [c for c in self.answered if c.ended_at is None]  # the ended ones are in `completed`
         self.dirty = {}
         self.raw_rows = []
         self.completed = []
+        self.answered = []
         if self.factory is not None and (dirty or raw):
             with unit_of_work(self.factory) as s:
                 upsert_calls(s, dirty)
                 insert_raw_events(s, raw)  # type: ignore[arg-type]
             self.stats["flushes"] += 1
+        for call in answered:
+            for listener in self.answer_listeners:
+                try:
+                    listener(call)
+                except Exception:
+                    log.exception("answer listener failed for call %s", call.call_id)
         for call in completed:
             for listener in self.listeners:
                 try:

@@ -186,6 +186,17 @@ class MonitorService:
         if due is not None:
             self._tell_due(due)
 
+    def on_answered(self, call: Call) -> None:
+        """Ledger listener for calls answered and still in progress: a callback or repeat call reaches the
+        caller when it is answered, so the alert clears then (no page or breach while staff talk)."""
+        if call.answered_at is None:
+            return
+        try:
+            with unit_of_work(self.factory) as s:
+                self._clear_by_call(s, call)
+        except IntegrityError:
+            log.info("call %s was taken by another process", call.call_id)
+
     def _number(self, number: str | None) -> str | None:
         return normalize_number(number, self.options.dial_prefixes)
 

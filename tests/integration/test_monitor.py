@@ -12,7 +12,8 @@ from textwrap import dedent
 import pytest
 
 from hotline.domain.alerts import AlertState
-from hotline.domain.calls import Direction
+from hotline.domain.calls import CallEvent, Direction, EventKind, Outcome, Party
+from hotline.services.ledger import Ledger
 from hotline.services.monitor import EventLine
 from hotline.services.rule_files import load_rules
 from hotline.services.virtual_run import advance
@@ -235,3 +236,34 @@ async def test_breach_action_pages_the_tiers_it_names(db_url: str, tmp_path: Pat
         assert breach_pages == [("manager", CHEN.name, "voice"), ("second_line", WANG.name, "voice")]
     finally:
         r.dispose()
+
+
+async def test_a_callback_clears_when_it_is_answered_not_when_it_ends(r: Rig) -> None:
+    # Staff call the customer back at minute 3; the customer picks up at minute 4 and they talk until
+    # minute 16. The ledger tells the monitor at the answer: no second-line page at 5, no breach at 15.
+    ledger = Ledger(r.monitor.factory)
+    ledger.on_completed(r.monitor.on_call)
+    ledger.on_answered(r.monitor.on_answered)
+    r.monitor.on_call(missed(CALLER, T0))
+    sender = RecordingSender()
+    await advance(r.monitor, r.clock, T0 + 3 * MIN, r.outbox, sender)
+    cb = "1795412999.7"
+    ledger.apply([CallEvent(cb, EventKind.STARTED, T0 + 3 * MIN, direction=Direction.OUTBOUND, caller="8001",
+                            called=CALLER),
+                  CallEvent(cb, EventKind.STAFF_REACHED, T0 + 3 * MIN)])
+    ledger.flush()
+    assert [a.state for a in r.monitor.alerts("all")] == [AlertState.OPEN]  # ringing is not reaching the caller
+    r.clock.set(T0 + 4 * MIN + timedelta(seconds=2))
+    ledger.apply([CallEvent(cb, EventKind.ANSWERED, T0 + 4 * MIN, answered_by=CALLER)])
+    ledger.flush()
+    (alert,) = r.monitor.alerts("all")
+    assert alert.state is AlertState.CLEARED and alert.cleared_at == T0 + 4 * MIN
+    await advance(r.monitor, r.clock, T0 + 16 * MIN, r.outbox, sender)
+    ledger.apply([CallEvent(cb, EventKind.HANGUP_REQUEST, T0 + 16 * MIN, party=Party.CUSTOMER),
+                  CallEvent(cb, EventKind.ENDED, T0 + 16 * MIN)])
+    (done,) = ledger.flush()
+    assert done.outcome is Outcome.ANSWERED
+    assert types(r.monitor.events()) == ["alert", "page", "clear"]
+    assert [p.recipient.name for p, _ in sender.sent] == [ZHANG.name]  # first line only
+    (alert,) = r.monitor.alerts("all")
+    assert alert.breached_at is None and alert.returned_within == 4 * MIN

@@ -95,6 +95,7 @@ async def _desk(settings: Settings, db_url: str, tmp_path: Path, twilio: FakeSer
     monitor, _ = build_monitor(configured, db.factory, clock, link_mode="optional")
     ledger = Ledger(db.factory)  # the running ledger: the monitor listens to completed calls
     ledger.on_completed(monitor.on_call)
+    ledger.on_answered(monitor.on_answered)
     app = create_app(configured, db.factory, clock, live={"ledger": ledger, "monitor": monitor})
     assert ("hotline.api.callbacks", "router") in app_module.OPTIONAL_ROUTERS  # mounted by create_app
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
