@@ -113,16 +113,16 @@ class Ledger:
                 upsert_calls(s, dirty)
                 insert_raw_events(s, raw)  # type: ignore[arg-type]
             self.stats["flushes"] += 1
-        for call in answered:
-            for listener in self.answer_listeners:
-                try:
-                    listener(call)
-                except Exception:
-                    log.exception("answer listener failed for call %s", call.call_id)
-        for call in completed:
-            for listener in self.listeners:
-                try:
-                    listener(call)
-                except Exception:
-                    log.exception("call listener failed for call %s", call.call_id)
+        _tell(self.answer_listeners, answered)
+        _tell(self.listeners, completed)
         return completed
+
+
+def _tell(listeners: list[CallListener], calls: list[Call]) -> None:
+    """Each call to each listener; a failing listener is logged and does not stop the others."""
+    for call in calls:
+        for listener in listeners:
+            try:
+                listener(call)
+            except Exception:
+                log.exception("call listener %r failed for call %s", listener, call.call_id)
