@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from hotline.domain.roster import ChatIds, Person
 from hotline.roster_files.problems import Problem, cell, parse_phone
-from hotline.roster_files.table import Cell, column_letter
+from hotline.roster_files.table import Cell, cell_text, column_letter
 
 STAFF_COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("姓名", "name"),
@@ -24,14 +24,6 @@ _ALIASES = {title: key for key, titles in STAFF_COLUMNS.items() for title in tit
 _LIST = re.compile(r"[、,，/;；\s]+")
 
 
-def _text(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def parse_staff(rows: Sequence[Sequence[Cell]]) -> tuple[list[Person], list[Problem]]:
     """People from a staff sheet; every problem names its row and column."""
     problems: list[Problem] = []
@@ -39,7 +31,7 @@ def parse_staff(rows: Sequence[Sequence[Cell]]) -> tuple[list[Person], list[Prob
         return [], problems
     columns: dict[str, int] = {}
     for i, value in enumerate(rows[0]):
-        title = _text(value)
+        title = cell_text(value)
         key = _ALIASES.get(title) or _ALIASES.get(title.lower())
         if key is not None:
             columns[key] = i
@@ -51,7 +43,7 @@ def parse_staff(rows: Sequence[Sequence[Cell]]) -> tuple[list[Person], list[Prob
     people: list[Person] = []
     seen: dict[str, int] = {}
     for number, cells in enumerate(rows[1:], start=2):
-        values = {k: _text(cells[i]) if i < len(cells) else "" for k, i in columns.items()}
+        values = {k: cell_text(cells[i]) if i < len(cells) else "" for k, i in columns.items()}
         if not any(values.values()):
             continue
 

@@ -72,7 +72,8 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _text(value: Cell) -> str:
+def cell_text(value: Cell) -> str:
+    """A cell as trimmed text: empty for a blank cell, whole numbers without Excel's `.0`."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -85,7 +86,7 @@ def parse_date(value: Cell) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    text = cell_text(value)
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
     if not m:
         raise ValueError(f"不是日期 / not a date: {text!r} (2026-10-01)")
@@ -100,7 +101,7 @@ def parse_time(value: Cell) -> time:
         return value.time().replace(second=0, microsecond=0)
     if isinstance(value, time):
         return value.replace(second=0, microsecond=0)
-    text = _text(value)
+    text = cell_text(value)
     if text.count(":") == 2 and text.endswith(":00"):
         text = text[:-3]
     try:
@@ -112,7 +113,7 @@ def parse_time(value: Cell) -> time:
 def _header(cells: Sequence[Cell], problems: list[Problem]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for i, value in enumerate(cells):
-        title = _text(value)
+        title = cell_text(value)
         if not title:
             continue
         key = ALIASES.get(title) or ALIASES.get(title.lower())
@@ -142,7 +143,7 @@ def parse_table(rows: Sequence[Sequence[Cell]], people: Mapping[str, Person], tz
     if out.problems:
         return out
     for number, cells in enumerate(rows[1:], start=2):
-        if not any(_text(c) for c in cells):
+        if not any(cell_text(c) for c in cells):
             continue
         row = _parse_row(number, cells, columns, people, tz, out.problems)
         if row is not None:
@@ -173,19 +174,19 @@ def _parse_row(number: int, cells: Sequence[Cell], columns: Mapping[str, int], p
     for tier in Tier:
         if tier.value not in columns:
             continue
-        names = tuple(n.strip() for n in NAME_SPLIT.split(_text(get(tier.value))) if n.strip())
+        names = tuple(n.strip() for n in NAME_SPLIT.split(cell_text(get(tier.value))) if n.strip())
         for n in names:
             if n not in people:
                 problems.append(Problem(where(tier.value), f"未知人员 “{n}”，请先在人员表中登记 / unknown person "
                                                            f"{n!r}: add them to the staff list first"))
         if names:
             staff[tier] = names
-    if "phone" in columns and _text(get("phone")):
-        _check_phones(_text(get("phone")), staff.get(Tier.FIRST_LINE, ()), people, where("phone"), problems)
+    if "phone" in columns and cell_text(get("phone")):
+        _check_phones(cell_text(get("phone")), staff.get(Tier.FIRST_LINE, ()), people, where("phone"), problems)
     if len(problems) > before:
         return None
     start, end = local_span(parsed["date"], parsed["start"], parsed["end"], tz)
-    return TableRow(number, parsed["date"], _text(get("shift")), start, end, staff)
+    return TableRow(number, parsed["date"], cell_text(get("shift")), start, end, staff)
 
 
 def _check_phones(text: str, first_line: Sequence[str], people: Mapping[str, Person], where: str,
