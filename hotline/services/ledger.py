@@ -71,12 +71,10 @@ class Ledger:
                     continue  # an event for a call we never saw start (e.g. before a restart)
                 call = self.open[event.call_id] = start(event)
                 self.stats["calls"] += 1
-            if event.kind is EventKind.ANSWERED and call.answered_at is None:
-                apply(call, event)
-                if call.answered_at is not None:
-                    self.answered.append(call)
-            else:
-                apply(call, event)
+            first_answer = event.kind is EventKind.ANSWERED and call.answered_at is None
+            apply(call, event)
+            if first_answer and call.answered_at is not None:
+                self.answered.append(call)
             self.dirty[call.call_id] = call
             if event.kind is EventKind.ENDED:
                 self._complete(call)

@@ -39,6 +39,14 @@ def _text(root: ET.Element) -> str:
     return DECLARATION + ET.tostring(root, encoding="unicode")
 
 
+def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, language: str | None) -> None:
+    for lang, text in say.items():
+        if lang == "zh":
+            response.say(text, voice=voice, language=language)
+        else:
+            response.say(text, voice="Polly.Joanna", language="en-US")
+
+
 def adapt(twiml: str, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
           status_url: str | None = None) -> str:
     """Rewrite the IVR's action URLs to named absolute routes; a `<Dial>` rings every `staff` phone at once
@@ -66,8 +74,7 @@ def fallback_twiml(phones: Sequence[str], timeout: int = 30, message_zh: str = "
                    voice: str | None = None, language: str | None = None) -> str:
     """Static TwiML for the number's fallback URL: ring the duty phone(s), no hotline server needed."""
     response = VoiceResponse()
-    response.say(message_zh, voice=voice, language=language)
-    response.say(message_en, voice="Polly.Joanna", language="en-US")
+    _say(response, {"zh": message_zh, "en": message_en}, voice, language)
     dial = Dial(timeout=timeout)
     for phone in phones:
         dial.number(phone)
@@ -95,14 +102,6 @@ def staff_verb(twiml: str) -> tuple[str, str | None] | None:
         if element.tag == "Dial":
             return "dial", None
     return None
-
-
-def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, language: str | None) -> None:
-    for lang, text in say.items():
-        if lang == "zh":
-            response.say(text, voice=voice, language=language)
-        else:
-            response.say(text, voice="Polly.Joanna", language="en-US")
 
 
 def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None) -> str:
