@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 UNKNOWN = "<unknown>"
-
-
-class Role(StrEnum):
-    CALL = "call"  # the hotline-side channel of an inbound call, or the staff phone of a callback
-    PEER = "peer"  # the other half of a Local pair whose half is a CALL channel
-    STAFF = "staff"  # a channel dialled for staff (queue member or direct dial), possibly its Local half
-    REMOTE = "remote"  # outbound: the customer's channel
 
 
 @dataclass(slots=True)
@@ -23,7 +15,6 @@ class Channel:
     linkedid: str
     created_at: float
     state: str = ""
-    context: str = ""
     exten: str = ""
     caller: str | None = None
     caller_name: str | None = None
@@ -39,10 +30,8 @@ class CallState:
     queue: str | None = None
     in_queue: bool = False
     hangup_seen: bool = False
-    first_request_on_call: str | None = None  # event name of the first hangup request on the call side
     rung: dict[str, str] = field(default_factory=dict)  # dialled channel name -> member name
     dial_target: str | None = None  # direct dial / outbound: who was dialled
-    answered_by: str | None = None
     answered: bool = False
     staff_channels: set[str] = field(default_factory=set)  # answering side names (both Local halves)
     member_key: tuple[str, str] | None = None  # (queue, member) while connected

@@ -74,11 +74,10 @@ def reconcile(tracker: Tracker, channels: Iterable[Packet], queue_status: Iterab
             continue  # already tracked live: nothing to add, nothing duplicated
         created = now - _duration(c.get("Duration"))
         chan = Channel(uniqueid=uid, name=c.get("Channel", ""), linkedid=c.get("Linkedid") or uid,
-                       created_at=created, state=c.get("ChannelState", ""), context=c.get("Context", ""),
+                       created_at=created, state=c.get("ChannelState", ""),
                        exten=c.get("Exten", ""), caller=value(c, "CallerIDNum"),
                        caller_name=value(c, "CallerIDName"))
         tracker.channels[uid] = chan
-        tracker.by_name[chan.name] = uid
 
     for c in snap:
         uid = c["Uniqueid"]
@@ -162,5 +161,4 @@ def _end_vanished(tracker: Tracker, alive: set[str], now: datetime) -> list[Call
         call.ended = True
         out.append(CallEvent(call.call_id, EventKind.ENDED, now, estimated=True))
         tracker._forget(call)
-    tracker.by_name = {n: u for n, u in tracker.by_name.items() if u in alive}
     return out

@@ -8,7 +8,7 @@ forgets a call shortly after its channel is gone, so memory stays flat on a PBX 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -72,7 +72,6 @@ class Tracker:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.channels: dict[str, Channel] = {}  # uniqueid -> channel
-        self.by_name: dict[str, str] = {}  # channel name -> uniqueid
         self.calls: dict[str, CallState] = {}  # call_id -> state
         self.call_of_name: dict[str, str] = {}  # call/peer channel name -> call_id
         self.staff_of_name: dict[str, str] = {}  # answering staff channel name -> call_id
@@ -82,7 +81,6 @@ class Tracker:
         self.matched_without_channel: str | None = None
         self._last_ts: float = 0.0
         self._last_ts_text: str | None = None
-        self.packets = 0
         self._out: list[CallEvent] = []
         self._handlers: dict[str, Callable[[Packet], None]] = {
             "Newchannel": self._newchannel,
@@ -106,7 +104,6 @@ class Tracker:
 
     def feed(self, packet: Packet) -> list[CallEvent]:
         """Interpret one AMI packet; returns the call events it produced (often none)."""
-        self.packets += 1
         ts = packet.get("Timestamp")
         if ts:
             self._last_ts_text = ts  # parsed only when needed (hot path)
@@ -119,15 +116,6 @@ class Tracker:
             return []
         out, self._out = self._out, []
         return out
-
-    def feed_all(self, packets: Iterable[Packet]) -> list[CallEvent]:
-        out: list[CallEvent] = []
-        for p in packets:
-            out.extend(self.feed(p))
-        return out
-
-    def open_calls(self) -> list[str]:
-        return [cid for cid, c in self.calls.items() if not c.ended]
 
     @property
     def last_ts(self) -> float:
@@ -144,15 +132,18 @@ class Tracker:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _at(self, packet: Packet) -> datetime:
+    def _epoch(self, packet: Packet) -> float:
+        """The packet's Timestamp (epoch seconds); the newest time seen when it has none or a bad one."""
         ts = packet.get("Timestamp")
-        t = self.last_ts
         if ts:
             try:
-                t = float(ts)
+                return float(ts)
             except ValueError:
                 pass
-        return datetime.fromtimestamp(t, self.config.tz)
+        return self.last_ts
+
+    def _at(self, packet: Packet) -> datetime:
+        return datetime.fromtimestamp(self._epoch(packet), self.config.tz)
 
     def _emit(self, call_id: str, kind: EventKind, at: datetime, **kw: object) -> None:
         self._out.append(CallEvent(call_id=call_id, kind=kind, at=at, **kw))  # type: ignore[arg-type]
@@ -186,15 +177,12 @@ class Tracker:
         name = p.get("Channel")
         if not uid or not name:
             return
-        ts = p.get("Timestamp")
         chan = Channel(
-            uniqueid=uid, name=name, linkedid=p.get("Linkedid") or uid,
-            created_at=float(ts) if ts else self.last_ts,
-            state=p.get("ChannelState", ""), context=p.get("Context", ""), exten=p.get("Exten", ""),
+            uniqueid=uid, name=name, linkedid=p.get("Linkedid") or uid, created_at=self._epoch(p),
+            state=p.get("ChannelState", ""), exten=p.get("Exten", ""),
             caller=value(p, "CallerIDNum"), caller_name=value(p, "CallerIDName"),
         )
         self.channels[uid] = chan
-        self.by_name[name] = uid
         # An incoming channel (state Ring) for a hotline number is an inbound call. The other half of a
         # Local pair is created Down and is only the caller's side of the lab's simulated handset.
         if chan.state == "4" and chan.exten in self.config.numbers:
@@ -286,7 +274,6 @@ class Tracker:
     def _answer(self, call: CallState, member: str | None, queue: str | None, at: datetime,
                 staff_channel: str | None, estimated: bool = False) -> None:
         call.answered = True
-        call.answered_by = member
         if staff_channel:
             self._bind_staff(call, staff_channel)
         if queue and member:
@@ -370,9 +357,6 @@ class Tracker:
     def _maybe_outbound(self, p: Packet) -> CallState | None:
         """A staff phone dialling out (a callback) becomes an outbound call."""
         caller = value(p, "CallerIDNum")
-        context = p.get("Context", "")
-        if caller not in self.config.staff_extensions and context not in self.config.outbound_contexts:
-            return None
         if caller not in self.config.staff_extensions:
             return None
         uid = p.get("Uniqueid")
@@ -400,12 +384,7 @@ class Tracker:
         dest = p.get("DestChannel", "")
         if status == "ANSWER":
             if not call.answered:
-                who = call.rung.get(dest) or call.dial_target
-                call.answered = True
-                call.answered_by = who
-                if dest:
-                    self._bind_staff(call, dest)
-                self._emit(call.call_id, EventKind.ANSWERED, self._at(p), answered_by=who)
+                self._answer(call, call.rung.get(dest) or call.dial_target, None, self._at(p), dest or None)
         elif status in _DIAL_RESULTS and not call.answered:
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=_DIAL_RESULTS[status])
         elif status == "CANCEL" and not call.answered and call.hangup_seen:
@@ -439,8 +418,6 @@ class Tracker:
         name = p.get("Channel")
         if uid:
             self.channels.pop(uid, None)
-        if name and self.by_name.get(name) == uid:
-            del self.by_name[name]
         call = self.calls.get(uid) if uid else None
         if call is None or call.ended:
             if name and name in self.staff_of_name:
