@@ -103,11 +103,7 @@ class MonitorJobs:
 
     def _engine(self, now: datetime) -> int:
         try:
-            actions, more = self.monitor.tick_batch(now)
-            while more:
-                done, more = self.monitor.tick_batch(now)
-                actions += done
-            return actions
+            return self.monitor.tick(now)
         except Exception:
             log.exception("monitor engine cycle failed; retried at the next tick")
             return 0

@@ -129,8 +129,7 @@ def declare_incident(request: Request, body: IncidentBody,
         incident = IncidentService(monitor).declare(body.title, body.by, body.description, body.specialty)
     except ValueError as e:
         raise _fail(e) from None
-    for listener in monitor.due_listeners:
-        listener(monitor.clock.now())  # the scheduler sends the pages now
+    monitor.tell_due(monitor.clock.now())  # the scheduler sends the pages now
     return incident.as_dict(_tz(request))
 
 

@@ -8,7 +8,6 @@ Pure: every function takes the time as an argument and returns the changed alert
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,11 +74,6 @@ class Alert:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
-
-    @property
-    def reached_at(self) -> datetime | None:
-        """When the caller was reached (cleared); None while open or when resolved by hand."""
-        return self.cleared_at
 
     @property
     def returned_within(self) -> timedelta | None:
@@ -237,10 +231,6 @@ def join(alert: Alert, at: datetime) -> Alert:
     if alert.last_missed_at is None or at > alert.last_missed_at:
         alert.last_missed_at = at
     return alert
-
-
-def copy(alert: Alert) -> Alert:
-    return dataclasses.replace(alert)
 
 
 _DIGITS = re.compile(r"\D+")

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -184,7 +184,7 @@ class MonitorService:
             log.info("call %s was taken by another process", call.call_id)
             return
         if due is not None:
-            self._tell_due(due)
+            self.tell_due(due)
 
     def on_answered(self, call: Call) -> None:
         """Ledger listener for calls answered and still in progress: a callback or repeat call reaches the
@@ -220,7 +220,7 @@ class MonitorService:
             cancel_pages(s, alert.alert_id, at, f"cleared by {how} / 已回复")
             staff = call.caller if call.direction is Direction.OUTBOUND else call.answered_by
             self._event(s, alert, at, "clear", person=staff, detail=f"{how} {call.call_id}")
-            alert_to_row(alert, row, None)
+            alert_to_row(alert, row)
 
     def _missed(self, s: Session, call: Call, now: datetime) -> datetime | None:
         if s.get(AlertCallRow, call.call_id) is not None:
@@ -233,7 +233,7 @@ class MonitorService:
             alert = machine.join(row_to_alert(row), at)
             s.add(AlertCallRow(alert_id=alert.alert_id, call_id=call.call_id, at=at, outcome=str(call.outcome)))
             self._event(s, alert, at, "join", detail=f"{call.outcome} {call.call_id}")
-            alert_to_row(alert, row, machine.next_due(alert))
+            alert_to_row(alert, row)
             return None
         row = self.open_in(s, AlertKind.MISSED_CALL, at, caller=number, caller_name=call.caller_name,
                            specialty=call.specialty, detail=f"{call.outcome} {call.call_id}")
@@ -251,7 +251,7 @@ class MonitorService:
         alert = machine.open_alert(self.new_id(), kind, at, window, chain, caller=caller,
                                    caller_name=caller_name, specialty=specialty, title=title,
                                    ack_code=self._ack_code(s))
-        row = alert_to_row(alert, None, machine.next_due(alert))
+        row = alert_to_row(alert, None)
         s.add(row)
         s.flush()
         self._event(s, alert, at, "alert", detail=detail or title)
@@ -269,10 +269,10 @@ class MonitorService:
 
     # ---- the engine ------------------------------------------------------------------------------
 
-    def tick(self) -> int:
-        """One engine cycle: every due step and breach up to now, in one transaction per batch.
-        Returns the number of actions taken (late steps fire at once, once)."""
-        now = self.clock.now()
+    def tick(self, now: datetime | None = None) -> int:
+        """One engine cycle: every due step and breach up to `now` (default: the clock's now), in one
+        transaction per batch. Returns the number of actions taken (late steps fire at once, once)."""
+        now = now or self.clock.now()
         self._duty.clear()
         actions, more = self.tick_batch(now)
         while more:
@@ -299,11 +299,6 @@ class MonitorService:
         with unit_of_work(self.factory) as s:
             return s.scalar(select(func.min(AlertRow.next_due_at)))
 
-    def due_times(self, limit: int = 10_000) -> list[datetime]:
-        with unit_of_work(self.factory) as s:
-            return list(s.scalars(select(AlertRow.next_due_at).where(AlertRow.next_due_at.is_not(None))
-                                  .order_by(AlertRow.next_due_at).distinct().limit(limit)))
-
     def chain_of(self, alert: Alert) -> Chain:
         return self.rules.rule(RULE_OF_KIND[alert.kind]).chain(alert.window, alert.specialty)
 
@@ -320,7 +315,7 @@ class MonitorService:
             else:
                 self._step(cycle, alert, chain, action, now)
             done += 1
-        alert_to_row(alert, row, machine.next_due(alert))
+        alert_to_row(alert, row)
         if own:
             cycle.write(s, now)
         return done
@@ -430,7 +425,8 @@ class MonitorService:
         s.add(AlertEventRow(**_event_row(alert, at, type_, tier=tier, person=person, channel=channel, step=step,
                                          detail=detail)))
 
-    def _tell_due(self, due: datetime) -> None:
+    def tell_due(self, due: datetime) -> None:
+        """Tell the due listeners (the scheduler) that the engine has work at `due`."""
         for listener in self.due_listeners:
             try:
                 listener(due)
@@ -454,7 +450,7 @@ class MonitorService:
             alert = row_to_alert(row)
             machine.acknowledge(alert, self.chain_of(alert), by, now)
             self._event(s, alert, now, "ack", person=by, channel=via)
-            alert_to_row(alert, row, machine.next_due(alert))
+            alert_to_row(alert, row)
         return alert
 
     def acknowledge_code(self, code: str, by: str, via: str) -> Alert:
@@ -475,7 +471,7 @@ class MonitorService:
             machine.resolve(alert, by, reason, now)
             cancel_pages(s, alert_id, now, f"resolved by {by}")
             self._event(s, alert, now, "resolve", person=by, detail=reason)
-            alert_to_row(alert, row, None)
+            alert_to_row(alert, row)
         return alert
 
     def clear_condition(self, s: Session, row: AlertRow, at: datetime, by: str) -> Alert:
@@ -484,7 +480,7 @@ class MonitorService:
         machine.clear(alert, at, by)
         cancel_pages(s, alert.alert_id, at, by)
         self._event(s, alert, at, "clear", detail=by)
-        alert_to_row(alert, row, None)
+        alert_to_row(alert, row)
         return alert
 
     # ---- reading --------------------------------------------------------------------------------
@@ -519,5 +515,3 @@ class MonitorService:
             return [EventLine(e.id, e.type, e.alert_id, caller, e.tier, e.person, e.channel, e.at, e.step,
                               e.detail, kind) for e, caller, kind in s.execute(stmt)]
 
-    def deadline_left(self, alert: Alert) -> timedelta:
-        return alert.deadline_at - self.clock.now()

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.domain.alerts import Alert, AlertKind, AlertState
+from hotline.domain.alerts import Alert, AlertKind, AlertState, next_due
 from hotline.store.base import Base, UtcDateTime
 
 
@@ -182,8 +182,8 @@ def row_to_alert(row: AlertRow) -> Alert:
     return Alert(kind=AlertKind(row.kind), state=AlertState(row.state), **values)
 
 
-def alert_to_row(alert: Alert, row: AlertRow | None, next_due_at: datetime | None) -> AlertRow:
-    """Copy the alert into `row` (a new row when None)."""
+def alert_to_row(alert: Alert, row: AlertRow | None) -> AlertRow:
+    """Copy the alert into `row` (a new row when None), with when the engine next needs it."""
     if row is None:
         row = AlertRow(**{name: getattr(alert, name) for name in _COPIED})
     else:
@@ -195,6 +195,7 @@ def alert_to_row(alert: Alert, row: AlertRow | None, next_due_at: datetime | Non
         row.kind = str(alert.kind)
     if row.state != str(alert.state):
         row.state = str(alert.state)
+    next_due_at = next_due(alert)
     if row.next_due_at != next_due_at:
         row.next_due_at = next_due_at
     return row
