@@ -19,7 +19,7 @@ from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
 from hotline.services.roster import RosterError, RosterService, on_duty_dict
-from hotline.services.roster_notices import gap_line, today_post
+from hotline.services.roster_notices import WEEKDAY_ZH, gap_line, today_post
 from hotline.store.base import make_engine, migrate, session_factory
 
 
@@ -192,7 +192,7 @@ def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
         known = service.calendar().knows(year)
         print(f"{year}: {'已录入 / entered' if known else '未录入 / NOT entered'}")
         for d, source in service.calendar_days(year):
-            print(f"{d.day} 周{'一二三四五六日'[d.day.weekday()]} {d.kind.value:8} {d.name} [{source}]")
+            print(f"{d.day} 周{WEEKDAY_ZH[d.day.weekday()]} {d.kind.value:8} {d.name} [{source}]")
     elif args.action == "set":
         service.set_calendar_day(args.day, DayKind(args.kind), args.name or "", args.actor)
         print(f"{args.day}: {args.kind}")

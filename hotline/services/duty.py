@@ -3,11 +3,15 @@ window (onsite, remote, holiday) a time falls in. `RosterDuty` adapts the roster
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from hotline.domain.roster import Person
 from hotline.paging.base import Recipient
+
+if TYPE_CHECKING:
+    from hotline.services.roster import RosterService
 
 
 class DutyRoster(Protocol):
@@ -20,61 +24,30 @@ class DutyRoster(Protocol):
         ...
 
 
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
+def recipient(p: Person) -> Recipient:
+    """A paging recipient from a roster person."""
+    def text(v: str) -> str | None:
+        return v or None
 
-
-def _field(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
-
-
-def recipient_of(person: Any) -> Recipient:
-    """A paging recipient from a roster person (attributes or a mapping)."""
-
-    def get(key: str) -> Any:
-        return _field(person, key)
-
-    chat = get("chat_ids") or get("chat") or {}
-
-    def chat_get(key: str) -> Any:
-        return _field(chat, key)
-
-    channels = get("channels") or ()
-    return Recipient(
-        name=str(get("name")),
-        mobile=_text(get("mobile")),
-        email=_text(get("email")),
-        extension=_text(get("extension")),
-        wecom_id=_text(get("wecom_id") or chat_get("wecom")),
-        dingtalk_id=_text(get("dingtalk_id") or chat_get("dingtalk")),
-        feishu_id=_text(get("feishu_id") or chat_get("feishu")),
-        channels=tuple(str(c) for c in channels),
-    )
+    return Recipient(name=p.name, mobile=text(p.mobile), email=text(p.email), extension=text(p.extension),
+                     wecom_id=text(p.chat_ids.wecom), dingtalk_id=text(p.chat_ids.dingtalk),
+                     feishu_id=text(p.chat_ids.feishu), channels=p.channels)
 
 
 class RosterDuty:
-    """Adapts `RosterService.on_duty(at, specialty)` (per-tier lists of people) to `DutyRoster`.
+    """Adapts `RosterService.on_duty(at)` (per-tier lists of people) to `DutyRoster`.
 
     The specialists of the call's specialty come first; when none of them is on duty in the tier, the
     tier's other people on duty are paged (a generalist beats nobody). Only an empty tier is a hole.
     """
 
-    def __init__(self, roster: Any) -> None:
+    def __init__(self, roster: RosterService) -> None:
         self.roster = roster
 
     def people(self, at: datetime, tier: str, specialty: str | None = None) -> list[Recipient]:
-        people = self._tier(self.roster.on_duty(at, specialty), tier)
-        if not people and specialty is not None:
-            people = self._tier(self.roster.on_duty(at, None), tier)
-        return [recipient_of(p) for p in people]
-
-    @staticmethod
-    def _tier(on_duty: Any, tier: str) -> Sequence[Any]:
-        if isinstance(on_duty, Mapping):
-            return tuple(on_duty.get(tier, ()))
-        if callable(getattr(on_duty, "tier", None)):
-            return tuple(on_duty.tier(tier))
-        return tuple(getattr(on_duty, tier, ()) or ())
+        everyone = self.roster.on_duty(at).tier(tier)  # in shift order
+        people = [p for p in everyone if p.covers(specialty)] or everyone
+        return [recipient(p) for p in people]
 
     def classify(self, at: datetime) -> str:
         return str(self.roster.classify(at))

@@ -174,7 +174,6 @@ class PbxSync:
         self._written: dict[tuple[str, str], str | None] = {}  # confirmed by the PBX; None: confirmed absent
         self._last_error: str | None = None
         self._last_warnings: list[str] = []
-        self.last_report: SyncReport | None = None
 
     def forget(self) -> None:
         """Forget what was written: the next pass sends every key (a new AMI session, a restored PBX)."""
@@ -249,7 +248,6 @@ class PbxSync:
         return self._finish(report)
 
     def _finish(self, report: SyncReport) -> SyncReport:
-        self.last_report = report
         for change, why in report.failed:
             logger.warning("AstDB %s: the PBX refused %s: %s; retried at the next sync", change.path,
                            change.action()[0], why)

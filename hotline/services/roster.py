@@ -198,10 +198,7 @@ class RosterService:
 
     def shift_of(self, person: str, at: datetime) -> Shift | None:
         """The shift of `person` that contains `at` (to pick the shifts of a swap)."""
-        roster, cal = self.snapshot(at, at)
-        found = [s for s in shifts_between(roster, at, at + timedelta(seconds=1), self.windows, cal)
-                 if s.person == person and s.contains(at)]
-        return found[0] if found else None
+        return next((s for s in self.on_duty(at).shifts if s.person == person), None)
 
     @staticmethod
     def _check_people(store: RosterStore, *names: str | None) -> None:

@@ -9,19 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from hotline.domain.roster import TIER_NAMES, Gap, Person, Shift, Tier
-from hotline.paging.base import Page, Recipient
+from hotline.paging.base import Page
+from hotline.services.duty import recipient
 from hotline.services.roster import RosterService
 
 WEEKDAY_ZH = "一二三四五六日"
-
-
-def recipient(p: Person) -> Recipient:
-    def text(v: str) -> str | None:
-        return v or None
-
-    return Recipient(name=p.name, mobile=text(p.mobile), email=text(p.email), extension=text(p.extension),
-                     wecom_id=text(p.chat_ids.wecom), dingtalk_id=text(p.chat_ids.dingtalk),
-                     feishu_id=text(p.chat_ids.feishu), channels=p.channels)
 
 
 def _hm(service: RosterService, at: datetime) -> str:

@@ -182,9 +182,6 @@ class RosterStore:
                                 start_at=sh.start, end_at=sh.end, label=sh.label))
         self.s.flush()
 
-    def dated_days(self) -> set[date]:
-        return set(self.s.scalars(select(ShiftRow.day).distinct()))
-
     def add_override(self, o: Override) -> None:
         ids = self._ids()
         self.s.add(OverrideRow(
@@ -193,9 +190,6 @@ class RosterStore:
             replacement_id=ids[o.replacement] if o.replacement else None,
             reason=o.reason, created_by=o.created_by, created_at=o.created_at))
         self.s.flush()
-
-    def delete_overrides(self) -> None:
-        self.s.execute(delete(OverrideRow))
 
     def load(self, start: datetime, end: datetime) -> Roster:
         """The roster with the dated shifts and overrides that overlap [start, end)."""
