@@ -17,14 +17,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
+from hotline.providers.twilio.verbs import EVENT_ROUTES
 from hotline.services.ledger import Ledger
 from hotline.services.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
 VOICE_ROUTES = ("voice", "gather", "dial", "queue", "wait", "recorded", "connect", "agent", "bridged")
-EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
-                "wait": "wait", "recorded": "recorded"}
 
 
 class ScriptIvr:

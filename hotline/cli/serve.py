@@ -71,7 +71,7 @@ def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: A
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
-    reopened = ledger.load_open()
+    reopened = ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client, _printer(settings))
     print(f"监听 listening to AMI {client.address} as {settings.ami.username}; "
@@ -150,7 +150,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
     ledger = Ledger(db.factory)
-    ledger.load_open()
+    ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:
         asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,

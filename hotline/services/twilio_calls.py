@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Protocol
@@ -176,7 +176,6 @@ class DutyBoard:
         self.fallback = [Staff(p, p) for p in fallback]
         self.window = window
         self._board: dict[tuple[str | None, str], list[Staff]] = {}
-        self.refreshed_at: datetime | None = None
 
     def refresh(self, at: datetime) -> None:
         """Ask the roster (may read the database: call it off the event loop)."""
@@ -188,10 +187,7 @@ class DutyBoard:
                 people = self.roster.people(at, tier, specialty)
                 board[(specialty, tier)] = [Staff(_name(p), ph) for p in people if (ph := _phone(p))]
         self.window = self.roster.classify(at)
-        self._board, self.refreshed_at = board, at
-
-    def set(self, tier: str, staff: Sequence[Staff], specialty: str | None = None) -> None:
-        self._board[(specialty, tier)] = list(staff)
+        self._board = board
 
     def name_of(self, phone: str, country_code: str = "+86") -> str | None:
         """The on-duty person whose number this is (numbers compared in E.164), or None."""
@@ -217,7 +213,6 @@ class _Live:
     """What the webhooks remember of a call between requests (the specialty chosen in the menu)."""
 
     specialty: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)
 
 
 class TwilioCalls:
@@ -306,7 +301,6 @@ class TwilioCalls:
             if phones:
                 on_duty[tier] = phones[0].phone
         step = self.ivr.step(node, ivr_params, self.duty.window, on_duty)
-        live.variables.update(step.variables)
         live.specialty = step.variables.get("specialty") or live.specialty
         decision: dict[str, Any] = {"node": step.node_id, "window": self.duty.window}
         if step.variables:
