@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock
 from hotline.config import ConfigError, Settings
 from hotline.domain.rules import RuleBook, RuleError
+from hotline.paging.registry import SETTINGS as PAGING_SETTINGS
 from hotline.services.ack_links import AckLinks
 from hotline.services.duty import DutyRoster, RosterDuty
 from hotline.services.monitor import MonitorOptions, MonitorService
@@ -92,11 +93,12 @@ def monitor_config(settings: Settings) -> MonitorConfig:
 
 
 def paging_channel_names(settings: Settings) -> frozenset[str] | None:
-    """The `[paging.<name>]` channels configured (None when there is no [paging] section)."""
+    """The `[paging.<name>]` channels configured (None when there is no [paging] section); the settings
+    tables (`[paging.retry]`, `[paging.call_until_reached]`) are not channels."""
     paging = settings.section("paging")
     if not paging:
         return None
-    return frozenset(k for k, v in paging.items() if isinstance(v, Mapping))
+    return frozenset(k for k, v in paging.items() if isinstance(v, Mapping) and k not in PAGING_SETTINGS)
 
 
 def rules_of(settings: Settings, config: MonitorConfig, rules_dir: Path | None = None) -> RuleBook:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from textwrap import dedent
@@ -9,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hotline.config import Settings
 from hotline.domain.calls import Call, Direction, Outcome
 from hotline.domain.rules import RuleError, parse_duration
+from hotline.services.monitor_config import paging_channel_names
 from hotline.services.rule_files import lint, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +136,22 @@ def test_parse_duration(text: str | int, expected: timedelta) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_paging_settings_tables_are_not_channels_a_rule_may_name(settings: Settings, tmp_path: Path) -> None:
+    paging = {"sms": {"kind": "twilio_sms"}, "retry": {"attempts": 3}, "call_until_reached": {"every": "2m"},
+              "default_order": ["sms"]}
+    configured = replace(settings, extra={**settings.extra, "paging": paging})
+    assert paging_channel_names(configured) == frozenset({"sms"})
+    write(tmp_path, """\
+        kind: no_answer
+        open_on: [abandoned]
+        deadlines:
+          onsite: 15m
+        steps:
+          - after: 0m
+            tier: first_line
+            channels: [sms, retry]
+    """)
+    _, problems = lint(tmp_path, channels=paging_channel_names(configured))
+    assert [(p.line, p.key) for p in problems] == [(8, "steps[0].channels[1]")]
