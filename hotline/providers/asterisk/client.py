@@ -487,7 +487,9 @@ class AmiClient:
             keepalive = asyncio.create_task(self._keepalive(), name="ami-keepalive")
             tasks += [keepalive, asyncio.create_task(self._run_on_connect(), name="ami-on-connect")]
             done, _ = await asyncio.wait([read_task, keepalive], return_when=asyncio.FIRST_COMPLETED)
-            finished = done.pop()
+            # When the reader ended, its reason is the cause: the keepalive may have finished in the same
+            # step only because the reader failed its pending ping ("connection ended").
+            finished = read_task if read_task in done else done.pop()
             failure = finished.exception()
             reason = _describe(failure) if failure is not None else str(finished.result())
         except (OSError, TimeoutError, AmiError, EOFError) as exc:
