@@ -35,9 +35,9 @@ from hotline.clock import SystemClock  # noqa: E402
 from hotline.domain.alerts import AlertKind  # noqa: E402
 from hotline.domain.rules import Chain, Rule, RuleBook, Step  # noqa: E402
 from hotline.paging.base import Page, Recipient, SendResult  # noqa: E402
-from hotline.scheduler import MonitorJobs  # noqa: E402
-from hotline.services.monitor import MonitorOptions, MonitorService  # noqa: E402
-from hotline.services.outbox import DryRunSender, Outbox  # noqa: E402
+from hotline.runtime.scheduler import MonitorJobs  # noqa: E402
+from hotline.services.monitor.engine import MonitorOptions, MonitorService  # noqa: E402
+from hotline.services.monitor.outbox import DryRunSender, Outbox  # noqa: E402
 from hotline.store.alerts import AlertCallRow, AlertRow, AlertStepRow, OutboxRow  # noqa: E402
 from hotline.store.base import make_engine, migrate, session_factory, unit_of_work  # noqa: E402
 

@@ -73,7 +73,7 @@ CLIENTS: dict[str, ClientInfo] = {
 
 def base_events() -> list[bytes]:
     """The live events of every recorded trace, each with its exact bytes and closing blank line."""
-    from hotline.providers.asterisk.ami_server import Recording
+    from hotline.providers.asterisk.sim.server import Recording
 
     events: list[bytes] = []
     for trace in sorted(FIXTURES.glob("*.ami")):
@@ -344,7 +344,7 @@ async def serve_one(name: str, pieces: list[bytes], opts: argparse.Namespace, ch
     """A fresh server streams `pieces` to the first connection; later ones (reconnects) get no events."""
     import asyncio
 
-    from hotline.providers.asterisk.ami_server import ConnectionScript, FakeAmiServer, Send
+    from hotline.providers.asterisk.sim.server import ConnectionScript, FakeAmiServer, Send
 
     script = [ConnectionScript([Send(piece) for piece in pieces]), ConnectionScript()]
     async with FakeAmiServer(script, username=USERNAME, secret=SECRET, fully_booted=False) as server:

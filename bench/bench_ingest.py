@@ -80,9 +80,9 @@ def mode_ceiling(path: Path) -> dict[str, float]:
 
 
 def mode_ingest(path: Path, db: str, keep_raw: bool) -> dict[str, float]:
-    from hotline.assembly import AmiIngest, open_database, packets_of_file
     from hotline.config import load_settings
-    from hotline.services.ledger import Ledger
+    from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+    from hotline.services.calls.ledger import Ledger
 
     settings = load_settings(ROOT / "config" / "hotline.toml", env={})
     database = open_database(db)

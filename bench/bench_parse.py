@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from peak_rss import peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
-from hotline.providers.asterisk.ami_server import ConnectionScript, FakeAmiServer  # noqa: E402
 from hotline.providers.asterisk.client import AmiClient  # noqa: E402
 from hotline.providers.asterisk.protocol import PacketParser  # noqa: E402
+from hotline.providers.asterisk.sim.server import ConnectionScript, FakeAmiServer  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ami"
 READ_SIZE = 256 * 1024

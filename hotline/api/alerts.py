@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 
 from hotline.config import ConfigError
 from hotline.domain.alerts import AlertClosed
-from hotline.services import alert_reports
-from hotline.services.ack_links import BadLink
-from hotline.services.alert_reports import alert_view
-from hotline.services.incidents import IncidentService
-from hotline.services.monitor import AlertNotFound, MonitorService
-from hotline.services.monitor_config import build_monitor
-from hotline.services.page_replies import acknowledge_sms, acknowledge_voice
+from hotline.services.monitor import alert_reports
+from hotline.services.monitor.ack_links import BadLink
+from hotline.services.monitor.alert_reports import alert_view
+from hotline.services.monitor.config import build_monitor
+from hotline.services.monitor.engine import AlertNotFound, MonitorService
+from hotline.services.monitor.incidents import IncidentService
+from hotline.services.monitor.page_replies import acknowledge_sms, acknowledge_voice
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["alerts"])

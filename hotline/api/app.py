@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.services.reports import answer_rate_report
+from hotline.services.reports.answer_rate import answer_rate_report
 from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow, row_as_dict
 
@@ -56,7 +56,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
             stmt = stmt.where(CallRow.outcome == outcome)
         if caller:
             stmt = stmt.where(CallRow.caller == caller)
-        from hotline.services.reports import day_span
+        from hotline.services.reports.answer_rate import day_span
 
         lo, hi = day_span(start, end, settings.tz)
         if lo is not None:

@@ -13,8 +13,8 @@ from hotline.api.alerts import monitor_of
 from hotline.api.twilio import service_of
 from hotline.domain.alerts import AlertClosed
 from hotline.providers.twilio.callback import CallNotPlaced
-from hotline.services.monitor import AlertNotFound, MonitorService
-from hotline.services.twilio_calls import CallbackUnavailable, StaffDirectory, callback_from_alert
+from hotline.services.calls.twilio_calls import CallbackUnavailable, StaffDirectory, callback_from_alert
+from hotline.services.monitor.engine import AlertNotFound, MonitorService
 
 router = APIRouter(tags=["alerts"])
 
@@ -26,7 +26,7 @@ class CallbackBody(BaseModel):
 def _directory(request: Request) -> StaffDirectory:
     """Everyone in the roster by name (the roster in the database, as the monitor's duty roster reads it)."""
     try:
-        from hotline.services.roster import RosterService
+        from hotline.services.roster.service import RosterService
     except ModuleNotFoundError:
         raise HTTPException(503, "值班表模块不可用 / the roster is not available (hotline.services.roster)") from None
     state = request.app.state

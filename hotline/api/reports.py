@@ -22,7 +22,7 @@ from sqlalchemy import select
 from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
-from hotline.services.reports import answer_rate_report, day_span
+from hotline.services.reports.answer_rate import answer_rate_report, day_span
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow

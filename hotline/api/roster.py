@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from hotline.services.roster import RosterService, on_duty_dict
-from hotline.services.roster_notices import gap_line
+from hotline.services.roster.notices import gap_line
+from hotline.services.roster.service import RosterService, on_duty_dict
 
 router = APIRouter(prefix="/api/roster", tags=["roster"])
 

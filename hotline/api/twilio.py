@@ -18,8 +18,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
-from hotline.services.ledger import Ledger
-from hotline.services.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
+from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
@@ -71,8 +71,8 @@ def load_ivr(settings: Any, script_name: str) -> ScriptIvr | None:
 
 def _roster(app: FastAPI) -> DutyRoster | None:
     try:
-        from hotline.services.duty import RosterDuty
-        from hotline.services.roster import RosterService  # type: ignore[import-not-found,unused-ignore]
+        from hotline.services.roster.duty import RosterDuty
+        from hotline.services.roster.service import RosterService  # type: ignore[import-not-found,unused-ignore]
     except ModuleNotFoundError:
         return None
     state = app.state

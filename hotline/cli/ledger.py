@@ -9,16 +9,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from hotline.assembly import AmiIngest, open_database, packets_of_file
 from hotline.cli import COMMON
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import AnswerRate
 from hotline.providers.twilio.session import is_session, read_session
 from hotline.providers.twilio.webhook import WebhookFormatError
-from hotline.services.ledger import Ledger
-from hotline.services.reports import answer_rate_report
-from hotline.services.twilio_calls import replay_session
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_calls import replay_session
+from hotline.services.reports.answer_rate import answer_rate_report
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",

@@ -15,22 +15,22 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.assembly import AmiIngest, open_database, packets_of_file
 from hotline.cli import COMMON
 from hotline.clock import ManualClock, SystemClock, from_epoch
 from hotline.config import ConfigError, Settings
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.domain.rules import RuleBook, parse_duration
-from hotline.services import alert_reports
-from hotline.services.alert_reports import alert_view
-from hotline.services.incidents import IncidentService
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import AlertNotFound, EventLine, MonitorService
-from hotline.services.monitor_config import build_monitor, monitor_config, paging_channel_names, rules_of
-from hotline.services.outbox import DryRunSender, Outbox, PageSender
-from hotline.services.rule_files import lint
-from hotline.services.virtual_run import advance
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor import alert_reports
+from hotline.services.monitor.alert_reports import alert_view
+from hotline.services.monitor.config import build_monitor, monitor_config, paging_channel_names, rules_of
+from hotline.services.monitor.engine import AlertNotFound, EventLine, MonitorService
+from hotline.services.monitor.incidents import IncidentService
+from hotline.services.monitor.outbox import DryRunSender, Outbox, PageSender
+from hotline.services.monitor.rule_files import lint
+from hotline.services.monitor.virtual_run import advance
 
 EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip": "跳过", "hole": "排班空缺", "ack": "确认",
             "breach": "超时", "clear": "已回复", "resolve": "手动关闭"}
@@ -228,7 +228,7 @@ def _sender(settings: Settings, send: bool) -> tuple[PageSender, tuple[str, ...]
 def _prepare_roster(settings: Settings, factory: sessionmaker[Session], clock: ManualClock,
                     roster_file: Path | None) -> None:
     """A throw-away replay database gets the desk roster file (or the one to try) loaded."""
-    from hotline.services.roster import RosterService
+    from hotline.services.roster.service import RosterService
 
     roster = RosterService(factory, settings, clock)
     if roster_file is not None or not roster.people():

@@ -18,8 +18,8 @@ from hotline.config import Settings
 from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
-from hotline.services.roster import RosterError, RosterService, on_duty_dict
-from hotline.services.roster_notices import WEEKDAY_ZH, gap_line, today_post
+from hotline.services.roster.notices import WEEKDAY_ZH, gap_line, today_post
+from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
 from hotline.store.base import make_engine, migrate, session_factory
 
 

@@ -12,14 +12,14 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from hotline.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.cli import COMMON
 from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.listener import AmiListener
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
-from hotline.services.ledger import Ledger
+from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
 EXIT_LOGIN_FAILED = 3
@@ -130,8 +130,8 @@ def _originate(client: AmiClient) -> Any:
 async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
                         client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
-    from hotline.pbx_wiring import start_pbx_sync
-    from hotline.scheduler import start_monitor
+    from hotline.runtime.pbx_wiring import start_pbx_sync
+    from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
                          originate=_originate(client) if client is not None else None)
@@ -166,7 +166,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.demo import run_demo
+    from hotline.runtime.demo import run_demo
 
     return run_demo(settings, calls=args.calls, speed=args.speed, calls_per_hour=args.calls_per_hour,
                     seed=args.seed if args.seed is not None else int(time.time()),

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hotline.api.app import create_app
-from hotline.assembly import AmiIngest, open_database, packets_of_file
 from hotline.config import Settings
-from hotline.services.ledger import Ledger
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.services.calls.ledger import Ledger
 from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
 from tests.truth import FIXTURES
 

@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 
 from hotline.api import app as app_module
 from hotline.api.app import create_app
-from hotline.assembly import open_database
 from hotline.cli import main
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.domain.roster import Tier
-from hotline.services.roster import RosterService
+from hotline.runtime.assembly import open_database
+from hotline.services.roster.service import RosterService
 from tests.conftest import FIXTURES, ROOT
 from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from hotline.clock import ManualClock
 from hotline.domain.calls import Call, Direction
 from hotline.paging.base import Page, Recipient, SendResult
-from hotline.services.monitor import MonitorOptions, MonitorService
-from hotline.services.outbox import Outbox
-from hotline.services.rule_files import load_rules
+from hotline.services.monitor.engine import MonitorOptions, MonitorService
+from hotline.services.monitor.outbox import Outbox
+from hotline.services.monitor.rule_files import load_rules
 from hotline.store.base import make_engine, migrate, session_factory
 from tests.conftest import ROOT
 

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from hotline.config import AmiSection
-from hotline.providers.asterisk.ami_server import (
+from hotline.providers.asterisk.client import (
+    ActionResult,
+    AmiActionTimeout,
+    AmiClient,
+    AmiLoginFailed,
+    AmiNotConnected,
+)
+from hotline.providers.asterisk.protocol import CRLF_SEPARATOR, Packet
+from hotline.providers.asterisk.sim.server import (
     Blackhole,
     Close,
     ConnectionScript,
@@ -33,14 +41,6 @@ from hotline.providers.asterisk.ami_server import (
     render,
     replay_with_drop,
 )
-from hotline.providers.asterisk.client import (
-    ActionResult,
-    AmiActionTimeout,
-    AmiClient,
-    AmiLoginFailed,
-    AmiNotConnected,
-)
-from hotline.providers.asterisk.protocol import CRLF_SEPARATOR, Packet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
 SECRET = "Top-Secret-42"

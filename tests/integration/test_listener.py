@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.clock import ManualClock, SystemClock
 from hotline.config import Settings
-from hotline.listener import AmiListener
-from hotline.providers.asterisk.ami_server import (
+from hotline.providers.asterisk.client import AmiClient
+from hotline.providers.asterisk.sim.server import (
     FakeAmiServer,
     Recording,
     SnapshotSource,
     list_reply,
     replay_with_drop,
 )
-from hotline.providers.asterisk.client import AmiClient
-from hotline.services.ledger import Ledger
+from hotline.runtime.assembly import AmiIngest, open_database, tracker_config
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
 from hotline.store.calls import CallRow, OutageRow
 from tests.integration.ami_snapshot import snapshot_at
 from tests.truth import FIXTURES, mismatches, truth_for
@@ -105,7 +105,7 @@ async def test_drop_mid_call_and_reconnect_leaves_a_complete_ledger(
 
 async def test_refused_login_is_a_clear_error_and_exit_3(tmp_path: Path) -> None:
     server = FakeAmiServer([], secret="right-secret")
-    from hotline.providers.asterisk.ami_server import ConnectionScript
+    from hotline.providers.asterisk.sim.server import ConnectionScript
 
     server.script = [ConnectionScript(login="reject")]
     await server.start()

@@ -13,10 +13,10 @@ import pytest
 
 from hotline.domain.alerts import AlertState
 from hotline.domain.calls import CallEvent, Direction, EventKind, Outcome, Party
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import EventLine
-from hotline.services.rule_files import load_rules
-from hotline.services.virtual_run import advance
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.engine import EventLine
+from hotline.services.monitor.rule_files import load_rules
+from hotline.services.monitor.virtual_run import advance
 from tests.integration.monitor_fakes import (
     CHEN,
     LI,

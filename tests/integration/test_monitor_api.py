@@ -14,8 +14,8 @@ from hotline.api.app import create_app
 from hotline.config import Settings
 from hotline.domain.calls import Direction
 from hotline.providers.twilio.signature import sign
-from hotline.services.ack_links import AckLinks
-from hotline.services.monitor import MonitorService
+from hotline.services.monitor.ack_links import AckLinks
+from hotline.services.monitor.engine import MonitorService
 from tests.integration.monitor_fakes import CHEN, LI, MIN, T0, ZHANG, Rig, answered, missed, rig
 
 TOKEN = "test-twilio-token"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hotline.assembly import open_database
 from hotline.cli import main
 from hotline.clock import SystemClock
 from hotline.config import Settings
+from hotline.runtime.assembly import open_database
 from tests.conftest import ROOT
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
@@ -37,7 +37,7 @@ def test_lint_reports_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path
 
 def test_incident_and_alert_commands(capsys: pytest.CaptureFixture[str], settings: Settings, db_url: str,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotline.services.roster import RosterService
+    from hotline.services.roster.service import RosterService
 
     db = open_database(db_url)
     RosterService(db.factory, settings, SystemClock(settings.tz)).load_example(ROOT / "config" / "roster.yaml")

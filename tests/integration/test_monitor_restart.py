@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hotline.clock import ManualClock
-from hotline.scheduler import MonitorJobs
-from hotline.services.virtual_run import advance
+from hotline.runtime.scheduler import MonitorJobs
+from hotline.services.monitor.virtual_run import advance
 from hotline.store.alerts import OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
 from tests.integration.monitor_fakes import CHEN, MIN, T0, TZ, WANG, ZHANG, RecordingSender, missed, rig
@@ -133,7 +133,7 @@ def test_two_processes_never_send_the_same_page_twice(db_url: str) -> None:
 
 
 async def _drain_all(outbox: object, sender: RecordingSender) -> None:
-    from hotline.services.outbox import Outbox
+    from hotline.services.monitor.outbox import Outbox
 
     assert isinstance(outbox, Outbox)
     while await outbox.drain(sender, limit=7):

@@ -10,14 +10,14 @@ from datetime import timedelta
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hotline.assembly import open_database
 from hotline.clock import SystemClock
 from hotline.config import ConfigError, Settings
 from hotline.domain.rules import Chain, Rule, RuleBook, Step
-from hotline.scheduler import MonitorJobs, start_monitor
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import MonitorOptions, MonitorService
-from hotline.services.outbox import Outbox
+from hotline.runtime.assembly import open_database
+from hotline.runtime.scheduler import MonitorJobs, start_monitor
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.engine import MonitorOptions, MonitorService
+from hotline.services.monitor.outbox import Outbox
 from hotline.store.base import make_engine, migrate, session_factory
 from tests.integration.monitor_fakes import TZ, FakeRoster, RecordingSender, day_roster, missed
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from hotline.services.silence import HotlineStatus, SilenceWatch, store_status
+from hotline.services.monitor.silence import HotlineStatus, SilenceWatch, store_status
 from hotline.store.base import unit_of_work
 from hotline.store.calls import OutageRow
 from tests.integration.monitor_fakes import MIN, T0, TZ, ZHANG, Rig, rig

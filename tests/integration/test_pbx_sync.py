@@ -18,12 +18,12 @@ from hotline.clock import ManualClock
 from hotline.config import ConfigError, Settings, settings_from_dict
 from hotline.domain.roster import OnDuty, Person, Tier
 from hotline.domain.windows import DayKind, WindowKind, WorkingCalendar
-from hotline.pbx_wiring import start_pbx_sync
-from hotline.providers.asterisk.ami_server import FakeAmiServer, Reply
 from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.asterisk.protocol import Packet
-from hotline.services.pbx_sync import PbxSync, pbx_sync_config
-from hotline.services.roster import RosterService
+from hotline.providers.asterisk.sim.server import FakeAmiServer, Reply
+from hotline.runtime.pbx_wiring import start_pbx_sync
+from hotline.services.calls.pbx_sync import PbxSync, pbx_sync_config
+from hotline.services.roster.service import RosterService
 from hotline.store.base import make_engine, migrate, session_factory
 from tests.integration.test_ivr_dialplan import Channel, dialplan, run
 

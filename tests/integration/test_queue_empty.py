@@ -12,13 +12,13 @@ from datetime import datetime
 
 import pytest
 
-from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.config import Settings
-from hotline.listener import AmiListener
-from hotline.providers.asterisk.ami_server import FakeAmiServer, event, list_reply
 from hotline.providers.asterisk.client import AmiClient
-from hotline.services.ledger import Ledger
-from hotline.services.silence import SilenceWatch, store_status
+from hotline.providers.asterisk.sim.server import FakeAmiServer, event, list_reply
+from hotline.runtime.assembly import AmiIngest, open_database, tracker_config
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.silence import SilenceWatch, store_status
 from tests.integration.monitor_fakes import MIN, T0, ZHANG, RecordingSender, Rig, rig
 
 AGENTS = {"apps": ["agent3", "agent4"], "network": ["agent1", "agent2"]}

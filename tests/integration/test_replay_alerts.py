@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hotline.assembly import open_database
 from hotline.cli import main
 from hotline.clock import ManualClock
 from hotline.config import Settings
-from hotline.services.duty import RosterDuty
-from hotline.services.roster import RosterService
+from hotline.runtime.assembly import open_database
+from hotline.services.roster.duty import RosterDuty
+from hotline.services.roster.service import RosterService
 from tests.conftest import FIXTURES, ROOT
 
 CONFIG = str(ROOT / "config" / "hotline.toml")

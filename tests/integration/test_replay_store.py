@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from hotline.assembly import open_database
 from hotline.cli import main
+from hotline.runtime.assembly import open_database
 from hotline.store.calls import CallRow, RawEventRow
 from tests.truth import FIXTURES, TRACES, expected_outcome, mismatches, truth_for
 

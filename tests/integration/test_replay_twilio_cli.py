@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hotline.assembly import open_database
 from hotline.cli import main
+from hotline.runtime.assembly import open_database
 from hotline.store.calls import CallRow
 
 ROOT = Path(__file__).resolve().parent.parent.parent

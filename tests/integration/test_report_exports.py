@@ -17,10 +17,10 @@ import pytest
 from openpyxl import load_workbook
 
 from hotline.api.app import create_app
-from hotline.assembly import open_database
 from hotline.cli import main
 from hotline.clock import ManualClock
 from hotline.config import Settings
+from hotline.runtime.assembly import open_database
 from tests.truth import FIXTURES, expected_outcome, truth_for
 
 CONFIG = str(FIXTURES.parent.parent.parent / "config" / "hotline.toml")

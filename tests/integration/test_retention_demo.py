@@ -11,12 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from hotline.assembly import AmiIngest, open_database, packets_of_file
 from hotline.clock import ManualClock
 from hotline.config import Settings
-from hotline.listener import AmiListener
 from hotline.providers.asterisk.client import AmiClient
-from hotline.services.ledger import Ledger
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
 from hotline.store.calls import CallRow, RawEventRow
 from tests.truth import FIXTURES
 

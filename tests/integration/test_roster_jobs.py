@@ -22,11 +22,11 @@ from hotline.domain.roster import Tier
 from hotline.paging.base import Page, SendResult
 from hotline.paging.dispatcher import Dispatcher
 from hotline.paging.registry import build_channels, build_dispatcher
-from hotline.scheduler import ROSTER_JOB, start_roster_jobs
-from hotline.services.outbox import Outbox
-from hotline.services.roster import RosterService
-from hotline.services.roster_config import roster_config
-from hotline.services.roster_jobs import DESK_GROUP, RosterJobs, RosterRun, post_channel
+from hotline.runtime.scheduler import ROSTER_JOB, start_roster_jobs
+from hotline.services.monitor.outbox import Outbox
+from hotline.services.roster.config import roster_config
+from hotline.services.roster.jobs import DESK_GROUP, RosterJobs, RosterRun, post_channel
+from hotline.services.roster.service import RosterService
 from hotline.store.alerts import OutboxRow
 from hotline.store.base import make_engine, migrate, session_factory
 
@@ -214,7 +214,7 @@ def _with_post(settings: Settings, channel: str) -> Settings:
 
 
 def test_post_channel_choice(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="hotline.services.roster_jobs"):
+    with caplog.at_level(logging.INFO, logger="hotline.services.roster.jobs"):
         assert post_channel("", {"wecom"}, {"wecom"}, "hotline.toml") is None
         assert post_channel("wecom", {"wecom"}, set(), "hotline.toml") is None
         assert post_channel("wecom", {"wecom"}, {"wecom"}, "hotline.toml") == "wecom"

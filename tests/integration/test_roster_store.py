@@ -19,8 +19,8 @@ from hotline.config import Settings
 from hotline.domain.roster import Gap, Tier
 from hotline.domain.windows import DayKind, WindowKind
 from hotline.roster_files.problems import RosterFileError
-from hotline.services import roster_notices
-from hotline.services.roster import RosterService
+from hotline.services.roster import notices as roster_notices
+from hotline.services.roster.service import RosterService
 from hotline.store.base import Base, make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")

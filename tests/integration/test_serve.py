@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from hotline.providers.asterisk.ami_server import ConnectionScript, FakeAmiServer, Recording, Replay
+from hotline.providers.asterisk.sim.server import ConnectionScript, FakeAmiServer, Recording, Replay
 from tests.truth import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent.parent

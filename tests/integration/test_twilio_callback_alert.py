@@ -22,16 +22,16 @@ from sqlalchemy import select
 from hotline.api import app as app_module
 from hotline.api.app import create_app
 from hotline.api.twilio import service_of
-from hotline.assembly import Database, open_database
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.domain.calls import Direction
 from hotline.providers.twilio.signature import sign
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import MonitorService
-from hotline.services.monitor_config import build_monitor
-from hotline.services.roster import RosterService
-from hotline.services.twilio_calls import TwilioCalls
+from hotline.runtime.assembly import Database, open_database
+from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_calls import TwilioCalls
+from hotline.services.monitor.config import build_monitor
+from hotline.services.monitor.engine import MonitorService
+from hotline.services.roster.service import RosterService
 from hotline.store.calls import CallRow, row_to_call
 from tests.conftest import ROOT
 from tests.integration.monitor_fakes import T0, TZ, missed

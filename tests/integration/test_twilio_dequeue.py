@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 
-from hotline.assembly import open_database
+from hotline.runtime.assembly import open_database
 from hotline.store.calls import CallRow, row_to_call
 from tests.integration.test_twilio_stale import WAITING, play_until
 from tests.integration.test_twilio_webhooks import (

@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from hotline.api.app import create_app
 from hotline.api.twilio import build_service
-from hotline.assembly import open_database
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.providers.twilio.callback import RestCallPlacer
 from hotline.providers.twilio.session import read_session
-from hotline.services.twilio_calls import DutyBoard, TwilioCalls
+from hotline.runtime.assembly import open_database
+from hotline.services.calls.twilio_calls import DutyBoard, TwilioCalls
 from hotline.store.calls import CallRow, RawEventRow, row_to_call
 from tests.integration.paging_fakes import (
     FakeServer,

@@ -12,9 +12,9 @@ import uvicorn
 from sqlalchemy import select
 
 from hotline.api.app import create_app
-from hotline.assembly import open_database
 from hotline.config import Settings
 from hotline.providers.twilio.signature import sign
+from hotline.runtime.assembly import open_database
 from hotline.store.calls import CallRow
 
 TOKEN = "12345"

@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 
 from hotline.api.app import create_app
 from hotline.api.twilio import build_service
-from hotline.assembly import open_database
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.providers.twilio.session import read_session
 from hotline.providers.twilio.signature import sign
 from hotline.providers.twilio.webhook import Webhook
-from hotline.services.twilio_calls import DutyBoard, Staff, TwilioCalls
+from hotline.runtime.assembly import open_database
+from hotline.services.calls.twilio_calls import DutyBoard, Staff, TwilioCalls
 from hotline.store.calls import CallRow, RawEventRow, row_to_call
 from tests.unit.test_twilio_status import EXPECTED
 

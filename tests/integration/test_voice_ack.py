@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hotline.assembly import AmiIngest, open_database, tracker_config
 from hotline.config import Settings
 from hotline.domain.alerts import Alert, AlertState
-from hotline.listener import AmiListener
 from hotline.paging.ack_dialplan import ack_dialplan
 from hotline.paging.asterisk_call import AsteriskCallChannel
-from hotline.providers.asterisk.ami_server import FakeAmiServer, event
 from hotline.providers.asterisk.client import AmiClient
-from hotline.services.ledger import Ledger
-from hotline.services.page_replies import acknowledge_voice_event
+from hotline.providers.asterisk.sim.server import FakeAmiServer, event
+from hotline.runtime.assembly import AmiIngest, open_database, tracker_config
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.page_replies import acknowledge_voice_event
 from hotline.store.alerts import OutboxRow
 from hotline.store.base import unit_of_work
 from tests.integration.monitor_fakes import T0, ZHANG, Rig, missed, rig
@@ -139,7 +139,7 @@ async def test_wrong_code_or_key_is_ignored_and_logged(desk: Desk, caplog: pytes
     assert desk.alert.ack_code
     wrong = "0000" if desk.alert.ack_code != "0000" else "1111"
     other_event = event("UserEvent", ("UserEvent", "SomethingElse"), ("AlertId", desk.alert.alert_id))
-    with caplog.at_level(logging.WARNING, logger="hotline.listener"):
+    with caplog.at_level(logging.WARNING, logger="hotline.runtime.listener"):
         await send_and_settle(desk, [user_event(desk.alert.alert_id, wrong, desk.page_key),
                                      user_event(desk.alert.alert_id, desk.alert.ack_code, desk.page_key, digit="2"),
                                      other_event])

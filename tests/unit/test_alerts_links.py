@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.services.ack_links import AckLinks, BadLink
+from hotline.services.monitor.ack_links import AckLinks, BadLink
 
 NOW = datetime(2026, 11, 23, 13, 48, tzinfo=ZoneInfo("Asia/Shanghai"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.providers.asterisk.fake_pbx import (
+from hotline.providers.asterisk.sim.traffic import (
     SCENARIOS,
     PlannedCall,
     TrafficGenerator,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from hotline.assembly import tracker_config
 from hotline.config import Settings
-from hotline.providers.asterisk.fake_pbx import TrafficGenerator
 from hotline.providers.asterisk.pipeline import AmiPipeline
 from hotline.providers.asterisk.protocol import PacketParser, RawEvent
+from hotline.providers.asterisk.sim.traffic import TrafficGenerator
 from hotline.providers.asterisk.tracker import TrackerConfig
+from hotline.runtime.assembly import tracker_config
 
 
 def test_raw_only_events_are_not_parsed_but_interesting_varsets_are(settings: Settings) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from hotline.assembly import AmiIngest, packets_of_file
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.services.ledger import Ledger
+from hotline.runtime.assembly import AmiIngest, packets_of_file
+from hotline.services.calls.ledger import Ledger
 from tests.truth import FIXTURES, TRACES, expected_outcome, mismatches, truth_for
 
 

@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from hotline.assembly import AmiIngest
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.providers.asterisk.fake_pbx import TrafficGenerator
 from hotline.providers.asterisk.protocol import PacketParser
-from hotline.services.ledger import Ledger
+from hotline.providers.asterisk.sim.traffic import TrafficGenerator
+from hotline.runtime.assembly import AmiIngest
+from hotline.services.calls.ledger import Ledger
 
 FIELDS = ("direction", "caller", "called", "queue", "specialty", "outcome", "answered_by", "hung_up_by")
 

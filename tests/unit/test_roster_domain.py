@@ -22,7 +22,7 @@ from hotline.domain.roster import (
     shifts_between,
 )
 from hotline.domain.windows import ServiceWindows, WindowKind, WorkingCalendar, local_span
-from hotline.services.holidays import official_schedule
+from hotline.services.roster.holidays import official_schedule
 
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOWS = ServiceWindows(TZ)

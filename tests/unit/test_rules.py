@@ -13,8 +13,8 @@ import pytest
 from hotline.config import Settings
 from hotline.domain.calls import Call, Direction, Outcome
 from hotline.domain.rules import RuleError, parse_duration
-from hotline.services.monitor_config import paging_channel_names
-from hotline.services.rule_files import lint, load_rules
+from hotline.services.monitor.config import paging_channel_names
+from hotline.services.monitor.rule_files import lint, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN = timedelta(minutes=1)

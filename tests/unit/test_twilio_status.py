@@ -14,8 +14,8 @@ from hotline.domain.calls import EventKind
 from hotline.providers.twilio.session import is_session, read_session
 from hotline.providers.twilio.status import TwilioTracker
 from hotline.providers.twilio.webhook import Webhook, WebhookFormatError
-from hotline.services.ledger import Ledger
-from hotline.services.twilio_calls import replay_session
+from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_calls import replay_session
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
 TZ = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,7 @@ from hotline.domain.windows import (
     parse_clock_time,
     parse_weekdays,
 )
-from hotline.services.holidays import ScheduleUnknown, official_schedule
+from hotline.services.roster.holidays import ScheduleUnknown, official_schedule
 
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOWS = ServiceWindows(TZ)

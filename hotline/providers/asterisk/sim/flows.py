@@ -10,9 +10,9 @@ import math
 from collections.abc import Generator
 from dataclasses import dataclass
 
-from hotline.providers.asterisk import fake_pbx_wire as w
-from hotline.providers.asterisk.fake_pbx_sim import Leg, Pbx, PlannedCall, Proc, Script
-from hotline.providers.asterisk.fake_pbx_wire import Chan
+from hotline.providers.asterisk.sim import wire as w
+from hotline.providers.asterisk.sim.engine import Leg, Pbx, PlannedCall, Proc, Script
+from hotline.providers.asterisk.sim.wire import Chan
 
 GREETING = "hello-world&queue-thankyou"
 MENU_PROMPT = "vm-press&digits/1&digits/2&digits/3"

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
-from hotline.providers.asterisk import fake_pbx_wire as w
-from hotline.providers.asterisk.fake_pbx_wire import Chan
+from hotline.providers.asterisk.sim import wire as w
+from hotline.providers.asterisk.sim.wire import Chan
 
 Proc = Generator[float, None, None]
 

@@ -11,9 +11,9 @@ import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from hotline.providers.asterisk.fake_pbx_dial import CallbackFlow, DutyFlow
-from hotline.providers.asterisk.fake_pbx_flows import InboundFlow
-from hotline.providers.asterisk.fake_pbx_sim import Pbx, PbxConfig, PlannedCall, Proc, Script
+from hotline.providers.asterisk.sim.dial import CallbackFlow, DutyFlow
+from hotline.providers.asterisk.sim.engine import Pbx, PbxConfig, PlannedCall, Proc, Script
+from hotline.providers.asterisk.sim.flows import InboundFlow
 
 __all__ = ["SCENARIOS", "PlannedCall", "TrafficGenerator", "build_stream", "large_stream"]
 

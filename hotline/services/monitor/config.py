@@ -15,11 +15,11 @@ from hotline.clock import Clock
 from hotline.config import ConfigError, Settings
 from hotline.domain.rules import RuleBook, RuleError
 from hotline.paging.registry import SETTINGS as PAGING_SETTINGS
-from hotline.services.ack_links import AckLinks
-from hotline.services.duty import DutyRoster, RosterDuty
-from hotline.services.monitor import MonitorOptions, MonitorService
-from hotline.services.outbox import Outbox
-from hotline.services.rule_files import load_rules
+from hotline.services.monitor.ack_links import AckLinks
+from hotline.services.monitor.engine import MonitorOptions, MonitorService
+from hotline.services.monitor.outbox import Outbox
+from hotline.services.monitor.rule_files import load_rules
+from hotline.services.roster.duty import DutyRoster, RosterDuty
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -127,7 +127,7 @@ def ack_links(settings: Settings, config: MonitorConfig, mode: str = "required")
 
 
 def roster_of(settings: Settings, factory: sessionmaker[Session], clock: Clock) -> DutyRoster:
-    from hotline.services.roster import RosterService
+    from hotline.services.roster.service import RosterService
 
     return RosterDuty(RosterService(factory, settings, clock))
 

@@ -11,7 +11,7 @@ from hotline.domain.roster import Person
 from hotline.paging.base import Recipient
 
 if TYPE_CHECKING:
-    from hotline.services.roster import RosterService
+    from hotline.services.roster.service import RosterService
 
 
 class DutyRoster(Protocol):

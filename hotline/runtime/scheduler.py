@@ -23,12 +23,12 @@ from hotline.config import Settings
 from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.queue_members import QueueMembers
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import MonitorService
-from hotline.services.outbox import Delivered, Outbox, PageSender
-from hotline.services.page_replies import VoiceAck
-from hotline.services.roster_jobs import RosterJobs
-from hotline.services.silence import SilenceWatch
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.engine import MonitorService
+from hotline.services.monitor.outbox import Delivered, Outbox, PageSender
+from hotline.services.monitor.page_replies import VoiceAck
+from hotline.services.monitor.silence import SilenceWatch
+from hotline.services.roster.jobs import RosterJobs
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,9 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotline.paging.registry import build_channels, build_dispatcher
-    from hotline.services.monitor_config import build_monitor, monitor_config
-    from hotline.services.page_replies import acknowledge_voice_event
-    from hotline.services.silence import SilenceWatch, store_status
+    from hotline.services.monitor.config import build_monitor, monitor_config
+    from hotline.services.monitor.page_replies import acknowledge_voice_event
+    from hotline.services.monitor.silence import SilenceWatch, store_status
 
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
@@ -169,8 +169,8 @@ def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[
     """Add the roster notices to `scheduler`: a run as soon as it starts (catch-up after a restart),
     then one at every minute. Raises ConfigError for a bad `[roster]` section before adding anything."""
     from hotline.paging.registry import channel_sections
-    from hotline.services.roster import RosterService
-    from hotline.services.roster_jobs import post_channel
+    from hotline.services.roster.jobs import post_channel
+    from hotline.services.roster.service import RosterService
 
     service = RosterService(factory, settings, clock)
     configured = {s.name for s in channel_sections(settings.section("paging"))}

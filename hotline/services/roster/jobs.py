@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta
 
 from hotline.config import ConfigError
 from hotline.paging.base import Page, Recipient
-from hotline.services import roster_notices
-from hotline.services.outbox import Delivered, Outbox, PageSender, PlannedPage, add_pages
-from hotline.services.roster import RosterService
+from hotline.services.monitor.outbox import Delivered, Outbox, PageSender, PlannedPage, add_pages
+from hotline.services.roster import notices as roster_notices
+from hotline.services.roster.service import RosterService
 from hotline.store.base import unit_of_work
 
 log = logging.getLogger(__name__)

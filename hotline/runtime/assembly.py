@@ -15,7 +15,7 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.pipeline import SNAPSHOT_EVENTS, AmiPipeline, SnapshotCollector
 from hotline.providers.asterisk.protocol import Packet, PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
-from hotline.services.ledger import Ledger
+from hotline.services.calls.ledger import Ledger
 from hotline.store.base import make_engine, migrate, session_factory
 
 
@@ -47,7 +47,7 @@ def ensure_roster(settings: Settings, factory: sessionmaker[Session]) -> bool:
     """A database without a roster gets the desk's roster file (`[roster] file`), so that pages reach
     people from the first minute; returns whether it loaded one."""
     from hotline.clock import SystemClock
-    from hotline.services.roster import RosterService
+    from hotline.services.roster.service import RosterService
 
     service = RosterService(factory, settings, SystemClock(settings.tz))
     service.ensure_calendar()

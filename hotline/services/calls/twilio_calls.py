@@ -32,8 +32,8 @@ from hotline.providers.twilio.verbs import (
     staff_verb,
 )
 from hotline.providers.twilio.webhook import Webhook
-from hotline.services.ledger import Ledger
-from hotline.services.monitor import MonitorService
+from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.engine import MonitorService
 from hotline.store.alerts import AlertEventRow
 from hotline.store.base import unit_of_work
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from hotline.domain.alerts import AlertKind
-from hotline.services.monitor import AlertNotFound, MonitorService
+from hotline.services.monitor.engine import AlertNotFound, MonitorService
 from hotline.store.alerts import AlertRow, IncidentRow
 from hotline.store.base import unit_of_work
 

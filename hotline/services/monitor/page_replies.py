@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from hotline.domain.alerts import ACTIVE, Alert, normalize_number
-from hotline.services.monitor import AlertNotFound, MonitorService
+from hotline.services.monitor.engine import AlertNotFound, MonitorService
 from hotline.store.alerts import AlertRow, OutboxRow
 from hotline.store.base import unit_of_work
 

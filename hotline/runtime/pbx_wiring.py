@@ -1,4 +1,4 @@
-"""Starts the AstDB sync (`hotline.services.pbx_sync`) on the listener's AMI connection. Used by the
+"""Starts the AstDB sync (`hotline.services.calls.pbx_sync`) on the listener's AMI connection. Used by the
 entry points only (`hotline serve`); nothing else imports it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock
 from hotline.config import Settings
 from hotline.providers.asterisk.client import AmiClient, AmiError
-from hotline.services.pbx_sync import PbxSync, pbx_sync_config
-from hotline.services.roster import RosterService
+from hotline.services.calls.pbx_sync import PbxSync, pbx_sync_config
+from hotline.services.roster.service import RosterService
 
 SYNC_INTERVAL = 60.0
 

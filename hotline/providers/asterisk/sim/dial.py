@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from hotline.providers.asterisk import fake_pbx_wire as w
-from hotline.providers.asterisk.fake_pbx_flows import InboundFlow
-from hotline.providers.asterisk.fake_pbx_sim import Leg, Pbx, PlannedCall, Proc, Script
-from hotline.providers.asterisk.fake_pbx_wire import Chan
+from hotline.providers.asterisk.sim import wire as w
+from hotline.providers.asterisk.sim.engine import Leg, Pbx, PlannedCall, Proc, Script
+from hotline.providers.asterisk.sim.flows import InboundFlow
+from hotline.providers.asterisk.sim.wire import Chan
 
 DIAL_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS",
              "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")

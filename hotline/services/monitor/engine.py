@@ -34,9 +34,9 @@ from hotline.domain.calls import Call, Direction, Outcome
 from hotline.domain.rules import Chain, RuleBook
 from hotline.paging.base import Recipient
 from hotline.paging.texts import page_subject, page_text
-from hotline.services.ack_links import AckLinks
-from hotline.services.duty import DutyRoster
-from hotline.services.outbox import PlannedPage, add_pages, cancel_pages, page_key
+from hotline.services.monitor.ack_links import AckLinks
+from hotline.services.monitor.outbox import PlannedPage, add_pages, cancel_pages, page_key
+from hotline.services.roster.duty import DutyRoster
 from hotline.store.alerts import (
     AlertCallRow,
     AlertEventRow,

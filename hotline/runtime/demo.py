@@ -13,15 +13,15 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hotline.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.clock import ScaledClock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.listener import AmiListener
-from hotline.providers.asterisk.ami_server import FakeAmiServer
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
-from hotline.providers.asterisk.fake_pbx import TrafficGenerator
-from hotline.services.ledger import Ledger
+from hotline.providers.asterisk.sim.server import FakeAmiServer
+from hotline.providers.asterisk.sim.traffic import TrafficGenerator
+from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
 DEMO_SECRET = "demo-only"  # the simulated PBX's own account, not a credential of a real system
@@ -34,7 +34,7 @@ def _start_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[
     """The no-answer monitor on the simulated day's clock, paging in dry-run (pages printed), with a
     throw-away link key: missed calls open alerts, escalate and breach as they would on the desk."""
     try:
-        from hotline.scheduler import start_monitor
+        from hotline.runtime.scheduler import start_monitor
     except ImportError:
         return None
     demo = dataclasses.replace(settings, api=dataclasses.replace(settings.api, link_key=secrets.token_hex(16)),

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 
 from hotline.domain.roster import TIER_NAMES, Gap, Person, Shift, Tier
 from hotline.paging.base import Page
-from hotline.services.duty import recipient
-from hotline.services.roster import RosterService
+from hotline.services.roster.duty import recipient
+from hotline.services.roster.service import RosterService
 
 WEEKDAY_ZH = "一二三四五六日"
 

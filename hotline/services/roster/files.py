@@ -8,10 +8,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import yaml
+from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.clock import Clock
+from hotline.domain.roster import Person, Shift
 from hotline.roster_files.desk_yaml import parse_desk
 from hotline.roster_files.ics import shifts_ics
 from hotline.roster_files.problems import Problem, RosterFileError
@@ -21,8 +25,18 @@ from hotline.roster_files.table import parse_table, table_rows
 from hotline.store.base import unit_of_work
 from hotline.store.roster import RosterStore
 
-if TYPE_CHECKING:
-    from hotline.services.roster import RosterService
+
+class RosterSource(Protocol):
+    """What the file functions need of the roster service (`RosterService` is one); a protocol, so that
+    this module does not import the service that calls it."""
+
+    factory: sessionmaker[Session]
+    clock: Clock
+    tz: ZoneInfo
+
+    def ensure_calendar(self, today: date | None = None) -> None: ...
+    def people(self) -> dict[str, Person]: ...
+    def shifts(self, first: date, last: date, person: str | None = None) -> list[Shift]: ...
 
 FORMATS = ("xlsx", "csv", "ics")
 
@@ -38,7 +52,7 @@ def _read_yaml(path: Path) -> Any:
         raise RosterFileError(str(path), [Problem(where, f"YAML 格式错误 / not valid YAML: {e}")]) from None
 
 
-def load_desk_file(service: RosterService, path: Path, actor: str) -> str:
+def load_desk_file(service: RosterSource, path: Path, actor: str) -> str:
     """Staff (added or updated), rotations (replaced), holiday rosters (their days replaced) and
     overrides not yet stored (added)."""
     desk = parse_desk(_read_yaml(path), service.tz, str(path))
@@ -64,7 +78,7 @@ def load_desk_file(service: RosterService, path: Path, actor: str) -> str:
     return summary
 
 
-def import_file(service: RosterService, path: Path, actor: str) -> str:
+def import_file(service: RosterSource, path: Path, actor: str) -> str:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return load_desk_file(service, path, actor)
@@ -95,7 +109,7 @@ def import_file(service: RosterService, path: Path, actor: str) -> str:
     return summary
 
 
-def export(service: RosterService, fmt: str, first: date, last: date, person: str | None = None,
+def export(service: RosterSource, fmt: str, first: date, last: date, person: str | None = None,
            english: bool = False) -> bytes:
     """The effective roster of the shifts starting from `first` to `last`, as xlsx, csv or ics."""
     if fmt not in FORMATS:

@@ -1,6 +1,6 @@
 """The duty roster service: who is on duty at T, the service window of T, coverage gaps, the working-day
 calendar, overrides and swaps, handover notes. Reads and writes through `RosterStore`; time comes from
-the injected Clock. File import and export live in `roster_io`, notices in `roster_notices`."""
+the injected Clock. File import and export live in `files`, notices in `notices`."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from hotline.domain.roster import (
     shifts_between,
 )
 from hotline.domain.windows import CalendarDay, DayKind, WindowKind, WorkingCalendar, missing_year_warnings
-from hotline.services import holidays, roster_io
-from hotline.services.roster_config import RosterConfig, roster_config
+from hotline.services.roster import files, holidays
+from hotline.services.roster.config import RosterConfig, roster_config
 from hotline.store.base import unit_of_work
 from hotline.store.roster import RosterStore
 
@@ -222,15 +222,15 @@ class RosterService:
         with unit_of_work(self.factory) as s:
             return [ChangeRecord(*row) for row in RosterStore(s).changes(limit)]
 
-    # files (see roster_io) ------------------------------------------------------------------------
+    # files (see files) ------------------------------------------------------------------------
     def load_example(self, path: Path | None = None, actor: str = "system") -> str:
         """Load the desk file named by `[roster] file` (default config/roster.yaml)."""
-        return roster_io.load_desk_file(self, path or self.config.file, actor)
+        return files.load_desk_file(self, path or self.config.file, actor)
 
     def import_file(self, path: Path, actor: str) -> str:
         """Import `.yaml` (desk file), `.xlsx` or `.csv` (dated roster table) in one transaction."""
-        return roster_io.import_file(self, path, actor)
+        return files.import_file(self, path, actor)
 
     def export(self, fmt: str, first: date, last: date, person: str | None = None,
                english: bool = False) -> bytes:
-        return roster_io.export(self, fmt, first, last, person, english)
+        return files.export(self, fmt, first, last, person, english)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.domain.alerts import ACTIVE, AlertKind
 from hotline.domain.rules import WINDOWS, Rule
-from hotline.services.monitor import MonitorService
-from hotline.services.rule_files import silence_setting
+from hotline.services.monitor.engine import MonitorService
+from hotline.services.monitor.rule_files import silence_setting
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow, OutageRow

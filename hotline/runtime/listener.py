@@ -14,14 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hotline.assembly import AmiIngest
 from hotline.clock import Clock
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.asterisk.protocol import Packet, RawEvent
 from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
-from hotline.services.page_replies import VoiceAck
+from hotline.runtime.assembly import AmiIngest
+from hotline.services.monitor.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
 from hotline.store.calls import purge_raw_events, record_outage
 

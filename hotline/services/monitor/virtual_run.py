@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hotline.clock import ManualClock
-from hotline.services.monitor import MonitorService
-from hotline.services.outbox import Delivered, Outbox, PageSender
+from hotline.services.monitor.engine import MonitorService
+from hotline.services.monitor.outbox import Delivered, Outbox, PageSender
 
 
 async def advance(monitor: MonitorService, clock: ManualClock, until: datetime,

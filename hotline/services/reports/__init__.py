@@ -1,0 +1,1 @@
+"""Reports for supervisors, computed from the ledger."""
