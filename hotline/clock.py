@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,11 @@ class ScaledClock:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(self._monotonic() - self._t0) * self.speed)
+
+
+def today(clock: Clock, tz: tzinfo) -> date:
+    """Today's date in the desk's timezone (not the process's, not UTC)."""
+    return clock.now().astimezone(tz).date()
 
 
 def from_epoch(seconds: float, tz: ZoneInfo = DEFAULT_TZ) -> datetime:

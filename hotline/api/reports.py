@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from hotline.clock import today as desk_today
 from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
@@ -313,7 +314,7 @@ def breaches(request: Request, start: str | None = FROM, end: str | None = TO) -
     by the app's clock): the count of missed-call breaches (the 15-minute rule), other kinds apart."""
     settings = _settings(request)
     given_first, given_last = parse_range(start, end)
-    today = request.app.state.clock.now().astimezone(settings.tz).date()
+    today = desk_today(request.app.state.clock, settings.tz)
     last = given_last or max(given_first or today, today)
     first = given_first or last
     lo, hi = day_span(first, last, settings.tz)

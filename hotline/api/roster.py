@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from hotline.clock import today as desk_today
 from hotline.services.roster.notices import gap_line
 from hotline.services.roster.service import RosterService, on_duty_dict
 
@@ -44,7 +45,7 @@ def on_duty(request: Request, at: datetime | None = None, specialty: str | None 
 def gaps(request: Request, start: date | None = Query(None, alias="from"),
          end: date | None = Query(None, alias="to")) -> dict[str, Any]:
     service = roster_service(request)
-    first = start or service.clock.now().astimezone(service.tz).date()
+    first = start or desk_today(service.clock, service.tz)
     last = end or first + timedelta(days=service.config.gap_warning_days - 1)
     if last < first:
         raise HTTPException(422, "to 早于 from / `to` is before `from`")
@@ -64,6 +65,6 @@ def warnings(request: Request) -> dict[str, list[str]]:
 def calendar_ics(request: Request, person: str | None = None) -> Response:
     """Shifts from 30 days ago to 90 days ahead, for `person` or the whole desk."""
     service = roster_service(request)
-    today = service.clock.now().astimezone(service.tz).date()
+    today = desk_today(service.clock, service.tz)
     data = service.export("ics", today - timedelta(days=30), today + timedelta(days=90), person)
     return Response(data, media_type="text/calendar; charset=utf-8")

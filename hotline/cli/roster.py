@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hotline.cli import COMMON
 from hotline.clock import Clock, ManualClock, SystemClock
+from hotline.clock import today as desk_today
 from hotline.config import Settings
 from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
@@ -60,7 +61,7 @@ def _day(text: str) -> date:
 
 
 def _today(service: RosterService) -> date:
-    return service.clock.now().astimezone(service.tz).date()
+    return desk_today(service.clock, service.tz)
 
 
 def cmd_who(args: argparse.Namespace, settings: Settings) -> int:

@@ -43,27 +43,29 @@ def lint(script: Script, ctx: IvrContext) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.line, i.code))
 
 
+def _load(path: Path, ctx: IvrContext) -> tuple[Script | None, list[Issue]]:
+    """Read and parse one file once; its structural issues first, then lint's."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [Issue(str(path), 1, None, "read", f"无法读取 / cannot read: {e}")]
+    script, issues = parse_script(text, path)
+    if script is None:
+        return None, issues
+    return script, issues + lint(script, ctx)
+
+
 def check_file(path: str | Path, ctx: IvrContext) -> list[Issue]:
     """Load and lint one file: structural issues first, then lint's."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return [Issue(str(p), 1, None, "read", f"无法读取 / cannot read: {e}")]
-    script, issues = parse_script(text, p)
-    if script is None:
-        return issues
-    return issues + lint(script, ctx)
+    return _load(Path(path), ctx)[1]
 
 
 def load_checked(path: str | Path, ctx: IvrContext) -> Script:
     """Load a script for serving calls; raises ScriptError when it has any error."""
-    p = Path(path)
-    issues = [i for i in check_file(p, ctx) if i.severity == "error"]
-    if issues:
-        raise ScriptError(issues)
-    script, _ = parse_script(p.read_text(encoding="utf-8"), p)
-    assert script is not None
+    script, issues = _load(Path(path), ctx)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or script is None:
+        raise ScriptError(errors)
     return script
 
 

@@ -152,9 +152,9 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
-    # A completed call may have opened an alert whose first page is due now: run the engine at once.
-    ledger.on_completed(lambda _call: jobs.wake(clock.now()))
     scheduler.start()
+    # start() subscribes the jobs to the monitor's due times: a missed call that opens an alert wakes the
+    # engine for that alert's first step; other completed calls wake nothing.
     jobs.start()
     if ami is not None:
         ami.on_page_ack = lambda ack: acknowledge_voice_event(monitor, ack)  # runs on the listener's loop

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hotline.domain.alerts import Alert, AlertKind, AlertState, next_due
+from hotline.domain.alerts import ACTIVE, Alert, AlertKind, AlertState, next_due
 from hotline.store.base import Base, UtcDateTime
 
 
@@ -175,6 +175,24 @@ _COPIED = (
     "acked_at", "acked_by", "ack_until", "breached_at", "cleared_at", "cleared_by", "resolved_at",
     "resolved_by", "resolution",
 )
+
+
+_ACTIVE_STATES = tuple(sorted(str(x) for x in ACTIVE))
+
+
+def is_active() -> ColumnElement[bool]:
+    """The filter for alerts still open (open or acknowledged): the one place that spells it."""
+    return AlertRow.state.in_(_ACTIVE_STATES)
+
+
+def row_is_active(row: AlertRow) -> bool:
+    """`is_active` for a row already loaded."""
+    return row.state in _ACTIVE_STATES
+
+
+def active_alert_id_by_code(s: Session, code: str) -> str | None:
+    """The open alert that a short acknowledgement code (SMS reply, voice keypad) names, if any."""
+    return s.scalar(select(AlertRow.alert_id).where(AlertRow.ack_code == code.strip(), is_active()))
 
 
 def row_to_alert(row: AlertRow) -> Alert:

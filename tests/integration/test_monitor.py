@@ -267,3 +267,16 @@ async def test_a_callback_clears_when_it_is_answered_not_when_it_ends(r: Rig) ->
     assert [p.recipient.name for p, _ in sender.sent] == [ZHANG.name]  # first line only
     (alert,) = r.monitor.alerts("all")
     assert alert.breached_at is None and alert.returned_within == 4 * MIN
+
+
+async def test_only_a_newly_opened_alert_wakes_the_engine(r: Rig) -> None:
+    """The scheduler is woken for a missed call that opens an alert (its first pages leave at once), not
+    for an answered call, nor for a repeat missed call that joins the open alert."""
+    woken: list[datetime] = []
+    r.monitor.due_listeners.append(woken.append)
+    r.monitor.on_call(answered("13900139000", "4008001234", T0, Direction.INBOUND, call_id="a0"))
+    assert woken == []
+    r.monitor.on_call(missed(CALLER, T0))
+    assert woken == [r.clock.now()]
+    r.monitor.on_call(missed(CALLER, T0 + MIN, call_id="m2"))
+    assert woken == [r.clock.now()]

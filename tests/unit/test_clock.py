@@ -28,3 +28,13 @@ def test_scaled_clock_runs_speed_times_faster() -> None:
     assert clock.now() == T0 + timedelta(seconds=30)
     with pytest.raises(ValueError, match="speed"):
         ScaledClock(T0, speed=0)
+
+
+def test_today_is_the_desks_date_not_utcs() -> None:
+    from datetime import UTC, date, datetime
+
+    from hotline.clock import DEFAULT_TZ, ManualClock, today
+
+    clock = ManualClock(datetime(2026, 12, 3, 16, 30, tzinfo=UTC))  # 00:30 on the 4th in Shanghai
+    assert today(clock, DEFAULT_TZ) == date(2026, 12, 4)
+    assert today(clock, UTC) == date(2026, 12, 3)

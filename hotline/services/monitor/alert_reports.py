@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.domain.alerts import ACTIVE, Alert, AlertKind, AlertState
-from hotline.store.alerts import AlertEventRow, AlertRow
+from hotline.domain.alerts import Alert, AlertKind, AlertState
+from hotline.store.alerts import AlertEventRow, AlertRow, is_active
 from hotline.store.base import unit_of_work
 
 
@@ -60,7 +60,7 @@ def unreturned(factory: sessionmaker[Session], limit: int = 1000) -> list[Unretu
     """Open missed-call alerts, oldest first."""
     with unit_of_work(factory) as s:
         rows = s.scalars(select(AlertRow).where(AlertRow.kind == str(AlertKind.MISSED_CALL),
-                                                AlertRow.state.in_([str(x) for x in ACTIVE]))
+                                                is_active())
                          .order_by(AlertRow.opened_at).limit(limit)).all()
         ids = [r.alert_id for r in rows]
         paged: dict[str, list[str]] = {i: [] for i in ids}

@@ -42,7 +42,9 @@ from hotline.store.alerts import (
     AlertEventRow,
     AlertRow,
     AlertStepRow,
+    active_alert_id_by_code,
     alert_to_row,
+    is_active,
     row_to_alert,
 )
 from hotline.store.base import claim_writer, unit_of_work
@@ -202,7 +204,7 @@ class MonitorService:
 
     def _active(self, s: Session, kind: AlertKind, caller: str) -> list[AlertRow]:
         stmt = (select(AlertRow).where(AlertRow.kind == str(kind), AlertRow.caller == caller,
-                                       AlertRow.state.in_([str(x) for x in machine.ACTIVE]))
+                                       is_active())
                 .order_by(AlertRow.opened_at).with_for_update())
         return list(s.scalars(stmt))
 
@@ -239,7 +241,9 @@ class MonitorService:
                            specialty=call.specialty, detail=f"{call.outcome} {call.call_id}")
         s.add(AlertCallRow(alert_id=row.alert_id, call_id=call.call_id, at=at, outcome=str(call.outcome)))
         self._run(s, row, now)
-        return row.next_due_at
+        # the steps due by now have put their pages in the outbox: the scheduler's run delivers them at once
+        # and plans the next step (an answered call or a join wakes nothing)
+        return now
 
     def open_in(self, s: Session, kind: AlertKind, at: datetime, *, caller: str | None = None,
                 caller_name: str | None = None, specialty: str | None = None, title: str | None = None,
@@ -258,12 +262,9 @@ class MonitorService:
         return row
 
     def _ack_code(self, s: Session) -> str:
-        active = [str(x) for x in machine.ACTIVE]
         for digits in (4, 4, 4, 5, 6, 8):
             code = str(secrets.randbelow(10**digits)).zfill(digits)
-            taken = s.scalar(select(func.count()).select_from(AlertRow)
-                             .where(AlertRow.ack_code == code, AlertRow.state.in_(active)))
-            if not taken:
+            if active_alert_id_by_code(s, code) is None:
                 return code
         return uuid.uuid4().hex[:8]
 
@@ -456,8 +457,7 @@ class MonitorService:
     def acknowledge_code(self, code: str, by: str, via: str) -> Alert:
         """Acknowledge by the short code of an SMS reply or a voice page's keypad."""
         with unit_of_work(self.factory) as s:
-            alert_id = s.scalar(select(AlertRow.alert_id).where(
-                AlertRow.ack_code == code.strip(), AlertRow.state.in_([str(x) for x in machine.ACTIVE])))
+            alert_id = active_alert_id_by_code(s, code)
         if alert_id is None:
             raise AlertNotFound(f"确认码无效或告警已关闭 / no open alert with code {code!r}")
         return self.acknowledge(alert_id, by, via)
@@ -496,7 +496,7 @@ class MonitorService:
         """Alerts newest first; state: open (open or acked), acked, cleared, resolved, breached, or all."""
         stmt = select(AlertRow).order_by(AlertRow.opened_at.desc()).limit(limit)
         if state in (None, "open"):
-            stmt = stmt.where(AlertRow.state.in_([str(x) for x in machine.ACTIVE]))
+            stmt = stmt.where(is_active())
         elif state == "breached":
             stmt = stmt.where(AlertRow.breached_at.is_not(None))
         elif state != "all":

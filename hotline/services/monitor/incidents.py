@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hotline.domain.alerts import AlertKind
 from hotline.services.monitor.engine import AlertNotFound, MonitorService
-from hotline.store.alerts import AlertRow, IncidentRow
+from hotline.store.alerts import AlertRow, IncidentRow, row_is_active
 from hotline.store.base import unit_of_work
 
 
@@ -75,7 +75,7 @@ class IncidentService:
             alert = s.scalars(select(AlertRow).where(AlertRow.alert_id == row.alert_id).with_for_update()).one()
             if row.reported_at is None:
                 row.reported_at, row.reported_by = now, by
-            if alert.state in ("open", "acked"):
+            if row_is_active(alert):
                 self.monitor.clear_condition(s, alert, now, f"reported by {by}")
         return self.get(incident_id)
 

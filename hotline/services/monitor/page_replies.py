@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from hotline.domain.alerts import ACTIVE, Alert, normalize_number
+from hotline.domain.alerts import Alert, normalize_number
 from hotline.services.monitor.engine import AlertNotFound, MonitorService
-from hotline.store.alerts import AlertRow, OutboxRow
+from hotline.store.alerts import OutboxRow, active_alert_id_by_code
 from hotline.store.base import unit_of_work
 
 _CODE = re.compile(r"\b(\d{4,8})\b")
@@ -24,8 +24,7 @@ def acknowledge_sms(monitor: MonitorService, from_number: str, body: str) -> Ale
         raise AlertNotFound("回复中没有确认码 / no acknowledgement code in the reply")
     sender = normalize_number(from_number, monitor.options.dial_prefixes)
     with unit_of_work(monitor.factory) as s:
-        alert_id = s.scalar(select(AlertRow.alert_id).where(
-            AlertRow.ack_code == match.group(1), AlertRow.state.in_([str(x) for x in ACTIVE])))
+        alert_id = active_alert_id_by_code(s, match.group(1))
         if alert_id is None:
             raise AlertNotFound(f"确认码无效或告警已关闭 / no open alert with code {match.group(1)}")
         person = None

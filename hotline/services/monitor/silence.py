@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.domain.alerts import ACTIVE, AlertKind
+from hotline.domain.alerts import AlertKind
 from hotline.domain.rules import WINDOWS, Rule
 from hotline.services.monitor.engine import MonitorService
 from hotline.services.monitor.rule_files import silence_setting
-from hotline.store.alerts import AlertRow
+from hotline.store.alerts import AlertRow, is_active
 from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow, OutageRow
 
@@ -86,7 +86,7 @@ class SilenceWatch:
         with unit_of_work(self.monitor.factory) as s:
             open_queues = s.scalars(select(AlertRow.caller).where(
                 AlertRow.kind == str(AlertKind.SILENCE), AlertRow.caller.like("queue:%"),
-                AlertRow.state.in_([str(x) for x in ACTIVE]))).all()
+                is_active())).all()
         out += [_down(q, q, None, empty, now, frozenset()) for q in open_queues if q and q not in known]
         return out
 
@@ -102,7 +102,7 @@ class SilenceWatch:
             with unit_of_work(self.monitor.factory) as s:
                 active = s.scalars(select(AlertRow).where(
                     AlertRow.kind == str(AlertKind.SILENCE), AlertRow.caller == c.subject,
-                    AlertRow.state.in_([str(x) for x in ACTIVE])).with_for_update()).first()
+                    is_active()).with_for_update()).first()
                 if c.bad and active is None and window in c.windows:
                     self.monitor.open_in(s, AlertKind.SILENCE, now, caller=c.subject, title=c.title,
                                          detail=f"since {c.since.isoformat() if c.since else '-'}")

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
+from hotline.clock import today as desk_today
 from hotline.config import Settings
 from hotline.domain.roster import (
     Gap,
@@ -115,7 +116,7 @@ class RosterService:
 
     def calendar_warnings(self, today: date | None = None) -> list[str]:
         """This year's or (from 1 November) next year's official schedule missing from the calendar."""
-        today = today or self.clock.now().astimezone(self.tz).date()
+        today = today or desk_today(self.clock, self.tz)
         return missing_year_warnings(today, self.calendar())
 
     # working-day calendar ---------------------------------------------------------------------------
@@ -142,7 +143,7 @@ class RosterService:
 
     def ensure_calendar(self, today: date | None = None) -> None:
         """Seed this year and next year from the library when our table does not know them yet."""
-        today = today or self.clock.now().astimezone(self.tz).date()
+        today = today or desk_today(self.clock, self.tz)
         cal = self.calendar()
         missing = [y for y in (today.year, today.year + 1) if not cal.knows(y)]
         if missing:
