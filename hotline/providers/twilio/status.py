@@ -117,16 +117,7 @@ class TwilioTracker:
 
     def tick(self, now: datetime) -> list[CallEvent]:
         """Give up waiting: held callbacks and ENDs older than `hold` are released."""
-        out: list[CallEvent] = []
-        for sid, leg in list(self.legs.items()):
-            if leg.held and leg.since is not None and now - leg.since >= self.hold:
-                self._drain_leg(sid, leg, out, force=True)
-        for call in list(self.calls.values()):
-            if call.end is not None and call.end_since is not None and now - call.end_since >= self.hold:
-                call.attempt_open = False
-                call.legs_talking.clear()
-        self._release_ends(out)
-        return out
+        return self._release(now)
 
     def last_heard(self, call_id: str) -> datetime | None:
         """When a request about an unfinished call last arrived (None: not a call this tracker holds)."""
@@ -135,13 +126,21 @@ class TwilioTracker:
 
     def finish(self) -> list[CallEvent]:
         """End of a replayed session: release everything still held."""
+        return self._release(None)
+
+    def _release(self, now: datetime | None) -> list[CallEvent]:
+        """Release held callbacks, and close the attempts of ended calls, older than `hold` at `now`
+        (everything when `now` is None); then the ENDs that no longer wait for anything."""
         out: list[CallEvent] = []
         for sid, leg in list(self.legs.items()):
-            if leg.held:
+            if leg.held and (now is None or (leg.since is not None and now - leg.since >= self.hold)):
                 self._drain_leg(sid, leg, out, force=True)
-        for call in self.calls.values():
-            call.attempt_open = False
-            call.legs_talking.clear()
+        for call in list(self.calls.values()):
+            ended_long_ago = call.end is not None and call.end_since is not None and (
+                now is not None and now - call.end_since >= self.hold)
+            if now is None or ended_long_ago:
+                call.attempt_open = False
+                call.legs_talking.clear()
         self._release_ends(out)
         return out
 

@@ -31,7 +31,11 @@ def route_url(url: str, ivr_path: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/twilio/{route}?" + urlencode([("script", script), *query])
 
 
-def _parse(twiml: str) -> ET.Element:
+def parse_twiml(twiml: str | ET.Element) -> ET.Element:
+    """The element tree of a TwiML document (an element already parsed is returned as it is), so that a
+    webhook parses its response once for `staff_verb` and `adapt`."""
+    if isinstance(twiml, ET.Element):
+        return twiml
     return ET.fromstring(twiml.removeprefix(DECLARATION))
 
 
@@ -47,11 +51,11 @@ def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, lan
             response.say(text, voice="Polly.Joanna", language="en-US")
 
 
-def adapt(twiml: str, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
+def adapt(twiml: str | ET.Element, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
           status_url: str | None = None) -> str:
     """Rewrite the IVR's action URLs to named absolute routes; a `<Dial>` rings every `staff` phone at once
     (one `<Number>` each, with status callbacks so the ledger learns who answered)."""
-    root = _parse(twiml)
+    root = parse_twiml(twiml)
     for element in root.iter():
         for attr in _URL_ATTRIBUTES:
             if attr in element.attrib:
@@ -94,9 +98,9 @@ def connect_twiml(customer: str, *, caller_id: str | None, action_url: str, time
     return str(response)
 
 
-def staff_verb(twiml: str) -> tuple[str, str | None] | None:
+def staff_verb(twiml: str | ET.Element) -> tuple[str, str | None] | None:
     """Where a response sends the caller: ("queue", queue name) for `<Enqueue>`, ("dial", None) for `<Dial>`."""
-    for element in _parse(twiml).iter():
+    for element in parse_twiml(twiml).iter():
         if element.tag == "Enqueue":
             return "queue", (element.text or "").strip() or None
         if element.tag == "Dial":

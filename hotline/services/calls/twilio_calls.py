@@ -29,6 +29,7 @@ from hotline.providers.twilio.verbs import (
     dequeue_twiml,
     fallback_twiml,
     message_twiml,
+    parse_twiml,
     staff_verb,
 )
 from hotline.providers.twilio.webhook import Webhook
@@ -305,7 +306,8 @@ class TwilioCalls:
         decision: dict[str, Any] = {"node": step.node_id, "window": self.duty.window}
         if step.variables:
             decision["variables"] = dict(step.variables)
-        verb = staff_verb(step.twiml) if route != "wait" else None
+        response = parse_twiml(step.twiml)  # parsed once: read for the verb, then adapted in place
+        verb = staff_verb(response) if route != "wait" else None
         staff: list[Staff] = []
         if verb is not None and verb[0] == "queue":
             decision["routed"] = {"kind": "queue", "queue": verb[1], "specialty": live.specialty}
@@ -314,7 +316,7 @@ class TwilioCalls:
             staff = self.duty.staff(tier, live.specialty)
             decision["routed"] = {"kind": "dial", "tier": tier, "specialty": live.specialty,
                                   "staff": {s.phone: s.name for s in staff}}
-        twiml = adapt(step.twiml, ivr_path=self.ivr.path, base_url=self.config.base_url,
+        twiml = adapt(response, ivr_path=self.ivr.path, base_url=self.config.base_url,
                       staff=[(s.phone, s.name) for s in staff], status_url=self.config.url("status"))
         return twiml, decision
 
