@@ -100,7 +100,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     try:
-        print(service.import_file(Path(args.file), args.actor))
+        print(service.import_file(Path(args.file), args.actor, dry_run=args.dry_run))
     except RosterFileError as e:
         print(str(e), file=sys.stderr)
         return 1
@@ -200,8 +200,10 @@ def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.day}: {'已删除 / removed' if service.unset_calendar_day(args.day, args.actor) else '无 / none'}")
     elif args.action == "confirm":
         for y in args.year:
-            service.confirm_year(y, args.actor)
+            warning = service.confirm_year(y, args.actor)
             print(f"{y}: 已确认 / confirmed")
+            if warning:
+                print(f"警告 / warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -225,6 +227,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     imp = sub.add_parser("import", parents=[base], help="导入 .xlsx/.csv/.yaml / import a roster file")
     imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="预览新增、缩短、删除的班次，不保存 / show what would be added, changed, removed")
     imp.set_defaults(func=cmd_import)
 
     load = sub.add_parser("load", parents=[base], help="载入值班配置 / load the desk file ([roster] file)")

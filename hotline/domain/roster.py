@@ -174,9 +174,10 @@ class Gap:
     start: datetime
     end: datetime
     holiday: bool = False  # the span touches a statutory holiday
+    unconfirmed: bool = False  # the span touches a year whose holiday schedule is not confirmed: may be false
 
 
-def _subtract(span: Span, cuts: Sequence[Span]) -> list[Span]:
+def subtract_spans(span: Span, cuts: Sequence[Span]) -> list[Span]:
     """The parts of `span` not covered by any of `cuts`."""
     pieces = [span]
     for cs, ce in cuts:
@@ -213,7 +214,7 @@ def _apply_override(shifts: list[Shift], o: Override) -> list[Shift]:
         if not hit or (o.replaced is not None and sh.person != o.replaced):
             out.append(sh)
             continue
-        out += [replace(sh, start=s, end=e) for s, e in _subtract((sh.start, sh.end), [(o.start, o.end)])]
+        out += [replace(sh, start=s, end=e) for s, e in subtract_spans((sh.start, sh.end), [(o.start, o.end)])]
         if o.replaced is not None and o.replacement is not None:
             out.append(replace(sh, person=o.replacement, start=max(sh.start, o.start),
                                end=min(sh.end, o.end), source="override"))
@@ -233,7 +234,7 @@ def shifts_between(roster: Roster, start: datetime, end: datetime, windows: Serv
         cuts.setdefault(d.tier, []).append((d.start, d.end))
     shifts: list[Shift] = []
     for sh in _rotation_shifts(roster, first, last, windows, calendar):
-        shifts += [replace(sh, start=s, end=e) for s, e in _subtract((sh.start, sh.end), cuts.get(sh.tier, []))]
+        shifts += [replace(sh, start=s, end=e) for s, e in subtract_spans((sh.start, sh.end), cuts.get(sh.tier, []))]
     shifts += dated
     for o in roster.overrides:
         if o.start < end and o.end > start:
@@ -280,9 +281,11 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
         covered = _merge((s.start, s.end) for s in shifts if s.tier is tier)
         holes: list[Span] = []
         for span in windows.required_spans(need, start, end, calendar):
-            holes += _subtract(span, covered)
+            holes += subtract_spans(span, covered)
         for s, e in _merge(holes):
             touched = days_between(s.astimezone(windows.tz).date(),
                                    (e - timedelta(microseconds=1)).astimezone(windows.tz).date())
-            gaps.append(Gap(tier, s, e, any(calendar.is_holiday(d) for d in touched)))
+            days = list(touched)
+            gaps.append(Gap(tier, s, e, any(calendar.is_holiday(d) for d in days),
+                            any(not calendar.knows(d.year) for d in days)))
     return sorted(gaps, key=lambda g: (g.start, list(Tier).index(g.tier)))

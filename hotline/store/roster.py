@@ -21,6 +21,7 @@ from hotline.domain.roster import (
     ShiftTemplate,
     Tier,
 )
+from hotline.domain.roster_plan import StoredShift
 from hotline.domain.windows import CalendarDay, DayKind, WorkingCalendar, parse_clock_time
 from hotline.store.base import Base, UtcDateTime
 
@@ -180,6 +181,20 @@ class RosterStore:
         for day, sh in shifts:
             self.s.add(ShiftRow(day=day, tier=sh.tier.value, person_id=ids[sh.person],
                                 start_at=sh.start, end_at=sh.end, label=sh.label))
+        self.s.flush()
+
+    def dated_between(self, start: datetime, end: datetime) -> list[StoredShift]:
+        """The stored dated shifts overlapping [start, end), with their ids."""
+        names = {pid: name for name, pid in self._ids().items()}
+        stmt = (select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
+                .order_by(ShiftRow.start_at, ShiftRow.id))
+        return [StoredShift(r.id, Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated"))
+                for r in self.s.scalars(stmt)]
+
+    def remove_dated(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            self.s.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids[i:i + 500])))
         self.s.flush()
 
     def add_override(self, o: Override) -> None:

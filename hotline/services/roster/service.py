@@ -26,7 +26,15 @@ from hotline.domain.roster import (
     on_duty,
     shifts_between,
 )
-from hotline.domain.windows import CalendarDay, DayKind, WindowKind, WorkingCalendar, missing_year_warnings
+from hotline.domain.windows import (
+    CalendarDay,
+    DayKind,
+    WindowKind,
+    WorkingCalendar,
+    dated_year_warnings,
+    incomplete_year_warning,
+    missing_year_warnings,
+)
 from hotline.services.roster import files, holidays
 from hotline.services.roster.config import RosterConfig, roster_config
 from hotline.store.base import unit_of_work
@@ -113,6 +121,11 @@ class RosterService:
         roster, cal = self.snapshot(lo, hi)
         return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)
 
+    def date_warnings(self, first: date, last: date) -> list[str]:
+        """Warnings for the years from `first` to `last` (dates asked about, imported or exported) whose
+        holiday schedule is not confirmed."""
+        return dated_year_warnings(first, last, self.calendar())
+
     def calendar_warnings(self, today: date | None = None) -> list[str]:
         """This year's or (from 1 November) next year's official schedule missing from the calendar."""
         today = today or self.clock.now().astimezone(self.tz).date()
@@ -163,13 +176,16 @@ class RosterService:
             store.log(actor, now, "calendar.unset", str(day))
         return removed
 
-    def confirm_year(self, year: int, actor: str) -> None:
-        """Mark `year`'s schedule as entered completely (after typing in the State Council notice)."""
+    def confirm_year(self, year: int, actor: str) -> str | None:
+        """Mark `year`'s schedule as entered completely (after typing in the State Council notice); returns a
+        warning when a statutory holiday has no day entered for it (the year is confirmed all the same)."""
         now = self.clock.now()
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
+            warning = incomplete_year_warning(year, store.calendar())
             store.confirm_year(year, "admin", actor, now)
-            store.log(actor, now, "calendar.confirm", str(year))
+            store.log(actor, now, "calendar.confirm", str(year) + (" (incomplete)" if warning else ""))
+        return warning
 
     def calendar_days(self, year: int) -> list[tuple[CalendarDay, str]]:
         with unit_of_work(self.factory) as s:
@@ -227,9 +243,10 @@ class RosterService:
         """Load the desk file named by `[roster] file` (default config/roster.yaml)."""
         return files.load_desk_file(self, path or self.config.file, actor)
 
-    def import_file(self, path: Path, actor: str) -> str:
-        """Import `.yaml` (desk file), `.xlsx` or `.csv` (dated roster table) in one transaction."""
-        return files.import_file(self, path, actor)
+    def import_file(self, path: Path, actor: str, dry_run: bool = False) -> files.ImportReport:
+        """Import `.yaml` (desk file), `.xlsx` or `.csv` (dated roster table) in one transaction; a table
+        replaces only the tiers and spans it covers. `dry_run`: the plan, nothing stored."""
+        return files.import_file(self, path, actor, dry_run)
 
     def export(self, fmt: str, first: date, last: date, person: str | None = None,
                english: bool = False) -> bytes:
