@@ -35,9 +35,16 @@ def _aware(service: RosterService, at: datetime | None) -> datetime:
 def on_duty(request: Request, at: datetime | None = None, specialty: str | None = None) -> dict[str, Any]:
     """The people per tier on duty at `at` (default now; a time without offset is local time)."""
     service = roster_service(request)
-    data = on_duty_dict(service.on_duty(_aware(service, at), specialty))
-    data["warnings"] = service.calendar_warnings()
+    moment = _aware(service, at).astimezone(service.tz)  # answered in desk time whatever the offset asked in
+    data = on_duty_dict(service.on_duty(moment, specialty))
+    data["warnings"] = _warnings(service, moment.date(), moment.date())
     return data
+
+
+def _warnings(service: RosterService, first: date, last: date) -> list[str]:
+    """Today's calendar warnings, then those of the dates asked about."""
+    today = service.calendar_warnings()
+    return today + [w for w in service.date_warnings(first, last) if w not in today]
 
 
 @router.get("/gaps")
@@ -51,7 +58,9 @@ def gaps(request: Request, start: date | None = Query(None, alias="from"),
     found = service.gaps(first, last)
     return {"from": first.isoformat(), "to": last.isoformat(),
             "gaps": [{"tier": g.tier.value, "start": g.start.isoformat(), "end": g.end.isoformat(),
-                      "holiday": g.holiday, "text": gap_line(service, g)} for g in found]}
+                      "holiday": g.holiday, "unconfirmed": g.unconfirmed, "text": gap_line(service, g)}
+                     for g in found],
+            "warnings": _warnings(service, first, last)}
 
 
 @router.get("/warnings")
@@ -64,6 +73,8 @@ def warnings(request: Request) -> dict[str, list[str]]:
 def calendar_ics(request: Request, person: str | None = None) -> Response:
     """Shifts from 30 days ago to 90 days ahead, for `person` or the whole desk."""
     service = roster_service(request)
+    if person is not None and person not in service.people():
+        raise HTTPException(404, f"未知人员 / unknown person {person!r}")
     today = service.clock.now().astimezone(service.tz).date()
     data = service.export("ics", today - timedelta(days=30), today + timedelta(days=90), person)
     return Response(data, media_type="text/calendar; charset=utf-8")

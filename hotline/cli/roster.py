@@ -37,6 +37,14 @@ def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
     return service
 
 
+def warn_dates(service: RosterService, first: date, last: date) -> None:
+    """The warning for an unconfirmed year among the dates asked about (unless today's already said it)."""
+    said = set(service.calendar_warnings())
+    for warning in service.date_warnings(first, last):
+        if warning not in said:
+            print(f"警告 / warning: {warning}", file=sys.stderr)
+
+
 def _moment(text: str, settings: Settings) -> datetime:
     try:
         at = datetime.fromisoformat(text)
@@ -67,6 +75,8 @@ def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     at = _moment(args.at, settings) if args.at else service.clock.now()
     duty = service.on_duty(at, args.specialty)
+    local_day = at.astimezone(settings.tz).date()
+    warn_dates(service, local_day, local_day)
     if args.json:
         print(json.dumps(on_duty_dict(duty), ensure_ascii=False, indent=2))
         return 0
@@ -91,6 +101,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=service.config.gap_warning_days - 1)
     gaps = service.gaps(first, last)
+    warn_dates(service, first, last)
     for g in gaps:
         print(gap_line(service, g))
     print(f"{first} – {last}: {len(gaps)} 处空档 / gap(s)", file=sys.stderr)
@@ -122,6 +133,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     first = args.start or _today(service).replace(day=1)
     last = args.end or (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     data = service.export(args.format, first, last, args.person, args.english)
+    warn_dates(service, first, last)
     if args.output:
         Path(args.output).write_bytes(data)
         print(f"{args.output}: {len(data)} bytes ({first} – {last})", file=sys.stderr)

@@ -33,7 +33,7 @@ from hotline.store.base import make_engine, migrate, session_factory
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = ("wecom", "dingtalk", "feishu", "aliyun_sms", "asterisk_call", "sms", "voice")
-HOLE = "06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"
+HOLE = "2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"
 
 
 def at(text: str) -> datetime:

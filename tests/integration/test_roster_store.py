@@ -217,7 +217,8 @@ def test_notices(desk: RosterService) -> None:
     [warn] = roster_notices.manager_warnings(desk, date(2026, 6, 15))
     assert warn.recipient.name == "周强" and warn.key == "roster-warning:2026-06-15:周强"
     # the 7 days from 06-15 end at 06-22 00:00: the hole is cut there
-    assert warn.text.splitlines()[1:] == ["06-21 08:00 – 06-22 00:00 一线无人值班 / no First line（节假日 / holiday）"]
+    assert warn.text.splitlines()[1:] == [
+        "2026-06-21 08:00 – 06-22 00:00 一线无人值班 / no First line（节假日 / holiday）"]
     assert roster_notices.manager_warnings(desk, date(2026, 7, 1)) == []
     [late] = roster_notices.manager_warnings(desk, date(2026, 11, 23))
     assert "2027" in late.text  # the missing next year is paged daily from 1 November
@@ -259,7 +260,7 @@ def test_cli_gaps_on_the_example_reports_the_hole(db_url: str, tmp_path: Path,
     capsys.readouterr()
     assert main(["--config", str(config), "roster", "gaps", "--from", "2026-01-01", "--to", "2026-12-31", *now]) == 1
     out, err = capsys.readouterr()
-    assert out.splitlines() == ["06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"]
+    assert out.splitlines() == ["2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"]
     assert "2027" in err
     before_november = ["--now", "2026-10-01T00:00"]
     assert main(["--config", str(config), "roster", "who", "--at", "2026-11-23T10:00", *before_november]) == 0

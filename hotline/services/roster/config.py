@@ -13,7 +13,7 @@ from hotline.domain.roster import DEFAULT_REQUIREMENTS, Tier
 from hotline.domain.windows import Requirement, ServiceWindows, parse_clock_time, parse_weekdays
 
 ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers",
-               "today_post_channel", "today_post_time", "manager_page_time"}
+               "today_post_channel", "today_post_time", "manager_page_time", "manager_fallback"}
 WINDOWS_KEYS = {"onsite_days", "onsite_start", "onsite_end"}
 
 
@@ -27,6 +27,7 @@ class RosterConfig:
     today_post_channel: str = ""  # a [paging.<name>] group robot for the daily 今日值班 post; "" = no post
     today_post_time: time = time(8, 30)
     manager_page_time: time = time(9, 0)  # the daily page to the managers (gaps, missing holiday year)
+    manager_fallback: tuple[str, ...] = ()  # staff paged the roster warning when no manager is on the roster
 
 
 def _unknown(source: str, section: str, raw: Mapping[str, Any], known: set[str]) -> None:
@@ -95,8 +96,13 @@ def roster_config(settings: Settings) -> RosterConfig:
     tiers = raw.get("tiers", [])
     if not isinstance(tiers, list) or any(t not in set(Tier) for t in tiers):
         raise ConfigError(source, "roster.tiers", f"must list tiers among {', '.join(Tier)}, got {tiers!r}")
+    fallback = raw.get("manager_fallback", [])
+    if not isinstance(fallback, list) or not all(isinstance(n, str) and n for n in fallback):
+        raise ConfigError(source, "roster.manager_fallback",
+                          f'must list staff names, e.g. ["周强", "陈静"], got {fallback!r}')
     return RosterConfig(
         windows=_windows(settings),
+        manager_fallback=tuple(fallback),
         file=_resolve(settings, file),
         reminder_lead_minutes=_whole(source, "roster.reminder_lead_minutes",
                                      raw.get("reminder_lead_minutes", 15), 0),

@@ -6,6 +6,7 @@ Functions build `Page`s and texts; the scheduler hands them to the paging outbox
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 from hotline.domain.roster import TIER_NAMES, Gap, Person, Shift, Tier
@@ -14,6 +15,7 @@ from hotline.services.roster.duty import recipient
 from hotline.services.roster.service import RosterService
 
 WEEKDAY_ZH = "一二三四五六日"
+log = logging.getLogger(__name__)
 
 
 def _hm(service: RosterService, at: datetime) -> str:
@@ -21,9 +23,15 @@ def _hm(service: RosterService, at: datetime) -> str:
 
 
 def gap_line(service: RosterService, g: Gap) -> str:
+    """`2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）`; a gap in a year whose
+    holiday schedule is not confirmed says so (it may be a holiday, or not a gap at all)."""
     zh, en = TIER_NAMES[g.tier]
+    start, end = g.start.astimezone(service.tz), g.end.astimezone(service.tz)
+    until = f"{end:%m-%d %H:%M}" if end.year == start.year else f"{end:%Y-%m-%d %H:%M}"
     holiday = "（节假日 / holiday）" if g.holiday else ""
-    return f"{_hm(service, g.start)} – {_hm(service, g.end)} {zh}无人值班 / no {en}{holiday}"
+    unsure = ("（该年节假日未确认，可能有误 / holiday schedule of the year not confirmed: may be wrong）"
+              if g.unconfirmed else "")
+    return f"{start:%Y-%m-%d %H:%M} – {until} {zh}无人值班 / no {en}{holiday}{unsure}"
 
 
 def shift_reminders(service: RosterService, since: datetime, until: datetime) -> list[Page]:
@@ -65,10 +73,40 @@ def today_post(service: RosterService, day: date) -> str:
             continue
         zh, en = TIER_NAMES[tier]
         lines.append(f"{zh} {en}: " + "；".join(_who(s, people, service) for s in mine))
-    gaps = service.gaps(day, day)
+    lo, hi = service.day_span(day, day)
+    # holes that touch today, whole: a night hole runs on past midnight
+    gaps = [g for g in service.gaps(day - timedelta(days=1), day + timedelta(days=1)) if g.start < hi and g.end > lo]
     lines += [f"⚠ {gap_line(service, g)}" for g in gaps]
-    lines += [f"⚠ {w}" for w in service.calendar_warnings(day)]
+    today = service.calendar_warnings(day)
+    lines += [f"⚠ {w}" for w in today + [w for w in service.date_warnings(day, day) if w not in today]]
     return "\n".join(lines)
+
+
+def _managers(service: RosterService, today: date, last: date, people: dict[str, Person]) -> set[str]:
+    on_roster = {s.person for s in service.shifts(today, last) if s.tier is Tier.MANAGER}
+    if on_roster:
+        return on_roster
+    fallback = {n for n in service.config.manager_fallback if n in people}
+    unknown = [n for n in service.config.manager_fallback if n not in people]
+    if unknown:
+        log.error("[roster] manager_fallback 中的人员不在人员表中 / [roster] manager_fallback names people not on "
+                  "the staff list: %s", "、".join(unknown))
+    if fallback:
+        log.warning("%s 起 7 天内值班表上没有项目经理，值班表提醒发给 [roster] manager_fallback：%s / no manager on "
+                    "the roster from %s: the roster warning goes to [roster] manager_fallback: %s",
+                    today, "、".join(sorted(fallback)), today, "、".join(sorted(fallback)))
+        return fallback
+    roster, _ = service.snapshot(*service.day_span(today, today))
+    members = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members if m in people}
+    if members:
+        log.warning("%s 起没有项目经理值班，也未配置 [roster] manager_fallback；发给项目经理轮班成员 %s / "
+                    "no manager on duty from %s and no [roster] manager_fallback: paging the manager rotation",
+                    today, "、".join(sorted(members)), today)
+    else:
+        log.error("%s 的值班表提醒无人可发：值班表上没有项目经理，请配置 [roster] manager_fallback / "
+                  "the roster warning of %s reaches nobody: no manager on the roster; set [roster] manager_fallback",
+                  today, today)
+    return members
 
 
 def _who(s: Shift, people: dict[str, Person], service: RosterService) -> str:
@@ -79,19 +117,18 @@ def _who(s: Shift, people: dict[str, Person], service: RosterService) -> str:
 
 def manager_warnings(service: RosterService, today: date) -> list[Page]:
     """The daily page to the managers: gaps in the next `gap_warning_days` days and missing holiday years.
-    Managers are those on the manager tier in that span (else every member of a manager rotation)."""
+    Managers are those on the manager tier in that span; else `[roster] manager_fallback`; else every member
+    of a manager rotation. Each fallback is logged, and so is a page that reaches nobody."""
     last = today + timedelta(days=service.config.gap_warning_days - 1)
     gaps = service.gaps(today, last)
     warnings = service.calendar_warnings(today)
+    warnings += [w for w in service.date_warnings(today, last) if w not in warnings]
     if not gaps and not warnings:
         return []
     lines = [f"值班表提醒 {today:%Y-%m-%d} / Roster warnings"]
     lines += [gap_line(service, g) for g in gaps] + warnings
     people = service.people()
-    managers = {s.person for s in service.shifts(today, last) if s.tier is Tier.MANAGER}
-    if not managers:
-        roster, _ = service.snapshot(*service.day_span(today, today))
-        managers = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members}
+    managers = _managers(service, today, last, people)
     return [Page(key=f"roster-warning:{today.isoformat()}:{name}", recipient=recipient(people[name]),
                  subject="值班表空档 / Roster gaps" if gaps else "节假日安排缺失 / Holiday schedule missing",
                  text="\n".join(lines), at=service.clock.now())
