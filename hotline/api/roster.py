@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from hotline.services.roster.notices import gap_line
+from hotline.services.roster.notices import fill_line, gap_line
 from hotline.services.roster.service import RosterService, on_duty_dict
 
 router = APIRouter(prefix="/api/roster", tags=["roster"])
@@ -60,6 +60,9 @@ def gaps(request: Request, start: date | None = Query(None, alias="from"),
             "gaps": [{"tier": g.tier.value, "start": g.start.isoformat(), "end": g.end.isoformat(),
                       "holiday": g.holiday, "unconfirmed": g.unconfirmed, "text": gap_line(service, g)}
                      for g in found],
+            "filled_by_rotation": [{"tier": s.tier.value, "person": s.person, "start": s.start.isoformat(),
+                                    "end": s.end.isoformat(), "text": fill_line(service, s)}
+                                   for s in service.rotation_fills(first, last)],
             "warnings": _warnings(service, first, last)}
 
 

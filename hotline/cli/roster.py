@@ -18,9 +18,12 @@ from hotline.config import Settings
 from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
-from hotline.services.roster.notices import WEEKDAY_ZH, gap_line, today_post
-from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
+from hotline.roster_files.table import SOURCE_NAMES
+from hotline.services.roster.notices import WEEKDAY_ZH, fill_line, gap_line, today_post
+from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
 from hotline.store.base import make_engine, migrate, session_factory
+
+LAYER_EN = {"rotation": "rotation", "dated": "table", "override": "override"}
 
 
 def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
@@ -86,9 +89,14 @@ def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
         people = duty.tier(tier)
         names = "；".join(
             f"{p.name} 手机 {p.mobile or '-'} 分机 {p.extension or '-'} 至 until "
-            f"{_until(duty, tier, p.name, settings)}" for p in people) or "无人 / nobody"
+            f"{_until(duty, tier, p.name, settings)} [{_layer(duty, tier, p.name)}]" for p in people) or "无人 / nobody"
         print(f"{zh} {en}: {names}")
     return 0
+
+
+def _layer(duty: OnDuty, tier: Tier, name: str) -> str:
+    """Where the person's shift comes from: `轮班 rotation`, `值班表 table` or `调班 override`."""
+    return "、".join(f"{SOURCE_NAMES[s]} {LAYER_EN[s]}" for s in duty.layers(tier, name))
 
 
 def _until(duty: OnDuty, tier: Tier, name: str, settings: Settings) -> str:
@@ -104,6 +112,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     warn_dates(service, first, last)
     for g in gaps:
         print(gap_line(service, g))
+    for s in service.rotation_fills(first, last):
+        print(fill_line(service, s))
     print(f"{first} – {last}: {len(gaps)} 处空档 / gap(s)", file=sys.stderr)
     return 1 if gaps else 0
 
@@ -154,12 +164,33 @@ def cmd_today(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     try:
-        service.add_override(Tier(args.tier), _moment(args.start, settings), _moment(args.end, settings),
-                             args.replace, args.by, args.reason, args.actor)
+        o = service.add_override(Tier(args.tier), _moment(args.start, settings), _moment(args.end, settings),
+                                 args.replace, args.by, args.reason, args.actor)
     except RosterError as e:
         print(str(e), file=sys.stderr)
         return 1
-    print("已记录 / recorded")
+    print(f"已记录调班 #{o.id} / override #{o.id} recorded (撤销 / undo: hotline roster override-remove {o.id})")
+    return 0
+
+
+def cmd_overrides(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    first = args.start or _today(service)
+    last = args.end or first + timedelta(days=30)
+    for o in service.overrides(first, last):
+        print(f"#{o.id} {override_text(o, settings.tz)} [{o.created_by}]")
+    return 0
+
+
+def cmd_override_remove(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        removed = service.undo(args.actor) if args.id is None else service.remove_override(args.id, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    for o in removed:
+        print(f"已撤销 / removed #{o.id} {override_text(o, settings.tz)}")
     return 0
 
 
@@ -174,8 +205,12 @@ def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
                   f"{name!r} at {when!r} (write NAME@2026-11-25T20:00)", file=sys.stderr)
             return 1
         shifts.append(shift)
-    service.swap(Tier(args.tier), shifts[0], shifts[1], args.reason, args.actor)
-    print("已换班 / swapped")
+    try:
+        done = service.swap(Tier(args.tier), shifts[0], shifts[1], args.reason, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"已换班 / swapped (#{done[0].id}, #{done[1].id}; 撤销 / undo: hotline roster override-remove {done[0].id})")
     return 0
 
 
@@ -268,6 +303,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ovr.add_argument("--by", help="the person on duty instead (default: nobody)")
     ovr.add_argument("--reason", default="")
     ovr.set_defaults(func=cmd_override)
+
+    ovl = sub.add_parser("overrides", parents=[base], help="调班列表（含编号） / overrides with their ids")
+    ovl.add_argument("--from", dest="start", type=_day, help="first date (default today)")
+    ovl.add_argument("--to", dest="end", type=_day, help="last date, included (default 30 days on)")
+    ovl.set_defaults(func=cmd_overrides)
+
+    orm = sub.add_parser("override-remove", parents=[base],
+                         help="撤销调班（换班两半一起） / take back an override (both halves of a swap)")
+    orm.add_argument("id", type=int, nargs="?", help="the override's id (default: your latest one)")
+    orm.set_defaults(func=cmd_override_remove)
 
     swap = sub.add_parser("swap", parents=[base], help="换班 / two people trade shifts")
     swap.add_argument("--tier", choices=[t.value for t in Tier], required=True)

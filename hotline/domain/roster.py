@@ -135,6 +135,8 @@ class Override:
     reason: str = ""
     created_by: str = ""
     created_at: datetime | None = None
+    id: int | None = None  # once stored
+    batch: str = ""  # overrides made together (a swap) share a batch: undone together
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,10 @@ class OnDuty:
     def tier(self, tier: str | Tier) -> tuple[Person, ...]:
         people: tuple[Person, ...] = getattr(self, Tier(tier).value)
         return people
+
+    def layers(self, tier: Tier, name: str) -> tuple[str, ...]:
+        """Where `name`'s shifts in `tier` now come from: rotation, dated (a table) or override."""
+        return tuple(dict.fromkeys(s.source for s in self.shifts if s.tier is tier and s.person == name))
 
     def until(self, tier: Tier, name: str) -> datetime | None:
         ends = [s.end for s in self.shifts if s.tier is tier and s.person == name]
@@ -289,3 +295,34 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
             gaps.append(Gap(tier, s, e, any(calendar.is_holiday(d) for d in days),
                             any(not calendar.knows(d.year) for d in days)))
     return sorted(gaps, key=lambda g: (g.start, list(Tier).index(g.tier)))
+
+
+PAST_GRACE = timedelta(minutes=5)  # an override typed "from now" a few minutes late is still accepted
+
+
+def override_problem(o: Override, shifts: Sequence[Shift], now: datetime) -> str | None:
+    """Why `o` makes no sense against the effective `shifts` of its span (before it), or None: a span that
+    is empty or in the past, a person replaced by themselves, a person replaced where they have no shift."""
+    zh, en = TIER_NAMES[o.tier]
+    if o.end <= o.start:
+        return f"结束须晚于开始 / the end {o.end:%Y-%m-%d %H:%M} must be after the start {o.start:%Y-%m-%d %H:%M}"
+    if o.start < now - PAST_GRACE:
+        return (f"不能修改过去的值班（开始 {o.start:%Y-%m-%d %H:%M} 早于现在）；请从现在开始 / "
+                f"cannot rewrite the past: the start {o.start:%Y-%m-%d %H:%M} is before now; start now or later")
+    if o.replaced is not None and o.replaced == o.replacement:
+        return f"不能由本人替换本人（{o.replaced}） / {o.replaced!r} cannot replace themselves"
+    if o.replaced is not None and not any(
+            s.tier is o.tier and s.person == o.replaced and s.start < o.end and o.start < s.end for s in shifts):
+        return (f"{o.replaced} 在 {o.start:%m-%d %H:%M}–{o.end:%m-%d %H:%M} 没有{zh}班次，无可替换 / {o.replaced!r} "
+                f"has no {en} shift in that span: nothing to replace (see `hotline roster who`)")
+    return None
+
+
+def rotation_fills(roster: Roster, start: datetime, end: datetime, windows: ServiceWindows,
+                   calendar: WorkingCalendar) -> list[Shift]:
+    """The rotation shifts that fill holes of a dated table: those of a tier on a day the table (or a holiday
+    roster) has shifts of that tier. They are no gaps, but the supervisor may not expect them."""
+    tz = windows.tz
+    dated_days = {(d.tier, d.start.astimezone(tz).date()) for d in roster.dated}
+    return [s for s in shifts_between(roster, start, end, windows, calendar)
+            if s.source == "rotation" and (s.tier, s.start.astimezone(tz).date()) in dated_days]

@@ -79,6 +79,20 @@ class OverrideRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    batch: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class FeedRow(Base):
+    """A person's secret calendar feed: only the SHA-256 of the token is stored; revoked feeds answer 404."""
+
+    __tablename__ = "roster_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("roster_people.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CalendarDayRow(Base):
@@ -197,14 +211,69 @@ class RosterStore:
             self.s.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids[i:i + 500])))
         self.s.flush()
 
-    def add_override(self, o: Override) -> None:
+    def add_override(self, o: Override) -> int:
         ids = self._ids()
-        self.s.add(OverrideRow(
+        row = OverrideRow(
             tier=o.tier.value, start_at=o.start, end_at=o.end,
             replaced_id=ids[o.replaced] if o.replaced else None,
             replacement_id=ids[o.replacement] if o.replacement else None,
-            reason=o.reason, created_by=o.created_by, created_at=o.created_at))
+            reason=o.reason, created_by=o.created_by, created_at=o.created_at, batch=o.batch or None)
+        self.s.add(row)
         self.s.flush()
+        return row.id
+
+    def _override(self, r: OverrideRow, names: dict[int, str]) -> Override:
+        return Override(Tier(r.tier), r.start_at, r.end_at,
+                        names[r.replaced_id] if r.replaced_id else None,
+                        names[r.replacement_id] if r.replacement_id else None,
+                        r.reason, r.created_by, r.created_at, r.id, r.batch or "")
+
+    def overrides(self, start: datetime, end: datetime) -> list[Override]:
+        """The overrides overlapping [start, end), in the order made."""
+        names = {pid: name for name, pid in self._ids().items()}
+        stmt = (select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
+                .order_by(OverrideRow.created_at, OverrideRow.id))
+        return [self._override(r, names) for r in self.s.scalars(stmt)]
+
+    def override_batch(self, override_id: int) -> list[Override]:
+        """The override `override_id` and the others made with it (a swap's two halves)."""
+        names = {pid: name for name, pid in self._ids().items()}
+        row = self.s.get(OverrideRow, override_id)
+        if row is None:
+            return []
+        if not row.batch:
+            return [self._override(row, names)]
+        stmt = select(OverrideRow).where(OverrideRow.batch == row.batch).order_by(OverrideRow.id)
+        return [self._override(r, names) for r in self.s.scalars(stmt)]
+
+    def last_override_id(self, created_by: str | None = None) -> int | None:
+        stmt = select(OverrideRow.id).order_by(OverrideRow.id.desc()).limit(1)
+        if created_by is not None:
+            stmt = stmt.where(OverrideRow.created_by == created_by)
+        return self.s.scalar(stmt)
+
+    def remove_overrides(self, ids: Iterable[int]) -> None:
+        self.s.execute(delete(OverrideRow).where(OverrideRow.id.in_(list(ids))))
+        self.s.flush()
+
+    # calendar feeds -------------------------------------------------------------------------------
+    def add_feed(self, person: str, token_hash: str, actor: str, at: datetime) -> None:
+        self.s.add(FeedRow(person_id=self._ids()[person], token_hash=token_hash, created_by=actor, created_at=at))
+        self.s.flush()
+
+    def feed_person(self, token_hash: str) -> str | None:
+        """The person of a live feed, or None (unknown or revoked token)."""
+        stmt = (select(PersonRow.name).join(FeedRow, FeedRow.person_id == PersonRow.id)
+                .where(FeedRow.token_hash == token_hash, FeedRow.revoked_at.is_(None)))
+        return self.s.scalar(stmt)
+
+    def revoke_feeds(self, person: str, at: datetime) -> int:
+        rows = list(self.s.scalars(select(FeedRow).where(FeedRow.person_id == self._ids()[person],
+                                                         FeedRow.revoked_at.is_(None))))
+        for r in rows:
+            r.revoked_at = at
+        self.s.flush()
+        return len(rows)
 
     def load(self, start: datetime, end: datetime) -> Roster:
         """The roster with the dated shifts and overrides that overlap [start, end)."""
@@ -218,13 +287,9 @@ class RosterStore:
             Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated")
             for r in self.s.scalars(select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
                                     .order_by(ShiftRow.start_at, ShiftRow.id)))
-        overrides = tuple(
-            Override(Tier(r.tier), r.start_at, r.end_at,
-                     names[r.replaced_id] if r.replaced_id else None,
-                     names[r.replacement_id] if r.replacement_id else None,
-                     r.reason, r.created_by, r.created_at)
-            for r in self.s.scalars(select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
-                                    .order_by(OverrideRow.created_at, OverrideRow.id)))
+        overrides = tuple(self._override(r, names) for r in self.s.scalars(
+            select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
+            .order_by(OverrideRow.created_at, OverrideRow.id)))
         return Roster(people, rotations, dated, overrides)
 
     # calendar -------------------------------------------------------------------------------------

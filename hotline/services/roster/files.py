@@ -5,8 +5,9 @@ Every import is checked as a whole first and then stored in one transaction: a b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
-from hotline.domain.roster import Person, Shift
+from hotline.domain.roster import Person, Shift, Tier
 from hotline.domain.roster_plan import ImportPlan, plan_import, plan_lines, shift_text
 from hotline.roster_files.desk_yaml import parse_desk
 from hotline.roster_files.ics import shifts_ics
@@ -40,7 +41,27 @@ class RosterSource(Protocol):
     def people(self) -> dict[str, Person]: ...
     def shifts(self, first: date, last: date, person: str | None = None) -> list[Shift]: ...
 
+    def handover_notes(self, tier: Tier, start: datetime, end: datetime) -> list[tuple[str, datetime, str]]: ...
+
+
 FORMATS = ("xlsx", "csv", "ics")
+NOTE_WINDOW = timedelta(hours=24)  # the handover notes of a shift: those written in the day before it starts
+
+
+def _notes(service: RosterSource, shifts: Sequence[Shift]) -> dict[Shift, list[str]]:
+    """The handover notes of each shift (written in the 24 hours before it starts), one query per tier."""
+    out: dict[Shift, list[str]] = {}
+    if not shifts:
+        return out
+    lo, hi = min(s.start for s in shifts) - NOTE_WINDOW, max(s.start for s in shifts)
+    for tier in {s.tier for s in shifts}:
+        notes = service.handover_notes(tier, lo, hi)
+        for s in (s for s in shifts if s.tier is tier):
+            mine = [f"{a} {at.astimezone(service.tz):%m-%d %H:%M}: {t}" for a, at, t in notes
+                    if s.start - NOTE_WINDOW <= at < s.start]
+            if mine:
+                out[s] = mine
+    return out
 
 
 def _read_yaml(path: Path) -> Any:
@@ -166,10 +187,10 @@ def export(service: RosterSource, fmt: str, first: date, last: date, person: str
     if fmt not in FORMATS:
         raise ValueError(f"未知格式 / unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     shifts = service.shifts(first, last, person)
+    people = service.people()
     if fmt == "ics":
         title = f"{person} 值班 / duty" if person else "热线值班表 / Hotline duty roster"
-        return shifts_ics(shifts, title, service.tz, service.clock.now())
-    people = service.people()
+        return shifts_ics(shifts, title, service.tz, service.clock.now(), people, _notes(service, shifts))
     rows = table_rows(shifts, people, service.tz, english)
     if fmt == "csv":
         return write_csv(rows)

@@ -34,6 +34,14 @@ def gap_line(service: RosterService, g: Gap) -> str:
     return f"{start:%Y-%m-%d %H:%M} – {until} {zh}无人值班 / no {en}{holiday}{unsure}"
 
 
+def fill_line(service: RosterService, s: Shift) -> str:
+    """A rotation shift filling a hole of an imported table, for `gaps`."""
+    zh, en = TIER_NAMES[s.tier]
+    start, end = s.start.astimezone(service.tz), s.end.astimezone(service.tz)
+    return (f"ℹ {start:%Y-%m-%d %H:%M} – {end:%m-%d %H:%M} {zh} {s.person} 由轮班补上（导入的值班表此处无人） / "
+            f"{en} filled by the rotation: the imported table has nobody here")
+
+
 def shift_reminders(service: RosterService, since: datetime, until: datetime) -> list[Page]:
     """Reminders for shifts starting in (since + lead, until + lead]: run each minute with the last run
     time as `since`; the same shift always gets the same page key."""

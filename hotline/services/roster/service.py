@@ -4,11 +4,13 @@ the injected Clock. File import and export live in `files`, notices in `notices`
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +26,8 @@ from hotline.domain.roster import (
     Tier,
     find_gaps,
     on_duty,
+    override_problem,
+    rotation_fills,
     shifts_between,
 )
 from hotline.domain.windows import (
@@ -55,6 +59,12 @@ class ChangeRecord:
     detail: str
 
 
+def override_text(o: Override, tz: ZoneInfo) -> str:
+    """`first_line 2026-11-25 20:00–2026-11-26 08:00 张伟 -> 刘洋 病假` (`*` the whole tier, `-` nobody)."""
+    span = f"{o.start.astimezone(tz):%Y-%m-%d %H:%M}–{o.end.astimezone(tz):%Y-%m-%d %H:%M}"
+    return f"{o.tier.value} {span} {o.replaced or '*'} -> {o.replacement or '-'} {o.reason}".strip()
+
+
 def person_dict(p: Person) -> dict[str, Any]:
     return {"name": p.name, "mobile": p.mobile, "extension": p.extension, "email": p.email,
             "chat_ids": {"wecom": p.chat_ids.wecom, "dingtalk": p.chat_ids.dingtalk, "feishu": p.chat_ids.feishu},
@@ -65,7 +75,8 @@ def on_duty_dict(duty: OnDuty) -> dict[str, Any]:
     """`duty` as JSON-ready data: the window and, per tier, people with contact data and shift end."""
     def entry(tier: Tier, p: Person) -> dict[str, Any]:
         until = duty.until(tier, p.name)
-        return {**person_dict(p), "until": until.isoformat() if until else None}
+        return {**person_dict(p), "until": until.isoformat() if until else None,
+                "layers": list(duty.layers(tier, p.name))}
 
     return {"at": duty.at.isoformat(), "window": duty.window.value,
             "tiers": {t.value: [entry(t, p) for p in duty.tier(t)] for t in Tier}}
@@ -120,6 +131,12 @@ class RosterService:
         lo, hi = self.day_span(start, end)
         roster, cal = self.snapshot(lo, hi)
         return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)
+
+    def rotation_fills(self, start: date, end: date) -> list[Shift]:
+        """Rotation shifts from `start` to `end` that fill holes of an imported table (see `rotation_fills`)."""
+        lo, hi = self.day_span(start, end)
+        roster, cal = self.snapshot(lo, hi)
+        return [s for s in rotation_fills(roster, lo, hi, self.windows, cal) if lo <= s.start < hi]
 
     def date_warnings(self, first: date, last: date) -> list[str]:
         """Warnings for the years from `first` to `last` (dates asked about, imported or exported) whose
@@ -194,23 +211,69 @@ class RosterService:
     # overrides, swaps, notes, history ---------------------------------------------------------------
     def add_override(self, tier: Tier, start: datetime, end: datetime, replaced: str | None,
                      replacement: str | None, reason: str, actor: str) -> Override:
-        """`replacement` takes `replaced`'s place in `tier` for [start, end) (see `Override`)."""
-        if end <= start:
-            raise RosterError(f"结束须晚于开始 / the end {end} must be after the start {start}")
-        now = self.clock.now()
-        override = Override(tier, start, end, replaced, replacement, reason, actor, now)
-        with unit_of_work(self.factory) as s:
-            store = RosterStore(s)
-            self._check_people(store, replaced, replacement)
-            store.add_override(override)
-            store.log(actor, now, "override", f"{tier.value} {start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} "
-                                              f"{replaced or '*'} -> {replacement or '-'} {reason}".strip())
+        """`replacement` takes `replaced`'s place in `tier` for [start, end) (see `Override`); nonsense (the
+        past, a person replacing themselves, replacing someone not on duty there) raises RosterError."""
+        [override] = self._add_overrides([Override(tier, start, end, replaced, replacement, reason, actor)], actor)
         return override
 
-    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> None:
-        """Two people trade shifts: each covers the other's span."""
-        self.add_override(tier, first.start, first.end, first.person, second.person, reason, actor)
-        self.add_override(tier, second.start, second.end, second.person, first.person, reason, actor)
+    def _add_overrides(self, overrides: list[Override], actor: str) -> list[Override]:
+        """Check every override against the roster as it is, then store them as one batch."""
+        now = self.clock.now()
+        batch = uuid.uuid4().hex
+        stored: list[Override] = []
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            cal = store.calendar()
+            for o in overrides:
+                self._check_people(store, o.replaced, o.replacement)
+                roster = store.load(o.start - timedelta(days=2), o.end + timedelta(days=2))
+                problem = override_problem(o, shifts_between(roster, o.start, o.end, self.windows, cal), now)
+                if problem:
+                    raise RosterError(problem)
+            for o in overrides:
+                o = replace(o, created_by=actor, created_at=now, batch=batch)
+                stored.append(replace(o, id=store.add_override(o)))
+                store.log(actor, now, "override", override_text(o, self.tz))
+        return stored
+
+    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> list[Override]:
+        """Two people trade shifts: each covers the other's span (one batch: undone together)."""
+        if first.person == second.person:
+            raise RosterError(f"不能与自己换班（{first.person}） / {first.person!r} cannot swap with themselves")
+        return self._add_overrides([Override(tier, first.start, first.end, first.person, second.person, reason),
+                                    Override(tier, second.start, second.end, second.person, first.person, reason)],
+                                   actor)
+
+    def overrides(self, first: date, last: date) -> list[Override]:
+        """The overrides overlapping the days from `first` to `last`, in the order made, with their ids."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).overrides(*self.day_span(first, last))
+
+    def remove_override(self, override_id: int, actor: str) -> list[Override]:
+        """Take back the override `override_id` and those made with it (a swap's other half); the history
+        keeps what was taken back. Overrides already over cannot be removed."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            batch = store.override_batch(override_id)
+            if not batch:
+                raise RosterError(f"没有编号为 {override_id} 的调班 / no override {override_id} "
+                                  "(see `hotline roster overrides`)")
+            if all(o.end <= now for o in batch):
+                raise RosterError(f"调班 {override_id} 已结束，不能撤销过去 / override {override_id} is over: "
+                                  "the past is not rewritten")
+            store.remove_overrides(o.id for o in batch if o.id is not None)
+            for o in batch:
+                store.log(actor, now, "override.remove", f"#{o.id} {override_text(o, self.tz)}")
+        return batch
+
+    def undo(self, actor: str, mine_only: bool = True) -> list[Override]:
+        """Take back the latest override (with its batch) made by `actor` (by anyone: `mine_only` False)."""
+        with unit_of_work(self.factory) as s:
+            last = RosterStore(s).last_override_id(actor if mine_only else None)
+        if last is None:
+            raise RosterError(f"{actor} 没有可撤销的调班 / {actor!r} has no override to undo")
+        return self.remove_override(last, actor)
 
     def shift_of(self, person: str, at: datetime) -> Shift | None:
         """The shift of `person` that contains `at` (to pick the shifts of a swap)."""

@@ -1,0 +1,41 @@
+"""Roster edits: overrides made together (a swap, a web edit) share a batch, so that undo takes them back
+together; per-person secret calendar feeds (only a hash of the token is stored; revocable).
+
+Revision ID: 0005_roster_edits
+Revises: 0003_alerts
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from hotline.store.base import UtcDateTime
+
+revision = "0005_roster_edits"
+down_revision = "0003_alerts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("roster_overrides", sa.Column("batch", sa.String(32)))
+    op.create_index("ix_roster_overrides_batch", "roster_overrides", ["batch"])
+    op.create_table(
+        "roster_feeds",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("revoked_at", UtcDateTime()),
+        sa.PrimaryKeyConstraint("id", name="pk_roster_feeds"),
+        sa.ForeignKeyConstraint(["person_id"], ["roster_people.id"], ondelete="CASCADE",
+                                name="fk_roster_feeds_person_id_roster_people"),
+        sa.UniqueConstraint("token_hash", name="uq_roster_feeds_token_hash"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("roster_feeds")
+    op.drop_index("ix_roster_overrides_batch", "roster_overrides")
+    with op.batch_alter_table("roster_overrides") as batch:
+        batch.drop_column("batch")
