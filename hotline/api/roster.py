@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from hotline.services.roster.notices import fill_line, gap_line
-from hotline.services.roster.service import RosterService, on_duty_dict
+from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
 
 router = APIRouter(prefix="/api/roster", tags=["roster"])
 
@@ -70,6 +70,37 @@ def gaps(request: Request, start: date | None = Query(None, alias="from"),
 def warnings(request: Request) -> dict[str, list[str]]:
     """Calendar warnings for the dashboard banner (missing holiday schedule of this or next year)."""
     return {"warnings": roster_service(request).calendar_warnings()}
+
+
+@router.post("/feeds")
+def create_feed(request: Request, person: str, actor: str = "admin") -> dict[str, str]:
+    """A new secret calendar URL for `person` (webcal:// for phones, https:// for the rest); shown once."""
+    service = roster_service(request)
+    try:
+        token = service.create_feed(person, actor)
+    except RosterError as e:
+        raise HTTPException(404, str(e)) from None
+    url = str(request.url_for("feed", token=f"{token}.ics"))
+    return {"person": person, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
+
+
+@router.delete("/feeds")
+def revoke_feeds(request: Request, person: str, actor: str = "admin") -> dict[str, Any]:
+    try:
+        return {"person": person, "revoked": roster_service(request).revoke_feeds(person, actor)}
+    except RosterError as e:
+        raise HTTPException(404, str(e)) from None
+
+
+@router.get("/feeds/{token}", name="feed")
+def feed(request: Request, token: str) -> Response:
+    """The calendar of the person whose secret URL this is; 404 for an unknown or revoked one."""
+    service = roster_service(request)
+    person = service.feed_person(token.removesuffix(".ics"))
+    if person is None:
+        raise HTTPException(404, "未知或已撤销的日历订阅 / unknown or revoked calendar feed")
+    return Response(service.feed_ics(person), media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/calendar.ics")

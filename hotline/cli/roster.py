@@ -214,6 +214,25 @@ def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_feed(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        if args.feed_action == "revoke":
+            print(f"{args.person}: 已撤销 {service.revoke_feeds(args.person, args.actor)} 个订阅 / feeds revoked")
+            return 0
+        token = service.create_feed(args.person, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    path = f"/api/roster/feeds/{token}.ics"
+    base = args.base_url or settings.api.public_base_url
+    host = base.split("://", 1)[-1].rstrip("/")
+    print(f"webcal://{host}{path}")
+    print(f"{args.person} 的日历订阅地址只显示这一次；泄露后请撤销：hotline roster feed revoke {args.person} / the "
+          "feed URL is shown once; revoke it if it leaks", file=sys.stderr)
+    return 0
+
+
 def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     service.add_handover_note(Tier(args.tier), args.actor, " ".join(args.text))
@@ -320,6 +339,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     swap.add_argument("--second", required=True, help="NAME@TIME inside the second shift")
     swap.add_argument("--reason", default="")
     swap.set_defaults(func=cmd_swap)
+
+    feed = sub.add_parser("feed", parents=[COMMON], help="个人日历订阅 / a person's secret calendar feed (webcal)")
+    fsub = feed.add_subparsers(dest="feed_action", required=True)
+    fnew = fsub.add_parser("create", parents=[base], help="新建订阅地址 / a new secret URL")
+    fnew.add_argument("person")
+    fnew.add_argument("--base-url", help="the address phones reach hotline at (default: [api] public_base_url)")
+    frev = fsub.add_parser("revoke", parents=[base], help="撤销全部订阅地址 / revoke every URL of the person")
+    frev.add_argument("person")
+    feed.set_defaults(func=cmd_feed)
 
     note = sub.add_parser("note", parents=[base], help="交接班记录 / handover note")
     note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value)

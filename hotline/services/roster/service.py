@@ -4,6 +4,8 @@ the injected Clock. File import and export live in `files`, notices in `notices`
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -45,6 +47,14 @@ from hotline.store.base import unit_of_work
 from hotline.store.roster import RosterStore
 
 __all__ = ["Gap", "OnDuty", "Person", "RosterError", "RosterService", "WindowKind", "on_duty_dict"]
+
+
+FEED_TOKEN_BYTES = 24  # 192 bits: a feed URL cannot be guessed
+FEED_DAYS_BACK, FEED_DAYS_AHEAD = 30, 90
+
+
+def feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RosterError(ValueError):
@@ -300,6 +310,39 @@ class RosterService:
     def history(self, limit: int = 50) -> list[ChangeRecord]:
         with unit_of_work(self.factory) as s:
             return [ChangeRecord(*row) for row in RosterStore(s).changes(limit)]
+
+    # calendar feeds -------------------------------------------------------------------------------
+    def create_feed(self, person: str, actor: str) -> str:
+        """A new secret token for `person`'s calendar feed (shown once: only its hash is stored)."""
+        token = secrets.token_urlsafe(FEED_TOKEN_BYTES)
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, person)
+            store.add_feed(person, feed_hash(token), actor, now)
+            store.log(actor, now, "feed.create", person)
+        return token
+
+    def revoke_feeds(self, person: str, actor: str) -> int:
+        """Revoke every live feed of `person`: their subscribed calendars stop updating (404)."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, person)
+            count = store.revoke_feeds(person, now)
+            store.log(actor, now, "feed.revoke", f"{person}: {count}")
+        return count
+
+    def feed_person(self, token: str) -> str | None:
+        """The person a live feed token belongs to, or None."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).feed_person(feed_hash(token))
+
+    def feed_ics(self, person: str) -> bytes:
+        """`person`'s shifts from 30 days ago to 90 days ahead, with phone numbers and handover notes."""
+        today = self.clock.now().astimezone(self.tz).date()
+        return self.export("ics", today - timedelta(days=FEED_DAYS_BACK), today + timedelta(days=FEED_DAYS_AHEAD),
+                           person)
 
     # files (see files) ------------------------------------------------------------------------
     def load_example(self, path: Path | None = None, actor: str = "system") -> str:
