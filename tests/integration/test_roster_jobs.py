@@ -254,3 +254,49 @@ def test_start_roster_jobs_registers_the_minute_job(db_url: str, settings: Setti
                               dispatcher)
     finally:
         engine.dispose()
+
+
+def handover_jobs(desk: Desk, items: list[str]) -> RosterJobs:
+    dispatcher = Dispatcher({n: RecordingChannel(n, desk.sent) for n in CHANNELS}, ("sms",), sleep=no_sleep)
+    return RosterJobs(desk.service(), Outbox(desk.factory, desk.clock), dispatcher, post_channel=None,
+                      open_items=lambda: list(items))
+
+
+async def test_a_shift_starting_with_nobody_pages_the_manager_and_the_one_going_off(
+        open_desk: Callable[[str], Desk]) -> None:
+    desk = open_desk("2026-11-24 09:00")
+    # 王芳 goes home at noon and nobody covers: the first line is empty from 12:00 to 20:00
+    desk.service().add_override(Tier.FIRST_LINE, at("2026-11-24 12:00"), at("2026-11-24 20:00"), "王芳", None,
+                                "急诊 / emergency", "周强")
+    jobs = handover_jobs(desk, [])
+    await desk.run(jobs, "2026-11-24 11:59")
+    assert desk.got("roster-hole") == []
+    run = await desk.run(jobs, "2026-11-24 12:00")
+    got = {page.recipient.name: (channel, page) for channel, page in desk.got("roster-hole")}
+    assert sorted(queued(run, "roster-hole")) == sorted(p.key for _, p in got.values())
+    assert set(got) == {"周强", "王芳"}
+    channel, page = got["周强"]
+    assert channel == "wecom" and page.subject == "值班空档 / Nobody on duty"
+    assert page.text.startswith("11-24 12:00 起一线无人值班（至 11-24 20:00），请立即安排人员")
+    assert got["王芳"][1].text.startswith("请留守至有人接班")
+    assert queued(await desk.run(handover_jobs(desk, []), "2026-11-24 12:01"), "roster-hole") == []  # restarted
+    await desk.run(jobs, "2026-11-24 13:00")
+    assert len(desk.got("roster-hole")) == 2
+
+
+async def test_shift_end_reminder_hands_over_the_open_alerts(open_desk: Callable[[str], Desk]) -> None:
+    desk = open_desk("2026-11-23 19:00")
+    items = ["missed_call 138****8002 11-23 13:48 open"]
+    jobs = handover_jobs(desk, items)
+    await desk.run(jobs, "2026-11-23 19:44")
+    assert desk.got("roster-handover") == []
+    run = await desk.run(jobs, "2026-11-23 19:45")  # 15 minutes before 王芳's day shift ends
+    [(channel, page)] = desk.got("roster-handover")
+    assert queued(run, "roster-handover") == [page.key] == ["roster-handover:first_line:王芳:2026-11-23T20:00:00+08:00"]
+    assert page.recipient.name == "王芳" and channel == "wecom"
+    assert "将于 11-23 20:00 结束；接班：张伟。" in page.text and "1 项" in page.text
+    assert page.text.endswith("\n- missed_call 138****8002 11-23 13:48 open")
+    assert queued(await desk.run(handover_jobs(desk, items), "2026-11-23 19:50"), "roster-handover") == []
+    await desk.run(jobs, "2026-11-24 07:45")  # 张伟's night ends at 08:00, 王芳 takes over
+    assert [p.recipient.name for _, p in desk.got("roster-handover")] == ["王芳", "张伟"]
+    assert "接班：王芳" in desk.got("roster-handover")[1][1].text

@@ -7,6 +7,7 @@ Functions build `Page`s and texts; the scheduler hands them to the paging outbox
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from hotline.domain.roster import TIER_NAMES, Gap, Person, Shift, Tier
@@ -63,6 +64,73 @@ def shift_reminders(service: RosterService, since: datetime, until: datetime) ->
             text=(f"{s.person}，您的{zh}值班{s.label}将于 {_hm(service, s.start)} 开始，至 {_hm(service, s.end)}。"
                   f" / Your {en} shift starts at {_hm(service, s.start)} and ends at {_hm(service, s.end)}."
                   + handover),
+            at=until))
+    return pages
+
+
+HANDOVER_TIERS = (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)  # the vendor is an outside hotline
+
+
+def hole_pages(service: RosterService, since: datetime, until: datetime) -> list[Page]:
+    """A page for every hole of a required tier that starts in (since, until] — a shift starts with nobody on
+    it: to the managers on duty then (else `[roster] manager_fallback`) and to whoever just went off duty in
+    that tier (asked to stay until someone comes). Key `roster-hole:<tier>:<start>:<person>`."""
+    people = service.people()
+    pages: list[Page] = []
+    for g in service.gaps_between(since - timedelta(days=1), until + timedelta(days=1)):
+        if not since < g.start <= until:
+            continue
+        zh, en = TIER_NAMES[g.tier]
+        managers = [p.name for p in service.on_duty(g.start).manager]
+        if not managers:
+            managers = [n for n in service.config.manager_fallback if n in people]
+            log.warning("%s 起%s无人值班，且无项目经理值班；通知 manager_fallback：%s / hole in %s from %s and "
+                        "no manager on duty: paging [roster] manager_fallback",
+                        _hm(service, g.start), zh, "、".join(managers), en, _hm(service, g.start))
+        day = g.start.astimezone(service.tz).date()
+        outgoing = [s.person for s in service.shifts(day - timedelta(days=2), day)
+                    if s.tier is g.tier and s.end == g.start]
+        text = (f"{_hm(service, g.start)} 起{zh}无人值班（至 {_hm(service, g.end)}），请立即安排人员 / nobody is on "
+                f"the {en} from {_hm(service, g.start)} to {_hm(service, g.end)}: find someone now"
+                + (f"\n下班人员 / going off duty: {'、'.join(outgoing)}" if outgoing else ""))
+        for name in dict.fromkeys([*managers, *outgoing]):
+            if name not in people:
+                continue
+            stay = "请留守至有人接班 / please stay until someone takes over\n" if name in outgoing else ""
+            pages.append(Page(key=f"roster-hole:{g.tier.value}:{g.start.isoformat()}:{name}",
+                              recipient=recipient(people[name]), subject="值班空档 / Nobody on duty",
+                              text=stay + text, at=until))
+    return pages
+
+
+def shift_end_reminders(service: RosterService, since: datetime, until: datetime,
+                        open_items: Sequence[str]) -> list[Page]:
+    """A reminder `reminder_lead_minutes` before a shift ends (in (since + lead, until + lead]) to hand over
+    the open alerts and tickets (`open_items`) and write a handover note; none when the same person goes on
+    in the same tier. Key `roster-handover:<tier>:<person>:<end>`."""
+    lead = timedelta(minutes=service.config.reminder_lead_minutes)
+    lo, hi = since + lead, until + lead
+    people = service.people()
+    shifts = service.shifts(lo.astimezone(service.tz).date() - timedelta(days=2), hi.astimezone(service.tz).date())
+    pages: list[Page] = []
+    for s in shifts:
+        if not (lo < s.end <= hi) or s.tier not in HANDOVER_TIERS or s.person not in people:
+            continue
+        if any(n.tier is s.tier and n.person == s.person and n.start == s.end for n in shifts):
+            continue  # goes on: no handover
+        zh, en = TIER_NAMES[s.tier]
+        nxt = [n.person for n in shifts if n.tier is s.tier and n.start == s.end]
+        items = "".join(f"\n- {item}" for item in open_items[:20])
+        extra = len(open_items) - 20
+        more = f"\n… 另有 {extra} 项 / and {extra} more" if extra > 0 else ""
+        pages.append(Page(
+            key=f"roster-handover:{s.tier.value}:{s.person}:{s.end.isoformat()}",
+            recipient=recipient(people[s.person]), subject="交接班提醒 / Handover reminder",
+            text=(f"{s.person}，您的{zh}值班将于 {_hm(service, s.end)} 结束；"
+                  f"接班：{'、'.join(nxt) or '无人 / nobody'}。"
+                  f"请交接未结告警和工单 {len(open_items)} 项，并写交接记录（hotline roster note） / your {en} shift "
+                  f"ends at {_hm(service, s.end)}: hand over {len(open_items)} open alert(s) and ticket(s) and "
+                  f"write a handover note" + items + more),
             at=until))
     return pages
 

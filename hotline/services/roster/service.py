@@ -142,6 +142,11 @@ class RosterService:
         roster, cal = self.snapshot(lo, hi)
         return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)
 
+    def gaps_between(self, start: datetime, end: datetime) -> list[Gap]:
+        """Holes of [start, end) (a gap ongoing at `start` starts there)."""
+        roster, cal = self.snapshot(start, end)
+        return find_gaps(roster, start, end, self.windows, cal, self.config.coverage)
+
     def rotation_fills(self, start: date, end: date) -> list[Shift]:
         """Rotation shifts from `start` to `end` that fill holes of an imported table (see `rotation_fills`)."""
         lo, hi = self.day_span(start, end)
