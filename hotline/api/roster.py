@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from hotline.services.roster.files import fairness_csv
 from hotline.services.roster.notices import fill_line, gap_line
 from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
 
@@ -70,6 +71,27 @@ def gaps(request: Request, start: date | None = Query(None, alias="from"),
 def warnings(request: Request) -> dict[str, list[str]]:
     """Calendar warnings for the dashboard banner (missing holiday schedule of this or next year)."""
     return {"warnings": roster_service(request).calendar_warnings()}
+
+
+@router.get("/fairness", response_model=None)
+def fairness(request: Request, month: str | None = None, format: str = "json") -> dict[str, Any] | Response:
+    """Hours, nights and holiday shifts per person in `month` (YYYY-MM, default this month), with double
+    bookings and short rests; `format=csv` downloads the table."""
+    service = roster_service(request)
+    try:
+        first = date.fromisoformat(f"{month}-01") if month else service.clock.now().astimezone(service.tz).date()
+    except ValueError:
+        raise HTTPException(422, f"不是月份 / not a month: {month!r} (2026-11)") from None
+    first = first.replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    table, found = service.fairness(first, last)
+    if format == "csv":
+        return Response(fairness_csv(table), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="fairness_{first:%Y-%m}.csv"'})
+    return {"month": f"{first:%Y-%m}",
+            "people": [{"person": x.person, "shifts": x.shifts, "hours": x.hours, "nights": x.nights,
+                        "holiday_shifts": x.holiday_shifts, "weekend_shifts": x.weekend_shifts} for x in table],
+            "warnings": [{"kind": c.kind, "person": c.person, "text": c.text(service.tz)} for c in found]}
 
 
 @router.post("/feeds")

@@ -19,6 +19,7 @@ from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
 from hotline.roster_files.table import SOURCE_NAMES
+from hotline.services.roster.files import fairness_csv, fairness_rows
 from hotline.services.roster.notices import WEEKDAY_ZH, fill_line, gap_line, today_post
 from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
 from hotline.store.base import make_engine, migrate, session_factory
@@ -233,6 +234,29 @@ def cmd_feed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(text + "-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是月份 / not a month: {text!r} (e.g. 2026-11)") from None
+
+
+def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    first = args.month or _today(service).replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    table, found = service.fairness(first, last)
+    if args.output:
+        Path(args.output).write_bytes(fairness_csv(table))
+    else:
+        for row in fairness_rows(table):
+            print("\t".join(row))
+    for c in found:
+        print(f"警告 / warning: {c.text(settings.tz)}", file=sys.stderr)
+    warn_dates(service, first, last)
+    return 1 if found else 0
+
+
 def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     service.add_handover_note(Tier(args.tier), args.actor, " ".join(args.text))
@@ -348,6 +372,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     frev = fsub.add_parser("revoke", parents=[base], help="撤销全部订阅地址 / revoke every URL of the person")
     frev.add_argument("person")
     feed.set_defaults(func=cmd_feed)
+
+    fair = sub.add_parser("fairness", parents=[base],
+                          help="每人每月工时、夜班、节假日班 / hours, nights, holiday shifts per person; "
+                               "double bookings and short rests")
+    fair.add_argument("--month", type=_month, help="e.g. 2026-11 (default this month)")
+    fair.add_argument("-o", "--output", help="write the table as CSV (UTF-8 with BOM, for Excel)")
+    fair.set_defaults(func=cmd_fairness)
 
     note = sub.add_parser("note", parents=[base], help="交接班记录 / handover note")
     note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value)

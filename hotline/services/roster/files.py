@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
+from hotline.domain.fairness import Load
 from hotline.domain.roster import Person, Shift, Tier
 from hotline.domain.roster_plan import ImportPlan, plan_import, plan_lines, shift_text
 from hotline.roster_files.desk_yaml import parse_desk
@@ -195,3 +196,17 @@ def export(service: RosterSource, fmt: str, first: date, last: date, person: str
     if fmt == "csv":
         return write_csv(rows)
     return write_xlsx(rows, staff_rows(people.values(), english))
+
+
+FAIRNESS_HEADER = ["姓名 name", "班次 shifts", "小时 hours", "夜班 nights", "节假日班 holiday shifts",
+                   "周末班 weekend shifts"]
+
+
+def fairness_rows(table: Sequence[Load]) -> list[list[str]]:
+    """The fairness table as rows (header first), for the CLI and the CSV export."""
+    return [FAIRNESS_HEADER] + [[x.person, str(x.shifts), f"{x.hours:g}", str(x.nights), str(x.holiday_shifts),
+                                 str(x.weekend_shifts)] for x in table]
+
+
+def fairness_csv(table: Sequence[Load]) -> bytes:
+    return write_csv(fairness_rows(table))

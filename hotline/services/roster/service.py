@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.config import Settings
+from hotline.domain.fairness import Conflict, Load, conflicts, loads
 from hotline.domain.roster import (
     Gap,
     OnDuty,
@@ -146,6 +147,16 @@ class RosterService:
         """Holes of [start, end) (a gap ongoing at `start` starts there)."""
         roster, cal = self.snapshot(start, end)
         return find_gaps(roster, start, end, self.windows, cal, self.config.coverage)
+
+    def fairness(self, first: date, last: date) -> tuple[list[Load], list[Conflict]]:
+        """Hours, nights and holiday shifts per person of the shifts starting from `first` to `last`, and the
+        double bookings and short rests among them (`[roster] min_rest_hours`)."""
+        shifts = self.shifts(first - timedelta(days=1), last + timedelta(days=1))
+        lo, hi = self.day_span(first, last)
+        mine = [s for s in shifts if lo <= s.start < hi]
+        found = [c for c in conflicts(shifts, timedelta(hours=self.config.min_rest_hours))
+                 if lo <= c.second.start < hi]
+        return loads(mine, self.calendar(), self.tz), found
 
     def rotation_fills(self, start: date, end: date) -> list[Shift]:
         """Rotation shifts from `start` to `end` that fill holes of an imported table (see `rotation_fills`)."""
