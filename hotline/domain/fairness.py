@@ -68,6 +68,12 @@ def _joined(shifts: Iterable[Shift]) -> list[Shift]:
     return sorted(out, key=lambda s: (s.start, s.end))
 
 
+def _pieces_of_one(a: Shift, b: Shift) -> bool:
+    """Two pieces of one shift cut by an override (same tier and label, less than a day apart): a break,
+    not a rest between shifts."""
+    return a.tier is b.tier and bool(a.label) and a.label == b.label and b.start - a.start < timedelta(hours=24)
+
+
 def loads(shifts: Sequence[Shift], calendar: WorkingCalendar, tz: tzinfo) -> list[Load]:
     """The load of every person with a staff shift, sorted by hours (most first), then name."""
     by_person: dict[str, list[Shift]] = {}
@@ -78,8 +84,9 @@ def loads(shifts: Sequence[Shift], calendar: WorkingCalendar, tz: tzinfo) -> lis
     for person, mine in by_person.items():
         joined = _joined(mine)
         days = [s.start.astimezone(tz).date() for s in joined]
+        pieces = sum(1 for a, b in zip(joined, joined[1:], strict=False) if _pieces_of_one(a, b))
         out.append(Load(
-            person, len(joined),
+            person, len(joined) - pieces,
             round(sum((s.end - s.start).total_seconds() for s in joined) / 3600, 2),
             sum(1 for s in joined if _night_hours(s, tz) >= NIGHT_MIN),
             sum(1 for d in days if calendar.is_holiday(d)),
@@ -101,7 +108,8 @@ def conflicts(shifts: Sequence[Shift], min_rest: timedelta) -> list[Conflict]:
                 if b.start < a.end:
                     out.append(Conflict("double", person, a, b))
                 elif b.start - a.end < min_rest and b.start > a.end:
-                    out.append(Conflict("rest", person, a, b))
+                    if not _pieces_of_one(a, b):
+                        out.append(Conflict("rest", person, a, b))
                     break
                 else:
                     break
