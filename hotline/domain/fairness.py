@@ -3,6 +3,7 @@ break the rules of rest (one person in two places at once, too little rest betwe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -84,7 +85,7 @@ def loads(shifts: Sequence[Shift], calendar: WorkingCalendar, tz: tzinfo) -> lis
     for person, mine in by_person.items():
         joined = _joined(mine)
         days = [s.start.astimezone(tz).date() for s in joined]
-        pieces = sum(1 for a, b in zip(joined, joined[1:], strict=False) if _pieces_of_one(a, b))
+        pieces = sum(1 for a, b in itertools.pairwise(joined) if _pieces_of_one(a, b))
         out.append(Load(
             person, len(joined) - pieces,
             round(sum((s.end - s.start).total_seconds() for s in joined) / 3600, 2),
