@@ -4,16 +4,97 @@ feed staff can subscribe to from their phone calendar."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
 
+from hotline.domain.roster import Override, Shift, Tier
 from hotline.services.roster.files import fairness_csv
 from hotline.services.roster.notices import fill_line, gap_line
-from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
+from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
 
 router = APIRouter(prefix="/api/roster", tags=["roster"])
+pages = APIRouter(tags=["roster"])
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@pages.get("/roster")
+def roster_page() -> FileResponse:
+    """The roster editor: the week or month as a grid, overrides with a preview and undo."""
+    return FileResponse(STATIC / "roster.html", media_type="text/html")
+
+
+class OverrideIn(BaseModel):
+    tier: Tier
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    replace: str | None = None
+    by: str | None = None
+    reason: str = ""
+    actor: str = "web"  # free text until there are accounts (the security issue): then the logged-in user
+
+
+def _shift_dict(service: RosterService, s: Shift) -> dict[str, Any]:
+    return {"tier": s.tier.value, "person": s.person, "start": s.start.astimezone(service.tz).isoformat(),
+            "end": s.end.astimezone(service.tz).isoformat(), "label": s.label, "layer": s.source}
+
+
+def _override(service: RosterService, body: OverrideIn) -> Override:
+    def aware(at: datetime) -> datetime:
+        return at.replace(tzinfo=service.tz) if at.tzinfo is None else at
+
+    return Override(body.tier, aware(body.start), aware(body.end), body.replace or None, body.by or None,
+                    body.reason, body.actor)
+
+
+@router.get("/shifts")
+def shifts(request: Request, start: date = Query(alias="from"), end: date = Query(alias="to")) -> dict[str, Any]:
+    """The effective shifts starting from `from` to `to` (at most 62 days) with their layer, and the people."""
+    service = roster_service(request)
+    if end < start or (end - start).days > 62:
+        raise HTTPException(422, "from..to 须为 1–62 天 / from..to must span 1 to 62 days")
+    return {"shifts": [_shift_dict(service, s) for s in service.shifts(start, end)],
+            "people": sorted(service.people()),
+            "overrides": [{"id": o.id, "tier": o.tier.value, "from": o.start.astimezone(service.tz).isoformat(),
+                           "to": o.end.astimezone(service.tz).isoformat(), "replace": o.replaced, "by": o.replacement,
+                           "reason": o.reason, "created_by": o.created_by} for o in service.overrides(start, end)],
+            "warnings": _warnings(service, start, end)}
+
+
+@router.post("/overrides/preview")
+def preview_override(request: Request, body: OverrideIn) -> dict[str, Any]:
+    """What an override would end and make, nothing stored; 422 with the reason for nonsense."""
+    service = roster_service(request)
+    try:
+        ended, made = service.preview_override(_override(service, body))
+    except RosterError as e:
+        raise HTTPException(422, str(e)) from None
+    return {"ends": [_shift_dict(service, s) for s in ended], "makes": [_shift_dict(service, s) for s in made]}
+
+
+@router.post("/overrides")
+def add_override(request: Request, body: OverrideIn) -> dict[str, Any]:
+    service = roster_service(request)
+    o = _override(service, body)
+    try:
+        stored = service.add_override(o.tier, o.start, o.end, o.replaced, o.replacement, o.reason, o.created_by)
+    except RosterError as e:
+        raise HTTPException(422, str(e)) from None
+    return {"id": stored.id, "text": override_text(stored, service.tz)}
+
+
+@router.delete("/overrides/{override_id}")
+def remove_override(request: Request, override_id: int, actor: str = "web") -> dict[str, Any]:
+    """Undo: take back the override (and the other half of a swap)."""
+    service = roster_service(request)
+    try:
+        removed = service.remove_override(override_id, actor)
+    except RosterError as e:
+        raise HTTPException(404 if "no override" in str(e) else 422, str(e)) from None
+    return {"removed": [o.id for o in removed]}
 
 
 def roster_service(request: Request) -> RosterService:

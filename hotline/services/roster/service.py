@@ -262,6 +262,23 @@ class RosterService:
                 store.log(actor, now, "override", override_text(o, self.tz))
         return stored
 
+    def preview_override(self, o: Override) -> tuple[list[Shift], list[Shift]]:
+        """What `o` would change, without storing it: (the shifts it ends, the shifts it makes) in its tier and
+        span; raises RosterError as `add_override` would."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, o.replaced, o.replacement)
+            roster, cal = store.load(o.start - timedelta(days=2), o.end + timedelta(days=2)), store.calendar()
+        before = shifts_between(roster, o.start, o.end, self.windows, cal)
+        problem = override_problem(o, before, now)
+        if problem:
+            raise RosterError(problem)
+        after = shifts_between(replace(roster, overrides=(*roster.overrides, o)), o.start, o.end, self.windows, cal)
+        mine = [s for s in before if s.tier is o.tier]
+        made = [s for s in after if s.tier is o.tier]
+        return [s for s in mine if s not in made], [s for s in made if s not in mine]
+
     def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> list[Override]:
         """Two people trade shifts: each covers the other's span (one batch: undone together)."""
         if first.person == second.person:

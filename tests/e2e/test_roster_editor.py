@@ -1,0 +1,96 @@
+"""The roster editor in a real headless browser (Debian chromium via Playwright) on a real uvicorn: the week
+as a grid with each shift's layer, an override made from the grid with a preview, saved, then undone; a
+nonsense override refused with its reason. Every effect is checked against the roster service too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from hotline.api.app import create_app
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.runtime.assembly import open_database
+from hotline.services.roster.service import RosterService
+from tests.conftest import ROOT
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+
+NOW = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+
+
+@pytest.fixture
+def roster(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, RosterService]]:
+    db = open_database(f"sqlite:///{tmp_path / 'editor.db'}")
+    service = RosterService(db.factory, settings, ManualClock(NOW, settings.tz))
+    service.load_example(ROOT / "config" / "roster.yaml", "周强")
+    with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url:
+        yield url, service
+    db.engine.dispose()
+
+
+def night_of_1124(service: RosterService) -> list[str]:
+    return [p.name for p in service.on_duty(datetime.fromisoformat("2026-11-24T23:00:00+08:00")).first_line]
+
+
+def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterService], tmp_path: Path) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    url, service = roster
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#grid tbody tr")
+        first = "#grid tr[data-tier=first_line] td[data-day='2026-11-24']"
+        assert page.locator(first).inner_text().splitlines() == ["08:00–20:00 王芳", "20:00–08:00 张伟"]
+        assert page.locator(f"{first} .shift").first.get_attribute("data-layer") == "rotation"
+        assert len(page.locator("#grid thead th").all()) == 8  # the tier and seven days
+        override = "#grid tr[data-tier=first_line] td[data-day='2026-11-25'] .shift[data-layer=override]"
+        assert page.locator(override).inner_text() == "20:00–08:00 刘洋"  # the example file's sick leave
+
+        # 张伟's night: click it, let 李娜 cover, preview
+        page.click(f"{first} .shift[data-person=张伟]")
+        assert page.input_value("#o-from") == "2026-11-24T20:00" and page.input_value("#o-replace") == "张伟"
+        page.select_option("#o-by", "李娜")
+        page.fill("#o-reason", "体检 / check-up")
+        assert page.is_disabled("#save-btn")
+        page.click("#preview-btn")
+        page.wait_for_selector("#preview-lines li")
+        assert page.locator("#preview-lines li").all_inner_texts() == [
+            "− 11-24 20:00–08:00 张伟 (轮班 rotation)", "+ 11-24 20:00–08:00 李娜 (调班 override)"]
+        assert night_of_1124(service) == ["张伟"]  # a preview stores nothing
+
+        page.click("#save-btn")
+        page.wait_for_selector("#undo-btn")
+        page.wait_for_function(
+            "document.querySelector(\"#grid tr[data-tier=first_line] td[data-day='2026-11-24']\").innerText"
+            ".includes('李娜')")
+        assert night_of_1124(service) == ["李娜"]
+        assert page.locator(f"{first} .shift[data-person=李娜]").get_attribute("data-layer") == "override"
+        assert service.history(1)[0].action == "override"
+
+        page.click("#undo-btn")
+        page.wait_for_selector("#undo-result")
+        assert page.locator("#undo-result").inner_text().startswith("已撤销 / undone #")
+        page.wait_for_function(
+            "document.querySelector(\"#grid tr[data-tier=first_line] td[data-day='2026-11-24']\").innerText"
+            ".includes('张伟')")
+        assert night_of_1124(service) == ["张伟"]
+        assert service.history(1)[0].action == "override.remove"
+
+        # nonsense: 李娜 has no first-line shift that night
+        page.select_option("#o-replace", "李娜")
+        page.select_option("#o-by", "刘洋")
+        page.click("#preview-btn")
+        page.wait_for_selector("#preview-error")
+        assert "has no First line shift" in page.locator("#preview-error").inner_text()
+        assert page.is_disabled("#save-btn")
+
+        page.select_option("#view", "month")
+        page.wait_for_function("document.querySelectorAll('#grid thead th').length === 31")  # the tier + 30 days
+        page.screenshot(path=str(tmp_path / "roster.png"), full_page=True)
+        browser.close()
