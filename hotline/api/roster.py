@@ -175,6 +175,17 @@ def fairness(request: Request, month: str | None = None, format: str = "json") -
             "warnings": [{"kind": c.kind, "person": c.person, "text": c.text(service.tz)} for c in found]}
 
 
+@router.post("/handover/ack")
+def ack_handover(request: Request, person: str) -> dict[str, Any]:
+    """The incoming person confirms taking over the shift on duty now (or starting within the lead)."""
+    service = roster_service(request)
+    try:
+        shift = service.ack_handover(person, via="api")
+    except RosterError as e:
+        raise HTTPException(409, str(e)) from None
+    return {"acknowledged": _shift_dict(service, shift)}
+
+
 @router.post("/feeds")
 def create_feed(request: Request, person: str, actor: str = "admin") -> dict[str, str]:
     """A new secret calendar URL for `person` (webcal:// for phones, https:// for the rest); shown once."""

@@ -257,6 +257,19 @@ def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if found else 0
 
 
+def cmd_ack(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        shift = service.ack_handover(args.person or args.actor, via="cli")
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    zh, en = TIER_NAMES[shift.tier]
+    print(f"已确认接班 / acknowledged: {zh} {en} {shift.person} {shift.start.astimezone(settings.tz):%m-%d %H:%M}–"
+          f"{shift.end.astimezone(settings.tz):%m-%d %H:%M}")
+    return 0
+
+
 def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     service.add_handover_note(Tier(args.tier), args.actor, " ".join(args.text))
@@ -379,6 +392,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fair.add_argument("--month", type=_month, help="e.g. 2026-11 (default this month)")
     fair.add_argument("-o", "--output", help="write the table as CSV (UTF-8 with BOM, for Excel)")
     fair.set_defaults(func=cmd_fairness)
+
+    ack = sub.add_parser("ack", parents=[base], help="确认接班 / acknowledge taking over your shift")
+    ack.add_argument("person", nargs="?", help="default: --actor (the login name)")
+    ack.set_defaults(func=cmd_ack)
 
     note = sub.add_parser("note", parents=[base], help="交接班记录 / handover note")
     note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value)

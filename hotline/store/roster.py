@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.domain.roster import (
@@ -93,6 +93,20 @@ class FeedRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class HandoverAckRow(Base):
+    """The incoming person confirmed taking over the shift of `tier` starting at `shift_start`."""
+
+    __tablename__ = "roster_handover_acks"
+    __table_args__ = (UniqueConstraint("tier", "person", "shift_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    person: Mapped[str] = mapped_column(String(64))
+    shift_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    acked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    via: Mapped[str] = mapped_column(String(16))
 
 
 class CalendarDayRow(Base):
@@ -255,6 +269,23 @@ class RosterStore:
     def remove_overrides(self, ids: Iterable[int]) -> None:
         self.s.execute(delete(OverrideRow).where(OverrideRow.id.in_(list(ids))))
         self.s.flush()
+
+    # handover acknowledgements ------------------------------------------------------------------------
+    def ack_handover(self, tier: Tier, person: str, shift_start: datetime, at: datetime, via: str) -> bool:
+        """Record the acknowledgement; False when it was recorded before."""
+        found = self.s.scalar(select(HandoverAckRow.id).where(
+            HandoverAckRow.tier == tier.value, HandoverAckRow.person == person,
+            HandoverAckRow.shift_start == shift_start))
+        if found is not None:
+            return False
+        self.s.add(HandoverAckRow(tier=tier.value, person=person, shift_start=shift_start, acked_at=at, via=via))
+        self.s.flush()
+        return True
+
+    def acked(self, start: datetime, end: datetime) -> set[tuple[str, str, datetime]]:
+        """(tier, person, shift start) of the acknowledged shifts starting in [start, end)."""
+        stmt = select(HandoverAckRow).where(HandoverAckRow.shift_start >= start, HandoverAckRow.shift_start < end)
+        return {(r.tier, r.person, r.shift_start) for r in self.s.scalars(stmt)}
 
     # calendar feeds -------------------------------------------------------------------------------
     def add_feed(self, person: str, token_hash: str, actor: str, at: datetime) -> None:

@@ -26,7 +26,7 @@ from hotline.runtime.scheduler import ROSTER_JOB, start_roster_jobs
 from hotline.services.monitor.outbox import Outbox
 from hotline.services.roster.config import roster_config
 from hotline.services.roster.jobs import DESK_GROUP, RosterJobs, RosterRun, post_channel
-from hotline.services.roster.service import RosterService
+from hotline.services.roster.service import RosterError, RosterService
 from hotline.store.alerts import OutboxRow
 from hotline.store.base import make_engine, migrate, session_factory
 
@@ -300,3 +300,31 @@ async def test_shift_end_reminder_hands_over_the_open_alerts(open_desk: Callable
     await desk.run(jobs, "2026-11-24 07:45")  # 张伟's night ends at 08:00, 王芳 takes over
     assert [p.recipient.name for _, p in desk.got("roster-handover")] == ["王芳", "张伟"]
     assert "接班：王芳" in desk.got("roster-handover")[1][1].text
+
+
+async def test_an_unacknowledged_handover_pages_the_manager(open_desk: Callable[[str], Desk],
+                                                            settings: Settings) -> None:
+    desk = open_desk("2026-11-23 19:00")
+    raw = {"handover_ack_minutes": 15, "manager_fallback": ["周强"]}
+    config = roster_config(replace(settings, extra={**settings.extra, "roster": raw}))
+    service = RosterService(desk.factory, settings, desk.clock, config)
+    dispatcher = Dispatcher({n: RecordingChannel(n, desk.sent) for n in CHANNELS}, ("sms",), sleep=no_sleep)
+    jobs = RosterJobs(service, Outbox(desk.factory, desk.clock), dispatcher)
+    await desk.run(jobs, "2026-11-23 19:45")
+    [(_, reminder)] = desk.got("roster-reminder")
+    assert "接班请确认 / acknowledge: hotline roster ack" in reminder.text
+    await desk.run(jobs, "2026-11-23 20:14")
+    assert desk.got("roster-noack") == []
+    run = await desk.run(jobs, "2026-11-23 20:15")  # 张伟 said nothing; no manager on duty at night: the fallback
+    [(channel, page)] = desk.got("roster-noack")
+    assert queued(run, "roster-noack") == [page.key] and page.recipient.name == "周强" and channel == "wecom"
+    assert page.text.startswith("张伟（13800138001）的一线值班 11-23 20:00 开始，15 分钟内未确认接班")
+
+    desk.clock.set(at("2026-11-24 07:50"))  # 王芳 confirms ten minutes before her day shift
+    assert service.ack_handover("王芳", via="api").start == at("2026-11-24 08:00")
+    assert service.ack_handover("王芳").start == at("2026-11-24 08:00")  # twice is once
+    with pytest.raises(RosterError, match="has no shift now"):
+        service.ack_handover("李娜")
+    await desk.run(jobs, "2026-11-24 08:20")
+    assert len(desk.got("roster-noack")) == 1
+    assert [c.action for c in service.history(5)].count("handover.ack") == 1

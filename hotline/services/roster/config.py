@@ -14,7 +14,7 @@ from hotline.domain.windows import Requirement, ServiceWindows, parse_clock_time
 
 ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers",
                "today_post_channel", "today_post_time", "manager_page_time", "manager_fallback",
-               "min_rest_hours"}
+               "min_rest_hours", "handover_ack_minutes"}
 WINDOWS_KEYS = {"onsite_days", "onsite_start", "onsite_end"}
 
 
@@ -28,6 +28,7 @@ class RosterConfig:
     today_post_channel: str = ""  # a [paging.<name>] group robot for the daily 今日值班 post; "" = no post
     today_post_time: time = time(8, 30)
     manager_page_time: time = time(9, 0)  # the daily page to the managers (gaps, missing holiday year)
+    handover_ack_minutes: int = 0  # no acknowledgement this long after a shift starts: the manager is paged; 0 off
     min_rest_hours: int = 8  # fewer hours between two shifts of one person is warned about
     manager_fallback: tuple[str, ...] = ()  # staff paged the roster warning when no manager is on the roster
 
@@ -105,6 +106,7 @@ def roster_config(settings: Settings) -> RosterConfig:
     return RosterConfig(
         windows=_windows(settings),
         manager_fallback=tuple(fallback),
+        handover_ack_minutes=_whole(source, "roster.handover_ack_minutes", raw.get("handover_ack_minutes", 0), 0),
         min_rest_hours=_whole(source, "roster.min_rest_hours", raw.get("min_rest_hours", 8), 0),
         file=_resolve(settings, file),
         reminder_lead_minutes=_whole(source, "roster.reminder_lead_minutes",

@@ -90,7 +90,9 @@ class RosterJobs:
         pages = [planned(p, "reminder") for p in roster_notices.shift_reminders(self.service, since, now)]
         ends = roster_notices.shift_end_reminders(self.service, since, now, self._open_items())
         holes = roster_notices.hole_pages(self.service, since, now)
-        return pages + [planned(p, "handover") for p in ends] + [planned(p, "hole") for p in holes]
+        unacked = roster_notices.unacknowledged_pages(self.service, since, now)
+        return (pages + [planned(p, "handover") for p in ends] + [planned(p, "hole") for p in holes]
+                + [planned(p, "noack") for p in unacked])
 
     def _open_items(self) -> Sequence[str]:
         try:

@@ -50,6 +50,8 @@ def shift_reminders(service: RosterService, since: datetime, until: datetime) ->
     lo, hi = since + lead, until + lead
     first, last = lo.astimezone(service.tz).date(), hi.astimezone(service.tz).date()
     people = service.people()
+    ack = ("\n接班请确认 / acknowledge: hotline roster ack（或 POST /api/roster/handover/ack）"
+           if service.config.handover_ack_minutes else "")
     pages: list[Page] = []
     for s in service.shifts(first, last):
         if not (lo < s.start <= hi) or s.person not in people:
@@ -63,7 +65,7 @@ def shift_reminders(service: RosterService, since: datetime, until: datetime) ->
             subject="值班提醒 / Shift reminder",
             text=(f"{s.person}，您的{zh}值班{s.label}将于 {_hm(service, s.start)} 开始，至 {_hm(service, s.end)}。"
                   f" / Your {en} shift starts at {_hm(service, s.start)} and ends at {_hm(service, s.end)}."
-                  + handover),
+                  + handover + ack),
             at=until))
     return pages
 
@@ -132,6 +134,46 @@ def shift_end_reminders(service: RosterService, since: datetime, until: datetime
                   f"ends at {_hm(service, s.end)}: hand over {len(open_items)} open alert(s) and ticket(s) and "
                   f"write a handover note" + items + more),
             at=until))
+    return pages
+
+
+def unacknowledged_pages(service: RosterService, since: datetime, until: datetime) -> list[Page]:
+    """When `[roster] handover_ack_minutes` passed after a shift started (in (since, until]) and the incoming
+    person has not acknowledged it, page the managers on duty (else `manager_fallback`). Key
+    `roster-noack:<tier>:<person>:<start>`."""
+    wait = timedelta(minutes=service.config.handover_ack_minutes)
+    if not wait:
+        return []
+    lo, hi = since - wait, until - wait
+    people = service.people()
+    day = hi.astimezone(service.tz).date()
+    started = [s for s in service.shifts(lo.astimezone(service.tz).date() - timedelta(days=1), day)
+               if lo < s.start <= hi and s.tier in HANDOVER_TIERS]
+    if not started:
+        return []
+    acked = service.acked(lo, hi + timedelta(seconds=1))
+    pages: list[Page] = []
+    for s in started:
+        if (s.tier.value, s.person, s.start) in acked:
+            continue
+        if any(p.tier is s.tier and p.person == s.person and p.end == s.start for p in service.shifts(
+                s.start.astimezone(service.tz).date() - timedelta(days=1), s.start.astimezone(service.tz).date())):
+            continue  # the same person goes on: nothing to take over
+        zh, en = TIER_NAMES[s.tier]
+        managers = [p.name for p in service.on_duty(s.start).manager if p.name != s.person]
+        managers = managers or [n for n in service.config.manager_fallback if n in people and n != s.person]
+        if not managers:
+            log.error("%s 未确认接班，且无项目经理可通知 / %s has not acknowledged the %s shift and no manager can be "
+                      "paged: set [roster] manager_fallback", s.person, s.person, en)
+        mobile = people[s.person].mobile if s.person in people else ""
+        for name in managers:
+            pages.append(Page(
+                key=f"roster-noack:{s.tier.value}:{s.person}:{s.start.isoformat()}:{name}",
+                recipient=recipient(people[name]), subject="未确认接班 / Handover not acknowledged",
+                text=(f"{s.person}（{mobile or '-'}）的{zh}值班 {_hm(service, s.start)} 开始，"
+                      f"{service.config.handover_ack_minutes} 分钟内未确认接班 / {s.person} has not "
+                      f"acknowledged the {en} shift that started at {_hm(service, s.start)}"),
+                at=until))
     return pages
 
 

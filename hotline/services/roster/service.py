@@ -329,6 +329,28 @@ class RosterService:
             if n and n not in people:
                 raise RosterError(f"未知人员 “{n}”，请先导入人员表 / unknown person {n!r}: import the staff list first")
 
+    def ack_handover(self, person: str, via: str = "cli") -> Shift:
+        """`person` confirms taking over: their shift on duty now, or starting within the reminder lead."""
+        now = self.clock.now()
+        lead = timedelta(minutes=self.config.reminder_lead_minutes)
+        day = now.astimezone(self.tz).date()
+        mine = [s for s in self.shifts(day - timedelta(days=1), day + timedelta(days=1), person)
+                if s.start - lead <= now < s.end]
+        if not mine:
+            raise RosterError(f"{person} 现在没有要接的班 / {person!r} has no shift now or starting within "
+                              f"{self.config.reminder_lead_minutes} minutes")
+        shift = min(mine, key=lambda s: s.start)
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            if store.ack_handover(shift.tier, person, shift.start, now, via):
+                store.log(person, now, "handover.ack",
+                          f"{shift.tier.value} {shift.start.astimezone(self.tz):%Y-%m-%d %H:%M}")
+        return shift
+
+    def acked(self, start: datetime, end: datetime) -> set[tuple[str, str, datetime]]:
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).acked(start, end)
+
     def add_handover_note(self, tier: Tier, author: str, text: str) -> None:
         now = self.clock.now()
         with unit_of_work(self.factory) as s:

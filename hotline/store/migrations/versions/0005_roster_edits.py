@@ -1,5 +1,6 @@
 """Roster edits: overrides made together (a swap, a web edit) share a batch, so that undo takes them back
-together; per-person secret calendar feeds (only a hash of the token is stored; revocable).
+together; per-person secret calendar feeds (only a hash of the token is stored; revocable); handover
+acknowledgements (the incoming person confirms taking over a shift).
 
 Revision ID: 0005_roster_edits
 Revises: 0003_alerts
@@ -32,9 +33,21 @@ def upgrade() -> None:
                                 name="fk_roster_feeds_person_id_roster_people"),
         sa.UniqueConstraint("token_hash", name="uq_roster_feeds_token_hash"),
     )
+    op.create_table(
+        "roster_handover_acks",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("tier", sa.String(16), nullable=False),
+        sa.Column("person", sa.String(64), nullable=False),
+        sa.Column("shift_start", UtcDateTime(), nullable=False),
+        sa.Column("acked_at", UtcDateTime(), nullable=False),
+        sa.Column("via", sa.String(16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_roster_handover_acks"),
+        sa.UniqueConstraint("tier", "person", "shift_start", name="uq_roster_handover_acks_tier"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("roster_handover_acks")
     op.drop_table("roster_feeds")
     op.drop_index("ix_roster_overrides_batch", "roster_overrides")
     with op.batch_alter_table("roster_overrides") as batch:
