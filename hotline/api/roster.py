@@ -3,15 +3,18 @@ feed staff can subscribe to from their phone calendar."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.domain.roster import Override, Shift, Tier
+from hotline.roster_files.problems import RosterFileError
 from hotline.services.roster.files import fairness_csv
 from hotline.services.roster.notices import fill_line, gap_line
 from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
@@ -173,6 +176,24 @@ def fairness(request: Request, month: str | None = None, format: str = "json") -
             "people": [{"person": x.person, "shifts": x.shifts, "hours": x.hours, "nights": x.nights,
                         "holiday_shifts": x.holiday_shifts, "weekend_shifts": x.weekend_shifts} for x in table],
             "warnings": [{"kind": c.kind, "person": c.person, "text": c.text(service.tz)} for c in found]}
+
+
+@router.post("/import")
+async def import_file(request: Request, file: UploadFile, dry_run: bool = True, actor: str = "web") -> dict[str, Any]:
+    """Upload a roster table (.xlsx / .csv) or desk file; `dry_run` (the default) shows what it would add,
+    change and remove; `dry_run=false` applies it. A bad file is 422 with every problem (the first 50)."""
+    service = roster_service(request)
+    name = Path(file.filename or "upload.csv").name
+    data = await file.read()
+    with tempfile.TemporaryDirectory(prefix="hotline-import-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            report = await asyncio.to_thread(service.import_file, path, actor, dry_run)
+        except RosterFileError as e:
+            raise HTTPException(422, str(e)) from None
+    return {"applied": report.applied, "summary": report.summary, "lines": list(report.lines),
+            "warnings": list(report.warnings)}
 
 
 @router.post("/handover/ack")

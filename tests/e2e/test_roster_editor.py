@@ -94,3 +94,43 @@ def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterS
         page.wait_for_function("document.querySelectorAll('#grid thead th').length === 31")  # the tier + 30 days
         page.screenshot(path=str(tmp_path / "roster.png"), full_page=True)
         browser.close()
+
+
+def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService], tmp_path: Path) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    url, service = roster
+    table = tmp_path / "11月.csv"
+    table.write_bytes("日期,班次,开始,结束,二线\r\n2026-11-24,二线,09:00,17:00,陈静\r\n".encode("gbk"))
+    service.import_file(table, "周强")
+    fix = tmp_path / "补班.csv"  # as saved by Chinese Excel: GBK
+    fix.write_bytes("日期,班次,开始,结束,二线\r\n2026-11-24,二线补班,13:00,17:00,赵敏\r\n".encode("gbk"))
+    second = "#grid tr[data-tier=second_line] td[data-day='2026-11-24']"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#grid tbody tr")
+        assert page.locator(second).inner_text() == "09:00–17:00 陈静"
+        page.set_input_files("#import-file", str(fix))
+        page.click("#import-preview")
+        page.wait_for_selector("#import-lines li")
+        assert page.locator("#import-lines li").all_inner_texts() == [
+            "+ 新增 / add: 2026-11-24 13:00–17:00 二线 赵敏 二线补班",
+            "~ 缩短 / change: 2026-11-24 09:00–17:00 二线 陈静 二线 → 09:00–13:00"]
+        assert page.locator(second).inner_text() == "09:00–17:00 陈静"  # nothing stored yet
+        page.click("#import-apply")
+        page.wait_for_function(f"document.querySelector(\"{second}\").innerText.includes('赵敏')")
+        assert page.locator(second).inner_text().splitlines() == ["09:00–13:00 陈静", "13:00–17:00 赵敏"]
+        assert page.locator("#import-summary").inner_text().startswith("已导入 / imported")
+        assert page.is_disabled("#import-apply")
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes("日期,班次,开始,结束,二线\r\n".encode("utf-8-sig"))
+        page.set_input_files("#import-file", str(bad))
+        page.click("#import-preview")
+        page.wait_for_selector("#import-error")
+        assert "no shifts" in page.locator("#import-error").inner_text()
+        browser.close()
+    late = service.on_duty(datetime.fromisoformat("2026-11-24T14:00:00+08:00")).second_line
+    assert [p.name for p in late] == ["赵敏"]
