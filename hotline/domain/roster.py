@@ -297,18 +297,20 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
     return sorted(gaps, key=lambda g: (g.start, list(Tier).index(g.tier)))
 
 
-PAST_GRACE = timedelta(minutes=5)  # an override typed "from now" a few minutes late is still accepted
+def from_now(o: Override, now: datetime) -> Override:
+    """`o` without its past part: who was on duty before now stays as it was (the history is not rewritten)."""
+    return replace(o, start=now) if o.start < now < o.end else o
 
 
 def override_problem(o: Override, shifts: Sequence[Shift], now: datetime) -> str | None:
     """Why `o` makes no sense against the effective `shifts` of its span (before it), or None: a span that
-    is empty or in the past, a person replaced by themselves, a person replaced where they have no shift."""
+    is empty or over, a person replaced by themselves, a person replaced where they have no shift."""
     zh, en = TIER_NAMES[o.tier]
     if o.end <= o.start:
         return f"结束须晚于开始 / the end {o.end:%Y-%m-%d %H:%M} must be after the start {o.start:%Y-%m-%d %H:%M}"
-    if o.start < now - PAST_GRACE:
-        return (f"不能修改过去的值班（开始 {o.start:%Y-%m-%d %H:%M} 早于现在）；请从现在开始 / "
-                f"cannot rewrite the past: the start {o.start:%Y-%m-%d %H:%M} is before now; start now or later")
+    if o.end <= now:
+        return (f"不能修改过去的值班（{o.start:%Y-%m-%d %H:%M}–{o.end:%Y-%m-%d %H:%M} 已经过去） / cannot rewrite "
+                f"the past: {o.start:%Y-%m-%d %H:%M}–{o.end:%Y-%m-%d %H:%M} is over")
     if o.replaced is not None and o.replaced == o.replacement:
         return f"不能由本人替换本人（{o.replaced}） / {o.replaced!r} cannot replace themselves"
     if o.replaced is not None and not any(

@@ -166,3 +166,12 @@ def test_the_ics_carries_its_timezone_phones_layers_and_notes(desk: RosterServic
     assert first["DTSTART"].params["TZID"] == "Asia/Shanghai"
     text = str(first["DESCRIPTION"])
     assert "轮班 rotation" in text and "13800138001" in text and "打印机" in text
+
+
+def test_an_override_that_started_earlier_is_stored_from_now(desk: RosterService) -> None:
+    # 10:00: 周强 has been away since 09:00; 陈静 covers. Who was on duty at 09:30 is not rewritten.
+    o = desk.add_override(Tier.MANAGER, at("2026-11-23 09:00"), at("2026-11-23 17:00"), "周强", "陈静", "出差", "周强")
+    assert o.start == at("2026-11-23 10:00")
+    assert [p.name for p in desk.on_duty(at("2026-11-23 09:30")).manager] == ["周强"]
+    assert [p.name for p in desk.on_duty(at("2026-11-23 10:30")).manager] == ["陈静"]
+    assert desk.history(1)[0].detail == "manager 2026-11-23 10:00–2026-11-23 17:00 周强 -> 陈静 出差"

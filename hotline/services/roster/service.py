@@ -28,6 +28,7 @@ from hotline.domain.roster import (
     Shift,
     Tier,
     find_gaps,
+    from_now,
     on_duty,
     override_problem,
     rotation_fills,
@@ -250,6 +251,7 @@ class RosterService:
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
             cal = store.calendar()
+            overrides = [from_now(o, now) for o in overrides]
             for o in overrides:
                 self._check_people(store, o.replaced, o.replacement)
                 roster = store.load(o.start - timedelta(days=2), o.end + timedelta(days=2))
@@ -266,6 +268,7 @@ class RosterService:
         """What `o` would change, without storing it: (the shifts it ends, the shifts it makes) in its tier and
         span; raises RosterError as `add_override` would."""
         now = self.clock.now()
+        o = from_now(o, now)
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
             self._check_people(store, o.replaced, o.replacement)
