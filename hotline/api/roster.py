@@ -17,7 +17,7 @@ from hotline.domain.roster import Override, Shift, Tier
 from hotline.roster_files.problems import RosterFileError
 from hotline.services.roster.files import fairness_csv
 from hotline.services.roster.notices import fill_line, gap_line
-from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
+from hotline.services.roster.service import RosterError, RosterRequest, RosterService, on_duty_dict, override_text
 
 router = APIRouter(prefix="/api/roster", tags=["roster"])
 pages = APIRouter(tags=["roster"])
@@ -64,6 +64,7 @@ def shifts(request: Request, start: date = Query(alias="from"), end: date = Quer
             "overrides": [{"id": o.id, "tier": o.tier.value, "from": o.start.astimezone(service.tz).isoformat(),
                            "to": o.end.astimezone(service.tz).isoformat(), "replace": o.replaced, "by": o.replacement,
                            "reason": o.reason, "created_by": o.created_by} for o in service.overrides(start, end)],
+            "approval": service.config.approval,
             "warnings": _warnings(service, start, end)}
 
 
@@ -80,13 +81,87 @@ def preview_override(request: Request, body: OverrideIn) -> dict[str, Any]:
 
 @router.post("/overrides")
 def add_override(request: Request, body: OverrideIn) -> dict[str, Any]:
+    """Make an override now; with `[roster] approval`, only a manager may (the others file a request)."""
     service = roster_service(request)
     o = _override(service, body)
+    if service.config.approval and body.actor not in service.managers():
+        raise HTTPException(403, f"需经理审批，请提交申请 / {body.actor!r} is not a manager: file a request "
+                                 "(POST /api/roster/requests)")
     try:
         stored = service.add_override(o.tier, o.start, o.end, o.replaced, o.replacement, o.reason, o.created_by)
     except RosterError as e:
         raise HTTPException(422, str(e)) from None
     return {"id": stored.id, "text": override_text(stored, service.tz)}
+
+
+class SwapIn(BaseModel):
+    tier: Tier
+    first: str  # NAME@TIME inside the first shift, e.g. 王芳@2026-11-24T10:00
+    second: str
+    reason: str = ""
+    actor: str = "web"
+
+
+def _request_dict(service: RosterService, r: RosterRequest) -> dict[str, Any]:
+    return {"id": r.id, "kind": r.kind, "reason": r.reason, "requested_by": r.requested_by, "state": r.state,
+            "requested_at": r.requested_at.astimezone(service.tz).isoformat(),
+            "overrides": [override_text(o, service.tz) for o in r.overrides]}
+
+
+@router.post("/swaps")
+def swap(request: Request, body: SwapIn) -> dict[str, Any]:
+    """Two people trade shifts: made at once, or a request when `[roster] approval` is on and the actor is
+    not a manager."""
+    service = roster_service(request)
+    shifts = []
+    for spec in (body.first, body.second):
+        name, _, when = spec.partition("@")
+        try:
+            moment = datetime.fromisoformat(when)
+        except ValueError:
+            raise HTTPException(422, f"写成 NAME@TIME / write NAME@2026-11-24T10:00, got {spec!r}") from None
+        shift = service.shift_of(name, moment.replace(tzinfo=service.tz) if moment.tzinfo is None else moment)
+        if shift is None or shift.tier is not body.tier:
+            raise HTTPException(422, f"找不到 {name} 在 {when} 的班次 / no {body.tier.value} shift of {name!r} "
+                                     f"at {when}")
+        shifts.append(shift)
+    try:
+        overrides = service.swap_overrides(body.tier, shifts[0], shifts[1], body.reason)
+        if service.config.approval and body.actor not in service.managers():
+            return {"request": service.request(overrides, body.reason, body.actor, kind="swap")}
+        made = service.swap(body.tier, shifts[0], shifts[1], body.reason, body.actor)
+    except RosterError as e:
+        raise HTTPException(422, str(e)) from None
+    return {"ids": [o.id for o in made]}
+
+
+@router.get("/requests")
+def requests(request: Request, state: str = "pending") -> dict[str, Any]:
+    service = roster_service(request)
+    return {"approval": service.config.approval, "managers": sorted(service.managers()),
+            "requests": [_request_dict(service, r) for r in service.requests(None if state == "all" else state)]}
+
+
+@router.post("/requests")
+def file_request(request: Request, body: OverrideIn) -> dict[str, Any]:
+    """Ask for an override; a manager approves or rejects it."""
+    service = roster_service(request)
+    try:
+        return {"request": service.request([_override(service, body)], body.reason, body.actor)}
+    except RosterError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+@router.post("/requests/{request_id}/{decision}")
+def decide(request: Request, request_id: int, decision: str, actor: str) -> dict[str, Any]:
+    if decision not in ("approve", "reject"):
+        raise HTTPException(404, "approve or reject")
+    service = roster_service(request)
+    try:
+        made = service.decide(request_id, decision == "approve", actor)
+    except RosterError as e:
+        raise HTTPException(403 if "not a manager" in str(e) else 409, str(e)) from None
+    return {"state": "approved" if decision == "approve" else "rejected", "overrides": [o.id for o in made]}
 
 
 @router.delete("/overrides/{override_id}")

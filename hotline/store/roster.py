@@ -4,6 +4,7 @@ calendar, handover notes and the change log (who changed what, when)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -109,6 +110,23 @@ class HandoverAckRow(Base):
     via: Mapped[str] = mapped_column(String(16))
 
 
+class RequestRow(Base):
+    """An override or a swap asked for by a person, waiting for a manager (`[roster] approval`)."""
+
+    __tablename__ = "roster_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # override | swap
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    batch: Mapped[str | None] = mapped_column(String(32))
+
+
 class CalendarDayRow(Base):
     __tablename__ = "roster_calendar"
 
@@ -149,6 +167,33 @@ class ChangeRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class RosterRequest:
+    id: int
+    kind: str
+    overrides: tuple[Override, ...]
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    state: str
+    decided_by: str | None = None
+
+
+def override_to_json(o: Override) -> dict[str, Any]:
+    return {"tier": o.tier.value, "start": o.start.isoformat(), "end": o.end.isoformat(), "replaced": o.replaced,
+            "replacement": o.replacement, "reason": o.reason}
+
+
+def override_from_json(d: dict[str, Any]) -> Override:
+    return Override(Tier(d["tier"]), datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"]),
+                    d.get("replaced"), d.get("replacement"), str(d.get("reason", "")))
+
+
+def _request(r: RequestRow) -> RosterRequest:
+    return RosterRequest(r.id, r.kind, tuple(override_from_json(d) for d in r.overrides), r.reason,
+                         r.requested_by, r.requested_at, r.state, r.decided_by)
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -269,6 +314,30 @@ class RosterStore:
     def remove_overrides(self, ids: Iterable[int]) -> None:
         self.s.execute(delete(OverrideRow).where(OverrideRow.id.in_(list(ids))))
         self.s.flush()
+
+    # requests -------------------------------------------------------------------------------------
+    def add_request(self, kind: str, overrides: Sequence[Override], reason: str, by: str, at: datetime) -> int:
+        row = RequestRow(kind=kind, overrides=[override_to_json(o) for o in overrides], reason=reason,
+                         requested_by=by, requested_at=at, state="pending")
+        self.s.add(row)
+        self.s.flush()
+        return row.id
+
+    def requests(self, state: str | None = "pending") -> list[RosterRequest]:
+        stmt = select(RequestRow).order_by(RequestRow.id)
+        if state is not None:
+            stmt = stmt.where(RequestRow.state == state)
+        return [_request(r) for r in self.s.scalars(stmt)]
+
+    def request(self, request_id: int) -> RosterRequest | None:
+        row = self.s.get(RequestRow, request_id)
+        return _request(row) if row is not None else None
+
+    def decide(self, request_id: int, state: str, by: str, at: datetime, batch: str | None = None) -> None:
+        row = self.s.get(RequestRow, request_id)
+        if row is not None:
+            row.state, row.decided_by, row.decided_at, row.batch = state, by, at, batch
+            self.s.flush()
 
     # handover acknowledgements ------------------------------------------------------------------------
     def ack_handover(self, tier: Tier, person: str, shift_start: datetime, at: datetime, via: str) -> bool:

@@ -5,6 +5,7 @@ nonsense override refused with its reason. Every effect is checked against the r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -134,3 +135,52 @@ def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService],
         browser.close()
     late = service.on_duty(datetime.fromisoformat("2026-11-24T14:00:00+08:00")).second_line
     assert [p.name for p in late] == ["赵敏"]
+
+
+def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, settings: Settings) -> None:
+    require_browser()
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    approving = replace(settings, extra={**settings.extra, "roster": {"approval": True}})
+    db = open_database(f"sqlite:///{tmp_path / 'approval.db'}")
+    service = RosterService(db.factory, approving, ManualClock(NOW, settings.tz))
+    service.load_example(ROOT / "config" / "roster.yaml", "周强")
+    first = "#grid tr[data-tier=first_line] td[data-day='2026-11-24']"
+    with serve(create_app(approving, db.factory, ManualClock(NOW, settings.tz), live={})) as url, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#grid tbody tr")
+        page.select_option("#actor", "张伟")
+        page.wait_for_function("document.getElementById('save-btn').textContent === '申请 Request'")
+        page.click(f"{first} .shift[data-person=张伟]")
+        page.select_option("#o-by", "李娜")
+        page.click("#preview-btn")
+        page.wait_for_selector("#preview-lines li")
+        page.click("#save-btn")
+        page.wait_for_selector("#requests tbody tr")
+        assert page.locator("#preview").inner_text().startswith("已提交申请 / requested #")
+        row = page.locator("#requests tbody tr").inner_text()
+        assert "张伟" in row and "first_line 2026-11-24 20:00–2026-11-25 08:00 张伟 -> 李娜" in row
+        assert night_of_1124(service) == ["张伟"]  # nothing changes before a manager approves
+
+        page.click("#requests tbody tr button.approve")  # 张伟 is no manager
+        page.wait_for_selector("#preview.error")
+        assert "is not a manager" in page.locator("#preview").inner_text()
+        page.select_option("#actor", "周强")
+        page.click("#requests tbody tr button.approve")
+        page.wait_for_function(f"document.querySelector(\"{first}\").innerText.includes('李娜')")
+        assert page.locator("#requests tbody tr").count() == 0
+        assert night_of_1124(service) == ["李娜"]
+        assert [c.action for c in service.history(3)][:2] == ["request.approve", "override"]
+        browser.close()
+
+        # a swap asked for over the API by a person is a request too
+        made = httpx.post(url + "/api/roster/swaps", json={
+            "tier": "first_line", "first": "王芳@2026-11-26T10:00", "second": "张伟@2026-11-26T22:00",
+            "reason": "家里有事", "actor": "王芳"}, timeout=10).json()
+        [pending] = service.requests()
+        assert made == {"request": pending.id} and pending.kind == "swap" and len(pending.overrides) == 2
+    db.engine.dispose()

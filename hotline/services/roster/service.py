@@ -46,9 +46,9 @@ from hotline.domain.windows import (
 from hotline.services.roster import files, holidays
 from hotline.services.roster.config import RosterConfig, roster_config
 from hotline.store.base import unit_of_work
-from hotline.store.roster import RosterStore
+from hotline.store.roster import RosterRequest, RosterStore
 
-__all__ = ["Gap", "OnDuty", "Person", "RosterError", "RosterService", "WindowKind", "on_duty_dict"]
+__all__ = ["Gap", "OnDuty", "Person", "RosterError", "RosterRequest", "RosterService", "WindowKind", "on_duty_dict"]
 
 
 FEED_TOKEN_BYTES = 24  # 192 bits: a feed URL cannot be guessed
@@ -282,13 +282,59 @@ class RosterService:
         made = [s for s in after if s.tier is o.tier]
         return [s for s in mine if s not in made], [s for s in made if s not in mine]
 
-    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> list[Override]:
-        """Two people trade shifts: each covers the other's span (one batch: undone together)."""
+    # requests and approvals ----------------------------------------------------------------------
+    def request(self, overrides: list[Override], reason: str, by: str, kind: str = "override") -> int:
+        """Ask for overrides (a swap is two) that a manager approves; checked now, and again on approval."""
+        for o in overrides:
+            self.preview_override(o)
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            request_id = store.add_request(kind, [from_now(o, now) for o in overrides], reason, by, now)
+            store.log(by, now, "request", f"#{request_id} {kind}: "
+                      + "; ".join(override_text(o, self.tz) for o in overrides))
+        return request_id
+
+    def swap_overrides(self, tier: Tier, first: Shift, second: Shift, reason: str) -> list[Override]:
         if first.person == second.person:
             raise RosterError(f"不能与自己换班（{first.person}） / {first.person!r} cannot swap with themselves")
-        return self._add_overrides([Override(tier, first.start, first.end, first.person, second.person, reason),
-                                    Override(tier, second.start, second.end, second.person, first.person, reason)],
-                                   actor)
+        return [Override(tier, first.start, first.end, first.person, second.person, reason),
+                Override(tier, second.start, second.end, second.person, first.person, reason)]
+
+    def requests(self, state: str | None = "pending") -> list[RosterRequest]:
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).requests(state)
+
+    def managers(self) -> set[str]:
+        """Who may approve: members of a manager rotation, `[roster] manager_fallback`, and whoever is on the
+        manager tier in the coming `gap_warning_days` days."""
+        today = self.clock.now().astimezone(self.tz).date()
+        roster, _ = self.snapshot(*self.day_span(today, today))
+        names = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members}
+        names |= set(self.config.manager_fallback)
+        last = today + timedelta(days=self.config.gap_warning_days - 1)
+        return names | {s.person for s in self.shifts(today, last) if s.tier is Tier.MANAGER}
+
+    def decide(self, request_id: int, approve: bool, actor: str) -> list[Override]:
+        """A manager approves (the overrides are made, as one batch) or rejects a pending request."""
+        if actor not in self.managers():
+            raise RosterError(f"{actor} 不是项目经理，不能审批 / {actor!r} is not a manager: only managers approve")
+        with unit_of_work(self.factory) as s:
+            req = RosterStore(s).request(request_id)
+        if req is None or req.state != "pending":
+            raise RosterError(f"没有待批的申请 #{request_id} / no pending request #{request_id}")
+        made = self._add_overrides(list(req.overrides), req.requested_by) if approve else []
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            store.decide(request_id, "approved" if approve else "rejected", actor, now,
+                         made[0].batch if made else None)
+            store.log(actor, now, "request.approve" if approve else "request.reject", f"#{request_id}")
+        return made
+
+    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> list[Override]:
+        """Two people trade shifts: each covers the other's span (one batch: undone together)."""
+        return self._add_overrides(self.swap_overrides(tier, first, second, reason), actor)
 
     def overrides(self, first: date, last: date) -> list[Override]:
         """The overrides overlapping the days from `first` to `last`, in the order made, with their ids."""

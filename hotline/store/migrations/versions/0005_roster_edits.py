@@ -1,6 +1,7 @@
 """Roster edits: overrides made together (a swap, a web edit) share a batch, so that undo takes them back
 together; per-person secret calendar feeds (only a hash of the token is stored; revocable); handover
-acknowledgements (the incoming person confirms taking over a shift).
+acknowledgements (the incoming person confirms taking over a shift); override and swap requests waiting
+for a manager's approval.
 
 Revision ID: 0005_roster_edits
 Revises: 0003_alerts
@@ -46,7 +47,26 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "roster_requests",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("overrides", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("requested_by", sa.String(64), nullable=False),
+        sa.Column("requested_at", UtcDateTime(), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("decided_by", sa.String(64)),
+        sa.Column("decided_at", UtcDateTime()),
+        sa.Column("batch", sa.String(32)),
+        sa.PrimaryKeyConstraint("id", name="pk_roster_requests"),
+    )
+    op.create_index("ix_roster_requests_state", "roster_requests", ["state"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_roster_requests_state", "roster_requests")
+    op.drop_table("roster_requests")
     op.drop_table("roster_handover_acks")
     op.drop_table("roster_feeds")
     op.drop_index("ix_roster_overrides_batch", "roster_overrides")
