@@ -267,7 +267,7 @@ def on_duty(roster: Roster, at: datetime, windows: ServiceWindows, calendar: Wor
                   shifts=tuple(current))
 
 
-def _merge(spans: Iterable[Span]) -> list[Span]:
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
     merged: list[Span] = []
     for s, e in sorted(spans):
         if merged and s <= merged[-1][1]:
@@ -284,11 +284,11 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
     gaps: list[Gap] = []
     for tier in Tier:
         need = requirements.get(tier, Requirement.NONE)
-        covered = _merge((s.start, s.end) for s in shifts if s.tier is tier)
+        covered = merge_spans((s.start, s.end) for s in shifts if s.tier is tier)
         holes: list[Span] = []
         for span in windows.required_spans(need, start, end, calendar):
             holes += subtract_spans(span, covered)
-        for s, e in _merge(holes):
+        for s, e in merge_spans(holes):
             touched = days_between(s.astimezone(windows.tz).date(),
                                    (e - timedelta(microseconds=1)).astimezone(windows.tz).date())
             days = list(touched)

@@ -3,11 +3,12 @@ removes. An import replaces only what it covers: the tiers it names, in the span
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from hotline.domain.roster import TIER_NAMES, Shift, Tier, subtract_spans
+from hotline.domain.roster import TIER_NAMES, Shift, Tier, merge_spans, subtract_spans
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class ImportPlan:
         return not (self.add or self.change or self.remove)
 
 
-def _same(a: Shift, b: Shift) -> bool:
-    return (a.tier, a.person, a.start, a.end, a.label) == (b.tier, b.person, b.start, b.end, b.label)
+def _key(s: Shift) -> tuple[object, ...]:
+    return (s.tier, s.person, s.start, s.end, s.label)
 
 
 def plan_import(stored: Iterable[StoredShift], covers: Sequence[Cover], new: Sequence[Shift]) -> ImportPlan:
@@ -55,18 +56,28 @@ def plan_import(stored: Iterable[StoredShift], covers: Sequence[Cover], new: Seq
     by_tier: dict[Tier, list[tuple[datetime, datetime]]] = {}
     for c in covers:
         by_tier.setdefault(c.tier, []).append((c.start, c.end))
+    merged = {t: merge_spans(spans) for t, spans in by_tier.items()}  # sorted, apart: ends sorted too
+    ends = {t: [e for _, e in spans] for t, spans in merged.items()}
+    waiting: dict[tuple[object, ...], list[int]] = {}
+    for i, n in enumerate(new):
+        waiting.setdefault(_key(n), []).append(i)
     matched: set[int] = set()
     change: list[ShiftChange] = []
     remove: list[StoredShift] = []
     unchanged = 0
     for st in stored:
         sh = st.shift
-        cuts = [(s, e) for s, e in by_tier.get(sh.tier, []) if s < sh.end and sh.start < e]
+        spans = merged.get(sh.tier, [])
+        cuts = []
+        for s, e in spans[bisect.bisect_right(ends.get(sh.tier, []), sh.start):]:
+            if s >= sh.end:
+                break
+            cuts.append((s, e))
         if not cuts:
             continue
-        twin = next((i for i, n in enumerate(new) if i not in matched and _same(n, sh)), None)
-        if twin is not None:
-            matched.add(twin)
+        twins = waiting.get(_key(sh))
+        if twins:
+            matched.add(twins.pop())
             unchanged += 1
             continue
         pieces = subtract_spans((sh.start, sh.end), cuts)
