@@ -184,3 +184,42 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
         [pending] = service.requests()
         assert made == {"request": pending.id} and pending.kind == "swap" and len(pending.overrides) == 2
     db.engine.dispose()
+
+
+def test_swap_from_the_grid_and_undo(roster: tuple[str, RosterService]) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    url, service = roster
+    day = "#grid tr[data-tier=first_line] td[data-day='2026-11-26']"
+
+    def first_line(moment: str) -> list[str]:
+        return [p.name for p in service.on_duty(datetime.fromisoformat(moment + "+08:00")).first_line]
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#grid tbody tr")
+        page.click(f"{day} .shift[data-person=王芳]")
+        page.click("#s-pick-first")
+        page.click(f"{day} .shift[data-person=张伟]")
+        page.click("#s-pick-second")
+        assert (page.input_value("#s-first"), page.input_value("#s-second")) == (
+            "王芳@2026-11-26T08:00", "张伟@2026-11-26T20:00")
+        page.click("#swap-btn")
+        page.wait_for_selector("#swap-undo")
+        page.wait_for_function(f"document.querySelector(\"{day}\").innerText.startsWith('08:00–20:00 张伟')")
+        assert page.locator(day).inner_text().splitlines() == ["08:00–20:00 张伟", "20:00–08:00 王芳"]
+        assert (first_line("2026-11-26T10:00"), first_line("2026-11-26T22:00")) == (["张伟"], ["王芳"])
+        page.click("#swap-undo")
+        page.wait_for_function(f"document.querySelector(\"{day}\").innerText.startsWith('08:00–20:00 王芳')")
+        assert page.locator("#swap-result").inner_text().startswith("已撤销 / undone #")
+        assert (first_line("2026-11-26T10:00"), first_line("2026-11-26T22:00")) == (["王芳"], ["张伟"])
+        # swapping with oneself is refused with its reason
+        page.click(f"{day} .shift[data-person=王芳]")
+        page.click("#s-pick-second")
+        page.click("#swap-btn")
+        page.wait_for_selector("#swap-result.error")
+        assert "cannot swap with themselves" in page.locator("#swap-result").inner_text()
+        browser.close()
