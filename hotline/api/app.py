@@ -26,6 +26,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # Routers of other parts, mounted when present: (module, attribute).
 OPTIONAL_ROUTERS = [
     ("hotline.api.roster", "router"),
+    ("hotline.api.roster", "pages"),
     ("hotline.api.alerts", "router"),
     ("hotline.api.twilio", "router"),
     ("hotline.api.reports", "router"),

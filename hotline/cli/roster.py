@@ -19,9 +19,13 @@ from hotline.config import Settings
 from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
-from hotline.services.roster.notices import WEEKDAY_ZH, gap_line, today_post
-from hotline.services.roster.service import RosterError, RosterService, on_duty_dict
+from hotline.roster_files.table import SOURCE_NAMES
+from hotline.services.roster.files import fairness_csv, fairness_rows
+from hotline.services.roster.notices import WEEKDAY_ZH, fill_line, gap_line, today_post
+from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
 from hotline.store.base import make_engine, migrate, session_factory
+
+LAYER_EN = {"rotation": "rotation", "dated": "table", "override": "override"}
 
 
 def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
@@ -36,6 +40,14 @@ def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
     for warning in service.calendar_warnings():
         print(f"警告 / warning: {warning}", file=sys.stderr)
     return service
+
+
+def warn_dates(service: RosterService, first: date, last: date) -> None:
+    """The warning for an unconfirmed year among the dates asked about (unless today's already said it)."""
+    said = set(service.calendar_warnings())
+    for warning in service.date_warnings(first, last):
+        if warning not in said:
+            print(f"警告 / warning: {warning}", file=sys.stderr)
 
 
 def _moment(text: str, settings: Settings) -> datetime:
@@ -68,6 +80,8 @@ def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     at = _moment(args.at, settings) if args.at else service.clock.now()
     duty = service.on_duty(at, args.specialty)
+    local_day = at.astimezone(settings.tz).date()
+    warn_dates(service, local_day, local_day)
     if args.json:
         print(json.dumps(on_duty_dict(duty), ensure_ascii=False, indent=2))
         return 0
@@ -77,9 +91,14 @@ def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
         people = duty.tier(tier)
         names = "；".join(
             f"{p.name} 手机 {p.mobile or '-'} 分机 {p.extension or '-'} 至 until "
-            f"{_until(duty, tier, p.name, settings)}" for p in people) or "无人 / nobody"
+            f"{_until(duty, tier, p.name, settings)} [{_layer(duty, tier, p.name)}]" for p in people) or "无人 / nobody"
         print(f"{zh} {en}: {names}")
     return 0
+
+
+def _layer(duty: OnDuty, tier: Tier, name: str) -> str:
+    """Where the person's shift comes from: `轮班 rotation`, `值班表 table` or `调班 override`."""
+    return "、".join(f"{SOURCE_NAMES[s]} {LAYER_EN[s]}" for s in duty.layers(tier, name))
 
 
 def _until(duty: OnDuty, tier: Tier, name: str, settings: Settings) -> str:
@@ -92,8 +111,11 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=service.config.gap_warning_days - 1)
     gaps = service.gaps(first, last)
+    warn_dates(service, first, last)
     for g in gaps:
         print(gap_line(service, g))
+    for s in service.rotation_fills(first, last):
+        print(fill_line(service, s))
     print(f"{first} – {last}: {len(gaps)} 处空档 / gap(s)", file=sys.stderr)
     return 1 if gaps else 0
 
@@ -101,7 +123,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     try:
-        print(service.import_file(Path(args.file), args.actor))
+        print(service.import_file(Path(args.file), args.actor, dry_run=args.dry_run))
     except RosterFileError as e:
         print(str(e), file=sys.stderr)
         return 1
@@ -123,6 +145,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     first = args.start or _today(service).replace(day=1)
     last = args.end or (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     data = service.export(args.format, first, last, args.person, args.english)
+    warn_dates(service, first, last)
     if args.output:
         Path(args.output).write_bytes(data)
         print(f"{args.output}: {len(data)} bytes ({first} – {last})", file=sys.stderr)
@@ -143,12 +166,33 @@ def cmd_today(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     try:
-        service.add_override(Tier(args.tier), _moment(args.start, settings), _moment(args.end, settings),
-                             args.replace, args.by, args.reason, args.actor)
+        o = service.add_override(Tier(args.tier), _moment(args.start, settings), _moment(args.end, settings),
+                                 args.replace, args.by, args.reason, args.actor)
     except RosterError as e:
         print(str(e), file=sys.stderr)
         return 1
-    print("已记录 / recorded")
+    print(f"已记录调班 #{o.id} / override #{o.id} recorded (撤销 / undo: hotline roster override-remove {o.id})")
+    return 0
+
+
+def cmd_overrides(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    first = args.start or _today(service)
+    last = args.end or first + timedelta(days=30)
+    for o in service.overrides(first, last):
+        print(f"#{o.id} {override_text(o, settings.tz)} [{o.created_by}]")
+    return 0
+
+
+def cmd_override_remove(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        removed = service.undo(args.actor) if args.id is None else service.remove_override(args.id, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    for o in removed:
+        print(f"已撤销 / removed #{o.id} {override_text(o, settings.tz)}")
     return 0
 
 
@@ -163,8 +207,67 @@ def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
                   f"{name!r} at {when!r} (write NAME@2026-11-25T20:00)", file=sys.stderr)
             return 1
         shifts.append(shift)
-    service.swap(Tier(args.tier), shifts[0], shifts[1], args.reason, args.actor)
-    print("已换班 / swapped")
+    try:
+        done = service.swap(Tier(args.tier), shifts[0], shifts[1], args.reason, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"已换班 / swapped (#{done[0].id}, #{done[1].id}; 撤销 / undo: hotline roster override-remove {done[0].id})")
+    return 0
+
+
+def cmd_feed(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        if args.feed_action == "revoke":
+            print(f"{args.person}: 已撤销 {service.revoke_feeds(args.person, args.actor)} 个订阅 / feeds revoked")
+            return 0
+        token = service.create_feed(args.person, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    path = f"/api/roster/feeds/{token}.ics"
+    base = args.base_url or settings.api.public_base_url
+    host = base.split("://", 1)[-1].rstrip("/")
+    print(f"webcal://{host}{path}")
+    print(f"{args.person} 的日历订阅地址只显示这一次；泄露后请撤销：hotline roster feed revoke {args.person} / the "
+          "feed URL is shown once; revoke it if it leaks", file=sys.stderr)
+    return 0
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(text + "-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"不是月份 / not a month: {text!r} (e.g. 2026-11)") from None
+
+
+def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    first = args.month or _today(service).replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    table, found = service.fairness(first, last)
+    if args.output:
+        Path(args.output).write_bytes(fairness_csv(table))
+    else:
+        for row in fairness_rows(table):
+            print("\t".join(row))
+    for c in found:
+        print(f"警告 / warning: {c.text(settings.tz)}", file=sys.stderr)
+    warn_dates(service, first, last)
+    return 1 if found else 0
+
+
+def cmd_ack(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    try:
+        shift = service.ack_handover(args.person or args.actor, via="cli")
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    zh, en = TIER_NAMES[shift.tier]
+    print(f"已确认接班 / acknowledged: {zh} {en} {shift.person} {shift.start.astimezone(settings.tz):%m-%d %H:%M}–"
+          f"{shift.end.astimezone(settings.tz):%m-%d %H:%M}")
     return 0
 
 
@@ -201,8 +304,10 @@ def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.day}: {'已删除 / removed' if service.unset_calendar_day(args.day, args.actor) else '无 / none'}")
     elif args.action == "confirm":
         for y in args.year:
-            service.confirm_year(y, args.actor)
+            warning = service.confirm_year(y, args.actor)
             print(f"{y}: 已确认 / confirmed")
+            if warning:
+                print(f"警告 / warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -226,6 +331,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     imp = sub.add_parser("import", parents=[base], help="导入 .xlsx/.csv/.yaml / import a roster file")
     imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="预览新增、缩短、删除的班次，不保存 / show what would be added, changed, removed")
     imp.set_defaults(func=cmd_import)
 
     load = sub.add_parser("load", parents=[base], help="载入值班配置 / load the desk file ([roster] file)")
@@ -254,12 +361,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ovr.add_argument("--reason", default="")
     ovr.set_defaults(func=cmd_override)
 
+    ovl = sub.add_parser("overrides", parents=[base], help="调班列表（含编号） / overrides with their ids")
+    ovl.add_argument("--from", dest="start", type=_day, help="first date (default today)")
+    ovl.add_argument("--to", dest="end", type=_day, help="last date, included (default 30 days on)")
+    ovl.set_defaults(func=cmd_overrides)
+
+    orm = sub.add_parser("override-remove", parents=[base],
+                         help="撤销调班（换班两半一起） / take back an override (both halves of a swap)")
+    orm.add_argument("id", type=int, nargs="?", help="the override's id (default: your latest one)")
+    orm.set_defaults(func=cmd_override_remove)
+
     swap = sub.add_parser("swap", parents=[base], help="换班 / two people trade shifts")
     swap.add_argument("--tier", choices=[t.value for t in Tier], required=True)
     swap.add_argument("--first", required=True, help="NAME@TIME inside the first shift")
     swap.add_argument("--second", required=True, help="NAME@TIME inside the second shift")
     swap.add_argument("--reason", default="")
     swap.set_defaults(func=cmd_swap)
+
+    feed = sub.add_parser("feed", parents=[COMMON], help="个人日历订阅 / a person's secret calendar feed (webcal)")
+    fsub = feed.add_subparsers(dest="feed_action", required=True)
+    fnew = fsub.add_parser("create", parents=[base], help="新建订阅地址 / a new secret URL")
+    fnew.add_argument("person")
+    fnew.add_argument("--base-url", help="the address phones reach hotline at (default: [api] public_base_url)")
+    frev = fsub.add_parser("revoke", parents=[base], help="撤销全部订阅地址 / revoke every URL of the person")
+    frev.add_argument("person")
+    feed.set_defaults(func=cmd_feed)
+
+    fair = sub.add_parser("fairness", parents=[base],
+                          help="每人每月工时、夜班、节假日班 / hours, nights, holiday shifts per person; "
+                               "double bookings and short rests")
+    fair.add_argument("--month", type=_month, help="e.g. 2026-11 (default this month)")
+    fair.add_argument("-o", "--output", help="write the table as CSV (UTF-8 with BOM, for Excel)")
+    fair.set_defaults(func=cmd_fairness)
+
+    ack = sub.add_parser("ack", parents=[base], help="确认接班 / acknowledge taking over your shift")
+    ack.add_argument("person", nargs="?", help="default: --actor (the login name)")
+    ack.set_defaults(func=cmd_ack)
 
     note = sub.add_parser("note", parents=[base], help="交接班记录 / handover note")
     note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value)

@@ -135,6 +135,8 @@ class Override:
     reason: str = ""
     created_by: str = ""
     created_at: datetime | None = None
+    id: int | None = None  # once stored
+    batch: str = ""  # overrides made together (a swap) share a batch: undone together
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,10 @@ class OnDuty:
         people: tuple[Person, ...] = getattr(self, Tier(tier).value)
         return people
 
+    def layers(self, tier: Tier, name: str) -> tuple[str, ...]:
+        """Where `name`'s shifts in `tier` now come from: rotation, dated (a table) or override."""
+        return tuple(dict.fromkeys(s.source for s in self.shifts if s.tier is tier and s.person == name))
+
     def until(self, tier: Tier, name: str) -> datetime | None:
         ends = [s.end for s in self.shifts if s.tier is tier and s.person == name]
         return max(ends) if ends else None
@@ -174,9 +180,10 @@ class Gap:
     start: datetime
     end: datetime
     holiday: bool = False  # the span touches a statutory holiday
+    unconfirmed: bool = False  # the span touches a year whose holiday schedule is not confirmed: may be false
 
 
-def _subtract(span: Span, cuts: Sequence[Span]) -> list[Span]:
+def subtract_spans(span: Span, cuts: Sequence[Span]) -> list[Span]:
     """The parts of `span` not covered by any of `cuts`."""
     pieces = [span]
     for cs, ce in cuts:
@@ -213,7 +220,7 @@ def _apply_override(shifts: list[Shift], o: Override) -> list[Shift]:
         if not hit or (o.replaced is not None and sh.person != o.replaced):
             out.append(sh)
             continue
-        out += [replace(sh, start=s, end=e) for s, e in _subtract((sh.start, sh.end), [(o.start, o.end)])]
+        out += [replace(sh, start=s, end=e) for s, e in subtract_spans((sh.start, sh.end), [(o.start, o.end)])]
         if o.replaced is not None and o.replacement is not None:
             out.append(replace(sh, person=o.replacement, start=max(sh.start, o.start),
                                end=min(sh.end, o.end), source="override"))
@@ -233,7 +240,7 @@ def shifts_between(roster: Roster, start: datetime, end: datetime, windows: Serv
         cuts.setdefault(d.tier, []).append((d.start, d.end))
     shifts: list[Shift] = []
     for sh in _rotation_shifts(roster, first, last, windows, calendar):
-        shifts += [replace(sh, start=s, end=e) for s, e in _subtract((sh.start, sh.end), cuts.get(sh.tier, []))]
+        shifts += [replace(sh, start=s, end=e) for s, e in subtract_spans((sh.start, sh.end), cuts.get(sh.tier, []))]
     shifts += dated
     for o in roster.overrides:
         if o.start < end and o.end > start:
@@ -260,7 +267,7 @@ def on_duty(roster: Roster, at: datetime, windows: ServiceWindows, calendar: Wor
                   shifts=tuple(current))
 
 
-def _merge(spans: Iterable[Span]) -> list[Span]:
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
     merged: list[Span] = []
     for s, e in sorted(spans):
         if merged and s <= merged[-1][1]:
@@ -277,12 +284,47 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
     gaps: list[Gap] = []
     for tier in Tier:
         need = requirements.get(tier, Requirement.NONE)
-        covered = _merge((s.start, s.end) for s in shifts if s.tier is tier)
+        covered = merge_spans((s.start, s.end) for s in shifts if s.tier is tier)
         holes: list[Span] = []
         for span in windows.required_spans(need, start, end, calendar):
-            holes += _subtract(span, covered)
-        for s, e in _merge(holes):
+            holes += subtract_spans(span, covered)
+        for s, e in merge_spans(holes):
             touched = days_between(s.astimezone(windows.tz).date(),
                                    (e - timedelta(microseconds=1)).astimezone(windows.tz).date())
-            gaps.append(Gap(tier, s, e, any(calendar.is_holiday(d) for d in touched)))
+            days = list(touched)
+            gaps.append(Gap(tier, s, e, any(calendar.is_holiday(d) for d in days),
+                            any(not calendar.knows(d.year) for d in days)))
     return sorted(gaps, key=lambda g: (g.start, list(Tier).index(g.tier)))
+
+
+def from_now(o: Override, now: datetime) -> Override:
+    """`o` without its past part: who was on duty before now stays as it was (the history is not rewritten)."""
+    return replace(o, start=now) if o.start < now < o.end else o
+
+
+def override_problem(o: Override, shifts: Sequence[Shift], now: datetime) -> str | None:
+    """Why `o` makes no sense against the effective `shifts` of its span (before it), or None: a span that
+    is empty or over, a person replaced by themselves, a person replaced where they have no shift."""
+    zh, en = TIER_NAMES[o.tier]
+    if o.end <= o.start:
+        return f"结束须晚于开始 / the end {o.end:%Y-%m-%d %H:%M} must be after the start {o.start:%Y-%m-%d %H:%M}"
+    if o.end <= now:
+        return (f"不能修改过去的值班（{o.start:%Y-%m-%d %H:%M}–{o.end:%Y-%m-%d %H:%M} 已经过去） / cannot rewrite "
+                f"the past: {o.start:%Y-%m-%d %H:%M}–{o.end:%Y-%m-%d %H:%M} is over")
+    if o.replaced is not None and o.replaced == o.replacement:
+        return f"不能由本人替换本人（{o.replaced}） / {o.replaced!r} cannot replace themselves"
+    if o.replaced is not None and not any(
+            s.tier is o.tier and s.person == o.replaced and s.start < o.end and o.start < s.end for s in shifts):
+        return (f"{o.replaced} 在 {o.start:%m-%d %H:%M}–{o.end:%m-%d %H:%M} 没有{zh}班次，无可替换 / {o.replaced!r} "
+                f"has no {en} shift in that span: nothing to replace (see `hotline roster who`)")
+    return None
+
+
+def rotation_fills(roster: Roster, start: datetime, end: datetime, windows: ServiceWindows,
+                   calendar: WorkingCalendar) -> list[Shift]:
+    """The rotation shifts that fill holes of a dated table: those of a tier on a day the table (or a holiday
+    roster) has shifts of that tier. They are no gaps, but the supervisor may not expect them."""
+    tz = windows.tz
+    dated_days = {(d.tier, d.start.astimezone(tz).date()) for d in roster.dated}
+    return [s for s in shifts_between(roster, start, end, windows, calendar)
+            if s.source == "rotation" and (s.tier, s.start.astimezone(tz).date()) in dated_days]

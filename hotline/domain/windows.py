@@ -147,17 +147,41 @@ class ServiceWindows:
         return spans
 
 
+def year_warning(year: int) -> str:
+    return (f"{year} 年的法定节假日和调休安排尚未录入，值班表按普通日期处理；请在国务院公布后录入"
+            f"（hotline roster holidays seed / set / confirm）。 / The official {year} holiday and make-up "
+            f"working-day schedule is not entered: dates are treated as ordinary days; enter it when the "
+            f"State Council publishes it (hotline roster holidays seed / set / confirm).")
+
+
 def missing_year_warnings(today: date, calendar: WorkingCalendar) -> list[str]:
     """Warnings for years whose official holiday schedule is not entered: this year always, next year
     from 1 November on (the State Council usually publishes it in late October or November)."""
     years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
-    return [
-        f"{y} 年的法定节假日和调休安排尚未录入，值班表按普通日期处理；请在国务院公布后录入"
-        f"（hotline roster holidays seed / set / confirm）。 / The official {y} holiday and make-up "
-        f"working-day schedule is not entered: dates are treated as ordinary days; enter it when the "
-        f"State Council publishes it (hotline roster holidays seed / set / confirm)."
-        for y in years if not calendar.knows(y)
-    ]
+    return [year_warning(y) for y in years if not calendar.knows(y)]
+
+
+def dated_year_warnings(first: date, last: date, calendar: WorkingCalendar) -> list[str]:
+    """Warnings for the years from `first` to `last` (the dates asked about, imported or exported) whose
+    official holiday schedule is not confirmed: holidays there are taken as ordinary days."""
+    return [year_warning(y) for y in range(first.year, last.year + 1) if not calendar.knows(y)]
+
+
+OFFICIAL_HOLIDAYS = (("元旦", "New Year"), ("春节", "Spring Festival"), ("清明", "Tomb"), ("劳动", "Labour"),
+                     ("端午", "Dragon Boat"), ("中秋", "Mid-autumn"), ("国庆", "National Day"))
+
+
+def incomplete_year_warning(year: int, calendar: WorkingCalendar) -> str | None:
+    """Why `year`'s entered schedule looks incomplete (a statutory holiday with no day named after it),
+    or None. Asked when someone confirms a year by hand."""
+    names = [d.name for d in calendar.days.values() if d.day.year == year and d.kind is DayKind.HOLIDAY]
+    missing = [zh for zh, en in OFFICIAL_HOLIDAYS
+               if not any(zh in n or en.lower() in n.lower() for n in names)]
+    if not missing:
+        return None
+    return (f"{year} 年只录入了 {len(names)} 个节假日，缺少：{'、'.join(missing)}；请核对国务院通知 / only "
+            f"{len(names)} holiday(s) of {year} are entered and none is named {', '.join(missing)}: check the "
+            f"State Council notice (hotline roster holidays set DAY holiday --name 春节)")
 
 
 def parse_weekdays(names: Iterable[str]) -> frozenset[int]:

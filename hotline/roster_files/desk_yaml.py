@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from hotline.domain.roster import ChatIds, Override, Period, Person, Rotation, Shift, ShiftTemplate, Tier
 from hotline.domain.windows import days_between, local_span, parse_clock_time, parse_weekdays
-from hotline.roster_files.problems import Problem, RosterFileError, parse_phone
+from hotline.roster_files.problems import Problem, RosterFileError, parse_mobile
 
 T = TypeVar("T")
 EMPTY: tuple[str, ...] = ()
@@ -118,7 +118,7 @@ def _date(v: Any) -> date:
 
 
 def _phone(v: Any) -> str:
-    return parse_phone(_text(v))
+    return parse_mobile(_text(v))
 
 
 def parse_desk(raw: Any, tz: tzinfo, source: str) -> DeskFile:

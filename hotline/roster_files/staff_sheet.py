@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from hotline.domain.roster import ChatIds, Person
-from hotline.roster_files.problems import Problem, cell, parse_phone
-from hotline.roster_files.table import Cell, cell_text, column_letter
+from hotline.roster_files.problems import Problem, cell, parse_mobile
+from hotline.roster_files.table import NAME_SPLIT, Cell, cell_text, column_letter
 
 STAFF_COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("姓名", "name"),
@@ -57,19 +58,48 @@ def parse_staff(rows: Sequence[Sequence[Cell]]) -> tuple[list[Person], list[Prob
         if name in seen:
             problems.append(Problem(where("name"), f"与第 {seen[name]} 行重名 / same name as row {seen[name]}"))
             continue
+        if NAME_SPLIT.search(name):
+            problems.append(Problem(where("name"), f"姓名 “{name}” 含有分隔符（、,;），值班表单元格无法区分 / the "
+                                                   "name holds a separator (、,;) that roster cells split at"))
+            continue
         seen[name] = number
         mobile = values.get("mobile", "")
         if mobile:
             try:
-                mobile = parse_phone(mobile)
+                mobile = parse_mobile(mobile)
             except ValueError as e:
                 problems.append(Problem(where("mobile"), str(e)))
+                mobile = ""
         people.append(Person(
             name, mobile, values.get("extension", ""), values.get("email", ""),
             ChatIds(values.get("wecom", ""), values.get("dingtalk", ""), values.get("feishu", "")),
             tuple(x for x in _LIST.split(values.get("channels", "")) if x),
             frozenset(x for x in _LIST.split(values.get("specialties", "")) if x)))
     return people, problems
+
+
+def staff_columns(rows: Sequence[Sequence[Cell]]) -> frozenset[str]:
+    """The keys of the columns a staff sheet has (`name`, `mobile`, ...)."""
+    titles = (cell_text(v) for v in rows[0]) if rows else iter(())
+    return frozenset(k for t in titles if (k := _ALIASES.get(t) or _ALIASES.get(t.lower())) is not None)
+
+
+def merge_person(stored: Person | None, sheet: Person, columns: frozenset[str]) -> Person:
+    """`sheet`'s values for the columns the sheet has; the stored values for the others (a sheet with only
+    姓名 and 手机 changes mobiles and nothing else)."""
+    if stored is None:
+        return sheet
+    chat = stored.chat_ids
+    return replace(
+        stored,
+        mobile=sheet.mobile if "mobile" in columns else stored.mobile,
+        extension=sheet.extension if "extension" in columns else stored.extension,
+        email=sheet.email if "email" in columns else stored.email,
+        chat_ids=ChatIds(sheet.chat_ids.wecom if "wecom" in columns else chat.wecom,
+                         sheet.chat_ids.dingtalk if "dingtalk" in columns else chat.dingtalk,
+                         sheet.chat_ids.feishu if "feishu" in columns else chat.feishu),
+        channels=sheet.channels if "channels" in columns else stored.channels,
+        specialties=sheet.specialties if "specialties" in columns else stored.specialties)
 
 
 def staff_rows(people: Iterable[Person], english: bool = False) -> list[list[str]]:

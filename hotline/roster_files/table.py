@@ -4,8 +4,9 @@
     2026-10-01  全天  08:00  08:00  张伟   陈静   周强      13800138001
 
 An end at or before the start is on the next day. A cell may name several people (张伟、李娜);
-电话 lists the first-line people's mobiles in the same order. The whole table is checked before
-anything is stored; every problem names its row and column.
+a cell with `-` or `无` says nobody; an empty cell leaves that tier alone. 电话 lists the first-line people's
+mobiles in the same order. The whole table is checked before anything is stored; every problem names its
+row and column. 来源 (source), written by exports, says which layer a shift came from; imports ignore it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from hotline.domain.roster import TIER_NAMES, Person, Shift, Tier
+from hotline.domain.roster_plan import Cover
 from hotline.domain.windows import local_span, parse_clock_time
-from hotline.roster_files.problems import Problem, cell, parse_phone
+from hotline.roster_files.problems import Problem, cell, parse_mobile, same_phone
 
 Cell = Any  # str, int, float, date, datetime, time or None (openpyxl gives typed cells)
 
@@ -33,14 +35,18 @@ COLUMNS: dict[str, tuple[str, str]] = {  # key: (Chinese header, English header)
     Tier.MANAGER.value: ("项目经理", "manager"),
     Tier.VENDOR.value: ("厂商", "vendor"),
     "phone": ("电话", "phone"),
+    "source": ("来源", "source"),
 }
+SOURCE_NAMES = {"rotation": "轮班", "dated": "值班表", "override": "调班"}  # the layers, lowest first
+NOBODY = frozenset({"-", "无", "—", "－"})
 ALIASES: dict[str, str] = {}
 for _key, (_zh, _en) in COLUMNS.items():
     ALIASES[_zh] = ALIASES[_en] = ALIASES[_en.replace("_", " ")] = _key
 ALIASES.update({"开始时间": "start", "结束时间": "end", "手机": "phone", "二线工程师": "second_line",
                 "经理": "manager", "first line": "first_line", "second line": "second_line"})
 REQUIRED = ("date", "start", "end")
-NAME_SPLIT = re.compile(r"[、,，/;；]+")
+NAME_SPLIT = re.compile(r"[、,，;；]+")
+PHONE_SPLIT = re.compile(r"[、,，/;；]+")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,11 @@ class TableRow:
     start: datetime
     end: datetime
     people: Mapping[Tier, tuple[str, ...]]
+    cleared: frozenset[Tier] = frozenset()  # tiers whose cell says nobody (`-` or `无`)
+
+    def covers(self) -> list[Cover]:
+        """The (tier, span)s this row speaks for: tiers naming people, and tiers said to have nobody."""
+        return [Cover(t, self.start, self.end) for t in Tier if t in self.people or t in self.cleared]
 
 
 @dataclass
@@ -61,6 +72,9 @@ class ParsedTable:
     def shifts(self) -> list[tuple[date, Shift]]:
         return [(r.day, Shift(t, name, r.start, r.end, r.label, "dated"))
                 for r in self.rows for t, names in r.people.items() for name in names]
+
+    def covers(self) -> list[Cover]:
+        return [c for r in self.rows for c in r.covers()]
 
 
 def column_letter(index: int) -> str:
@@ -149,6 +163,9 @@ def parse_table(rows: Sequence[Sequence[Cell]], people: Mapping[str, Person], tz
         if row is not None:
             out.rows.append(row)
     _check_overlaps(out.rows, columns, out.problems)
+    if not out.rows and not out.problems:
+        out.problems.append(Problem("第 2 行 / row 2", "没有任何班次，只有表头 / no shifts: the file has only "
+                                                        "its header row"))
     if out.problems:
         out.rows = []
     return out
@@ -171,10 +188,15 @@ def _parse_row(number: int, cells: Sequence[Cell], columns: Mapping[str, int], p
         except ValueError as e:
             problems.append(Problem(where(key), str(e)))
     staff: dict[Tier, tuple[str, ...]] = {}
+    cleared: set[Tier] = set()
     for tier in Tier:
         if tier.value not in columns:
             continue
-        names = tuple(n.strip() for n in NAME_SPLIT.split(cell_text(get(tier.value))) if n.strip())
+        text = cell_text(get(tier.value))
+        if text in NOBODY:
+            cleared.add(tier)
+            continue
+        names = split_names(text, people)
         for n in names:
             if n not in people:
                 problems.append(Problem(where(tier.value), f"未知人员 “{n}”，请先在人员表中登记 / unknown person "
@@ -186,21 +208,35 @@ def _parse_row(number: int, cells: Sequence[Cell], columns: Mapping[str, int], p
     if len(problems) > before:
         return None
     start, end = local_span(parsed["date"], parsed["start"], parsed["end"], tz)
-    return TableRow(number, parsed["date"], cell_text(get("shift")), start, end, staff)
+    return TableRow(number, parsed["date"], cell_text(get("shift")), start, end, staff, frozenset(cleared))
+
+
+def split_names(text: str, people: Mapping[str, Person]) -> tuple[str, ...]:
+    """The names of a cell: split at 、 , ， ; ；, and at / only inside a part that is not a known name
+    (so `华为/Huawei售后` stays one person while `张伟/李娜` is two)."""
+    names: list[str] = []
+    for part in (p.strip() for p in NAME_SPLIT.split(text)):
+        if not part:
+            continue
+        if part in people or "/" not in part:
+            names.append(part)
+        else:
+            names += [n.strip() for n in part.split("/") if n.strip()]
+    return tuple(names)
 
 
 def _check_phones(text: str, first_line: Sequence[str], people: Mapping[str, Person], where: str,
                   problems: list[Problem]) -> None:
-    phones = [p for p in NAME_SPLIT.split(text) if p.strip()]
+    phones = [p for p in PHONE_SPLIT.split(text) if p.strip()]
     for i, raw in enumerate(phones):
         try:
-            phone = parse_phone(raw)
+            phone = parse_mobile(raw)
         except ValueError as e:
             problems.append(Problem(where, str(e)))
             continue
         if i < len(first_line) and first_line[i] in people:
             known = people[first_line[i]].mobile
-            if known and parse_phone(known) != phone:
+            if known and not same_phone(known, phone):
                 problems.append(Problem(where, f"{phone} 不是 {first_line[i]} 登记的手机 {known} / is not the "
                                                f"registered mobile of {first_line[i]} ({known})"))
 
@@ -222,19 +258,21 @@ def _header_name(key: str) -> str:
 
 def table_rows(shifts: Sequence[Shift], people: Mapping[str, Person], tz: tzinfo,
                english: bool = False) -> list[list[str]]:
-    """Shifts grouped into rows of the same span and label, sorted by time; header first."""
-    slots: dict[tuple[datetime, datetime, str], dict[Tier, list[str]]] = {}
-    for s in sorted(shifts, key=lambda s: (s.start, s.end, s.label)):
-        names = slots.setdefault((s.start, s.end, s.label), {}).setdefault(s.tier, [])
+    """Shifts grouped into rows of the same span, label and layer (来源), sorted by time; header first."""
+    slots: dict[tuple[datetime, datetime, str, str], dict[Tier, list[str]]] = {}
+    order = list(SOURCE_NAMES)
+    for s in sorted(shifts, key=lambda s: (s.start, s.end, s.label, order.index(s.source))):
+        names = slots.setdefault((s.start, s.end, s.label, s.source), {}).setdefault(s.tier, [])
         if s.person not in names:
             names.append(s.person)
     header = [COLUMNS[k][1 if english else 0] for k in COLUMNS]
     out = [header]
-    for (start, end, label), staff in slots.items():
+    for (start, end, label, source), staff in slots.items():
         ls, le = start.astimezone(tz), end.astimezone(tz)
         first = staff.get(Tier.FIRST_LINE, [])
         phones = [people[n].mobile for n in first if n in people and people[n].mobile]
         out.append([ls.date().isoformat(), label, f"{ls:%H:%M}", f"{le:%H:%M}",
                     *("、".join(staff.get(t, [])) for t in Tier),
-                    "、".join(phones) if len(phones) == len(first) else ""])
+                    "、".join(phones) if len(phones) == len(first) else "",
+                    source if english else SOURCE_NAMES.get(source, source)])
     return out

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
+from hotline.domain.alerts import Alert
+from hotline.domain.numbers import mask
 from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.queue_members import QueueMembers
@@ -148,7 +151,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,
                                                  ami.queue_members.empty_queues if ami is not None else None))
     scheduler = AsyncIOScheduler(timezone=settings.tz)
-    roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher)
+    roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher,
+                                    open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
@@ -164,8 +168,15 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     return jobs
 
 
+def alert_line(alert: Alert, tz: ZoneInfo) -> str:
+    """An open alert for the shift-end handover reminder; the caller's number masked (personal data)."""
+    who = mask(alert.caller) if alert.caller else "-"
+    return f"{alert.kind.value} {who} {alert.opened_at.astimezone(tz):%m-%d %H:%M} {alert.state.value}"
+
+
 def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[Session], clock: Clock,
-                      outbox: Outbox, dispatcher: Dispatcher) -> RosterJobs:
+                      outbox: Outbox, dispatcher: Dispatcher,
+                      open_items: Callable[[], Sequence[str]] = lambda: ()) -> RosterJobs:
     """Add the roster notices to `scheduler`: a run as soon as it starts (catch-up after a restart),
     then one at every minute. Raises ConfigError for a bad `[roster]` section before adding anything."""
     from hotline.paging.registry import channel_sections
@@ -175,7 +186,7 @@ def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[
     service = RosterService(factory, settings, clock)
     configured = {s.name for s in channel_sections(settings.section("paging"))}
     channel = post_channel(service.config.today_post_channel, configured, dispatcher.channels, settings.source)
-    jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel)
+    jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel, open_items=open_items)
     # coalesce, no misfire limit: a late minute runs once; what it missed is decided by the next run
     scheduler.add_job(jobs.tick, "cron", second=0, id=ROSTER_JOB, next_run_time=clock.now(),
                       replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)

@@ -4,10 +4,11 @@ calendar, handover notes and the change log (who changed what, when)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.domain.roster import (
@@ -21,6 +22,7 @@ from hotline.domain.roster import (
     ShiftTemplate,
     Tier,
 )
+from hotline.domain.roster_plan import StoredShift
 from hotline.domain.windows import CalendarDay, DayKind, WorkingCalendar, parse_clock_time
 from hotline.store.base import Base, UtcDateTime
 
@@ -78,6 +80,51 @@ class OverrideRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    batch: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class FeedRow(Base):
+    """A person's secret calendar feed: only the SHA-256 of the token is stored; revoked feeds answer 404."""
+
+    __tablename__ = "roster_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("roster_people.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class HandoverAckRow(Base):
+    """The incoming person confirmed taking over the shift of `tier` starting at `shift_start`."""
+
+    __tablename__ = "roster_handover_acks"
+    __table_args__ = (UniqueConstraint("tier", "person", "shift_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    person: Mapped[str] = mapped_column(String(64))
+    shift_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    acked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    via: Mapped[str] = mapped_column(String(16))
+
+
+class RequestRow(Base):
+    """An override or a swap asked for by a person, waiting for a manager (`[roster] approval`)."""
+
+    __tablename__ = "roster_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # override | swap
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    batch: Mapped[str | None] = mapped_column(String(32))
 
 
 class CalendarDayRow(Base):
@@ -120,6 +167,33 @@ class ChangeRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class RosterRequest:
+    id: int
+    kind: str
+    overrides: tuple[Override, ...]
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    state: str
+    decided_by: str | None = None
+
+
+def override_to_json(o: Override) -> dict[str, Any]:
+    return {"tier": o.tier.value, "start": o.start.isoformat(), "end": o.end.isoformat(), "replaced": o.replaced,
+            "replacement": o.replacement, "reason": o.reason}
+
+
+def override_from_json(d: dict[str, Any]) -> Override:
+    return Override(Tier(d["tier"]), datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"]),
+                    d.get("replaced"), d.get("replacement"), str(d.get("reason", "")))
+
+
+def _request(r: RequestRow) -> RosterRequest:
+    return RosterRequest(r.id, r.kind, tuple(override_from_json(d) for d in r.overrides), r.reason,
+                         r.requested_by, r.requested_at, r.state, r.decided_by)
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -182,14 +256,124 @@ class RosterStore:
                                 start_at=sh.start, end_at=sh.end, label=sh.label))
         self.s.flush()
 
-    def add_override(self, o: Override) -> None:
+    def dated_between(self, start: datetime, end: datetime) -> list[StoredShift]:
+        """The stored dated shifts overlapping [start, end), with their ids."""
+        names = {pid: name for name, pid in self._ids().items()}
+        stmt = (select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
+                .order_by(ShiftRow.start_at, ShiftRow.id))
+        return [StoredShift(r.id, Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated"))
+                for r in self.s.scalars(stmt)]
+
+    def remove_dated(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            self.s.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids[i:i + 500])))
+        self.s.flush()
+
+    def add_override(self, o: Override) -> int:
         ids = self._ids()
-        self.s.add(OverrideRow(
+        row = OverrideRow(
             tier=o.tier.value, start_at=o.start, end_at=o.end,
             replaced_id=ids[o.replaced] if o.replaced else None,
             replacement_id=ids[o.replacement] if o.replacement else None,
-            reason=o.reason, created_by=o.created_by, created_at=o.created_at))
+            reason=o.reason, created_by=o.created_by, created_at=o.created_at, batch=o.batch or None)
+        self.s.add(row)
         self.s.flush()
+        return row.id
+
+    def _override(self, r: OverrideRow, names: dict[int, str]) -> Override:
+        return Override(Tier(r.tier), r.start_at, r.end_at,
+                        names[r.replaced_id] if r.replaced_id else None,
+                        names[r.replacement_id] if r.replacement_id else None,
+                        r.reason, r.created_by, r.created_at, r.id, r.batch or "")
+
+    def overrides(self, start: datetime, end: datetime) -> list[Override]:
+        """The overrides overlapping [start, end), in the order made."""
+        names = {pid: name for name, pid in self._ids().items()}
+        stmt = (select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
+                .order_by(OverrideRow.created_at, OverrideRow.id))
+        return [self._override(r, names) for r in self.s.scalars(stmt)]
+
+    def override_batch(self, override_id: int) -> list[Override]:
+        """The override `override_id` and the others made with it (a swap's two halves)."""
+        names = {pid: name for name, pid in self._ids().items()}
+        row = self.s.get(OverrideRow, override_id)
+        if row is None:
+            return []
+        if not row.batch:
+            return [self._override(row, names)]
+        stmt = select(OverrideRow).where(OverrideRow.batch == row.batch).order_by(OverrideRow.id)
+        return [self._override(r, names) for r in self.s.scalars(stmt)]
+
+    def last_override_id(self, created_by: str | None = None) -> int | None:
+        stmt = select(OverrideRow.id).order_by(OverrideRow.id.desc()).limit(1)
+        if created_by is not None:
+            stmt = stmt.where(OverrideRow.created_by == created_by)
+        return self.s.scalar(stmt)
+
+    def remove_overrides(self, ids: Iterable[int]) -> None:
+        self.s.execute(delete(OverrideRow).where(OverrideRow.id.in_(list(ids))))
+        self.s.flush()
+
+    # requests -------------------------------------------------------------------------------------
+    def add_request(self, kind: str, overrides: Sequence[Override], reason: str, by: str, at: datetime) -> int:
+        row = RequestRow(kind=kind, overrides=[override_to_json(o) for o in overrides], reason=reason,
+                         requested_by=by, requested_at=at, state="pending")
+        self.s.add(row)
+        self.s.flush()
+        return row.id
+
+    def requests(self, state: str | None = "pending") -> list[RosterRequest]:
+        stmt = select(RequestRow).order_by(RequestRow.id)
+        if state is not None:
+            stmt = stmt.where(RequestRow.state == state)
+        return [_request(r) for r in self.s.scalars(stmt)]
+
+    def request(self, request_id: int) -> RosterRequest | None:
+        row = self.s.get(RequestRow, request_id)
+        return _request(row) if row is not None else None
+
+    def decide(self, request_id: int, state: str, by: str, at: datetime, batch: str | None = None) -> None:
+        row = self.s.get(RequestRow, request_id)
+        if row is not None:
+            row.state, row.decided_by, row.decided_at, row.batch = state, by, at, batch
+            self.s.flush()
+
+    # handover acknowledgements ------------------------------------------------------------------------
+    def ack_handover(self, tier: Tier, person: str, shift_start: datetime, at: datetime, via: str) -> bool:
+        """Record the acknowledgement; False when it was recorded before."""
+        found = self.s.scalar(select(HandoverAckRow.id).where(
+            HandoverAckRow.tier == tier.value, HandoverAckRow.person == person,
+            HandoverAckRow.shift_start == shift_start))
+        if found is not None:
+            return False
+        self.s.add(HandoverAckRow(tier=tier.value, person=person, shift_start=shift_start, acked_at=at, via=via))
+        self.s.flush()
+        return True
+
+    def acked(self, start: datetime, end: datetime) -> set[tuple[str, str, datetime]]:
+        """(tier, person, shift start) of the acknowledged shifts starting in [start, end)."""
+        stmt = select(HandoverAckRow).where(HandoverAckRow.shift_start >= start, HandoverAckRow.shift_start < end)
+        return {(r.tier, r.person, r.shift_start) for r in self.s.scalars(stmt)}
+
+    # calendar feeds -------------------------------------------------------------------------------
+    def add_feed(self, person: str, token_hash: str, actor: str, at: datetime) -> None:
+        self.s.add(FeedRow(person_id=self._ids()[person], token_hash=token_hash, created_by=actor, created_at=at))
+        self.s.flush()
+
+    def feed_person(self, token_hash: str) -> str | None:
+        """The person of a live feed, or None (unknown or revoked token)."""
+        stmt = (select(PersonRow.name).join(FeedRow, FeedRow.person_id == PersonRow.id)
+                .where(FeedRow.token_hash == token_hash, FeedRow.revoked_at.is_(None)))
+        return self.s.scalar(stmt)
+
+    def revoke_feeds(self, person: str, at: datetime) -> int:
+        rows = list(self.s.scalars(select(FeedRow).where(FeedRow.person_id == self._ids()[person],
+                                                         FeedRow.revoked_at.is_(None))))
+        for r in rows:
+            r.revoked_at = at
+        self.s.flush()
+        return len(rows)
 
     def load(self, start: datetime, end: datetime) -> Roster:
         """The roster with the dated shifts and overrides that overlap [start, end)."""
@@ -203,13 +387,9 @@ class RosterStore:
             Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated")
             for r in self.s.scalars(select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
                                     .order_by(ShiftRow.start_at, ShiftRow.id)))
-        overrides = tuple(
-            Override(Tier(r.tier), r.start_at, r.end_at,
-                     names[r.replaced_id] if r.replaced_id else None,
-                     names[r.replacement_id] if r.replacement_id else None,
-                     r.reason, r.created_by, r.created_at)
-            for r in self.s.scalars(select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
-                                    .order_by(OverrideRow.created_at, OverrideRow.id)))
+        overrides = tuple(self._override(r, names) for r in self.s.scalars(
+            select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
+            .order_by(OverrideRow.created_at, OverrideRow.id)))
         return Roster(people, rotations, dated, overrides)
 
     # calendar -------------------------------------------------------------------------------------

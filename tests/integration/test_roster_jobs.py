@@ -26,14 +26,14 @@ from hotline.runtime.scheduler import ROSTER_JOB, start_roster_jobs
 from hotline.services.monitor.outbox import Outbox
 from hotline.services.roster.config import roster_config
 from hotline.services.roster.jobs import DESK_GROUP, RosterJobs, RosterRun, post_channel
-from hotline.services.roster.service import RosterService
+from hotline.services.roster.service import RosterError, RosterService
 from hotline.store.alerts import OutboxRow
 from hotline.store.base import make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = ("wecom", "dingtalk", "feishu", "aliyun_sms", "asterisk_call", "sms", "voice")
-HOLE = "06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"
+HOLE = "2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"
 
 
 def at(text: str) -> datetime:
@@ -254,3 +254,77 @@ def test_start_roster_jobs_registers_the_minute_job(db_url: str, settings: Setti
                               dispatcher)
     finally:
         engine.dispose()
+
+
+def handover_jobs(desk: Desk, items: list[str]) -> RosterJobs:
+    dispatcher = Dispatcher({n: RecordingChannel(n, desk.sent) for n in CHANNELS}, ("sms",), sleep=no_sleep)
+    return RosterJobs(desk.service(), Outbox(desk.factory, desk.clock), dispatcher, post_channel=None,
+                      open_items=lambda: list(items))
+
+
+async def test_a_shift_starting_with_nobody_pages_the_manager_and_the_one_going_off(
+        open_desk: Callable[[str], Desk]) -> None:
+    desk = open_desk("2026-11-24 09:00")
+    # 王芳 goes home at noon and nobody covers: the first line is empty from 12:00 to 20:00
+    desk.service().add_override(Tier.FIRST_LINE, at("2026-11-24 12:00"), at("2026-11-24 20:00"), "王芳", None,
+                                "急诊 / emergency", "周强")
+    jobs = handover_jobs(desk, [])
+    await desk.run(jobs, "2026-11-24 11:59")
+    assert desk.got("roster-hole") == []
+    run = await desk.run(jobs, "2026-11-24 12:00")
+    got = {page.recipient.name: (channel, page) for channel, page in desk.got("roster-hole")}
+    assert sorted(queued(run, "roster-hole")) == sorted(p.key for _, p in got.values())
+    assert set(got) == {"周强", "王芳"}
+    channel, page = got["周强"]
+    assert channel == "wecom" and page.subject == "值班空档 / Nobody on duty"
+    assert page.text.startswith("11-24 12:00 起一线无人值班（至 11-24 20:00），请立即安排人员")
+    assert got["王芳"][1].text.startswith("请留守至有人接班")
+    assert queued(await desk.run(handover_jobs(desk, []), "2026-11-24 12:01"), "roster-hole") == []  # restarted
+    await desk.run(jobs, "2026-11-24 13:00")
+    assert len(desk.got("roster-hole")) == 2
+
+
+async def test_shift_end_reminder_hands_over_the_open_alerts(open_desk: Callable[[str], Desk]) -> None:
+    desk = open_desk("2026-11-23 19:00")
+    items = ["missed_call 138****8002 11-23 13:48 open"]
+    jobs = handover_jobs(desk, items)
+    await desk.run(jobs, "2026-11-23 19:44")
+    assert desk.got("roster-handover") == []
+    run = await desk.run(jobs, "2026-11-23 19:45")  # 15 minutes before 王芳's day shift ends
+    [(channel, page)] = desk.got("roster-handover")
+    assert queued(run, "roster-handover") == [page.key] == ["roster-handover:first_line:王芳:2026-11-23T20:00:00+08:00"]
+    assert page.recipient.name == "王芳" and channel == "wecom"
+    assert "将于 11-23 20:00 结束；接班：张伟。" in page.text and "1 项" in page.text
+    assert page.text.endswith("\n- missed_call 138****8002 11-23 13:48 open")
+    assert queued(await desk.run(handover_jobs(desk, items), "2026-11-23 19:50"), "roster-handover") == []
+    await desk.run(jobs, "2026-11-24 07:45")  # 张伟's night ends at 08:00, 王芳 takes over
+    assert [p.recipient.name for _, p in desk.got("roster-handover")] == ["王芳", "张伟"]
+    assert "接班：王芳" in desk.got("roster-handover")[1][1].text
+
+
+async def test_an_unacknowledged_handover_pages_the_manager(open_desk: Callable[[str], Desk],
+                                                            settings: Settings) -> None:
+    desk = open_desk("2026-11-23 19:00")
+    raw = {"handover_ack_minutes": 15, "manager_fallback": ["周强"]}
+    config = roster_config(replace(settings, extra={**settings.extra, "roster": raw}))
+    service = RosterService(desk.factory, settings, desk.clock, config)
+    dispatcher = Dispatcher({n: RecordingChannel(n, desk.sent) for n in CHANNELS}, ("sms",), sleep=no_sleep)
+    jobs = RosterJobs(service, Outbox(desk.factory, desk.clock), dispatcher)
+    await desk.run(jobs, "2026-11-23 19:45")
+    [(_, reminder)] = desk.got("roster-reminder")
+    assert "接班请确认 / acknowledge: hotline roster ack" in reminder.text
+    await desk.run(jobs, "2026-11-23 20:14")
+    assert desk.got("roster-noack") == []
+    run = await desk.run(jobs, "2026-11-23 20:15")  # 张伟 said nothing; no manager on duty at night: the fallback
+    [(channel, page)] = desk.got("roster-noack")
+    assert queued(run, "roster-noack") == [page.key] and page.recipient.name == "周强" and channel == "wecom"
+    assert page.text.startswith("张伟（13800138001）的一线值班 11-23 20:00 开始，15 分钟内未确认接班")
+
+    desk.clock.set(at("2026-11-24 07:50"))  # 王芳 confirms ten minutes before her day shift
+    assert service.ack_handover("王芳", via="api").start == at("2026-11-24 08:00")
+    assert service.ack_handover("王芳").start == at("2026-11-24 08:00")  # twice is once
+    with pytest.raises(RosterError, match="has no shift now"):
+        service.ack_handover("李娜")
+    await desk.run(jobs, "2026-11-24 08:20")
+    assert len(desk.got("roster-noack")) == 1
+    assert [c.action for c in service.history(5)].count("handover.ack") == 1

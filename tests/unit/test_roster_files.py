@@ -76,9 +76,10 @@ def test_table_rows_round_trip_through_csv_and_xlsx() -> None:
             ["2026-10-01", "夜班", "20:00", "08:00", "李娜", "", "", "13800138002"]]
     shifts = [s for _, s in parse_table(rows, PEOPLE, TZ).shifts()]
     exported = table_rows(shifts, PEOPLE, TZ)
-    assert exported == [[*HEADER[:7], "厂商", "电话"],
-                        [*rows[1][:7], "", rows[1][7]],
-                        [*rows[2][:7], "", rows[2][7]]]
+    assert exported == [[*HEADER[:7], "厂商", "电话", "来源"],
+                        [*rows[1][:7], "", rows[1][7], "值班表"],
+                        [*rows[2][:7], "", rows[2][7], "值班表"]]
+    assert parse_table(exported, PEOPLE, TZ).shifts() == parse_table(rows, PEOPLE, TZ).shifts()  # 来源 ignored
     assert read_csv(write_csv(exported)) == exported
     book = read_xlsx(write_xlsx(exported, staff_rows(PEOPLE.values())))
     assert [[c or "" for c in r] for r in book.roster] == exported  # empty cells read back as None
@@ -124,3 +125,13 @@ def test_ics_has_one_event_per_shift() -> None:
     ics = shifts_ics(shifts, "desk", TZ, datetime(2026, 9, 1, tzinfo=TZ)).decode()
     assert ics.count("BEGIN:VEVENT") == 2
     assert "DTSTART;TZID=Asia/Shanghai:20261001T080000" in ics and "一线值班 白班 张伟" in ics
+
+
+def test_staff_mobiles_are_normalised_and_short_codes_refused() -> None:
+    people, problems = parse_staff([["姓名", "手机"], ["冯婷", "+86 139 1111 0001"], ["孙悦", "12345"],
+                                    ["新华三售后", "400-810-0000"]])
+    assert [(p.name, p.mobile) for p in people] == [("冯婷", "13911110001"), ("孙悦", ""), ("新华三售后", "4008100000")]
+    assert [p.where.split(" / ")[0] for p in problems] == ["人员 第 3 行 B 列（手机）"]
+    with pytest.raises(RosterFileError) as err:
+        parse_desk({"people": [{"name": "孙悦", "mobile": "12345"}]}, TZ, "desk.yaml")
+    assert [p.where for p in err.value.problems] == ["people[0].mobile"]

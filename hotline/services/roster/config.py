@@ -13,7 +13,8 @@ from hotline.domain.roster import DEFAULT_REQUIREMENTS, Tier
 from hotline.domain.windows import Requirement, ServiceWindows, parse_clock_time, parse_weekdays
 
 ROSTER_KEYS = {"file", "reminder_lead_minutes", "gap_warning_days", "coverage", "tiers",
-               "today_post_channel", "today_post_time", "manager_page_time"}
+               "today_post_channel", "today_post_time", "manager_page_time", "manager_fallback",
+               "min_rest_hours", "handover_ack_minutes", "approval"}
 WINDOWS_KEYS = {"onsite_days", "onsite_start", "onsite_end"}
 
 
@@ -27,6 +28,10 @@ class RosterConfig:
     today_post_channel: str = ""  # a [paging.<name>] group robot for the daily 今日值班 post; "" = no post
     today_post_time: time = time(8, 30)
     manager_page_time: time = time(9, 0)  # the daily page to the managers (gaps, missing holiday year)
+    handover_ack_minutes: int = 0  # no acknowledgement this long after a shift starts: the manager is paged; 0 off
+    approval: bool = False  # overrides and swaps made on the web are requests a manager approves
+    min_rest_hours: int = 8  # fewer hours between two shifts of one person is warned about
+    manager_fallback: tuple[str, ...] = ()  # staff paged the roster warning when no manager is on the roster
 
 
 def _unknown(source: str, section: str, raw: Mapping[str, Any], known: set[str]) -> None:
@@ -95,8 +100,19 @@ def roster_config(settings: Settings) -> RosterConfig:
     tiers = raw.get("tiers", [])
     if not isinstance(tiers, list) or any(t not in set(Tier) for t in tiers):
         raise ConfigError(source, "roster.tiers", f"must list tiers among {', '.join(Tier)}, got {tiers!r}")
+    fallback = raw.get("manager_fallback", [])
+    if not isinstance(fallback, list) or not all(isinstance(n, str) and n for n in fallback):
+        raise ConfigError(source, "roster.manager_fallback",
+                          f'must list staff names, e.g. ["周强", "陈静"], got {fallback!r}')
+    approval = raw.get("approval", False)
+    if not isinstance(approval, bool):
+        raise ConfigError(source, "roster.approval", f"must be true or false, got {approval!r}")
     return RosterConfig(
         windows=_windows(settings),
+        approval=approval,
+        manager_fallback=tuple(fallback),
+        handover_ack_minutes=_whole(source, "roster.handover_ack_minutes", raw.get("handover_ack_minutes", 0), 0),
+        min_rest_hours=_whole(source, "roster.min_rest_hours", raw.get("min_rest_hours", 8), 0),
         file=_resolve(settings, file),
         reminder_lead_minutes=_whole(source, "roster.reminder_lead_minutes",
                                      raw.get("reminder_lead_minutes", 15), 0),

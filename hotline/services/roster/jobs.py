@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -71,11 +71,13 @@ class RosterJobs:
     """The three roster notices, run every minute (and once at start) by the scheduler."""
 
     def __init__(self, service: RosterService, outbox: Outbox, sender: PageSender, *,
-                 post_channel: str | None = None) -> None:
+                 post_channel: str | None = None,
+                 open_items: Callable[[], Sequence[str]] = lambda: ()) -> None:
         self.service = service
         self.outbox = outbox
         self.sender = sender
         self.post_channel = post_channel
+        self.open_items = open_items  # open alerts and tickets, one line each, for the shift-end reminder
         self._last_run: datetime | None = None
         self._done: set[tuple[str, date]] = set()  # daily notices decided by this process
 
@@ -85,7 +87,19 @@ class RosterJobs:
         lead = timedelta(minutes=self.service.config.reminder_lead_minutes)
         since = self._last_run if self._last_run is not None else now - lead
         since = min(max(since, now - MAX_REMINDER_WINDOW), now)
-        return [planned(p, "reminder") for p in roster_notices.shift_reminders(self.service, since, now)]
+        pages = [planned(p, "reminder") for p in roster_notices.shift_reminders(self.service, since, now)]
+        ends = roster_notices.shift_end_reminders(self.service, since, now, self._open_items())
+        holes = roster_notices.hole_pages(self.service, since, now)
+        unacked = roster_notices.unacknowledged_pages(self.service, since, now)
+        return (pages + [planned(p, "handover") for p in ends] + [planned(p, "hole") for p in holes]
+                + [planned(p, "noack") for p in unacked])
+
+    def _open_items(self) -> Sequence[str]:
+        try:
+            return self.open_items()
+        except Exception:
+            log.exception("未能读取未结告警 / could not list the open alerts for the handover reminder")
+            return ()
 
     def today_post(self, day: date, now: datetime) -> list[PlannedPage]:
         """The 今日值班 post of `day` to the group robot (none when the post is off)."""

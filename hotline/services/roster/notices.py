@@ -6,6 +6,8 @@ Functions build `Page`s and texts; the scheduler hands them to the paging outbox
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from hotline.domain.roster import TIER_NAMES, Gap, Person, Shift, Tier
@@ -14,6 +16,7 @@ from hotline.services.roster.duty import recipient
 from hotline.services.roster.service import RosterService
 
 WEEKDAY_ZH = "一二三四五六日"
+log = logging.getLogger(__name__)
 
 
 def _hm(service: RosterService, at: datetime) -> str:
@@ -21,9 +24,23 @@ def _hm(service: RosterService, at: datetime) -> str:
 
 
 def gap_line(service: RosterService, g: Gap) -> str:
+    """`2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）`; a gap in a year whose
+    holiday schedule is not confirmed says so (it may be a holiday, or not a gap at all)."""
     zh, en = TIER_NAMES[g.tier]
+    start, end = g.start.astimezone(service.tz), g.end.astimezone(service.tz)
+    until = f"{end:%m-%d %H:%M}" if end.year == start.year else f"{end:%Y-%m-%d %H:%M}"
     holiday = "（节假日 / holiday）" if g.holiday else ""
-    return f"{_hm(service, g.start)} – {_hm(service, g.end)} {zh}无人值班 / no {en}{holiday}"
+    unsure = ("（该年节假日未确认，可能有误 / holiday schedule of the year not confirmed: may be wrong）"
+              if g.unconfirmed else "")
+    return f"{start:%Y-%m-%d %H:%M} – {until} {zh}无人值班 / no {en}{holiday}{unsure}"
+
+
+def fill_line(service: RosterService, s: Shift) -> str:
+    """A rotation shift filling a hole of an imported table, for `gaps`."""
+    zh, en = TIER_NAMES[s.tier]
+    start, end = s.start.astimezone(service.tz), s.end.astimezone(service.tz)
+    return (f"ℹ {start:%Y-%m-%d %H:%M} – {end:%m-%d %H:%M} {zh} {s.person} 由轮班补上（导入的值班表此处无人） / "
+            f"{en} filled by the rotation: the imported table has nobody here")
 
 
 def shift_reminders(service: RosterService, since: datetime, until: datetime) -> list[Page]:
@@ -33,6 +50,8 @@ def shift_reminders(service: RosterService, since: datetime, until: datetime) ->
     lo, hi = since + lead, until + lead
     first, last = lo.astimezone(service.tz).date(), hi.astimezone(service.tz).date()
     people = service.people()
+    ack = ("\n接班请确认 / acknowledge: hotline roster ack（或 POST /api/roster/handover/ack）"
+           if service.config.handover_ack_minutes else "")
     pages: list[Page] = []
     for s in service.shifts(first, last):
         if not (lo < s.start <= hi) or s.person not in people:
@@ -46,8 +65,115 @@ def shift_reminders(service: RosterService, since: datetime, until: datetime) ->
             subject="值班提醒 / Shift reminder",
             text=(f"{s.person}，您的{zh}值班{s.label}将于 {_hm(service, s.start)} 开始，至 {_hm(service, s.end)}。"
                   f" / Your {en} shift starts at {_hm(service, s.start)} and ends at {_hm(service, s.end)}."
-                  + handover),
+                  + handover + ack),
             at=until))
+    return pages
+
+
+HANDOVER_TIERS = (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)  # the vendor is an outside hotline
+
+
+def hole_pages(service: RosterService, since: datetime, until: datetime) -> list[Page]:
+    """A page for every hole of a required tier that starts in (since, until] — a shift starts with nobody on
+    it: to the managers on duty then (else `[roster] manager_fallback`) and to whoever just went off duty in
+    that tier (asked to stay until someone comes). Key `roster-hole:<tier>:<start>:<person>`."""
+    people = service.people()
+    pages: list[Page] = []
+    for g in service.gaps_between(since - timedelta(days=1), until + timedelta(days=1)):
+        if not since < g.start <= until:
+            continue
+        zh, en = TIER_NAMES[g.tier]
+        managers = [p.name for p in service.on_duty(g.start).manager]
+        if not managers:
+            managers = [n for n in service.config.manager_fallback if n in people]
+            log.warning("%s 起%s无人值班，且无项目经理值班；通知 manager_fallback：%s / hole in %s from %s and "
+                        "no manager on duty: paging [roster] manager_fallback",
+                        _hm(service, g.start), zh, "、".join(managers), en, _hm(service, g.start))
+        day = g.start.astimezone(service.tz).date()
+        outgoing = [s.person for s in service.shifts(day - timedelta(days=2), day)
+                    if s.tier is g.tier and s.end == g.start]
+        text = (f"{_hm(service, g.start)} 起{zh}无人值班（至 {_hm(service, g.end)}），请立即安排人员 / nobody is on "
+                f"the {en} from {_hm(service, g.start)} to {_hm(service, g.end)}: find someone now"
+                + (f"\n下班人员 / going off duty: {'、'.join(outgoing)}" if outgoing else ""))
+        for name in dict.fromkeys([*managers, *outgoing]):
+            if name not in people:
+                continue
+            stay = "请留守至有人接班 / please stay until someone takes over\n" if name in outgoing else ""
+            pages.append(Page(key=f"roster-hole:{g.tier.value}:{g.start.isoformat()}:{name}",
+                              recipient=recipient(people[name]), subject="值班空档 / Nobody on duty",
+                              text=stay + text, at=until))
+    return pages
+
+
+def shift_end_reminders(service: RosterService, since: datetime, until: datetime,
+                        open_items: Sequence[str]) -> list[Page]:
+    """A reminder `reminder_lead_minutes` before a shift ends (in (since + lead, until + lead]) to hand over
+    the open alerts and tickets (`open_items`) and write a handover note; none when the same person goes on
+    in the same tier. Key `roster-handover:<tier>:<person>:<end>`."""
+    lead = timedelta(minutes=service.config.reminder_lead_minutes)
+    lo, hi = since + lead, until + lead
+    people = service.people()
+    shifts = service.shifts(lo.astimezone(service.tz).date() - timedelta(days=2), hi.astimezone(service.tz).date())
+    pages: list[Page] = []
+    for s in shifts:
+        if not (lo < s.end <= hi) or s.tier not in HANDOVER_TIERS or s.person not in people:
+            continue
+        if any(n.tier is s.tier and n.person == s.person and n.start == s.end for n in shifts):
+            continue  # goes on: no handover
+        zh, en = TIER_NAMES[s.tier]
+        nxt = [n.person for n in shifts if n.tier is s.tier and n.start == s.end]
+        items = "".join(f"\n- {item}" for item in open_items[:20])
+        extra = len(open_items) - 20
+        more = f"\n… 另有 {extra} 项 / and {extra} more" if extra > 0 else ""
+        pages.append(Page(
+            key=f"roster-handover:{s.tier.value}:{s.person}:{s.end.isoformat()}",
+            recipient=recipient(people[s.person]), subject="交接班提醒 / Handover reminder",
+            text=(f"{s.person}，您的{zh}值班将于 {_hm(service, s.end)} 结束；"
+                  f"接班：{'、'.join(nxt) or '无人 / nobody'}。"
+                  f"请交接未结告警和工单 {len(open_items)} 项，并写交接记录（hotline roster note） / your {en} shift "
+                  f"ends at {_hm(service, s.end)}: hand over {len(open_items)} open alert(s) and ticket(s) and "
+                  f"write a handover note" + items + more),
+            at=until))
+    return pages
+
+
+def unacknowledged_pages(service: RosterService, since: datetime, until: datetime) -> list[Page]:
+    """When `[roster] handover_ack_minutes` passed after a shift started (in (since, until]) and the incoming
+    person has not acknowledged it, page the managers on duty (else `manager_fallback`). Key
+    `roster-noack:<tier>:<person>:<start>`."""
+    wait = timedelta(minutes=service.config.handover_ack_minutes)
+    if not wait:
+        return []
+    lo, hi = since - wait, until - wait
+    people = service.people()
+    day = hi.astimezone(service.tz).date()
+    started = [s for s in service.shifts(lo.astimezone(service.tz).date() - timedelta(days=1), day)
+               if lo < s.start <= hi and s.tier in HANDOVER_TIERS]
+    if not started:
+        return []
+    acked = service.acked(lo, hi + timedelta(seconds=1))
+    pages: list[Page] = []
+    for s in started:
+        if (s.tier.value, s.person, s.start) in acked:
+            continue
+        if any(p.tier is s.tier and p.person == s.person and p.end == s.start for p in service.shifts(
+                s.start.astimezone(service.tz).date() - timedelta(days=1), s.start.astimezone(service.tz).date())):
+            continue  # the same person goes on: nothing to take over
+        zh, en = TIER_NAMES[s.tier]
+        managers = [p.name for p in service.on_duty(s.start).manager if p.name != s.person]
+        managers = managers or [n for n in service.config.manager_fallback if n in people and n != s.person]
+        if not managers:
+            log.error("%s 未确认接班，且无项目经理可通知 / %s has not acknowledged the %s shift and no manager can be "
+                      "paged: set [roster] manager_fallback", s.person, s.person, en)
+        mobile = people[s.person].mobile if s.person in people else ""
+        for name in managers:
+            pages.append(Page(
+                key=f"roster-noack:{s.tier.value}:{s.person}:{s.start.isoformat()}:{name}",
+                recipient=recipient(people[name]), subject="未确认接班 / Handover not acknowledged",
+                text=(f"{s.person}（{mobile or '-'}）的{zh}值班 {_hm(service, s.start)} 开始，"
+                      f"{service.config.handover_ack_minutes} 分钟内未确认接班 / {s.person} has not "
+                      f"acknowledged the {en} shift that started at {_hm(service, s.start)}"),
+                at=until))
     return pages
 
 
@@ -65,10 +191,40 @@ def today_post(service: RosterService, day: date) -> str:
             continue
         zh, en = TIER_NAMES[tier]
         lines.append(f"{zh} {en}: " + "；".join(_who(s, people, service) for s in mine))
-    gaps = service.gaps(day, day)
+    lo, hi = service.day_span(day, day)
+    # holes that touch today, whole: a night hole runs on past midnight
+    gaps = [g for g in service.gaps(day - timedelta(days=1), day + timedelta(days=1)) if g.start < hi and g.end > lo]
     lines += [f"⚠ {gap_line(service, g)}" for g in gaps]
-    lines += [f"⚠ {w}" for w in service.calendar_warnings(day)]
+    today = service.calendar_warnings(day)
+    lines += [f"⚠ {w}" for w in today + [w for w in service.date_warnings(day, day) if w not in today]]
     return "\n".join(lines)
+
+
+def _managers(service: RosterService, today: date, last: date, people: dict[str, Person]) -> set[str]:
+    on_roster = {s.person for s in service.shifts(today, last) if s.tier is Tier.MANAGER}
+    if on_roster:
+        return on_roster
+    fallback = {n for n in service.config.manager_fallback if n in people}
+    unknown = [n for n in service.config.manager_fallback if n not in people]
+    if unknown:
+        log.error("[roster] manager_fallback 中的人员不在人员表中 / [roster] manager_fallback names people not on "
+                  "the staff list: %s", "、".join(unknown))
+    if fallback:
+        log.warning("%s 起 7 天内值班表上没有项目经理，值班表提醒发给 [roster] manager_fallback：%s / no manager on "
+                    "the roster from %s: the roster warning goes to [roster] manager_fallback: %s",
+                    today, "、".join(sorted(fallback)), today, "、".join(sorted(fallback)))
+        return fallback
+    roster, _ = service.snapshot(*service.day_span(today, today))
+    members = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members if m in people}
+    if members:
+        log.warning("%s 起没有项目经理值班，也未配置 [roster] manager_fallback；发给项目经理轮班成员 %s / "
+                    "no manager on duty from %s and no [roster] manager_fallback: paging the manager rotation",
+                    today, "、".join(sorted(members)), today)
+    else:
+        log.error("%s 的值班表提醒无人可发：值班表上没有项目经理，请配置 [roster] manager_fallback / "
+                  "the roster warning of %s reaches nobody: no manager on the roster; set [roster] manager_fallback",
+                  today, today)
+    return members
 
 
 def _who(s: Shift, people: dict[str, Person], service: RosterService) -> str:
@@ -79,19 +235,18 @@ def _who(s: Shift, people: dict[str, Person], service: RosterService) -> str:
 
 def manager_warnings(service: RosterService, today: date) -> list[Page]:
     """The daily page to the managers: gaps in the next `gap_warning_days` days and missing holiday years.
-    Managers are those on the manager tier in that span (else every member of a manager rotation)."""
+    Managers are those on the manager tier in that span; else `[roster] manager_fallback`; else every member
+    of a manager rotation. Each fallback is logged, and so is a page that reaches nobody."""
     last = today + timedelta(days=service.config.gap_warning_days - 1)
     gaps = service.gaps(today, last)
     warnings = service.calendar_warnings(today)
+    warnings += [w for w in service.date_warnings(today, last) if w not in warnings]
     if not gaps and not warnings:
         return []
     lines = [f"值班表提醒 {today:%Y-%m-%d} / Roster warnings"]
     lines += [gap_line(service, g) for g in gaps] + warnings
     people = service.people()
-    managers = {s.person for s in service.shifts(today, last) if s.tier is Tier.MANAGER}
-    if not managers:
-        roster, _ = service.snapshot(*service.day_span(today, today))
-        managers = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members}
+    managers = _managers(service, today, last, people)
     return [Page(key=f"roster-warning:{today.isoformat()}:{name}", recipient=recipient(people[name]),
                  subject="值班表空档 / Roster gaps" if gaps else "节假日安排缺失 / Holiday schedule missing",
                  text="\n".join(lines), at=service.clock.now())

@@ -4,17 +4,22 @@ the injected Clock. File import and export live in `files`, notices in `notices`
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.clock import today as desk_today
 from hotline.config import Settings
+from hotline.domain.fairness import Conflict, Load, conflicts, loads
 from hotline.domain.roster import (
     Gap,
     OnDuty,
@@ -24,16 +29,35 @@ from hotline.domain.roster import (
     Shift,
     Tier,
     find_gaps,
+    from_now,
     on_duty,
+    override_problem,
+    rotation_fills,
     shifts_between,
 )
-from hotline.domain.windows import CalendarDay, DayKind, WindowKind, WorkingCalendar, missing_year_warnings
+from hotline.domain.windows import (
+    CalendarDay,
+    DayKind,
+    WindowKind,
+    WorkingCalendar,
+    dated_year_warnings,
+    incomplete_year_warning,
+    missing_year_warnings,
+)
 from hotline.services.roster import files, holidays
 from hotline.services.roster.config import RosterConfig, roster_config
 from hotline.store.base import unit_of_work
-from hotline.store.roster import RosterStore
+from hotline.store.roster import RosterRequest, RosterStore
 
-__all__ = ["Gap", "OnDuty", "Person", "RosterError", "RosterService", "WindowKind", "on_duty_dict"]
+__all__ = ["Gap", "OnDuty", "Person", "RosterError", "RosterRequest", "RosterService", "WindowKind", "on_duty_dict"]
+
+
+FEED_TOKEN_BYTES = 24  # 192 bits: a feed URL cannot be guessed
+FEED_DAYS_BACK, FEED_DAYS_AHEAD = 30, 90
+
+
+def feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RosterError(ValueError):
@@ -48,6 +72,12 @@ class ChangeRecord:
     detail: str
 
 
+def override_text(o: Override, tz: ZoneInfo) -> str:
+    """`first_line 2026-11-25 20:00–2026-11-26 08:00 张伟 -> 刘洋 病假` (`*` the whole tier, `-` nobody)."""
+    span = f"{o.start.astimezone(tz):%Y-%m-%d %H:%M}–{o.end.astimezone(tz):%Y-%m-%d %H:%M}"
+    return f"{o.tier.value} {span} {o.replaced or '*'} -> {o.replacement or '-'} {o.reason}".strip()
+
+
 def person_dict(p: Person) -> dict[str, Any]:
     return {"name": p.name, "mobile": p.mobile, "extension": p.extension, "email": p.email,
             "chat_ids": {"wecom": p.chat_ids.wecom, "dingtalk": p.chat_ids.dingtalk, "feishu": p.chat_ids.feishu},
@@ -58,7 +88,8 @@ def on_duty_dict(duty: OnDuty) -> dict[str, Any]:
     """`duty` as JSON-ready data: the window and, per tier, people with contact data and shift end."""
     def entry(tier: Tier, p: Person) -> dict[str, Any]:
         until = duty.until(tier, p.name)
-        return {**person_dict(p), "until": until.isoformat() if until else None}
+        return {**person_dict(p), "until": until.isoformat() if until else None,
+                "layers": list(duty.layers(tier, p.name))}
 
     return {"at": duty.at.isoformat(), "window": duty.window.value,
             "tiers": {t.value: [entry(t, p) for p in duty.tier(t)] for t in Tier}}
@@ -114,6 +145,32 @@ class RosterService:
         roster, cal = self.snapshot(lo, hi)
         return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)
 
+    def gaps_between(self, start: datetime, end: datetime) -> list[Gap]:
+        """Holes of [start, end) (a gap ongoing at `start` starts there)."""
+        roster, cal = self.snapshot(start, end)
+        return find_gaps(roster, start, end, self.windows, cal, self.config.coverage)
+
+    def fairness(self, first: date, last: date) -> tuple[list[Load], list[Conflict]]:
+        """Hours, nights and holiday shifts per person of the shifts starting from `first` to `last`, and the
+        double bookings and short rests among them (`[roster] min_rest_hours`)."""
+        shifts = self.shifts(first - timedelta(days=1), last + timedelta(days=1))
+        lo, hi = self.day_span(first, last)
+        mine = [s for s in shifts if lo <= s.start < hi]
+        found = [c for c in conflicts(shifts, timedelta(hours=self.config.min_rest_hours))
+                 if lo <= c.second.start < hi]
+        return loads(mine, self.calendar(), self.tz), found
+
+    def rotation_fills(self, start: date, end: date) -> list[Shift]:
+        """Rotation shifts from `start` to `end` that fill holes of an imported table (see `rotation_fills`)."""
+        lo, hi = self.day_span(start, end)
+        roster, cal = self.snapshot(lo, hi)
+        return [s for s in rotation_fills(roster, lo, hi, self.windows, cal) if lo <= s.start < hi]
+
+    def date_warnings(self, first: date, last: date) -> list[str]:
+        """Warnings for the years from `first` to `last` (dates asked about, imported or exported) whose
+        holiday schedule is not confirmed."""
+        return dated_year_warnings(first, last, self.calendar())
+
     def calendar_warnings(self, today: date | None = None) -> list[str]:
         """This year's or (from 1 November) next year's official schedule missing from the calendar."""
         today = today or desk_today(self.clock, self.tz)
@@ -164,13 +221,16 @@ class RosterService:
             store.log(actor, now, "calendar.unset", str(day))
         return removed
 
-    def confirm_year(self, year: int, actor: str) -> None:
-        """Mark `year`'s schedule as entered completely (after typing in the State Council notice)."""
+    def confirm_year(self, year: int, actor: str) -> str | None:
+        """Mark `year`'s schedule as entered completely (after typing in the State Council notice); returns a
+        warning when a statutory holiday has no day entered for it (the year is confirmed all the same)."""
         now = self.clock.now()
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
+            warning = incomplete_year_warning(year, store.calendar())
             store.confirm_year(year, "admin", actor, now)
-            store.log(actor, now, "calendar.confirm", str(year))
+            store.log(actor, now, "calendar.confirm", str(year) + (" (incomplete)" if warning else ""))
+        return warning
 
     def calendar_days(self, year: int) -> list[tuple[CalendarDay, str]]:
         with unit_of_work(self.factory) as s:
@@ -179,23 +239,134 @@ class RosterService:
     # overrides, swaps, notes, history ---------------------------------------------------------------
     def add_override(self, tier: Tier, start: datetime, end: datetime, replaced: str | None,
                      replacement: str | None, reason: str, actor: str) -> Override:
-        """`replacement` takes `replaced`'s place in `tier` for [start, end) (see `Override`)."""
-        if end <= start:
-            raise RosterError(f"结束须晚于开始 / the end {end} must be after the start {start}")
-        now = self.clock.now()
-        override = Override(tier, start, end, replaced, replacement, reason, actor, now)
-        with unit_of_work(self.factory) as s:
-            store = RosterStore(s)
-            self._check_people(store, replaced, replacement)
-            store.add_override(override)
-            store.log(actor, now, "override", f"{tier.value} {start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} "
-                                              f"{replaced or '*'} -> {replacement or '-'} {reason}".strip())
+        """`replacement` takes `replaced`'s place in `tier` for [start, end) (see `Override`); nonsense (the
+        past, a person replacing themselves, replacing someone not on duty there) raises RosterError."""
+        [override] = self._add_overrides([Override(tier, start, end, replaced, replacement, reason, actor)], actor)
         return override
 
-    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> None:
-        """Two people trade shifts: each covers the other's span."""
-        self.add_override(tier, first.start, first.end, first.person, second.person, reason, actor)
-        self.add_override(tier, second.start, second.end, second.person, first.person, reason, actor)
+    def _add_overrides(self, overrides: list[Override], actor: str) -> list[Override]:
+        """Check every override against the roster as it is, then store them as one batch."""
+        now = self.clock.now()
+        batch = uuid.uuid4().hex
+        stored: list[Override] = []
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            cal = store.calendar()
+            overrides = [from_now(o, now) for o in overrides]
+            for o in overrides:
+                self._check_people(store, o.replaced, o.replacement)
+                roster = store.load(o.start - timedelta(days=2), o.end + timedelta(days=2))
+                problem = override_problem(o, shifts_between(roster, o.start, o.end, self.windows, cal), now)
+                if problem:
+                    raise RosterError(problem)
+            for o in overrides:
+                o = replace(o, created_by=actor, created_at=now, batch=batch)
+                stored.append(replace(o, id=store.add_override(o)))
+                store.log(actor, now, "override", override_text(o, self.tz))
+        return stored
+
+    def preview_override(self, o: Override) -> tuple[list[Shift], list[Shift]]:
+        """What `o` would change, without storing it: (the shifts it ends, the shifts it makes) in its tier and
+        span; raises RosterError as `add_override` would."""
+        now = self.clock.now()
+        o = from_now(o, now)
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, o.replaced, o.replacement)
+            roster, cal = store.load(o.start - timedelta(days=2), o.end + timedelta(days=2)), store.calendar()
+        before = shifts_between(roster, o.start, o.end, self.windows, cal)
+        problem = override_problem(o, before, now)
+        if problem:
+            raise RosterError(problem)
+        after = shifts_between(replace(roster, overrides=(*roster.overrides, o)), o.start, o.end, self.windows, cal)
+        mine = [s for s in before if s.tier is o.tier]
+        made = [s for s in after if s.tier is o.tier]
+        return [s for s in mine if s not in made], [s for s in made if s not in mine]
+
+    # requests and approvals ----------------------------------------------------------------------
+    def request(self, overrides: list[Override], reason: str, by: str, kind: str = "override") -> int:
+        """Ask for overrides (a swap is two) that a manager approves; checked now, and again on approval."""
+        for o in overrides:
+            self.preview_override(o)
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            request_id = store.add_request(kind, [from_now(o, now) for o in overrides], reason, by, now)
+            store.log(by, now, "request", f"#{request_id} {kind}: "
+                      + "; ".join(override_text(o, self.tz) for o in overrides))
+        return request_id
+
+    def swap_overrides(self, tier: Tier, first: Shift, second: Shift, reason: str) -> list[Override]:
+        if first.person == second.person:
+            raise RosterError(f"不能与自己换班（{first.person}） / {first.person!r} cannot swap with themselves")
+        return [Override(tier, first.start, first.end, first.person, second.person, reason),
+                Override(tier, second.start, second.end, second.person, first.person, reason)]
+
+    def requests(self, state: str | None = "pending") -> list[RosterRequest]:
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).requests(state)
+
+    def managers(self) -> set[str]:
+        """Who may approve: members of a manager rotation, `[roster] manager_fallback`, and whoever is on the
+        manager tier in the coming `gap_warning_days` days."""
+        today = desk_today(self.clock, self.tz)
+        roster, _ = self.snapshot(*self.day_span(today, today))
+        names = {m for r in roster.rotations if r.tier is Tier.MANAGER for m in r.members}
+        names |= set(self.config.manager_fallback)
+        last = today + timedelta(days=self.config.gap_warning_days - 1)
+        return names | {s.person for s in self.shifts(today, last) if s.tier is Tier.MANAGER}
+
+    def decide(self, request_id: int, approve: bool, actor: str) -> list[Override]:
+        """A manager approves (the overrides are made, as one batch) or rejects a pending request."""
+        if actor not in self.managers():
+            raise RosterError(f"{actor} 不是项目经理，不能审批 / {actor!r} is not a manager: only managers approve")
+        with unit_of_work(self.factory) as s:
+            req = RosterStore(s).request(request_id)
+        if req is None or req.state != "pending":
+            raise RosterError(f"没有待批的申请 #{request_id} / no pending request #{request_id}")
+        made = self._add_overrides(list(req.overrides), req.requested_by) if approve else []
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            store.decide(request_id, "approved" if approve else "rejected", actor, now,
+                         made[0].batch if made else None)
+            store.log(actor, now, "request.approve" if approve else "request.reject", f"#{request_id}")
+        return made
+
+    def swap(self, tier: Tier, first: Shift, second: Shift, reason: str, actor: str) -> list[Override]:
+        """Two people trade shifts: each covers the other's span (one batch: undone together)."""
+        return self._add_overrides(self.swap_overrides(tier, first, second, reason), actor)
+
+    def overrides(self, first: date, last: date) -> list[Override]:
+        """The overrides overlapping the days from `first` to `last`, in the order made, with their ids."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).overrides(*self.day_span(first, last))
+
+    def remove_override(self, override_id: int, actor: str) -> list[Override]:
+        """Take back the override `override_id` and those made with it (a swap's other half); the history
+        keeps what was taken back. Overrides already over cannot be removed."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            batch = store.override_batch(override_id)
+            if not batch:
+                raise RosterError(f"没有编号为 {override_id} 的调班 / no override {override_id} "
+                                  "(see `hotline roster overrides`)")
+            if all(o.end <= now for o in batch):
+                raise RosterError(f"调班 {override_id} 已结束，不能撤销过去 / override {override_id} is over: "
+                                  "the past is not rewritten")
+            store.remove_overrides(o.id for o in batch if o.id is not None)
+            for o in batch:
+                store.log(actor, now, "override.remove", f"#{o.id} {override_text(o, self.tz)}")
+        return batch
+
+    def undo(self, actor: str, mine_only: bool = True) -> list[Override]:
+        """Take back the latest override (with its batch) made by `actor` (by anyone: `mine_only` False)."""
+        with unit_of_work(self.factory) as s:
+            last = RosterStore(s).last_override_id(actor if mine_only else None)
+        if last is None:
+            raise RosterError(f"{actor} 没有可撤销的调班 / {actor!r} has no override to undo")
+        return self.remove_override(last, actor)
 
     def shift_of(self, person: str, at: datetime) -> Shift | None:
         """The shift of `person` that contains `at` (to pick the shifts of a swap)."""
@@ -207,6 +378,28 @@ class RosterService:
         for n in names:
             if n and n not in people:
                 raise RosterError(f"未知人员 “{n}”，请先导入人员表 / unknown person {n!r}: import the staff list first")
+
+    def ack_handover(self, person: str, via: str = "cli") -> Shift:
+        """`person` confirms taking over: their shift on duty now, or starting within the reminder lead."""
+        now = self.clock.now()
+        lead = timedelta(minutes=self.config.reminder_lead_minutes)
+        day = now.astimezone(self.tz).date()
+        mine = [s for s in self.shifts(day - timedelta(days=1), day + timedelta(days=1), person)
+                if s.start - lead <= now < s.end]
+        if not mine:
+            raise RosterError(f"{person} 现在没有要接的班 / {person!r} has no shift now or starting within "
+                              f"{self.config.reminder_lead_minutes} minutes")
+        shift = min(mine, key=lambda s: s.start)
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            if store.ack_handover(shift.tier, person, shift.start, now, via):
+                store.log(person, now, "handover.ack",
+                          f"{shift.tier.value} {shift.start.astimezone(self.tz):%Y-%m-%d %H:%M}")
+        return shift
+
+    def acked(self, start: datetime, end: datetime) -> set[tuple[str, str, datetime]]:
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).acked(start, end)
 
     def add_handover_note(self, tier: Tier, author: str, text: str) -> None:
         now = self.clock.now()
@@ -223,14 +416,48 @@ class RosterService:
         with unit_of_work(self.factory) as s:
             return [ChangeRecord(*row) for row in RosterStore(s).changes(limit)]
 
+    # calendar feeds -------------------------------------------------------------------------------
+    def create_feed(self, person: str, actor: str) -> str:
+        """A new secret token for `person`'s calendar feed (shown once: only its hash is stored)."""
+        token = secrets.token_urlsafe(FEED_TOKEN_BYTES)
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, person)
+            store.add_feed(person, feed_hash(token), actor, now)
+            store.log(actor, now, "feed.create", person)
+        return token
+
+    def revoke_feeds(self, person: str, actor: str) -> int:
+        """Revoke every live feed of `person`: their subscribed calendars stop updating (404)."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            store = RosterStore(s)
+            self._check_people(store, person)
+            count = store.revoke_feeds(person, now)
+            store.log(actor, now, "feed.revoke", f"{person}: {count}")
+        return count
+
+    def feed_person(self, token: str) -> str | None:
+        """The person a live feed token belongs to, or None."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).feed_person(feed_hash(token))
+
+    def feed_ics(self, person: str) -> bytes:
+        """`person`'s shifts from 30 days ago to 90 days ahead, with phone numbers and handover notes."""
+        today = desk_today(self.clock, self.tz)
+        return self.export("ics", today - timedelta(days=FEED_DAYS_BACK), today + timedelta(days=FEED_DAYS_AHEAD),
+                           person)
+
     # files (see files) ------------------------------------------------------------------------
     def load_example(self, path: Path | None = None, actor: str = "system") -> str:
         """Load the desk file named by `[roster] file` (default config/roster.yaml)."""
         return files.load_desk_file(self, path or self.config.file, actor)
 
-    def import_file(self, path: Path, actor: str) -> str:
-        """Import `.yaml` (desk file), `.xlsx` or `.csv` (dated roster table) in one transaction."""
-        return files.import_file(self, path, actor)
+    def import_file(self, path: Path, actor: str, dry_run: bool = False) -> files.ImportReport:
+        """Import `.yaml` (desk file), `.xlsx` or `.csv` (dated roster table) in one transaction; a table
+        replaces only the tiers and spans it covers. `dry_run`: the plan, nothing stored."""
+        return files.import_file(self, path, actor, dry_run)
 
     def export(self, fmt: str, first: date, last: date, person: str | None = None,
                english: bool = False) -> bytes:
