@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
+from hotline.cli import failures
 from hotline.config import ConfigError, Settings, load_settings
 
 # (module name, register function name): each register(subparsers) adds its commands and sets
@@ -53,19 +56,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not args.verbose:  # "Added job ...", "Running job ..." every tick otherwise
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = load_settings(getattr(args, "config", None) or None)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
-        return 2
+        return failures.EXIT_USAGE
+    try:
+        code = _run(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `hotline alerts list | head -2`: the reader has gone, as with any Unix tool
+        _drop_stdout()
+        return 128 + 13  # as if killed by SIGPIPE
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the command; expected failures become one line on stderr and an exit status."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from hotline.runtime.api_socket import PortUnavailable
+
     func: Command = args.func
+    url = getattr(args, "db", None) or settings.database_url
     try:
         return func(args, settings)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
-        return 2
+        return failures.EXIT_USAGE
+    except PortUnavailable as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return failures.EXIT_USAGE
+    except ArgumentError as e:
+        print(f"错误 / error: {failures.database_url_problem(url, e)}", file=sys.stderr)
+        return failures.EXIT_USAGE
+    except DBAPIError as e:
+        print(f"错误 / error: {failures.database_unreachable(url, e)}", file=sys.stderr)
+        return failures.EXIT_DATABASE
+    except ModuleNotFoundError as e:
+        if (e.name or "").startswith("hotline"):
+            raise  # our own code: a bug, keep the traceback
+        print(f"错误 / error: {failures.database_unreachable(url, e)}", file=sys.stderr)
+        return failures.EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not report the broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests capturing output)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,18 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
-from hotline.config import Settings
+from hotline.clock import Clock, SystemClock
+from hotline.config import ConfigError, Settings
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
+from hotline.runtime.api_socket import bind_api_socket, bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.services.calls.ledger import Ledger
@@ -42,7 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--port", type=int, default=None, help="API port (default from config; 0 = any free)")
     d.add_argument("--no-api", action="store_true")
-    d.add_argument("--db", help="database URL (default: SQLite in the data folder)")
+    d.add_argument("--db", help="数据库地址 / database URL (默认 default: a fresh <data_dir>/demo.db, "
+                                "never the real ledger)")
     d.set_defaults(func=cmd_demo)
 
 
@@ -69,6 +72,7 @@ def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: A
 
 
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
+    _need_ami_secret(settings)
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
     reopened = ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
@@ -104,16 +108,26 @@ def _run_listener(listener: AmiListener, *others: Any) -> int:
     return 0
 
 
-async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int) -> None:
+async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: socket.socket,
+               clock: Clock | None = None) -> None:
+    """The API and dashboard on an already bound socket (see `bind_api_socket`)."""
     import uvicorn
 
     from hotline.api.app import create_app
 
-    app = create_app(settings, factory, SystemClock(settings.tz), live)
-    config = uvicorn.Config(app, host=settings.api.host, port=port, log_level="warning", lifespan="on")
+    app = create_app(settings, factory, clock or SystemClock(settings.tz), live)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     live["api_server"] = server
-    await server.serve()
+    await server.serve(sockets=[sock])
+
+
+def _need_ami_secret(settings: Settings) -> None:
+    """An empty secret would log in and be refused as a wrong one: say what is really missing."""
+    if not settings.ami.secret:
+        raise ConfigError("environment", "ami.secret",
+                          "未设置 AMI 密码 / HOTLINE_AMI_SECRET is not set: export HOTLINE_AMI_SECRET=<the secret "
+                          "of hotline's account in the PBX's manager.conf>")
 
 
 def _originate(client: AmiClient) -> Any:
@@ -146,6 +160,9 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.no_listen:
+        _need_ami_secret(settings)
+    sock = bind_api_socket(settings.api.host, settings.api.port)  # a port taken fails here, before anything runs
     db = open_database(args.db or settings.database_url)
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
@@ -154,22 +171,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:
         asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,
-                                  _api(settings, db.factory, live, settings.api.port)))
+                                  _api(settings, db.factory, live, sock)))
         return 0
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     live["ami_listener"] = listener  # start_monitor: queue-member probe for the silence watch, voice page acks
-    print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)
+    print(f"hotline: API on http://{settings.api.host}:{bound_port(sock)}, AMI {client.address}", file=sys.stderr)
     return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
-                                                 _api(settings, db.factory, live, settings.api.port)))
+                                                 _api(settings, db.factory, live, sock)))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.runtime.demo import run_demo
+    from hotline.runtime.demo import fresh_demo_database, run_demo
 
+    sock = None if args.no_api else bind_api_socket(settings.api.host,
+                                                    settings.api.port if args.port is None else args.port)
+    args.db = args.db or fresh_demo_database(settings)  # never the ledger of `serve` and `listen`
+    print(f"演示数据库 / demo database: {args.db}", file=sys.stderr)
     return run_demo(settings, calls=args.calls, speed=args.speed, calls_per_hour=args.calls_per_hour,
-                    seed=args.seed if args.seed is not None else int(time.time()),
-                    port=settings.api.port if args.port is None else args.port, api=not args.no_api,
-                    db_url=args.db or settings.database_url, printer=_printer(settings),
-                    api_runner=_api)
+                    seed=args.seed if args.seed is not None else int(time.time()), sock=sock,
+                    db_url=args.db, printer=_printer(settings), api_runner=_api)
