@@ -255,8 +255,35 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if isinstance(sec, dict) and sec.get(key):
             raise ConfigError(source, f"{section}.{key}",
                               f"secrets are not read from files; set the environment variable {var}")
+    anchor_paths(raw, p.resolve().parent)  # before the environment: its paths are the shell's, from the cwd
     _apply_env(raw, env)
     return settings_from_dict(raw, source, env)
+
+
+# Paths a config file may hold: relative ones are taken from the file's folder, so that hotline finds its
+# data, roster and rules whatever the current directory (`data_dir` also when the file leaves it out).
+PATH_KEYS: tuple[tuple[str, str], ...] = (
+    ("hotline", "data_dir"), ("roster", "file"), ("monitor", "rules_dir"), ("ivr", "scripts_dir"),
+    ("ivr", "sounds_dir"),
+)
+
+
+def anchor_paths(raw: dict[str, Any], folder: Path) -> None:
+    """Make the relative paths of a parsed config file absolute, from `folder` (the file's folder)."""
+    raw.setdefault("hotline", {})
+    for section, key in PATH_KEYS:
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        value = table.get(key, HotlineSection.data_dir if (section, key) == ("hotline", "data_dir") else None)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            table[key] = os.path.normpath(folder / value)
+    database = raw.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
+    if isinstance(database, dict) and isinstance(url, str) and url.startswith("sqlite:///"):
+        file = url[len("sqlite:///"):]
+        if file and not file.startswith((":memory:", "/")):
+            database["url"] = f"sqlite:///{os.path.normpath(folder / file)}"
 
 
 def settings_from_dict(raw: Mapping[str, Any], source: str = "<dict>",

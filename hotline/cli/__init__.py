@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from hotline.cli import failures
 from hotline.config import ConfigError, Settings, load_settings
@@ -26,16 +27,33 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 # Parent parser for every sub-command, so that `hotline replay X --config F` works too.
 COMMON = argparse.ArgumentParser(add_help=False)
-COMMON.add_argument("--config", default=argparse.SUPPRESS, help="config file (default config/hotline.toml)")
+COMMON.add_argument("--config", default=argparse.SUPPRESS,
+                    help="配置文件 / config file (default config/hotline.toml or $HOTLINE_CONFIG)")
+
+
+class HotlineParser(argparse.ArgumentParser):
+    """argparse with Chinese-first help for -h and a Chinese-first prefix on usage errors; sub-commands
+    inherit it (argparse builds sub-parsers with the parent's class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
+        super().__init__(add_help=False, **kwargs)
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                              help="显示帮助 / show this help and exit")
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 用法错误 / usage error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="hotline", description="IT-support hotline watcher / 热线监控")
-    parser.add_argument("--config", help="config file (default config/hotline.toml or $HOTLINE_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = HotlineParser(prog="hotline", description="热线监控 / IT-support hotline watcher")
+    parser.add_argument("--config", help="配置文件 / config file (default config/hotline.toml or $HOTLINE_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="详细日志 / debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令 / commands", metavar="COMMAND")
     for name in _GROUPS:
         try:
             module = importlib.import_module(name)
@@ -44,7 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # group not built yet
             raise
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each sub-command's own --help page opens with the line it has in its parent's list."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                child.description = child.description or helps.get(name)
+                _describe(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

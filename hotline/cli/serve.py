@@ -28,22 +28,25 @@ EXIT_LOGIN_FAILED = 3
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("listen", parents=[COMMON], help="listen to the Asterisk AMI / 监听AMI")
-    p.add_argument("--db", help="database URL (default from config)")
+    p = sub.add_parser("listen", parents=[COMMON], help="监听 Asterisk AMI / listen to the Asterisk AMI")
+    p.add_argument("--db", help="数据库地址 / database URL (default from config)")
     p.set_defaults(func=cmd_listen)
 
-    s = sub.add_parser("serve", parents=[COMMON], help="listener + API + dashboard / 完整服务")
-    s.add_argument("--db", help="database URL (default from config)")
-    s.add_argument("--no-listen", action="store_true", help="API only (e.g. a Twilio-only desk)")
+    s = sub.add_parser("serve", parents=[COMMON], help="完整服务 / listener + API + dashboard + scheduled jobs")
+    s.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    s.add_argument("--no-listen", action="store_true", help="只运行 API / API only (e.g. a Twilio-only desk)")
     s.set_defaults(func=cmd_serve)
 
-    d = sub.add_parser("demo", parents=[COMMON], help="simulated PBX + listener + dashboard / 演示")
-    d.add_argument("--calls", type=int, default=None, help="stop after this many calls (default: run on)")
-    d.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second")
-    d.add_argument("--calls-per-hour", type=float, default=120.0)
-    d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--port", type=int, default=None, help="API port (default from config; 0 = any free)")
-    d.add_argument("--no-api", action="store_true")
+    d = sub.add_parser("demo", parents=[COMMON], help="演示 / simulated PBX + listener + dashboard (10x, Ctrl+C stops)")
+    d.add_argument("--calls", type=int, default=None,
+                   help="N 通后停止 / stop after this many calls (default: run on, Ctrl+C)")
+    d.add_argument("--speed", type=float, default=10.0,
+                   help="模拟倍速 / simulated seconds per real second (default 10)")
+    d.add_argument("--calls-per-hour", type=float, default=120.0, help="每小时来电 / calls per simulated hour")
+    d.add_argument("--seed", type=int, default=None, help="随机种子 / random seed (same seed, same calls)")
+    d.add_argument("--port", type=int, default=None,
+                   help="仪表盘端口 / API port (default from config; 0 = any free port)")
+    d.add_argument("--no-api", action="store_true", help="不启动仪表盘 / no API or dashboard")
     d.add_argument("--db", help="数据库地址 / database URL (默认 default: a fresh <data_dir>/demo.db, "
                                 "never the real ledger)")
     d.set_defaults(func=cmd_demo)
@@ -51,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _printer(settings: Settings) -> Any:
     from hotline.cli.ledger import OUTCOME_ZH
+    from hotline.cli.table import pad
 
     def show(calls: list[Call]) -> None:
         for c in calls:
@@ -58,9 +62,10 @@ def _printer(settings: Settings) -> Any:
             started = c.started_at.astimezone(settings.tz).strftime("%H:%M:%S")
             wait = "-" if d["wait_seconds"] is None else f"{d['wait_seconds']:.1f}s"
             talk = "-" if d["talk_seconds"] is None else f"{d['talk_seconds']:.1f}s"
-            print(f"{started}  {d['direction']:<8} {d['caller'] or '-':<13} → {d['called'] or '-':<12} "
-                  f"{d['queue'] or '-':<8} {OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']:<13} "
-                  f"{d['answered_by'] or '-':<12} 等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
+            outcome = f"{OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']}"
+            print(f"{started}  {pad(d['direction'], 8)} {pad(d['caller'] or '-', 14)} → {pad(d['called'] or '-', 13)} "
+                  f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(d['answered_by'] or '-', 12)} "
+                  f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 
     return show
 
@@ -177,7 +182,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     live["ami_listener"] = listener  # start_monitor: queue-member probe for the silence watch, voice page acks
-    print(f"hotline: API on http://{settings.api.host}:{bound_port(sock)}, AMI {client.address}", file=sys.stderr)
+    print(f"仪表盘 dashboard: http://{settings.api.host}:{bound_port(sock)}/, AMI {client.address}", file=sys.stderr)
     return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
                                                  _api(settings, db.factory, live, sock)))
 
