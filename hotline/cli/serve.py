@@ -164,9 +164,18 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
             pbx_sync.cancel()
 
 
+def _need_link_key(settings: Settings) -> None:
+    """The monitor signs acknowledgement links; say so before anything starts."""
+    if not settings.api.link_key:
+        raise ConfigError("environment", "api.link_key",
+                          "未设置确认链接密钥 / HOTLINE_API_LINK_KEY is not set (it signs the acknowledgement links "
+                          "in pages): export HOTLINE_API_LINK_KEY=$(openssl rand -hex 32)")
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_listen:
         _need_ami_secret(settings)
+    _need_link_key(settings)
     sock = bind_api_socket(settings.api.host, settings.api.port)  # a port taken fails here, before anything runs
     db = open_database(args.db or settings.database_url)
     if ensure_roster(settings, db.factory):

@@ -119,6 +119,17 @@ def test_an_unset_ami_secret_is_named(tmp_path: Path, command: str) -> None:
     assert "Authentication failed" not in run.stderr
 
 
+@pytest.mark.parametrize("extra", [[], ["--no-listen"]])
+def test_serve_without_a_link_key_is_one_line_and_nothing_starts(tmp_path: Path, extra: list[str]) -> None:
+    run = subprocess.run([*HOTLINE, "serve", *extra, "--db", f"sqlite:///{tmp_path / 'h.db'}", "--config", CONFIG],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "HOTLINE_AMI_SECRET": "pw", "HOTLINE_API_PORT": "0"})
+    assert run.returncode == 2
+    line = one_line_error(run.stderr)  # no "coroutine '_api' was never awaited" warning
+    assert "HOTLINE_API_LINK_KEY is not set" in line and "openssl rand -hex 32" in line
+    assert not (tmp_path / "h.db").exists()  # failed before opening anything
+
+
 def demo_config(tmp_path: Path) -> Path:
     """The shipped config with its data folder in tmp_path (absolute paths: valid from any folder)."""
     text = (ROOT / "config" / "hotline.toml").read_text(encoding="utf-8")
