@@ -150,3 +150,25 @@ def test_the_systemd_unit_runs_hotline_serve_and_stops_on_what_a_restart_cannot_
         problems = [line for line in (checked.stdout + checked.stderr).splitlines()
                     if "hotline.service" in line and "/etc/hotline/hotline.env" not in line]
         assert problems == [], checked.stderr
+
+
+def test_the_demo_command_runs_in_a_fresh_checkout(tmp_path: Path) -> None:
+    """The first block's `hotline demo` in a copy of the repository's files (as a fresh clone has
+    them: no data/, the shipped config), on the installed dependencies; `.ci/run` covers the install."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    clone = tmp_path / "hotline"
+    for name in filter(None, files.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    assert not (clone / "data").exists()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(clone)}
+    demo = subprocess.run([sys.executable, "-m", "hotline", "demo", "--calls", "3", "--speed", "300",
+                           "--calls-per-hour", "400", "--seed", "3", "--port", "0"], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "Traceback" not in demo.stderr
+    assert re.search(r"仪表盘 dashboard: http://127\.0\.0\.1:[1-9]\d*/", demo.stderr)
+    assert re.search(r"共 [3-9]\d* 通 / \d+ calls recorded in sqlite:///.*/data/demo\.db", demo.stderr)
+    assert (clone / "data" / "demo.db").is_file() and not (clone / "data" / "hotline.db").exists()
+    assert str(clone) in demo.stderr  # the clone's own config and data, not the installed tree's
