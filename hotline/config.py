@@ -213,7 +213,8 @@ def _build(cls: type[Any], name: str, raw: Mapping[str, Any], source: str) -> An
         if (name, key) in SECRETS and value:
             raise ConfigError(
                 source, f"{name}.{key}",
-                f"secrets are not read from files; set the environment variable {SECRETS[(name, key)]}",
+                f"密码不能写在文件里 / secrets are not read from files; set the environment variable "
+                f"{SECRETS[(name, key)]}",
             )
         kwargs[key] = _coerce(source, f"{name}.{key}", value, hints[key])
     return cls(**kwargs)
@@ -244,17 +245,18 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     try:
         raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(source, "-", "file not found") from None
+        raise ConfigError(source, "-", "配置文件不存在 / file not found (--config FILE or HOTLINE_CONFIG)") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(source, "-", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise ConfigError(source, "-", f"不是 UTF-8 文本 / not UTF-8 text ({e.reason} at byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(source, "-", f"not valid TOML: {e}") from None
+        raise ConfigError(source, "-", f"TOML 格式错误 / not valid TOML: {e}") from None
     # Secrets from the file are rejected before the environment may fill them in.
     for (section, key), var in SECRETS.items():
         sec = raw.get(section)
         if isinstance(sec, dict) and sec.get(key):
             raise ConfigError(source, f"{section}.{key}",
-                              f"secrets are not read from files; set the environment variable {var}")
+                              f"密码不能写在文件里 / secrets are not read from files; "
+                              f"set the environment variable {var}")
     anchor_paths(raw, p.resolve().parent)  # before the environment: its paths are the shell's, from the cwd
     _apply_env(raw, env)
     return settings_from_dict(raw, source, env)

@@ -184,3 +184,9 @@ async def test_the_demo_keeps_its_own_database_one_clock_and_quiet_logs(tmp_path
     links = re.findall(r"http://127\.0\.0\.1:\d+/ack/", out.decode())
     assert all(link.startswith(url) for link in links)
     json.dumps(duty)  # JSON as served
+
+
+def test_a_missing_config_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["alerts", "list", "--config", str(tmp_path / "nowhere.toml")]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith("配置错误 / configuration error:") and "配置文件不存在 / file not found" in line
