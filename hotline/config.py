@@ -249,7 +249,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     except UnicodeDecodeError as e:
         raise ConfigError(source, "-", f"不是 UTF-8 文本 / not UTF-8 text ({e.reason} at byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(source, "-", f"TOML 格式错误 / not valid TOML: {e}") from None
+        raise ConfigError(source, "-", f"格式错误 / not valid TOML: {e}") from None
     # Secrets from the file are rejected before the environment may fill them in.
     for (section, key), var in SECRETS.items():
         sec = raw.get(section)
