@@ -165,9 +165,10 @@ async def test_the_demo_keeps_its_own_database_one_clock_and_quiet_logs(tmp_path
                 break
             except httpx.TransportError:
                 await asyncio.sleep(0.2)
-    dashboard_now = datetime.fromisoformat(duty["at"])
-    # item 7: the dashboard reads the simulated day (600x), not the wall clock
-    assert dashboard_now.timestamp() - time.time() > 60
+        health = (await http.get("/healthz")).json()
+    # item 7: the dashboard (on duty now, its status line) reads the simulated day (600x), not the wall clock
+    assert datetime.fromisoformat(duty["at"]).timestamp() - time.time() > 60
+    assert datetime.fromisoformat(health["now"]).timestamp() - time.time() > 60
     out, rest = await asyncio.wait_for(proc.communicate(), 120)
     err = "".join(err_lines) + rest.decode()
     assert proc.returncode == 0, err[-2000:]
