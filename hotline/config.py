@@ -169,7 +169,7 @@ def _coerce(source: str, key: str, value: Any, hint: Any) -> Any:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
-            raise ConfigError(source, key, f"must be a list, got {type(value).__name__} {value!r}")
+            raise ConfigError(source, key, f"须为列表 / must be a list, got {type(value).__name__} {value!r}")
         return [_coerce(source, key, v, inner) for v in value]
     if hint is bool:
         if isinstance(value, str):
@@ -178,27 +178,27 @@ def _coerce(source: str, key: str, value: Any, hint: Any) -> Any:
             if value.lower() in ("0", "false", "no", "off"):
                 return False
         if not isinstance(value, bool):
-            raise ConfigError(source, key, f"must be true or false, got {value!r}")
+            raise ConfigError(source, key, f"须为 true 或 false / must be true or false, got {value!r}")
         return value
     if hint is int:
         if isinstance(value, bool):
-            raise ConfigError(source, key, f"must be a whole number, got {value!r}")
+            raise ConfigError(source, key, f"须为整数 / must be a whole number, got {value!r}")
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ConfigError(source, key, f"must be a whole number, got {value!r}") from None
+            raise ConfigError(source, key, f"须为整数 / must be a whole number, got {value!r}") from None
     if hint is float:
         if isinstance(value, bool):
-            raise ConfigError(source, key, f"must be a number, got {value!r}")
+            raise ConfigError(source, key, f"须为数字 / must be a number, got {value!r}")
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError(source, key, f"must be a number, got {value!r}") from None
+            raise ConfigError(source, key, f"须为数字 / must be a number, got {value!r}") from None
     if hint is str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)  # DIDs written as bare numbers
         if not isinstance(value, str):
-            raise ConfigError(source, key, f"must be text, got {type(value).__name__} {value!r}")
+            raise ConfigError(source, key, f"须为文本 / must be text, got {type(value).__name__} {value!r}")
         return value
     return value
 
@@ -209,11 +209,12 @@ def _build(cls: type[Any], name: str, raw: Mapping[str, Any], source: str) -> An
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            raise ConfigError(source, f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+            raise ConfigError(source, f"{name}.{key}", f"未知的键 / unknown key (known: {', '.join(sorted(known))})")
         if (name, key) in SECRETS and value:
             raise ConfigError(
                 source, f"{name}.{key}",
-                f"secrets are not read from files; set the environment variable {SECRETS[(name, key)]}",
+                f"密码不能写在文件里 / secrets are not read from files; set the environment variable "
+                f"{SECRETS[(name, key)]}",
             )
         kwargs[key] = _coerce(source, f"{name}.{key}", value, hints[key])
     return cls(**kwargs)
@@ -228,7 +229,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> list[str]:
             if var in env:
                 raw.setdefault(section, {})
                 if not isinstance(raw[section], dict):
-                    raise ConfigError("environment", section, "section is not a table")
+                    raise ConfigError("environment", section, "须为表 / section is not a table")
                 raw[section][f.name] = env[var]
                 taken.append(f"{section}.{f.name}")
     return taken
@@ -244,19 +245,47 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     try:
         raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(source, "-", "file not found") from None
+        raise ConfigError(source, "-", "配置文件不存在 / file not found (--config FILE or HOTLINE_CONFIG)") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(source, "-", f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise ConfigError(source, "-", f"不是 UTF-8 文本 / not UTF-8 text ({e.reason} at byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(source, "-", f"not valid TOML: {e}") from None
+        raise ConfigError(source, "-", f"格式错误 / not valid TOML: {e}") from None
     # Secrets from the file are rejected before the environment may fill them in.
     for (section, key), var in SECRETS.items():
         sec = raw.get(section)
         if isinstance(sec, dict) and sec.get(key):
             raise ConfigError(source, f"{section}.{key}",
-                              f"secrets are not read from files; set the environment variable {var}")
+                              f"密码不能写在文件里 / secrets are not read from files; "
+                              f"set the environment variable {var}")
+    anchor_paths(raw, p.resolve().parent)  # before the environment: its paths are the shell's, from the cwd
     _apply_env(raw, env)
     return settings_from_dict(raw, source, env)
+
+
+# Paths a config file may hold: relative ones are taken from the file's folder, so that hotline finds its
+# data, roster and rules whatever the current directory (`data_dir` also when the file leaves it out).
+PATH_KEYS: tuple[tuple[str, str], ...] = (
+    ("hotline", "data_dir"), ("roster", "file"), ("monitor", "rules_dir"), ("ivr", "scripts_dir"),
+    ("ivr", "sounds_dir"),
+)
+
+
+def anchor_paths(raw: dict[str, Any], folder: Path) -> None:
+    """Make the relative paths of a parsed config file absolute, from `folder` (the file's folder)."""
+    raw.setdefault("hotline", {})
+    for section, key in PATH_KEYS:
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        value = table.get(key, HotlineSection.data_dir if (section, key) == ("hotline", "data_dir") else None)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            table[key] = os.path.normpath(folder / value)
+    database = raw.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
+    if isinstance(database, dict) and isinstance(url, str) and url.startswith("sqlite:///"):
+        file = url[len("sqlite:///"):]
+        if file and not file.startswith((":memory:", "/")):
+            database["url"] = f"sqlite:///{os.path.normpath(folder / file)}"
 
 
 def settings_from_dict(raw: Mapping[str, Any], source: str = "<dict>",
@@ -268,7 +297,7 @@ def settings_from_dict(raw: Mapping[str, Any], source: str = "<dict>",
     for name, cls in _TYPED_SECTIONS.items():
         value = raw.pop(name, {})
         if not isinstance(value, dict):
-            raise ConfigError(source, name, "must be a table")
+            raise ConfigError(source, name, "须为表 / must be a table")
         value = dict(value)
         for (section, key), var in SECRETS.items():
             if section == name and var in env:
@@ -280,35 +309,37 @@ def settings_from_dict(raw: Mapping[str, Any], source: str = "<dict>",
         sections[name] = dataclasses.replace(built, **secrets) if secrets else built
     queues = raw.pop("queues", {})
     if not isinstance(queues, dict) or not all(isinstance(v, str) for v in queues.values()):
-        raise ConfigError(source, "queues", "must map queue names to specialty names (text)")
+        raise ConfigError(source, "queues", "须为 队列 = 专业 / must map queue names to specialty names (text)")
     specialties_raw = raw.pop("specialties", {})
     if not isinstance(specialties_raw, dict):
-        raise ConfigError(source, "specialties", "must be a table of tables")
+        raise ConfigError(source, "specialties", "须为表的表 / must be a table of tables")
     specialties: dict[str, SpecialtySection] = {}
     for key, value in specialties_raw.items():
         if not isinstance(value, dict):
-            raise ConfigError(source, f"specialties.{key}", "must be a table with name_zh / name_en")
+            raise ConfigError(source, f"specialties.{key}",
+                              "须为含 name_zh / name_en 的表 / must be a table with name_zh, name_en")
         specialties[key] = _build(SpecialtySection, f"specialties.{key}", value, source)
     for queue, specialty in queues.items():
         if specialties and specialty not in specialties:
             raise ConfigError(source, f"queues.{queue}",
-                              f"specialty {specialty!r} is not defined under [specialties]")
+                              f"专业未定义 / specialty {specialty!r} is not defined under [specialties]")
     settings = Settings(source=source, queues=dict(queues), specialties=specialties, extra=raw, **sections)
     try:
         ZoneInfo(settings.hotline.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(source, "hotline.timezone",
-                          f"unknown timezone {settings.hotline.timezone!r} (e.g. Asia/Shanghai)") from None
+                          f"未知时区 / unknown timezone {settings.hotline.timezone!r} (e.g. Asia/Shanghai)") from None
     for enc_key in ("encoding", "fallback_encoding"):
         enc = getattr(settings.ami, enc_key)
         try:
             "".encode(enc)
         except LookupError:
-            raise ConfigError(source, f"ami.{enc_key}", f"unknown text encoding {enc!r} (utf-8, gbk, gb18030)") \
-                from None
+            raise ConfigError(source, f"ami.{enc_key}",
+                              f"未知编码 / unknown text encoding {enc!r} (utf-8, gbk, gb18030)") from None
     if not 0 < settings.reports.answer_rate_target <= 1:
-        raise ConfigError(source, "reports.answer_rate_target", "must be a fraction in (0, 1], e.g. 0.75")
+        raise ConfigError(source, "reports.answer_rate_target",
+                          "须为 (0, 1] 之间的小数 / must be a fraction in (0, 1], e.g. 0.75")
     for n in settings.hotline.numbers:
         if not n.strip().lstrip("+").isdigit():
-            raise ConfigError(source, "hotline.numbers", f"{n!r} is not a phone number (digits only)")
+            raise ConfigError(source, "hotline.numbers", f"不是电话号码 / {n!r} is not a phone number (digits only)")
     return settings

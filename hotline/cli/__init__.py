@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
+from hotline.cli import failures
 from hotline.config import ConfigError, Settings, load_settings
 
 # (module name, register function name): each register(subparsers) adds its commands and sets
@@ -23,16 +27,33 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 # Parent parser for every sub-command, so that `hotline replay X --config F` works too.
 COMMON = argparse.ArgumentParser(add_help=False)
-COMMON.add_argument("--config", default=argparse.SUPPRESS, help="config file (default config/hotline.toml)")
+COMMON.add_argument("--config", default=argparse.SUPPRESS,
+                    help="配置文件 / config file (default config/hotline.toml or $HOTLINE_CONFIG)")
+
+
+class HotlineParser(argparse.ArgumentParser):
+    """argparse with Chinese-first help for -h and a Chinese-first prefix on usage errors; sub-commands
+    inherit it (argparse builds sub-parsers with the parent's class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
+        super().__init__(add_help=False, **kwargs)
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                              help="显示帮助 / show this help and exit")
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 用法错误 / usage error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="hotline", description="IT-support hotline watcher / 热线监控")
-    parser.add_argument("--config", help="config file (default config/hotline.toml or $HOTLINE_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = HotlineParser(prog="hotline", description="热线监控 / IT-support hotline watcher")
+    parser.add_argument("--config", help="配置文件 / config file (default config/hotline.toml or $HOTLINE_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="详细日志 / debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令 / commands", metavar="COMMAND")
     for name in _GROUPS:
         try:
             module = importlib.import_module(name)
@@ -41,7 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # group not built yet
             raise
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each sub-command's own --help page opens with the line it has in its parent's list."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                child.description = child.description or helps.get(name)
+                _describe(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,19 +85,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not args.verbose:  # "Added job ...", "Running job ..." every tick otherwise
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = load_settings(getattr(args, "config", None) or None)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
-        return 2
+        return failures.EXIT_USAGE
+    try:
+        code = _run(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `hotline alerts list | head -2`: the reader has gone, as with any Unix tool
+        _drop_stdout()
+        return 128 + 13  # as if killed by SIGPIPE
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the command; expected failures become one line on stderr and an exit status."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from hotline.runtime.api_socket import PortUnavailable
+
     func: Command = args.func
+    url = getattr(args, "db", None) or settings.database_url
     try:
         return func(args, settings)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
-        return 2
+        return failures.EXIT_USAGE
+    except PortUnavailable as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return failures.EXIT_USAGE
+    except ArgumentError as e:
+        print(f"错误 / error: {failures.database_url_problem(url, e)}", file=sys.stderr)
+        return failures.EXIT_USAGE
+    except DBAPIError as e:
+        print(f"错误 / error: {failures.database_unreachable(url, e)}", file=sys.stderr)
+        return failures.EXIT_DATABASE
+    except ModuleNotFoundError as e:
+        if (e.name or "").startswith("hotline"):
+            raise  # our own code: a bug, keep the traceback
+        print(f"错误 / error: {failures.database_unreachable(url, e)}", file=sys.stderr)
+        return failures.EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not report the broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests capturing output)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,11 @@ def ivr_context(settings: Settings) -> IvrContext:
 def _scripts(files: list[str], settings: Settings) -> list[Path]:
     if files:
         return [Path(f) for f in files]
-    folder = Path(str(settings.section("ivr").get("scripts_dir", "ivr_scripts")))
-    return sorted(folder.glob("*.yaml"))
+    return sorted(_scripts_dir(settings).glob("*.yaml"))
+
+
+def _scripts_dir(settings: Settings) -> Path:
+    return Path(str(settings.section("ivr").get("scripts_dir", "ivr_scripts")))
 
 
 def _print_issues(issues: list[Issue]) -> None:
@@ -76,7 +79,7 @@ def _load(path: Path, ctx: IvrContext) -> Script | None:
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     ctx = ivr_context(settings)
-    script = _load(Path(args.file), ctx)
+    script = _load(Path(args.file) if args.file else _scripts_dir(settings) / "default.yaml", ctx)
     if script is None:
         return 1
     out: Path | None = Path(args.out) if args.out else None
@@ -137,18 +140,19 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ivr = subparsers.add_parser("ivr", help="IVR 脚本 / IVR scripts: lint, render, sounds")
-    sub = ivr.add_subparsers(dest="ivr_command", required=True)
+    sub = ivr.add_subparsers(dest="ivr_command", required=True, metavar="COMMAND")
     lint = sub.add_parser("lint", parents=[COMMON], help="检查脚本 / check scripts")
-    lint.add_argument("files", nargs="*", metavar="FILE", help="scripts (default ivr_scripts/*.yaml)")
+    lint.add_argument("files", nargs="*", metavar="FILE", help="脚本 / scripts (default ivr_scripts/*.yaml)")
     lint.set_defaults(func=cmd_lint)
     render = sub.add_parser("render", parents=[COMMON], help="生成 TwiML 或拨号计划 / render TwiML or dialplan")
-    render.add_argument("file", nargs="?", default="ivr_scripts/default.yaml", metavar="FILE")
-    render.add_argument("--target", choices=("twiml", "asterisk"), required=True)
+    render.add_argument("file", nargs="?", default=None, metavar="FILE",
+                        help="脚本 / script (default <scripts_dir>/default.yaml)")
+    render.add_argument("--target", choices=("twiml", "asterisk"), required=True, help="目标 / what to render")
     render.add_argument("--window", choices=WINDOW_KINDS, default="onsite",
-                        help="twiml: service window for time conditions (default onsite)")
-    render.add_argument("--out", help="write files into this directory instead of printing")
+                        help="服务时段 / twiml: service window for time conditions (default onsite)")
+    render.add_argument("--out", help="输出目录 / write files into this directory instead of printing")
     render.set_defaults(func=cmd_render)
     sounds = sub.add_parser("sounds", parents=[COMMON], help="生成 Asterisk 提示音 / build Asterisk prompts")
-    sounds.add_argument("files", nargs="*", metavar="FILE", help="scripts (default ivr_scripts/*.yaml)")
-    sounds.add_argument("--out", help="output directory (default <data_dir>/sounds/<sound_prefix>)")
+    sounds.add_argument("files", nargs="*", metavar="FILE", help="脚本 / scripts (default ivr_scripts/*.yaml)")
+    sounds.add_argument("--out", help="输出目录 / output directory (default <data_dir>/sounds/<sound_prefix>)")
     sounds.set_defaults(func=cmd_sounds)

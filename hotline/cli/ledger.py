@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from hotline.cli import COMMON
+from hotline.cli.arguments import ami_trace_problem, day, reversed_range
+from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import AnswerRate
@@ -27,40 +29,45 @@ OUTCOME_ZH = {
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("replay", parents=[COMMON], help="replay a recorded AMI trace into the ledger / 回放AMI记录")
-    p.add_argument("trace", type=Path, help="recorded AMI byte stream (.ami) or Twilio webhook session (.jsonl)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--db", help="database URL to store into (default: a throw-away in-memory SQLite)")
+    p = sub.add_parser("replay", parents=[COMMON], help="回放记录 / replay a recorded AMI or Twilio trace")
+    p.add_argument("trace", type=Path, help="AMI 记录 (.ami) 或 Twilio 会话 (.jsonl) / "
+                   "recorded AMI byte stream or Twilio webhook session")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
+    p.add_argument("--db", help="写入的数据库 / database URL to store into (default: a throw-away in-memory SQLite)")
     p.add_argument("--run-for", type=_duration, default=None, metavar="DURATION",
-                   help="run the monitor on a virtual clock that follows the trace, then on for DURATION "
-                        "(20m, 1h, 90s); prints alert, page, ack, breach and clear lines too / 模拟告警与寻呼")
+                   help="模拟告警与寻呼 / run the monitor on a virtual clock that follows the trace, then on for "
+                        "DURATION (20m, 1h, 90s); prints alert, page, ack, breach and clear lines too")
     p.add_argument("--send", action="store_true",
-                   help="with --run-for: really send the pages through [paging] (default: dry run, nothing sent)")
-    p.add_argument("--monitors", type=Path, default=None, help="with --run-for: rules folder to try")
-    p.add_argument("--roster", type=Path, default=None, help="with --run-for: roster file to try")
+                   help="真的发送寻呼 / with --run-for: really send the pages through [paging] (default: dry run)")
+    p.add_argument("--monitors", type=Path, default=None, help="试用的规则目录 / with --run-for: rules folder to try")
+    p.add_argument("--roster", type=Path, default=None, help="试用的值班表 / with --run-for: roster file to try")
     p.set_defaults(func=cmd_replay)
 
-    r = sub.add_parser("report", parents=[COMMON], help="supervisor reports / 报表")
-    rsub = r.add_subparsers(dest="report", required=True)
+    r = sub.add_parser("report", parents=[COMMON], help="报表 / supervisor reports")
+    rsub = r.add_subparsers(dest="report", required=True, title="报表 / reports", metavar="REPORT")
     a = rsub.add_parser("answer-rate", parents=[COMMON], help="接通率 answer rate")
-    a.add_argument("--from", dest="start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
-    a.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
-    a.add_argument("--by", choices=["specialty", "day", "hour", "agent"], default="specialty")
+    a.add_argument("--from", dest="start", type=day, help="第一天 / first day (YYYY-MM-DD)")
+    a.add_argument("--to", dest="end", type=day, help="最后一天(含) / last day, included (YYYY-MM-DD)")
+    a.add_argument("--by", choices=["specialty", "day", "hour", "agent"], default="specialty",
+                   help="分组 / group by (default specialty)")
     a.add_argument("--short-abandon", type=float, default=None,
-                   help="callers abandoning within N s are shown apart (default from config: 0)")
-    a.add_argument("--json", action="store_true")
-    a.add_argument("--db", help="database URL (default from config)")
+                   help="N 秒内放弃的单独列出 / callers abandoning within N s are shown apart (default from config: 0)")
+    a.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
+    a.add_argument("--db", help="数据库地址 / database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if not args.trace.is_file():
-        print(f"错误 / error: trace file not found: {args.trace}", file=sys.stderr)
+        print(f"错误 / error: 找不到记录文件 / trace file not found: {args.trace}", file=sys.stderr)
+        return 2
+    if not is_session(args.trace) and (problem := ami_trace_problem(args.trace)):
+        print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
     if args.run_for is not None:
         return _replay_with_monitor(args, settings)
     if args.send:
-        print("错误 / error: --send needs --run-for", file=sys.stderr)
+        print("错误 / error: --send 需要 --run-for / --send needs --run-for", file=sys.stderr)
         return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
@@ -106,16 +113,20 @@ def _replay_with_monitor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+CALL_COLUMNS = [Column("开始 start"), Column("方向 dir"), Column("主叫 caller"), Column("被叫 called"),
+                Column("队列 queue"), Column("结果 outcome"), Column("接听 by"), Column("等待 wait", right=True),
+                Column("通话 talk", right=True)]
+
+
 def print_calls(calls: list[Call]) -> None:
-    header = f"{'开始 start':<26}{'方向 dir':<10}{'主叫 caller':<14}{'被叫 called':<13}{'队列 queue':<11}" \
-             f"{'结果 outcome':<22}{'接听 by':<12}{'等待 wait':>10}{'通话 talk':>10}"
-    print(header)
+    rows = []
     for c in calls:
         d = c.as_dict()
         outcome = f"{OUTCOME_ZH.get(d['outcome'], d['outcome'])} {d['outcome'] or 'in progress'}"
-        print(f"{d['started_at'][:19]:<26}{d['direction']:<10}{d['caller'] or '-':<14}{d['called'] or '-':<13}"
-              f"{d['queue'] or '-':<11}{outcome:<22}{d['answered_by'] or '-':<12}"
-              f"{_num(d['wait_seconds']):>10}{_num(d['talk_seconds']):>10}")
+        rows.append([d["started_at"][:19], d["direction"], d["caller"] or "-", d["called"] or "-",
+                     d["queue"] or "-", outcome, d["answered_by"] or "-", _num(d["wait_seconds"]),
+                     _num(d["talk_seconds"])])
+    print_table(CALL_COLUMNS, rows)
     print(f"共 {len(calls)} 通 / {len(calls)} calls")
 
 
@@ -124,6 +135,9 @@ def _num(v: Any) -> str:
 
 
 def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
+    if problem := reversed_range(args.start, args.end):
+        print(f"错误 / error: {problem}", file=sys.stderr)
+        return 2
     db = open_database(args.db or settings.database_url)
     short = settings.reports.short_abandon_seconds if args.short_abandon is None else args.short_abandon
     rows, total = answer_rate_report(
@@ -138,14 +152,21 @@ def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+RATE_COLUMNS = [Column("组 group"), Column("转人工 offered", right=True), Column("接通 answered", right=True),
+                Column("接通率 rate", right=True), Column("达标 met", right=True), Column("放弃 abandoned", right=True),
+                Column("超时 timeout", right=True), Column("忙 busy", right=True),
+                Column("IVR挂机 ivr", right=True), Column("平均等待 avg wait", right=True),
+                Column("P90等待 p90 wait", right=True), Column("平均通话 avg talk", right=True)]
+
+
 def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short: float) -> None:
-    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; target {total.target:.0%}")
-    print(f"{'组 group':<16}{'转人工':>8}{'接通':>6}{'接通率':>9}{'达标':>6}{'放弃':>6}{'超时':>6}{'忙':>5}"
-          f"{'IVR挂机':>8}{'平均等待':>9}{'P90等待':>9}{'平均通话':>9}")
+    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}")
+    cells = []
     for r in [*rows, total]:
         rate = "-" if r.answer_rate is None else f"{r.answer_rate:.1%}"
-        met = "-" if r.met is None else ("是" if r.met else "否")
-        print(f"{r.group:<16}{r.offered:>8}{r.answered:>6}{rate:>9}{met:>6}{r.abandoned:>6}{r.timeout:>6}"
-              f"{r.busy:>5}{r.ivr_abandoned:>8}{_num(r.avg_wait):>9}{_num(r.p90_wait):>9}{_num(r.avg_talk):>9}")
+        met = "-" if r.met is None else ("是 yes" if r.met else "否 no")
+        cells.append([r.group, str(r.offered), str(r.answered), rate, met, str(r.abandoned), str(r.timeout),
+                      str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk)])
+    print_table(RATE_COLUMNS, cells)
     if short > 0:
         print(f"短时放弃(≤{short:g}s) short abandons, not offered: {total.short_abandoned}")

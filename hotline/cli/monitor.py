@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.cli import COMMON
+from hotline.cli.table import Column, print_table
 from hotline.clock import ManualClock, SystemClock, from_epoch
 from hotline.config import ConfigError, Settings
 from hotline.domain.alerts import AlertClosed
@@ -35,6 +36,8 @@ from hotline.services.monitor.virtual_run import advance
 EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip": "跳过", "hole": "排班空缺", "ack": "确认",
             "breach": "超时", "clear": "已回复", "resolve": "手动关闭"}
 STATES = ["open", "acked", "cleared", "resolved", "breached", "all"]
+DB_HELP = "数据库地址 / database URL (default from config)"
+JSON_HELP = "每行一个 JSON 对象 / one JSON object per line"
 
 
 def duration(text: str) -> timedelta:
@@ -45,57 +48,57 @@ def duration(text: str) -> timedelta:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    m = sub.add_parser("monitors", parents=[COMMON], help="no-answer rules / 未接来电规则")
-    msub = m.add_subparsers(dest="monitors", required=True)
-    lint_p = msub.add_parser("lint", parents=[COMMON], help="check monitors/*.yaml / 检查规则文件")
-    lint_p.add_argument("folder", nargs="?", type=Path, help="rules folder (default [monitor] rules_dir)")
+    m = sub.add_parser("monitors", parents=[COMMON], help="未接来电规则 / no-answer rules")
+    msub = m.add_subparsers(dest="monitors", required=True, metavar="COMMAND")
+    lint_p = msub.add_parser("lint", parents=[COMMON], help="检查规则文件 / check the rule files (monitors/*.yaml)")
+    lint_p.add_argument("folder", nargs="?", type=Path, help="规则目录 / rules folder (default [monitor] rules_dir)")
     lint_p.set_defaults(func=cmd_lint)
 
-    i = sub.add_parser("incident", parents=[COMMON], help="major incidents / 重大事件")
-    isub = i.add_subparsers(dest="incident", required=True)
-    d = isub.add_parser("declare", parents=[COMMON], help="declare one: pages the maintenance lead / 申报")
-    d.add_argument("title", help="what happened")
-    d.add_argument("--by", required=True, help="who declares it")
-    d.add_argument("--description", help="details")
-    d.add_argument("--specialty", help="specialty (network, servers, ...)")
-    d.add_argument("--db", help="database URL (default from config)")
+    i = sub.add_parser("incident", parents=[COMMON], help="重大事件 / major incidents")
+    isub = i.add_subparsers(dest="incident", required=True, metavar="COMMAND")
+    d = isub.add_parser("declare", parents=[COMMON], help="申报 / declare one: pages the maintenance lead")
+    d.add_argument("title", help="事件标题 / what happened")
+    d.add_argument("--by", required=True, help="申报人 / who declares it")
+    d.add_argument("--description", help="详情 / details")
+    d.add_argument("--specialty", help="专业 / specialty (network, servers, ...)")
+    d.add_argument("--db", help=DB_HELP)
     d.set_defaults(func=cmd_incident_declare)
-    rep = isub.add_parser("reported", parents=[COMMON], help="the report was made / 已报告")
-    rep.add_argument("incident_id")
-    rep.add_argument("--by", required=True)
-    rep.add_argument("--db")
+    rep = isub.add_parser("reported", parents=[COMMON], help="已报告 / the report was made")
+    rep.add_argument("incident_id", help="事件编号 / incident id")
+    rep.add_argument("--by", required=True, help="报告人 / who reported it")
+    rep.add_argument("--db", help=DB_HELP)
     rep.set_defaults(func=cmd_incident_reported)
-    li = isub.add_parser("list", parents=[COMMON], help="incidents / 事件列表")
-    li.add_argument("--open", action="store_true", help="only those not yet reported")
-    li.add_argument("--json", action="store_true")
-    li.add_argument("--db")
+    li = isub.add_parser("list", parents=[COMMON], help="事件列表 / incidents")
+    li.add_argument("--open", action="store_true", help="只看未报告的 / only those not yet reported")
+    li.add_argument("--json", action="store_true", help=JSON_HELP)
+    li.add_argument("--db", help=DB_HELP)
     li.set_defaults(func=cmd_incident_list)
 
-    a = sub.add_parser("alerts", parents=[COMMON], help="missed-call alerts / 未接来电告警")
-    asub = a.add_subparsers(dest="alerts", required=True)
-    al = asub.add_parser("list", parents=[COMMON], help="alerts / 告警列表")
-    al.add_argument("--state", choices=STATES, default="open")
-    al.add_argument("--json", action="store_true")
-    al.add_argument("--db")
+    a = sub.add_parser("alerts", parents=[COMMON], help="未接来电告警 / missed-call alerts")
+    asub = a.add_subparsers(dest="alerts", required=True, metavar="COMMAND")
+    al = asub.add_parser("list", parents=[COMMON], help="告警列表 / alerts")
+    al.add_argument("--state", choices=STATES, default="open", help="状态 / state (default open)")
+    al.add_argument("--json", action="store_true", help=JSON_HELP)
+    al.add_argument("--db", help=DB_HELP)
     al.set_defaults(func=cmd_alerts_list)
-    ak = asub.add_parser("ack", parents=[COMMON], help="acknowledge / 确认")
-    ak.add_argument("alert_id")
-    ak.add_argument("--by", required=True)
-    ak.add_argument("--db")
+    ak = asub.add_parser("ack", parents=[COMMON], help="确认 / acknowledge")
+    ak.add_argument("alert_id", help="告警编号 / alert id")
+    ak.add_argument("--by", required=True, help="确认人 / who acknowledges")
+    ak.add_argument("--db", help=DB_HELP)
     ak.set_defaults(func=cmd_alerts_ack)
-    rs = asub.add_parser("resolve", parents=[COMMON], help="close by hand with a reason / 手动关闭")
-    rs.add_argument("alert_id")
-    rs.add_argument("--by", required=True)
-    rs.add_argument("--reason", required=True)
-    rs.add_argument("--db")
+    rs = asub.add_parser("resolve", parents=[COMMON], help="手动关闭 / close by hand with a reason")
+    rs.add_argument("alert_id", help="告警编号 / alert id")
+    rs.add_argument("--by", required=True, help="关闭人 / who closes it")
+    rs.add_argument("--reason", required=True, help="原因 / why")
+    rs.add_argument("--db", help=DB_HELP)
     rs.set_defaults(func=cmd_alerts_resolve)
-    un = asub.add_parser("unreturned", parents=[COMMON], help="missed calls not yet returned / 未回复来电")
-    un.add_argument("--json", action="store_true")
-    un.add_argument("--db")
+    un = asub.add_parser("unreturned", parents=[COMMON], help="未回复来电 / missed calls not yet returned")
+    un.add_argument("--json", action="store_true", help=JSON_HELP)
+    un.add_argument("--db", help=DB_HELP)
     un.set_defaults(func=cmd_unreturned)
-    rt = asub.add_parser("returned", parents=[COMMON], help="time until callers were reached / 回复用时")
-    rt.add_argument("--json", action="store_true")
-    rt.add_argument("--db")
+    rt = asub.add_parser("returned", parents=[COMMON], help="回复用时 / time until callers were reached")
+    rt.add_argument("--json", action="store_true", help=JSON_HELP)
+    rt.add_argument("--db", help=DB_HELP)
     rt.set_defaults(func=cmd_returned)
 
 
@@ -138,8 +141,20 @@ def cmd_incident_reported(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_incident_list(args: argparse.Namespace, settings: Settings) -> int:
     monitor, _ = _monitor(args, settings)
-    for incident in IncidentService(monitor).list(open_only=args.open):
-        print(json.dumps(incident.as_dict(settings.tz), ensure_ascii=False))
+    incidents = IncidentService(monitor).list(open_only=args.open)
+    if args.json:
+        for incident in incidents:
+            print(json.dumps(incident.as_dict(settings.tz), ensure_ascii=False))
+        return 0
+    tz = settings.tz
+    print_table(
+        [Column("事件 incident"), Column("标题 title"), Column("专业 specialty"), Column("申报人 declared by"),
+         Column("申报 declared"), Column("报告期限 report due"), Column("已报告 reported"), Column("超时 breached")],
+        [[i.incident_id, i.title, i.specialty or "-", i.declared_by, f"{i.declared_at.astimezone(tz):%m-%d %H:%M}",
+          f"{i.report_deadline_at.astimezone(tz):%m-%d %H:%M}",
+          f"{i.reported_at.astimezone(tz):%m-%d %H:%M} {i.reported_by}" if i.reported_at else "-",
+          "是 yes" if i.breached else "-"] for i in incidents])
+    print(f"共 {len(incidents)} 件 / {len(incidents)} incidents")
     return 0
 
 
@@ -150,13 +165,13 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
         for alert in alerts:
             print(json.dumps(alert_view(alert, settings.tz), ensure_ascii=False))
         return 0
-    print(f"{'告警 alert':<18}{'状态 state':<12}{'来电 caller':<15}{'次数':>4}  {'首次 first missed':<20}"
-          f"{'期限 deadline':<20}{'确认 acked by':<14}超时")
-    for a in alerts:
-        print(f"{a.alert_id:<18}{a.state:<12}{a.caller or a.title or '-':<15}{a.missed_calls:>4}  "
-              f"{a.opened_at.astimezone(settings.tz):%m-%d %H:%M:%S}      "
-              f"{a.deadline_at.astimezone(settings.tz):%m-%d %H:%M:%S}      {a.acked_by or '-':<14}"
-              f"{'是 yes' if a.breached_at else '-'}")
+    tz = settings.tz
+    print_table(
+        [Column("告警 alert"), Column("状态 state"), Column("来电 caller"), Column("次数 n", right=True),
+         Column("首次 first missed"), Column("期限 deadline"), Column("确认 acked by"), Column("超时 breached")],
+        [[a.alert_id, a.state, a.caller or a.title or "-", str(a.missed_calls),
+          f"{a.opened_at.astimezone(tz):%m-%d %H:%M:%S}", f"{a.deadline_at.astimezone(tz):%m-%d %H:%M:%S}",
+          a.acked_by or "-", "是 yes" if a.breached_at else "-"] for a in alerts])
     print(f"共 {len(alerts)} 条 / {len(alerts)} alerts")
     return 0
 
@@ -190,24 +205,31 @@ def cmd_unreturned(args: argparse.Namespace, settings: Settings) -> int:
         for row in rows:
             print(json.dumps(row.as_dict(settings.tz), ensure_ascii=False))
         return 0
-    print(f"{'来电 caller':<15}{'首次 first':<16}{'次数 n':>7}  {'已寻呼 paged':<28}{'确认 acked':<12}超时 breached")
-    for r in rows:
-        print(f"{r.caller or '-':<15}{r.first_missed_at.astimezone(settings.tz):%m-%d %H:%M}     "
-              f"{r.missed_calls:>7}  {', '.join(r.paged) or '-':<28}{r.acked_by or '-':<12}"
-              f"{'是 yes' if r.breached else '-'}")
-    print(f"未回复 {len(rows)} / {len(rows)} unreturned")
+    print_table(
+        [Column("来电 caller"), Column("首次 first missed"), Column("次数 n", right=True), Column("已寻呼 paged"),
+         Column("确认 acked by"), Column("超时 breached")],
+        [[r.caller or "-", f"{r.first_missed_at.astimezone(settings.tz):%m-%d %H:%M}", str(r.missed_calls),
+          ", ".join(r.paged) or "-", r.acked_by or "-", "是 yes" if r.breached else "-"] for r in rows])
+    print(f"未回复 {len(rows)} 个 / {len(rows)} unreturned")
     return 0
 
 
 def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(args.db or settings.database_url)
     rows = alert_reports.returned(db.factory)
-    for r in rows:
-        if args.json:
+    if args.json:
+        for r in rows:
             print(json.dumps(r.as_dict(settings.tz), ensure_ascii=False))
-        else:
-            print(f"{r.caller or '-':<15}{r.missed_at.astimezone(settings.tz):%m-%d %H:%M}  "
-                  f"{r.minutes:.1f} 分钟内回复 / returned within {r.minutes:.1f} min ({r.how})")
+        return 0
+    how_zh = {"callback": "回拨 callback", "repeat": "再次来电 repeat call"}
+    print_table(
+        [Column("来电 caller"), Column("未接 missed"), Column("接通 reached"), Column("用时(分) minutes", right=True),
+         Column("方式 how"), Column("超时 breached")],
+        [[r.caller or "-", f"{r.missed_at.astimezone(settings.tz):%m-%d %H:%M}",
+          f"{r.reached_at.astimezone(settings.tz):%m-%d %H:%M}", f"{r.minutes:.1f}", how_zh.get(r.how, r.how),
+          "是 yes" if r.breached else "-"] for r in rows])
+    breached = sum(1 for r in rows if r.breached)
+    print(f"已回复 {len(rows)} 个，其中超时 {breached} 个 / {len(rows)} returned, {breached} after the deadline")
     return 0
 
 
@@ -294,12 +316,12 @@ def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool)
         for e in events:
             print(json.dumps(e.as_dict(settings.tz), ensure_ascii=False))
         return
-    print(f"\n{'时间 at':<21}{'事件 event':<18}{'告警 alert':<18}{'来电 caller':<14}{'层级 tier':<13}"
-          f"{'人员 person':<12}{'渠道 channel'}")
-    for e in events:
-        label = f"{EVENT_ZH.get(e.type, e.type)} {e.type}"
-        print(f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}  {label:<16}{e.alert_id:<18}{e.caller or '-':<14}"
-              f"{e.tier or '-':<13}{e.person or '-':<12}{e.channel or '-'}")
+    print()
+    print_table(
+        [Column("时间 at"), Column("事件 event"), Column("告警 alert"), Column("来电 caller"), Column("层级 tier"),
+         Column("人员 person"), Column("渠道 channel")],
+        [[f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", f"{EVENT_ZH.get(e.type, e.type)} {e.type}",
+          e.alert_id, e.caller or "-", e.tier or "-", e.person or "-", e.channel or "-"] for e in events])
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> tuple[list[Call], list[EventLine]]:

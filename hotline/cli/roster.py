@@ -13,6 +13,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from hotline.cli import COMMON
+from hotline.cli.arguments import day as _day
+from hotline.cli.arguments import reversed_range
+from hotline.cli.failures import shown_url
 from hotline.clock import Clock, ManualClock, SystemClock
 from hotline.clock import today as desk_today
 from hotline.config import Settings
@@ -65,13 +68,6 @@ def _login() -> str:
         return "admin"
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是日期 / not a date: {text!r} (e.g. 2026-10-01)") from None
-
-
 def _today(service: RosterService) -> date:
     return desk_today(service.clock, service.tz)
 
@@ -79,6 +75,9 @@ def _today(service: RosterService) -> date:
 def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     at = _moment(args.at, settings) if args.at else service.clock.now()
+    if not service.people():
+        print(f"警告 / warning: 值班表为空 / the roster in {shown_url(settings.database_url)} is empty: "
+              f"hotline roster load (the desk file [roster] file) or hotline roster import FILE", file=sys.stderr)
     duty = service.on_duty(at, args.specialty)
     local_day = at.astimezone(settings.tz).date()
     warn_dates(service, local_day, local_day)
@@ -110,6 +109,9 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=service.config.gap_warning_days - 1)
+    if problem := reversed_range(first, last):
+        print(f"错误 / error: {problem}", file=sys.stderr)
+        return 2
     gaps = service.gaps(first, last)
     warn_dates(service, first, last)
     for g in gaps:
@@ -144,14 +146,18 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     first = args.start or _today(service).replace(day=1)
     last = args.end or (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    if problem := reversed_range(first, last):
+        print(f"错误 / error: {problem}", file=sys.stderr)
+        return 2
+    if args.format == "xlsx" and not args.output and sys.stdout.isatty():
+        print("错误 / error: xlsx 是二进制文件，请用 -o 指定文件 / xlsx is binary: give -o FILE.xlsx "
+              "(or redirect: > roster.xlsx)", file=sys.stderr)
+        return 2
     data = service.export(args.format, first, last, args.person, args.english)
     warn_dates(service, first, last)
     if args.output:
         Path(args.output).write_bytes(data)
-        print(f"{args.output}: {len(data)} bytes ({first} – {last})", file=sys.stderr)
-    elif args.format == "xlsx" and sys.stdout.isatty():
-        print("xlsx 请用 -o 指定文件 / give -o FILE for xlsx", file=sys.stderr)
-        return 2
+        print(f"已写入 / written {args.output}: {len(data)} bytes ({first} – {last})", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -313,112 +319,115 @@ def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     roster = subparsers.add_parser("roster", parents=[COMMON], help="值班表 / duty roster")
-    sub = roster.add_subparsers(dest="roster_command", required=True)
+    sub = roster.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     base = argparse.ArgumentParser(add_help=False, parents=[COMMON])
     base.add_argument("--now", help=argparse.SUPPRESS)  # pretend the time is T (replay, tests)
-    base.add_argument("--actor", default=_login(), help="who makes the change (default: login name)")
+    base.add_argument("--actor", default=_login(), help="操作人 / who makes the change (default: login name)")
 
     who = sub.add_parser("who", parents=[base], help="谁在值班 / who is on duty")
-    who.add_argument("--at", help="time, e.g. 2026-11-23T08:00 (default now)")
-    who.add_argument("--specialty", help="only people covering this specialty")
-    who.add_argument("--json", action="store_true")
+    who.add_argument("--at", help="时间 / time, e.g. 2026-11-23T08:00 (default now)")
+    who.add_argument("--specialty", help="只看该专业 / only people covering this specialty")
+    who.add_argument("--json", action="store_true", help="JSON 输出 / JSON output")
     who.set_defaults(func=cmd_who)
 
     gaps = sub.add_parser("gaps", parents=[base], help="值班空档 / coverage gaps (exit 1 if any)")
-    gaps.add_argument("--from", dest="start", type=_day, help="first date (default today)")
-    gaps.add_argument("--to", dest="end", type=_day, help="last date, included (default a week on)")
+    gaps.add_argument("--from", dest="start", type=_day, help="开始日期 / first date (default today)")
+    gaps.add_argument("--to", dest="end", type=_day, help="结束日期(含) / last date, included (default a week on)")
     gaps.set_defaults(func=cmd_gaps)
 
     imp = sub.add_parser("import", parents=[base], help="导入 .xlsx/.csv/.yaml / import a roster file")
-    imp.add_argument("file")
+    imp.add_argument("file", help="值班表文件 / roster file (.xlsx, .csv, .yaml)")
     imp.add_argument("--dry-run", action="store_true",
                      help="预览新增、缩短、删除的班次，不保存 / show what would be added, changed, removed")
     imp.set_defaults(func=cmd_import)
 
     load = sub.add_parser("load", parents=[base], help="载入值班配置 / load the desk file ([roster] file)")
-    load.add_argument("file", nargs="?")
+    load.add_argument("file", nargs="?", help="值班配置 / desk file (default [roster] file)")
     load.set_defaults(func=cmd_load)
 
     exp = sub.add_parser("export", parents=[base], help="导出 / export xlsx, csv or ics")
-    exp.add_argument("--format", choices=("xlsx", "csv", "ics"), required=True)
-    exp.add_argument("--from", dest="start", type=_day, help="first date (default first of this month)")
-    exp.add_argument("--to", dest="end", type=_day, help="last date, included (default end of that month)")
-    exp.add_argument("--person", help="only this person's shifts")
-    exp.add_argument("--english", action="store_true", help="English column headers")
-    exp.add_argument("-o", "--output", help="file to write (default stdout)")
+    exp.add_argument("--format", choices=("xlsx", "csv", "ics"), required=True, help="格式 / format")
+    exp.add_argument("--from", dest="start", type=_day, help="开始日期 / first date (default first of this month)")
+    exp.add_argument("--to", dest="end", type=_day,
+                     help="结束日期(含) / last date, included (default end of that month)")
+    exp.add_argument("--person", help="只导出此人 / only this person's shifts")
+    exp.add_argument("--english", action="store_true", help="英文表头 / English column headers")
+    exp.add_argument("-o", "--output", help="输出文件 / file to write (default stdout; xlsx needs it on a terminal)")
     exp.set_defaults(func=cmd_export)
 
     today = sub.add_parser("today", parents=[base], help="今日值班 / today's duty post")
-    today.add_argument("--date", type=_day)
+    today.add_argument("--date", type=_day, help="日期 / date (default today)")
     today.set_defaults(func=cmd_today)
 
     ovr = sub.add_parser("override", parents=[base], help="调班 / replace a person for a span")
-    ovr.add_argument("--tier", choices=[t.value for t in Tier], required=True)
-    ovr.add_argument("--from", dest="start", required=True)
-    ovr.add_argument("--to", dest="end", required=True)
-    ovr.add_argument("--replace", help="the person replaced (default: the whole tier)")
-    ovr.add_argument("--by", help="the person on duty instead (default: nobody)")
-    ovr.add_argument("--reason", default="")
+    ovr.add_argument("--tier", choices=[t.value for t in Tier], required=True, help="层级 / tier")
+    ovr.add_argument("--from", dest="start", required=True, help="开始时间 / start, e.g. 2026-11-25T08:00")
+    ovr.add_argument("--to", dest="end", required=True, help="结束时间 / end")
+    ovr.add_argument("--replace", help="被替换的人 / the person replaced (default: the whole tier)")
+    ovr.add_argument("--by", help="替班的人 / the person on duty instead (default: nobody)")
+    ovr.add_argument("--reason", default="", help="原因 / why")
     ovr.set_defaults(func=cmd_override)
 
     ovl = sub.add_parser("overrides", parents=[base], help="调班列表（含编号） / overrides with their ids")
-    ovl.add_argument("--from", dest="start", type=_day, help="first date (default today)")
-    ovl.add_argument("--to", dest="end", type=_day, help="last date, included (default 30 days on)")
+    ovl.add_argument("--from", dest="start", type=_day, help="开始日期 / first date (default today)")
+    ovl.add_argument("--to", dest="end", type=_day, help="结束日期（含）/ last date, included (default 30 days on)")
     ovl.set_defaults(func=cmd_overrides)
 
     orm = sub.add_parser("override-remove", parents=[base],
                          help="撤销调班（换班两半一起） / take back an override (both halves of a swap)")
-    orm.add_argument("id", type=int, nargs="?", help="the override's id (default: your latest one)")
+    orm.add_argument("id", type=int, nargs="?", help="调班编号 / the override's id (default: your latest one)")
     orm.set_defaults(func=cmd_override_remove)
 
     swap = sub.add_parser("swap", parents=[base], help="换班 / two people trade shifts")
-    swap.add_argument("--tier", choices=[t.value for t in Tier], required=True)
-    swap.add_argument("--first", required=True, help="NAME@TIME inside the first shift")
-    swap.add_argument("--second", required=True, help="NAME@TIME inside the second shift")
-    swap.add_argument("--reason", default="")
+    swap.add_argument("--tier", choices=[t.value for t in Tier], required=True, help="层级 / tier")
+    swap.add_argument("--first", required=True, help="第一个班次 / NAME@TIME inside the first shift")
+    swap.add_argument("--second", required=True, help="第二个班次 / NAME@TIME inside the second shift")
+    swap.add_argument("--reason", default="", help="原因 / why")
     swap.set_defaults(func=cmd_swap)
 
     feed = sub.add_parser("feed", parents=[COMMON], help="个人日历订阅 / a person's secret calendar feed (webcal)")
     fsub = feed.add_subparsers(dest="feed_action", required=True)
     fnew = fsub.add_parser("create", parents=[base], help="新建订阅地址 / a new secret URL")
-    fnew.add_argument("person")
-    fnew.add_argument("--base-url", help="the address phones reach hotline at (default: [api] public_base_url)")
+    fnew.add_argument("person", help="值班人员姓名 / the person's name")
+    fnew.add_argument("--base-url",
+                      help="手机访问 hotline 的地址 / the address phones reach hotline at (default: [api] public_base_url)")
     frev = fsub.add_parser("revoke", parents=[base], help="撤销全部订阅地址 / revoke every URL of the person")
-    frev.add_argument("person")
+    frev.add_argument("person", help="值班人员姓名 / the person's name")
     feed.set_defaults(func=cmd_feed)
 
     fair = sub.add_parser("fairness", parents=[base],
                           help="每人每月工时、夜班、节假日班 / hours, nights, holiday shifts per person; "
                                "double bookings and short rests")
-    fair.add_argument("--month", type=_month, help="e.g. 2026-11 (default this month)")
-    fair.add_argument("-o", "--output", help="write the table as CSV (UTF-8 with BOM, for Excel)")
+    fair.add_argument("--month", type=_month, help="月份，如 2026-11 / e.g. 2026-11 (default this month)")
+    fair.add_argument("-o", "--output", help="写入 CSV 文件 / write the table as CSV (UTF-8 with BOM, for Excel)")
     fair.set_defaults(func=cmd_fairness)
 
     ack = sub.add_parser("ack", parents=[base], help="确认接班 / acknowledge taking over your shift")
-    ack.add_argument("person", nargs="?", help="default: --actor (the login name)")
+    ack.add_argument("person", nargs="?", help="接班人，默认 --actor / default: --actor (the login name)")
     ack.set_defaults(func=cmd_ack)
 
     note = sub.add_parser("note", parents=[base], help="交接班记录 / handover note")
-    note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value)
-    note.add_argument("text", nargs="+")
+    note.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.FIRST_LINE.value,
+                      help="层级 / tier (default first_line)")
+    note.add_argument("text", nargs="+", help="交接内容 / the note")
     note.set_defaults(func=cmd_note)
 
     hist = sub.add_parser("history", parents=[base], help="变更记录 / who changed what")
-    hist.add_argument("--limit", type=int, default=50)
+    hist.add_argument("--limit", type=int, default=50, help="条数 / how many (default 50)")
     hist.set_defaults(func=cmd_history)
 
     hol = sub.add_parser("holidays", parents=[COMMON], help="节假日与调休 / holidays and adjusted working days")
-    hsub = hol.add_subparsers(dest="action", required=True)
+    hsub = hol.add_subparsers(dest="action", required=True, metavar="COMMAND")
     seed = hsub.add_parser("seed", parents=[base], help="从 chinesecalendar 录入 / seed from chinesecalendar")
-    seed.add_argument("--year", type=int, action="append")
-    lst = hsub.add_parser("list", parents=[base])
-    lst.add_argument("--year", type=int, action="append")
+    seed.add_argument("--year", type=int, action="append", help="年份 / year (repeatable; default this and next)")
+    lst = hsub.add_parser("list", parents=[base], help="列出 / list a year's days")
+    lst.add_argument("--year", type=int, action="append", help="年份 / year (default this year)")
     hset = hsub.add_parser("set", parents=[base], help="录入一天 / enter one day of the official schedule")
-    hset.add_argument("day", type=_day)
-    hset.add_argument("kind", choices=[k.value for k in DayKind])
-    hset.add_argument("--name", help="e.g. 春节 Spring Festival")
-    unset = hsub.add_parser("unset", parents=[base])
-    unset.add_argument("day", type=_day)
+    hset.add_argument("day", type=_day, help="日期 / date")
+    hset.add_argument("kind", choices=[k.value for k in DayKind], help="类型 / kind of day")
+    hset.add_argument("--name", help="名称 / name, e.g. 春节 Spring Festival")
+    unset = hsub.add_parser("unset", parents=[base], help="删除一天 / remove one day")
+    unset.add_argument("day", type=_day, help="日期 / date")
     confirm = hsub.add_parser("confirm", parents=[base], help="确认全年已录入 / mark a year entered")
-    confirm.add_argument("year", type=int, nargs="+")
+    confirm.add_argument("year", type=int, nargs="+", help="年份 / year")
     hol.set_defaults(func=cmd_holidays)

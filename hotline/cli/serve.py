@@ -7,16 +7,18 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
-from hotline.config import Settings
+from hotline.clock import Clock, SystemClock
+from hotline.config import ConfigError, Settings
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
+from hotline.runtime.api_socket import bind_api_socket, bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.services.calls.ledger import Ledger
@@ -26,28 +28,33 @@ EXIT_LOGIN_FAILED = 3
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("listen", parents=[COMMON], help="listen to the Asterisk AMI / 监听AMI")
-    p.add_argument("--db", help="database URL (default from config)")
+    p = sub.add_parser("listen", parents=[COMMON], help="监听 Asterisk AMI / listen to the Asterisk AMI")
+    p.add_argument("--db", help="数据库地址 / database URL (default from config)")
     p.set_defaults(func=cmd_listen)
 
-    s = sub.add_parser("serve", parents=[COMMON], help="listener + API + dashboard / 完整服务")
-    s.add_argument("--db", help="database URL (default from config)")
-    s.add_argument("--no-listen", action="store_true", help="API only (e.g. a Twilio-only desk)")
+    s = sub.add_parser("serve", parents=[COMMON], help="完整服务 / listener + API + dashboard + scheduled jobs")
+    s.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    s.add_argument("--no-listen", action="store_true", help="只运行 API / API only (e.g. a Twilio-only desk)")
     s.set_defaults(func=cmd_serve)
 
-    d = sub.add_parser("demo", parents=[COMMON], help="simulated PBX + listener + dashboard / 演示")
-    d.add_argument("--calls", type=int, default=None, help="stop after this many calls (default: run on)")
-    d.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second")
-    d.add_argument("--calls-per-hour", type=float, default=120.0)
-    d.add_argument("--seed", type=int, default=None)
-    d.add_argument("--port", type=int, default=None, help="API port (default from config; 0 = any free)")
-    d.add_argument("--no-api", action="store_true")
-    d.add_argument("--db", help="database URL (default: SQLite in the data folder)")
+    d = sub.add_parser("demo", parents=[COMMON], help="演示 / simulated PBX + listener + dashboard (10x, Ctrl+C stops)")
+    d.add_argument("--calls", type=int, default=None,
+                   help="N 通后停止 / stop after this many calls (default: run on, Ctrl+C)")
+    d.add_argument("--speed", type=float, default=10.0,
+                   help="模拟倍速 / simulated seconds per real second (default 10)")
+    d.add_argument("--calls-per-hour", type=float, default=120.0, help="每小时来电 / calls per simulated hour")
+    d.add_argument("--seed", type=int, default=None, help="随机种子 / random seed (same seed, same calls)")
+    d.add_argument("--port", type=int, default=None,
+                   help="仪表盘端口 / API port (default from config; 0 = any free port)")
+    d.add_argument("--no-api", action="store_true", help="不启动仪表盘 / no API or dashboard")
+    d.add_argument("--db", help="数据库地址 / database URL (默认 default: a fresh <data_dir>/demo.db, "
+                                "never the real ledger)")
     d.set_defaults(func=cmd_demo)
 
 
 def _printer(settings: Settings) -> Any:
     from hotline.cli.ledger import OUTCOME_ZH
+    from hotline.cli.table import pad
 
     def show(calls: list[Call]) -> None:
         for c in calls:
@@ -55,9 +62,10 @@ def _printer(settings: Settings) -> Any:
             started = c.started_at.astimezone(settings.tz).strftime("%H:%M:%S")
             wait = "-" if d["wait_seconds"] is None else f"{d['wait_seconds']:.1f}s"
             talk = "-" if d["talk_seconds"] is None else f"{d['talk_seconds']:.1f}s"
-            print(f"{started}  {d['direction']:<8} {d['caller'] or '-':<13} → {d['called'] or '-':<12} "
-                  f"{d['queue'] or '-':<8} {OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']:<13} "
-                  f"{d['answered_by'] or '-':<12} 等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
+            outcome = f"{OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']}"
+            print(f"{started}  {pad(d['direction'], 8)} {pad(d['caller'] or '-', 14)} → {pad(d['called'] or '-', 13)} "
+                  f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(d['answered_by'] or '-', 12)} "
+                  f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 
     return show
 
@@ -69,6 +77,7 @@ def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: A
 
 
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
+    _need_ami_secret(settings)
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
     reopened = ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
@@ -104,16 +113,26 @@ def _run_listener(listener: AmiListener, *others: Any) -> int:
     return 0
 
 
-async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int) -> None:
+async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: socket.socket,
+               clock: Clock | None = None) -> None:
+    """The API and dashboard on an already bound socket (see `bind_api_socket`)."""
     import uvicorn
 
     from hotline.api.app import create_app
 
-    app = create_app(settings, factory, SystemClock(settings.tz), live)
-    config = uvicorn.Config(app, host=settings.api.host, port=port, log_level="warning", lifespan="on")
+    app = create_app(settings, factory, clock or SystemClock(settings.tz), live)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     live["api_server"] = server
-    await server.serve()
+    await server.serve(sockets=[sock])
+
+
+def _need_ami_secret(settings: Settings) -> None:
+    """An empty secret would log in and be refused as a wrong one: say what is really missing."""
+    if not settings.ami.secret:
+        raise ConfigError("environment", "ami.secret",
+                          "未设置 AMI 密码 / HOTLINE_AMI_SECRET is not set: export HOTLINE_AMI_SECRET=<the secret "
+                          "of hotline's account in the PBX's manager.conf>")
 
 
 def _originate(client: AmiClient) -> Any:
@@ -145,7 +164,19 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
             pbx_sync.cancel()
 
 
+def _need_link_key(settings: Settings) -> None:
+    """The monitor signs acknowledgement links; say so before anything starts."""
+    if not settings.api.link_key:
+        raise ConfigError("environment", "api.link_key",
+                          "未设置确认链接密钥 / HOTLINE_API_LINK_KEY is not set (it signs the acknowledgement links "
+                          "in pages): export HOTLINE_API_LINK_KEY=$(openssl rand -hex 32)")
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.no_listen:
+        _need_ami_secret(settings)
+    _need_link_key(settings)
+    sock = bind_api_socket(settings.api.host, settings.api.port)  # a port taken fails here, before anything runs
     db = open_database(args.db or settings.database_url)
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
@@ -154,22 +185,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:
         asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,
-                                  _api(settings, db.factory, live, settings.api.port)))
+                                  _api(settings, db.factory, live, sock)))
         return 0
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     live["ami_listener"] = listener  # start_monitor: queue-member probe for the silence watch, voice page acks
-    print(f"hotline: API on http://{settings.api.host}:{settings.api.port}, AMI {client.address}", file=sys.stderr)
+    print(f"仪表盘 dashboard: http://{settings.api.host}:{bound_port(sock)}/, AMI {client.address}", file=sys.stderr)
     return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
-                                                 _api(settings, db.factory, live, settings.api.port)))
+                                                 _api(settings, db.factory, live, sock)))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.runtime.demo import run_demo
+    from hotline.runtime.demo import fresh_demo_database, run_demo
 
+    sock = None if args.no_api else bind_api_socket(settings.api.host,
+                                                    settings.api.port if args.port is None else args.port)
+    args.db = args.db or fresh_demo_database(settings)  # never the ledger of `serve` and `listen`
+    print(f"演示数据库 / demo database: {args.db}", file=sys.stderr)
     return run_demo(settings, calls=args.calls, speed=args.speed, calls_per_hour=args.calls_per_hour,
-                    seed=args.seed if args.seed is not None else int(time.time()),
-                    port=settings.api.port if args.port is None else args.port, api=not args.no_api,
-                    db_url=args.db or settings.database_url, printer=_printer(settings),
-                    api_runner=_api)
+                    seed=args.seed if args.seed is not None else int(time.time()), sock=sock,
+                    db_url=args.db, printer=_printer(settings), api_runner=_api)

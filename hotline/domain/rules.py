@@ -128,6 +128,8 @@ class RuleProblem:
     problem: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # about a folder or a set of files, not a line
+            return f"{self.source}: {self.problem}"
         return f"{self.source}:{self.line}: {self.key}: {self.problem}"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.providers.asterisk.pipeline import SNAPSHOT_EVENTS, AmiPipeline, SnapshotCollector
@@ -43,13 +44,12 @@ def open_database(url: str, upgrade: bool = True) -> Database:
     return Database(engine, session_factory(engine))
 
 
-def ensure_roster(settings: Settings, factory: sessionmaker[Session]) -> bool:
+def ensure_roster(settings: Settings, factory: sessionmaker[Session], clock: Clock | None = None) -> bool:
     """A database without a roster gets the desk's roster file (`[roster] file`), so that pages reach
     people from the first minute; returns whether it loaded one."""
-    from hotline.clock import SystemClock
     from hotline.services.roster.service import RosterService
 
-    service = RosterService(factory, settings, SystemClock(settings.tz))
+    service = RosterService(factory, settings, clock or SystemClock(settings.tz))
     service.ensure_calendar()
     if service.people():
         return False

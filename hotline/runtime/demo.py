@@ -8,9 +8,10 @@ import contextlib
 import dataclasses
 import logging
 import secrets
+import socket
 import sys
-import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from hotline.clock import ScaledClock, SystemClock
@@ -19,6 +20,7 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.providers.asterisk.sim.server import FakeAmiServer
 from hotline.providers.asterisk.sim.traffic import TrafficGenerator
+from hotline.runtime.api_socket import bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.services.calls.ledger import Ledger
@@ -26,7 +28,7 @@ from hotline.services.calls.ledger import Ledger
 log = logging.getLogger(__name__)
 DEMO_SECRET = "demo-only"  # the simulated PBX's own account, not a credential of a real system
 
-ApiRunner = Callable[[Settings, Any, dict[str, Any], int], Coroutine[Any, Any, None]]
+ApiRunner = Callable[[Settings, Any, dict[str, Any], socket.socket, ScaledClock], Coroutine[Any, Any, None]]
 
 
 def _start_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
@@ -54,32 +56,45 @@ async def _drive_monitor(jobs: Any, interval: float = 0.5) -> None:
         await jobs.run()
 
 
-async def _feed(server: FakeAmiServer, gen: TrafficGenerator, calls: int | None, speed: float,
-                start_epoch: float) -> None:
-    """Push the generator's packets to the server in (accelerated) real time."""
-    wall0 = time.monotonic()
+async def _feed(server: FakeAmiServer, gen: TrafficGenerator, calls: int | None, clock: ScaledClock) -> None:
+    """Push the generator's packets to the server when the simulated clock reaches their time."""
     batch: list[bytes] = []
-    due = 0.0
     for epoch, packet in gen.stream(calls):
-        at = (epoch - start_epoch) / speed
-        if batch and at > due:
-            await server.feed(b"".join(batch))
-            batch = []
-        if not batch:
-            due = at
-            delay = wall0 + due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        ahead = (epoch - clock.now().timestamp()) / clock.speed  # real seconds until the packet is due
+        if ahead > 0:
+            if batch:
+                await server.feed(b"".join(batch))
+                batch = []
+            await asyncio.sleep(ahead)
         batch.append(packet)
     if batch:
         await server.feed(b"".join(batch))
 
 
+def demo_database(settings: Settings) -> Path:
+    """The demo's own SQLite file beside (never inside) the real ledger: `<data_dir>/demo.db`."""
+    return Path(settings.hotline.data_dir) / "demo.db"
+
+
+def fresh_demo_database(settings: Settings) -> str:
+    """Each demo run starts from an empty `<data_dir>/demo.db` (its calls would otherwise stay open)."""
+    path = demo_database(settings)
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
 def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_hour: float, seed: int,
-             port: int, api: bool, db_url: str, printer: Callable[[list[Call]], None],
+             sock: socket.socket | None, db_url: str, printer: Callable[[list[Call]], None],
              api_runner: ApiRunner) -> int:
+    """Run the simulated desk on one clock: the simulated day, `speed` times faster than the wall clock,
+    read by the PBX, the listener, the monitor, the roster and the dashboard alike."""
+    clock = ScaledClock(SystemClock(settings.tz).now(), speed)
+    if sock is not None:  # the dry-run pages' ack links point at this dashboard (with --port 0 too)
+        here = f"http://{settings.api.host}:{bound_port(sock)}"
+        settings = dataclasses.replace(settings, api=dataclasses.replace(settings.api, public_base_url=here))
     db = open_database(db_url)
-    ensure_roster(settings, db.factory)
+    ensure_roster(settings, db.factory, clock)
     ledger = Ledger(db.factory)
     done: list[int] = [0]
     finished = asyncio.Event()
@@ -97,22 +112,22 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
                            ping_timeout=5.0, encoding=settings.ami.encoding,
                            fallback_encoding=settings.ami.fallback_encoding,
                            raw_only=tracker_config(settings).raw_only())
-        listener = AmiListener(client, AmiIngest(settings, ledger, batch=500), SystemClock(settings.tz),
+        listener = AmiListener(client, AmiIngest(settings, ledger, batch=500), clock,
                                flush_interval=0.3, on_calls=on_calls)
         live: dict[str, Any] = {"ledger": ledger, "listener": listener.status}
-        start_epoch = time.time()
-        gen = TrafficGenerator(seed=seed, start_epoch=start_epoch, calls_per_hour=calls_per_hour)
-        jobs = _start_monitor(settings, db.factory, ledger, live, ScaledClock(SystemClock(settings.tz).now(), speed))
-        print(f"模拟PBX simulated PBX: AMI on 127.0.0.1:{server.port}; {speed:g}x speed, seed {seed}",
-              file=sys.stderr)
+        gen = TrafficGenerator(seed=seed, start_epoch=clock.start.timestamp(), calls_per_hour=calls_per_hour)
+        jobs = _start_monitor(settings, db.factory, ledger, live, clock)
+        print(f"模拟PBX simulated PBX: AMI on 127.0.0.1:{server.port}; {speed:g}x speed "
+              f"(模拟时间快 {speed:g} 倍 / simulated time runs {speed:g}x), seed {seed}", file=sys.stderr)
         tasks = [asyncio.create_task(listener.run(), name="listener")]
         if jobs is not None:
             tasks.append(asyncio.create_task(_drive_monitor(jobs), name="monitor"))
         await client.wait_connected(10)
-        tasks.append(asyncio.create_task(_feed(server, gen, calls, speed, start_epoch), name="pbx"))
-        if api:
-            tasks.append(asyncio.create_task(api_runner(settings, db.factory, live, port), name="api"))
-            print(f"仪表盘 dashboard: http://{settings.api.host}:{port}/", file=sys.stderr)
+        tasks.append(asyncio.create_task(_feed(server, gen, calls, clock), name="pbx"))
+        if sock is not None:
+            tasks.append(asyncio.create_task(api_runner(settings, db.factory, live, sock, clock), name="api"))
+            print(f"仪表盘 dashboard: http://{settings.api.host}:{bound_port(sock)}/", file=sys.stderr)
+        print("按 Ctrl+C 停止 / press Ctrl+C to stop", file=sys.stderr)
         waiter = asyncio.create_task(finished.wait())
         try:
             pending = {*tasks, waiter}

@@ -54,3 +54,25 @@ def test_dashboard_shows_answer_rates_and_calls(served: str, tmp_path: Path) -> 
         assert "更新于 updated" in page.locator("#status").inner_text()
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         browser.close()
+
+
+def test_status_line_reads_the_servers_clock(settings: Settings, tmp_path: Path) -> None:
+    """One clock per run (issue 14): the status line shows the server's time, the demo's simulated day
+    when it runs the demo, not the browser's wall clock."""
+    require_browser()
+    from datetime import datetime
+
+    from playwright.sync_api import sync_playwright
+
+    from hotline.clock import ManualClock
+
+    db = open_database(f"sqlite:///{tmp_path / 'dash.db'}")
+    clock = ManualClock(datetime(2026, 11, 24, 3, 17, 42, tzinfo=settings.tz), settings.tz)
+    app = create_app(settings, db.factory, clock, live={"ledger": Ledger(db.factory)})
+    with serve(app) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.wait_for_function("document.getElementById('status').textContent.includes('更新于')")
+        assert page.locator("#status").inner_text().startswith("更新于 updated 03:17:42")
+        browser.close()

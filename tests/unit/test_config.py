@@ -62,6 +62,7 @@ def test_bad_config_names_file_key_and_problem(tmp_path: Path, text: str, key: s
     assert e.value.source == str(p)
     assert e.value.key == key
     assert problem in e.value.problem
+    assert "\u4e00" <= e.value.problem[0] <= "\u9fff"  # Chinese first, then English
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

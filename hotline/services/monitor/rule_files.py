@@ -86,10 +86,14 @@ def lint(directory: Path, specialties: frozenset[str] | None = None,
          channels: frozenset[str] | None = None) -> tuple[RuleBook, list[RuleProblem]]:
     """Every `*.yaml` / `*.yml` in `directory` into a RuleBook, with every problem found."""
     if not directory.is_dir():
-        return RuleBook({}), [RuleProblem(str(directory), 1, "-", "目录不存在 / rules folder not found")]
+        return RuleBook({}), [RuleProblem(str(directory), 0, "-", "目录不存在 / rules folder not found")]
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not files:
+        return RuleBook({}), [RuleProblem(str(directory), 0, "-", "目录中没有规则文件 / no rule files (*.yaml) "
+                                          "in this folder; the shipped ones are in monitors/")]
     docs: list[RuleDocument] = []
     problems: list[RuleProblem] = []
-    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+    for path in files:
         doc, found = read_document(path)
         problems += found
         if doc is not None:

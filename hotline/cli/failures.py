@@ -1,0 +1,44 @@
+"""Expected failures of a command, said in one line (Chinese first, then English) with what to do.
+
+`main()` turns these exceptions into that line and an exit status; nothing here prints a traceback.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+EXIT_USAGE = 2  # a value to fix: the command line, the config file or the environment
+EXIT_DATABASE = 4  # the database could not be reached or opened
+
+DATABASE_FIX = ("请用 --db 或 [database] url / HOTLINE_DATABASE_URL 指定, 例如 sqlite:///data/hotline.db 或 "
+                "postgresql+psycopg://user@host/db / give a URL with --db or [database] url")
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may appear in a message: any password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def database_url_problem(url: str, error: Exception) -> str:
+    """A URL SQLAlchemy cannot use: not a URL at all (a bare path), or an unknown database kind."""
+    if "://" not in url:
+        return (f"数据库地址无效 / not a database URL: {url!r}; 文件请写 / for a file write "
+                f"sqlite:///{url}")
+    scheme = url.split("://", 1)[0]
+    return f"不支持的数据库类型 / unsupported database {scheme!r} in {shown_url(url)!r}: {DATABASE_FIX}"
+
+
+def database_unreachable(url: str, error: DBAPIError | ModuleNotFoundError) -> str:
+    """The database did not answer, refused us, or its file cannot be opened."""
+    if isinstance(error, ModuleNotFoundError):
+        return (f"缺少数据库驱动 / the driver module {error.name!r} for {shown_url(url)!r} is not installed; "
+                f"{DATABASE_FIX}")
+    cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = cause[0] if cause else type(error).__name__
+    return (f"无法打开数据库 / cannot open the database {shown_url(url)!r}: {first}; "
+            f"请检查数据库是否在运行、地址和权限 / check that it is running, the host, port and permissions "
+            f"(--db or [database] url)")
