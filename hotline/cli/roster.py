@@ -390,7 +390,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fnew = fsub.add_parser("create", parents=[base], help="新建订阅地址 / a new secret URL")
     fnew.add_argument("person", help="值班人员姓名 / the person's name")
     fnew.add_argument("--base-url",
-                      help="手机访问 hotline 的地址 / the address phones reach hotline at (default: [api] public_base_url)")
+                      help="手机访问地址 / the address phones reach hotline at (default: [api] public_base_url)")
     frev = fsub.add_parser("revoke", parents=[base], help="撤销全部订阅地址 / revoke every URL of the person")
     frev.add_argument("person", help="值班人员姓名 / the person's name")
     feed.set_defaults(func=cmd_feed)
