@@ -90,7 +90,8 @@ def build_service(app: FastAPI) -> TwilioCalls:
     if shared is not None:
         ledger.listeners = shared.listeners
         ledger.answer_listeners = shared.answer_listeners
-    duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones)
+    duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones,
+                     country_code=config.country_code)
     placer = None
     if settings.twilio.account_sid and settings.twilio.auth_token:
         from hotline.providers.twilio.callback import RestCallPlacer

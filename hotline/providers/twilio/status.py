@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from hotline.domain.calls import AttemptResult, CallEvent, Direction, EventKind, Party
+from hotline.domain.numbers import same_number
 from hotline.providers.twilio.webhook import PROVIDER, Webhook
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -71,6 +72,17 @@ def callback_time(hook: Webhook) -> datetime:
         except (TypeError, ValueError):
             pass
     return hook.at
+
+
+def _staff_name(staff: Mapping[str, str], phone: str) -> str | None:
+    """The name of the dialled staff phone Twilio reports (E.164 `To`), whatever form the map holds
+    (sessions recorded before numbers were dialled in E.164 hold national ones)."""
+    if phone in staff:
+        return staff[phone]
+    for number, name in staff.items():
+        if same_number(number, phone):
+            return name
+    return None
 
 
 def _seconds(value: str | None) -> float:
@@ -351,7 +363,7 @@ class TwilioTracker:
         leg_sid = hook.call_sid
         if status in ("in-progress", "answered"):
             phone = hook.params.get("To", "")
-            self._answered(call, at, call.staff.get(phone, phone or None), out)
+            self._answered(call, at, _staff_name(call.staff, phone) or phone or None, out)
             call.legs_talking.add(leg_sid)
         elif status in FINAL_STATUSES and leg_sid in call.legs_talking:
             call.legs_talking.discard(leg_sid)

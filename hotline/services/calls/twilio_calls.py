@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from hotline.clock import Clock
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
+from hotline.domain.numbers import mask
 from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
 from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
 from hotline.providers.twilio.verbs import (
@@ -169,11 +170,12 @@ class DutyBoard:
     """On-duty phones per (specialty, tier) and the service window, in memory for the webhooks."""
 
     def __init__(self, roster: DutyRoster | None, specialties: Iterable[str], tiers: Sequence[str],
-                 fallback: Sequence[str] = (), window: str = "onsite") -> None:
+                 fallback: Sequence[str] = (), window: str = "onsite", country_code: str = "+86") -> None:
         self.roster = roster
         self.specialties = [None, *specialties]
         self.tiers = list(tiers)
-        self.fallback = [Staff(p, p) for p in fallback]
+        self.country_code = country_code
+        self.fallback = [Staff(number, number) for p in fallback if (number := self._dialable(p, "fallback"))]
         self.window = window
         self._board: dict[tuple[str | None, str], list[Staff]] = {}
 
@@ -185,18 +187,29 @@ class DutyBoard:
         for specialty in self.specialties:
             for tier in self.tiers:
                 people = self.roster.people(at, tier, specialty)
-                board[(specialty, tier)] = [Staff(_name(p), ph) for p in people if (ph := _phone(p))]
+                board[(specialty, tier)] = [Staff(_name(p), number) for p in people
+                                            if (number := self._dialable(_phone(p), _name(p)))]
         self.window = self.roster.classify(at)
         self._board = board
 
-    def name_of(self, phone: str, country_code: str = "+86") -> str | None:
+    def _dialable(self, phone: str | None, who: str) -> str | None:
+        """The E.164 form Twilio dials and reports back in its callbacks (`To`); None for an extension or
+        a number that is not one (such a person cannot be rung through Twilio)."""
+        if not phone:
+            return None
+        number = _e164_or_none(phone, self.country_code)
+        if number is None:
+            log.warning("%s: %s cannot be rung through Twilio (not a phone number in E.164)", who, mask(phone))
+        return number
+
+    def name_of(self, phone: str) -> str | None:
         """The on-duty person whose number this is (numbers compared in E.164), or None."""
-        want = _e164_or_none(phone, country_code)
+        want = _e164_or_none(phone, self.country_code)
         if want is None:
             return None
         for people in self._board.values():
             for person in people:
-                if _e164_or_none(person.phone, country_code) == want:
+                if person.phone == want:
                     return person.name
         return None
 
@@ -275,7 +288,7 @@ class TwilioCalls:
         self.agent_calls[sid] = None
         while len(self.agent_calls) > _CALL_MEMORY:
             self.agent_calls.popitem(last=False)
-        name = self.duty.name_of(phone, self.config.country_code) or phone
+        name = self.duty.name_of(phone) or phone
         return dequeue_twiml(queue, self.config.url("bridged", staff=name, staff_phone=phone),
                              say={"zh": f"正在为您接入{queue}队列中等待最久的来电。",
                                   "en": f"Connecting you to the longest-waiting caller in {queue}."})
