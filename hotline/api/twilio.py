@@ -84,7 +84,8 @@ def build_service(app: FastAPI) -> TwilioCalls:
     """The service from the app's settings: its own ledger (written from a worker thread, so never the
     listener's), sharing the running ledger's completed-call listeners (the monitor); IVR; roster."""
     settings = app.state.settings
-    config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"))
+    config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"),
+                                      voice=settings.twilio.voice, language=settings.twilio.language)
     ledger = Ledger(app.state.factory)
     shared = app.state.live.get("ledger")
     if shared is not None:

@@ -3,8 +3,12 @@ signed like Twilio signs them, in the order Twilio sends them."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from datetime import timedelta
 
+from tests.conftest import ROOT
 from tests.integration.twilio_desk import (  # noqa: F401
     BASE,
     NIGHT,
@@ -46,3 +50,44 @@ async def test_ivr_failure_fallback_dials_the_duty_phone_in_e164(desk: Desk) -> 
     params = desk.call_params(SID, "ringing")
     twiml = await desk.webhook(f"{BASE}/twilio/voice", params, NIGHT)
     assert numbers_in(twiml) == [E164]
+
+
+def chinese_says(twiml: str) -> list[str]:
+    """The attributes of every `<Say>` holding Chinese text."""
+    says = re.findall(r"<Say([^>]*)>([^<]*)</Say>", twiml)
+    return [attrs for attrs, text in says if re.search(r"[\u4e00-\u9fff]", text)]
+
+
+def assert_mandarin(twiml: str) -> None:
+    found = chinese_says(twiml)
+    assert found, twiml
+    for attrs in found:
+        assert 'voice="Polly.Zhiyu"' in attrs and 'language="cmn-CN"' in attrs, twiml
+
+
+async def test_every_chinese_say_hotline_writes_has_the_mandarin_voice(desk: Desk) -> None:
+    agent = {**desk.call_params("CA" + "b2" * 16, "ringing"), "From": E164, "Caller": E164}
+    # a staff member calls the agent number: the greeting, then the bridged message on the caller's call
+    greeting = await desk.webhook(f"{BASE}/twilio/agent?queue=network", agent, NIGHT)
+    assert_mandarin(greeting)
+    bridged = await desk.webhook(url_in(greeting, "bridged"), desk.call_params(SID, "in-progress"), NIGHT)
+    assert_mandarin(bridged)
+    # the agent number configured without its queue
+    assert_mandarin(await desk.webhook(f"{BASE}/twilio/agent", agent, NIGHT))
+    # click-to-call: the staff member picked up, the customer is dialled
+    connect = f"{BASE}/twilio/connect?customer=%2B8613912345678&staff=%E5%88%98%E6%B4%8B&staff_phone=%2B8613800138004"
+    outbound = {**desk.call_params("CA" + "b3" * 16, "in-progress"), "Direction": "outbound-api"}
+    assert_mandarin(await desk.webhook(connect, outbound, NIGHT))
+    # the IVR script cannot be served: the fallback
+    desk.service.ivr = None
+    assert_mandarin(await desk.webhook(f"{BASE}/twilio/voice", desk.call_params("CA" + "b4" * 16, "ringing"), NIGHT))
+
+
+def test_the_documented_fallback_generator_prints_the_mandarin_voice() -> None:
+    doc = (ROOT / "docs" / "twilio.md").read_text(encoding="utf-8")
+    command = re.search(r'`python -c "([^"]+)"`', doc)
+    assert command is not None
+    printed = subprocess.run([sys.executable, "-c", command.group(1)], capture_output=True, text=True, check=True,
+                             cwd=ROOT).stdout
+    assert_mandarin(printed)
+    assert "<Number>+8613800000001</Number>" in printed

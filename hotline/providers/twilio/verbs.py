@@ -15,6 +15,8 @@ LEG_EVENTS = "initiated ringing answered completed"
 # IVR action-URL events -> the webhook route that handles them.
 EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
                 "wait": "wait", "recorded": "recorded", "": "voice"}
+ZH_VOICE, ZH_LANGUAGE = "Polly.Zhiyu", "cmn-CN"  # [twilio] voice / language of the shipped config
+EN_VOICE, EN_LANGUAGE = "Polly.Joanna", "en-US"
 _URL_ATTRIBUTES = ("action", "waitUrl", "url", "statusCallback")
 
 
@@ -40,11 +42,13 @@ def _text(root: ET.Element) -> str:
 
 
 def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, language: str | None) -> None:
+    """Chinese in a Mandarin voice (the configured one, else Polly.Zhiyu), English in Polly.Joanna: a
+    `<Say>` without voice and language is read by Twilio's default English voice."""
     for lang, text in say.items():
         if lang == "zh":
-            response.say(text, voice=voice, language=language)
+            response.say(text, voice=voice or ZH_VOICE, language=language or ZH_LANGUAGE)
         else:
-            response.say(text, voice="Polly.Joanna", language="en-US")
+            response.say(text, voice=EN_VOICE, language=EN_LANGUAGE)
 
 
 def adapt(twiml: str, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
@@ -104,12 +108,13 @@ def staff_verb(twiml: str) -> tuple[str, str | None] | None:
     return None
 
 
-def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None) -> str:
+def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None, voice: str | None = None,
+                  language: str | None = None) -> str:
     """A staff member calls the agent number: connect them with the longest-waiting caller of `queue`.
     Before the two are bridged Twilio requests `bridged_url` on the caller's call (that is how the ledger
     learns who answered: Twilio's `<Enqueue>` action does not say)."""
     response = VoiceResponse()
-    _say(response, say or {}, None, None)
+    _say(response, say or {}, voice, language)
     dial = Dial()
     dial.queue(queue, url=bridged_url, method="POST")
     response.append(dial)

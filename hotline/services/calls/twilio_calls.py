@@ -25,6 +25,8 @@ from hotline.domain.numbers import mask
 from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
 from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
 from hotline.providers.twilio.verbs import (
+    ZH_LANGUAGE,
+    ZH_VOICE,
     adapt,
     connect_twiml,
     dequeue_twiml,
@@ -118,10 +120,13 @@ class VoiceConfig:
     # Twilio's default call time limit (4 h = 14,400 s).
     stale_end_seconds: float = 15_000.0
     sweep_seconds: float = 60.0  # how often open calls are looked at
+    voice: str = ZH_VOICE  # [twilio] voice and language: hotline's own Chinese <Say>s
+    language: str = ZH_LANGUAGE
 
     @classmethod
-    def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
-        known = set(cls.__dataclass_fields__) - {"base_url"}
+    def from_section(cls, base_url: str, section: Mapping[str, Any], *, voice: str = ZH_VOICE,
+                     language: str = ZH_LANGUAGE) -> VoiceConfig:
+        known = set(cls.__dataclass_fields__) - {"base_url", "voice", "language"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ValueError(f"[twilio_voice] unknown keys {unknown} (known: {', '.join(sorted(known))})")
@@ -138,7 +143,7 @@ class VoiceConfig:
                 except (TypeError, ValueError):
                     raise ValueError(f"[twilio_voice] {key} must be a {type(default).__name__}, "
                                      f"got {value!r}") from None
-        return cls(base_url=base_url.rstrip("/"), **values)
+        return cls(base_url=base_url.rstrip("/"), voice=voice, language=language, **values)
 
     def url(self, route: str, **query: str) -> str:
         tail = f"?{urlencode(query)}" if query else ""
@@ -244,6 +249,11 @@ class TwilioCalls:
         self.lock = threading.Lock()
         self.stats = {"answered": 0, "recorded": 0, "dropped": 0, "errors": 0}
 
+    @property
+    def _voice(self) -> dict[str, str]:
+        """The voice of hotline's own `<Say>`s (those the IVR script does not render)."""
+        return {"voice": self.config.voice, "language": self.config.language}
+
     # -- webhooks (event loop, memory only) ---------------------------------------------------------
 
     def answer(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> str:
@@ -256,7 +266,8 @@ class TwilioCalls:
             return self._agent(query, params)
         if route == "bridged":
             self._queue(Webhook(at, route, dict(params), dict(query)))
-            return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."})
+            return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."},
+                                 **self._voice)
         sid = params.get("CallSid", "")
         live = self._live(sid)
         try:
@@ -265,7 +276,7 @@ class TwilioCalls:
             self.stats["errors"] += 1
             log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
             phones = [s.phone for s in self.duty.staff(self.duty.tiers[0], live.specialty)]
-            twiml, decision = fallback_twiml(phones or list(self.config.fallback_phones)), {}
+            twiml, decision = fallback_twiml(phones or list(self.config.fallback_phones), **self._voice), {}
         if route != "wait":
             self._queue(Webhook(at, route, dict(params), dict(query), decision))
         return twiml
@@ -283,7 +294,7 @@ class TwilioCalls:
         if not queue:
             log.error("/twilio/agent without ?queue=<name>: configure the agent number's webhook with the queue")
             return message_twiml({"zh": "未指定队列,请联系管理员。", "en": "No queue is configured for this number."},
-                                 hangup=True)
+                                 hangup=True, **self._voice)
         sid, phone = params.get("CallSid", ""), params.get("From", "")
         self.agent_calls[sid] = None
         while len(self.agent_calls) > _CALL_MEMORY:
@@ -291,7 +302,8 @@ class TwilioCalls:
         name = self.duty.name_of(phone) or phone
         return dequeue_twiml(queue, self.config.url("bridged", staff=name, staff_phone=phone),
                              say={"zh": f"正在为您接入{queue}队列中等待最久的来电。",
-                                  "en": f"Connecting you to the longest-waiting caller in {queue}."})
+                                  "en": f"Connecting you to the longest-waiting caller in {queue}."},
+                             **self._voice)
 
     def _live(self, sid: str) -> _Live:
         live = self.live.get(sid)
@@ -336,7 +348,8 @@ class TwilioCalls:
         who = {k: query[k] for k in ("customer", "staff", "staff_phone") if k in query}
         twiml = connect_twiml(customer, caller_id=self.config.caller_id or None,
                               action_url=self.config.url("dial", **who), timeout=self.config.callback_timeout,
-                              say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."})
+                              say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."},
+                              **self._voice)
         decision = {"routed": {"kind": "dial", "staff": {customer: customer}}}
         self._queue(Webhook(at, "connect", dict(params), dict(query), decision))
         return twiml
