@@ -249,11 +249,6 @@ class TwilioCalls:
         self.lock = threading.Lock()
         self.stats = {"answered": 0, "recorded": 0, "dropped": 0, "errors": 0}
 
-    @property
-    def _voice(self) -> dict[str, str]:
-        """The voice of hotline's own `<Say>`s (those the IVR script does not render)."""
-        return {"voice": self.config.voice, "language": self.config.language}
-
     # -- webhooks (event loop, memory only) ---------------------------------------------------------
 
     def answer(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> str:
@@ -267,7 +262,7 @@ class TwilioCalls:
         if route == "bridged":
             self._queue(Webhook(at, route, dict(params), dict(query)))
             return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."},
-                                 **self._voice)
+                                 voice=self.config.voice, language=self.config.language)
         sid = params.get("CallSid", "")
         live = self._live(sid)
         try:
@@ -276,7 +271,9 @@ class TwilioCalls:
             self.stats["errors"] += 1
             log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
             phones = [s.phone for s in self.duty.staff(self.duty.tiers[0], live.specialty)]
-            twiml, decision = fallback_twiml(phones or list(self.config.fallback_phones), **self._voice), {}
+            twiml = fallback_twiml(phones or list(self.config.fallback_phones), voice=self.config.voice,
+                                   language=self.config.language)
+            decision = {}
         if route != "wait":
             self._queue(Webhook(at, route, dict(params), dict(query), decision))
         return twiml
@@ -294,7 +291,7 @@ class TwilioCalls:
         if not queue:
             log.error("/twilio/agent without ?queue=<name>: configure the agent number's webhook with the queue")
             return message_twiml({"zh": "未指定队列,请联系管理员。", "en": "No queue is configured for this number."},
-                                 hangup=True, **self._voice)
+                                 hangup=True, voice=self.config.voice, language=self.config.language)
         sid, phone = params.get("CallSid", ""), params.get("From", "")
         self.agent_calls[sid] = None
         while len(self.agent_calls) > _CALL_MEMORY:
@@ -303,7 +300,7 @@ class TwilioCalls:
         return dequeue_twiml(queue, self.config.url("bridged", staff=name, staff_phone=phone),
                              say={"zh": f"正在为您接入{queue}队列中等待最久的来电。",
                                   "en": f"Connecting you to the longest-waiting caller in {queue}."},
-                             **self._voice)
+                             voice=self.config.voice, language=self.config.language)
 
     def _live(self, sid: str) -> _Live:
         live = self.live.get(sid)
@@ -349,7 +346,7 @@ class TwilioCalls:
         twiml = connect_twiml(customer, caller_id=self.config.caller_id or None,
                               action_url=self.config.url("dial", **who), timeout=self.config.callback_timeout,
                               say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."},
-                              **self._voice)
+                              voice=self.config.voice, language=self.config.language)
         decision = {"routed": {"kind": "dial", "staff": {customer: customer}}}
         self._queue(Webhook(at, "connect", dict(params), dict(query), decision))
         return twiml
