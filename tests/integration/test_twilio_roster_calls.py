@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from tests.conftest import ROOT
 from tests.integration.twilio_desk import (  # noqa: F401
@@ -91,3 +93,33 @@ def test_the_documented_fallback_generator_prints_the_mandarin_voice() -> None:
                              cwd=ROOT).stdout
     assert_mandarin(printed)
     assert "<Number>+8613800000001</Number>" in printed
+
+
+async def answered_by_staff(desk: Desk, twiml: str, start: datetime, *, talk: int = 95) -> datetime:
+    """The leg to the night staff rings, is answered 6 s later and talks `talk` s; then the Dial action
+    and the caller's final status. Returns when the call ended."""
+    status_url = url_in(twiml, "status")
+    t = start + timedelta(seconds=1)
+    for status in ("initiated", "ringing"):
+        await desk.status(LEG, status, t, url=status_url, parent=SID, to=E164)
+    await desk.status(LEG, "in-progress", t + timedelta(seconds=6), url=status_url, parent=SID, to=E164)
+    end = t + timedelta(seconds=6 + talk)
+    await desk.status(LEG, "completed", end, url=status_url, parent=SID, to=E164, CallDuration=str(talk))
+    after = await desk.webhook(url_in(twiml, "dial"), desk.call_params(
+        SID, "in-progress", DialCallStatus="completed", DialCallSid=LEG, DialCallDuration=str(talk),
+        DialBridged="true"), end)
+    assert "<Dial" not in after  # the fallback's Dial action ends the call; it does not ring again
+    await desk.status(SID, "completed", end, CallDuration=str(talk + 7))
+    return end
+
+
+async def test_ivr_failure_fallback_call_answered_by_staff_is_recorded_as_answered(desk: Desk) -> None:
+    desk.service.ivr = None
+    twiml = await desk.webhook(f"{BASE}/twilio/voice", desk.call_params(SID, "ringing"), NIGHT)
+    await answered_by_staff(desk, twiml, NIGHT)
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert row["outcome"] == "answered"
+    assert row["answered_by"] == NIGHT_STAFF
+    assert row["staff_reached_at"] is not None
+    assert row["talk_seconds"] == pytest.approx(95, abs=1)

@@ -75,13 +75,20 @@ def adapt(twiml: str, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str
 
 def fallback_twiml(phones: Sequence[str], timeout: int = 30, message_zh: str = "正在为您转接值班工程师,请稍候。",
                    message_en: str = "Connecting you to the engineer on duty, please hold.",
-                   voice: str | None = None, language: str | None = None) -> str:
-    """Static TwiML for the number's fallback URL: ring the duty phone(s), no hotline server needed."""
+                   voice: str | None = None, language: str | None = None, *, action: str | None = None,
+                   status_url: str | None = None) -> str:
+    """TwiML that rings the duty phone(s) with no IVR. Static (for the number's fallback URL, no hotline
+    server needed) without `action`/`status_url`; served by hotline when its IVR fails, with the Dial
+    action and per-number status callbacks, so the ledger learns whether and by whom the call was answered."""
     response = VoiceResponse()
     _say(response, {"zh": message_zh, "en": message_en}, voice, language)
-    dial = Dial(timeout=timeout)
+    dial = Dial(timeout=timeout, action=action, method="POST" if action else None)
     for phone in phones:
-        dial.number(phone)
+        if status_url:
+            dial.number(phone, status_callback=status_url, status_callback_event=LEG_EVENTS,
+                        status_callback_method="POST")
+        else:
+            dial.number(phone)
     response.append(dial)
     return str(response)
 

@@ -47,6 +47,7 @@ STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 ROUTE_EVENTS = {"voice": "", "gather": "gather", "dial": "dial_done", "queue": "queue_done", "wait": "wait",
                 "recorded": "recorded"}
 _CALL_MEMORY = 10_000
+FALLBACK = "fallback"  # query key of the Dial action of the IVR-failure fallback
 
 
 class IvrStep(Protocol):
@@ -266,17 +267,32 @@ class TwilioCalls:
         sid = params.get("CallSid", "")
         live = self._live(sid)
         try:
-            twiml, decision = self._ivr_response(route, query, params, live)
+            if query.get(FALLBACK):  # the Dial action of the fallback: the IVR is not asked again
+                twiml, decision = self._fallback(route, query, live)
+            else:
+                twiml, decision = self._ivr_response(route, query, params, live)
         except Exception:
             self.stats["errors"] += 1
             log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
-            phones = [s.phone for s in self.duty.staff(self.duty.tiers[0], live.specialty)]
-            twiml = fallback_twiml(phones or list(self.config.fallback_phones), voice=self.config.voice,
-                                   language=self.config.language)
-            decision = {}
+            twiml, decision = self._fallback(route, query, live)
         if route != "wait":
             self._queue(Webhook(at, route, dict(params), dict(query), decision))
         return twiml
+
+    def _fallback(self, route: str, query: Mapping[str, str], live: _Live) -> tuple[str, dict[str, Any]]:
+        """No IVR: ring the first line (or the fallback phones) with a Dial action and leg status callbacks;
+        the Dial action of that fallback ends the call."""
+        voice, language = self.config.voice, self.config.language
+        if route == "dial" and query.get(FALLBACK):
+            return message_twiml({"zh": "感谢您的来电,再见!", "en": "Thank you for calling. Goodbye!"},
+                                 hangup=True, voice=voice, language=language), {}
+        tier = self.duty.tiers[0]
+        staff = self.duty.staff(tier, live.specialty)
+        twiml = fallback_twiml([s.phone for s in staff], voice=voice, language=language,
+                               action=self.config.url("dial", **{FALLBACK: "1"}), status_url=self.config.url("status"))
+        decision = {"fallback": True, "routed": {"kind": "dial", "tier": tier, "specialty": live.specialty,
+                                                 "staff": {s.phone: s.name for s in staff}}}
+        return twiml, decision
 
     def record(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> None:
         """A status callback: only queued (not those of staff calls to the agent number)."""
