@@ -119,7 +119,8 @@ class Desk:
 
     def rows(self) -> list[dict[str, Any]]:
         with self.db.factory() as s:
-            return [row_to_call(r).as_dict() | {"outcome": r.outcome, "staff_reached_at": r.staff_reached_at} for r in s.scalars(select(CallRow))]
+            return [row_to_call(r).as_dict() | {"outcome": r.outcome, "staff_reached_at": r.staff_reached_at}
+                    for r in s.scalars(select(CallRow))]
 
 
 def load_roster(settings: Settings, db: Database, clock: ManualClock) -> None:
