@@ -123,3 +123,55 @@ async def test_ivr_failure_fallback_call_answered_by_staff_is_recorded_as_answer
     assert row["answered_by"] == NIGHT_STAFF
     assert row["staff_reached_at"] is not None
     assert row["talk_seconds"] == pytest.approx(95, abs=1)
+
+
+DAY = NIGHT + timedelta(hours=11, minutes=45)  # Tuesday 10:00, on-site hours: the menu queues callers
+DAY_STAFF, DAY_MOBILE = "李娜", "+8613800138002"  # first line day shift that week (13800138002)
+
+
+async def queued_and_taken(desk: Desk, *, caller_status: str) -> None:
+    """A caller queued for network is taken by the day staff through the agent number, they talk 80 s,
+    then one side hangs up: Twilio requests the Enqueue action with the caller's `CallStatus`."""
+    menu = await desk.webhook(f"{BASE}/twilio/voice", desk.call_params(SID, "ringing"), DAY)
+    menu = await desk.webhook(url_in(menu, "gather"), desk.call_params(SID, "in-progress", Digits="1"),
+                              DAY + timedelta(seconds=12))
+    assert "<Enqueue" in menu
+    agent = {**desk.call_params(LEG, "ringing"), "From": DAY_MOBILE, "Caller": DAY_MOBILE}
+    greeting = await desk.webhook(f"{BASE}/twilio/agent?queue=network", agent, DAY + timedelta(seconds=40))
+    await desk.webhook(url_in(greeting, "bridged"), desk.call_params(SID, "in-progress", QueueTime="28"),
+                       DAY + timedelta(seconds=41))
+    end = DAY + timedelta(seconds=121)
+    await desk.webhook(url_in(menu, "queue"), desk.call_params(SID, caller_status, QueueResult="bridged",
+                                                               QueueTime="28"), end)
+    await desk.status(SID, "completed", end + timedelta(seconds=1), CallDuration="122")
+
+
+async def test_caller_hanging_up_a_dequeued_call_is_the_one_who_hung_up(desk: Desk) -> None:
+    desk.clock.set(DAY)
+    desk.service.refresh_duty()
+    await queued_and_taken(desk, caller_status="completed")
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert (row["outcome"], row["answered_by"], row["hung_up_by"]) == ("answered", DAY_STAFF, "caller")
+
+
+async def test_staff_hanging_up_a_dequeued_call_is_the_one_who_hung_up(desk: Desk) -> None:
+    desk.clock.set(DAY)
+    desk.service.refresh_duty()
+    await queued_and_taken(desk, caller_status="in-progress")
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert (row["outcome"], row["answered_by"], row["hung_up_by"]) == ("answered", DAY_STAFF, "agent")
+
+
+async def test_a_call_hotline_hung_up_is_not_hung_up_by_the_caller(desk: Desk) -> None:
+    desk.service.ivr = None
+    twiml = await desk.webhook(f"{BASE}/twilio/voice", desk.call_params(SID, "ringing"), NIGHT)
+    end = NIGHT + timedelta(seconds=31)
+    goodbye = await desk.webhook(url_in(twiml, "dial"), desk.call_params(SID, "in-progress",
+                                 DialCallStatus="no-answer"), end)
+    assert goodbye.rstrip().endswith("<Hangup /></Response>")
+    await desk.status(SID, "completed", end + timedelta(seconds=3), CallDuration="34")
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert (row["outcome"], row["hung_up_by"]) == ("timeout", "system")

@@ -50,6 +50,7 @@ class _Call:
     end: CallEvent | None = None  # held ENDED
     end_since: datetime | None = None
     hung_up: bool = False  # a HANGUP_REQUEST was emitted
+    system_hangup: bool = False  # hotline's last answer was `<Hangup/>`
     ended: bool = False  # already completed: late requests add events, never a second STARTED/ENDED
     last_at: datetime | None = None  # when a request about this call last arrived
 
@@ -227,6 +228,10 @@ class TwilioTracker:
 
     def _decision(self, call: _Call, hook: Webhook, out: list[CallEvent]) -> None:
         """What hotline answered: menu variables and a new staff attempt (queue or dial)."""
+        # hotline answered with <Hangup/> while the caller was still there (not after a `<Record>` the caller
+        # ended by hanging up, `Digits=hangup`, nor to an action request of a call already completed)
+        caller_gone = hook.params.get("Digits") == "hangup" or hook.params.get("CallStatus") in FINAL_STATUSES
+        call.system_hangup = bool(hook.decision.get("hangup")) and not caller_gone
         variables: Mapping[str, Any] = hook.decision.get("variables") or {}
         menu, specialty = variables.get("menu"), variables.get("specialty")
         if menu or specialty:
@@ -286,7 +291,9 @@ class TwilioTracker:
             start = call.attempt_at or hook.at
             at = start + timedelta(seconds=_seconds(p.get("QueueTime")))
             self._answered(call, min(at, hook.at), hook.decision.get("answered_by"), out)
-            out.append(self._event(call, EventKind.TALK_ENDED, hook.at))
+            # The caller's call completed: the caller hung up; still in progress: staff did.
+            party = Party.CALLER if p.get("CallStatus") in FINAL_STATUSES else Party.AGENT
+            out.append(self._event(call, EventKind.TALK_ENDED, hook.at, party=party))
         elif result in _QUEUE_RESULTS and not call.answered:
             at = hook.at
             if call.attempt_at is not None and "QueueTime" in p:  # Twilio's own measure of the wait
@@ -344,6 +351,8 @@ class TwilioTracker:
         elif not reconciled and not call.answered and not call.attempt_open and not call.hung_up:
             # (a made-up final status does not know who hung up)
             party = Party.STAFF if call.outbound else Party.CALLER
+            if call.system_hangup:
+                party = Party.SYSTEM
             out.append(self._event(call, EventKind.HANGUP_REQUEST, at, party=party))
         call.end, call.end_since = self._event(call, EventKind.ENDED, at, estimated=reconciled), hook.at
         if reconciled:

@@ -105,6 +105,12 @@ def connect_twiml(customer: str, *, caller_id: str | None, action_url: str, time
     return str(response)
 
 
+def ends_call(twiml: str) -> bool:
+    """Whether hotline's response hangs up: its last verb is `<Hangup/>` (or `<Reject/>`)."""
+    root = _parse(twiml)
+    return len(root) > 0 and root[-1].tag in ("Hangup", "Reject")
+
+
 def staff_verb(twiml: str) -> tuple[str, str | None] | None:
     """Where a response sends the caller: ("queue", queue name) for `<Enqueue>`, ("dial", None) for `<Dial>`."""
     for element in _parse(twiml).iter():

@@ -30,6 +30,7 @@ from hotline.providers.twilio.verbs import (
     adapt,
     connect_twiml,
     dequeue_twiml,
+    ends_call,
     fallback_twiml,
     message_twiml,
     staff_verb,
@@ -276,6 +277,8 @@ class TwilioCalls:
             log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
             twiml, decision = self._fallback(route, query, live)
         if route != "wait":
+            if ends_call(twiml):
+                decision["hangup"] = True  # hotline hangs up: the final status is not the caller's doing
             self._queue(Webhook(at, route, dict(params), dict(query), decision))
         return twiml
 
