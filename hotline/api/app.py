@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 from datetime import date
@@ -68,10 +69,14 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
 
     @app.get("/api/calls/open")
     def open_calls() -> list[dict[str, Any]]:
-        ledger = app.state.live.get("ledger")
-        if ledger is None:
-            return []
-        return [_local(c, settings) for c in sorted(ledger.open.values(), key=lambda c: c.started_at)]
+        """Calls in progress: the PBX listener's ledger and the Twilio webhooks' ledger (which holds the
+        Twilio calls, written from its own worker)."""
+        ledgers = [app.state.live.get("ledger"), getattr(getattr(app.state, "twilio_calls", None), "ledger", None)]
+        calls: dict[str, Call] = {}
+        for ledger in ledgers:
+            if ledger is not None:
+                calls.update((c.call_id, c) for c in list(ledger.open.values()))  # list(): one step under the GIL
+        return [_local(c, settings) for c in sorted(calls.values(), key=lambda c: c.started_at)]
 
     @app.get("/api/reports/answer-rate")
     def answer_rate(by: str = "specialty", start: date | None = Query(None, alias="from"),
@@ -106,8 +111,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
 
 
 def _local(call: Call, settings: Settings) -> dict[str, Any]:
+    """The call as JSON with local times (a copy: the ledger's live call is not touched)."""
+    local = copy.copy(call)
     for attr in ("started_at", "answered_at", "ended_at"):
-        value = getattr(call, attr)
+        value = getattr(local, attr)
         if value is not None:
-            setattr(call, attr, value.astimezone(settings.tz))
-    return call.as_dict()
+            setattr(local, attr, value.astimezone(settings.tz))
+    return local.as_dict()

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.integration.twilio_desk import (  # noqa: F401
     BASE,
+    CALLER,
     NIGHT,
     NIGHT_MOBILE,
     NIGHT_STAFF,
@@ -175,3 +176,17 @@ async def test_a_call_hotline_hung_up_is_not_hung_up_by_the_caller(desk: Desk) -
     desk.service.drain()
     (row,) = desk.rows()
     assert (row["outcome"], row["hung_up_by"]) == ("timeout", "system")
+
+
+async def test_twilio_calls_in_progress_are_on_the_open_calls_api(desk: Desk) -> None:
+    twiml = await dial_staff(desk, SID)
+    desk.service.drain()  # what the background writer does every flush_seconds
+    response = await desk.client.get("/api/calls/open")
+    assert response.status_code == 200
+    (call,) = response.json()
+    assert (call["call_id"], call["provider"], call["caller"], call["specialty"]) == (SID, "twilio", CALLER,
+                                                                                        "network")
+    assert call["started_at"].endswith("+08:00") and call["ended_at"] is None
+    await answered_by_staff(desk, twiml, NIGHT + timedelta(seconds=9))
+    desk.service.drain()
+    assert (await desk.client.get("/api/calls/open")).json() == []
