@@ -190,3 +190,35 @@ async def test_twilio_calls_in_progress_are_on_the_open_calls_api(desk: Desk) ->
     await answered_by_staff(desk, twiml, NIGHT + timedelta(seconds=9))
     desk.service.drain()
     assert (await desk.client.get("/api/calls/open")).json() == []
+
+
+SKEW = timedelta(seconds=3)  # Twilio's clock runs 3 s behind hotline's
+LATENCY = timedelta(milliseconds=300)  # a callback arrives 0.3 s after what it reports
+
+
+async def test_a_short_call_never_ends_before_it_started_whatever_the_clock_skew(desk: Desk) -> None:
+    await desk.webhook(f"{BASE}/twilio/voice", desk.call_params(SID, "ringing"), NIGHT)
+    hung_up = NIGHT + timedelta(seconds=1, milliseconds=500)  # the caller hangs up during the greeting
+    await desk.status(SID, "completed", hung_up + LATENCY, twilio_at=hung_up - SKEW, CallDuration="2")
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert row["outcome"] == "ivr_abandoned"
+    assert datetime.fromisoformat(row["ended_at"]) >= datetime.fromisoformat(row["started_at"])
+
+
+async def test_wait_and_talk_are_measured_on_one_clock(desk: Desk) -> None:
+    twiml = await dial_staff(desk, SID)  # staff reached at NIGHT + 9 s (the gather request)
+    status_url = url_in(twiml, "status")
+    legs = [("initiated", 10), ("ringing", 10), ("in-progress", 16), ("completed", 111)]
+    for status, second in legs:
+        happened = NIGHT + timedelta(seconds=second)
+        await desk.status(LEG, status, happened + LATENCY, twilio_at=happened - SKEW, url=status_url, parent=SID,
+                          to=E164, CallDuration="95")
+    end = NIGHT + timedelta(seconds=111) + LATENCY
+    await desk.webhook(url_in(twiml, "dial"), desk.call_params(SID, "in-progress", DialCallStatus="completed",
+                       DialCallSid=LEG, DialCallDuration="95"), end)
+    await desk.status(SID, "completed", end + LATENCY, twilio_at=end - SKEW, CallDuration="112")
+    desk.service.drain()
+    (row,) = desk.rows()
+    assert row["wait_seconds"] == pytest.approx(7.3, abs=0.05)  # 16.3 - 9: answered when its callback came
+    assert row["talk_seconds"] == pytest.approx(95.0, abs=0.05)

@@ -98,12 +98,14 @@ class Desk:
                 "To": HOTLINE_NUMBER, **extra}
 
     async def status(self, sid: str, status: str, at: datetime, *, url: str | None = None,
-                     parent: str | None = None, to: str | None = None, **extra: str) -> httpx.Response:
-        """A status callback as Twilio sends it: numbered per call leg, stamped in whole seconds."""
+                     parent: str | None = None, to: str | None = None, twilio_at: datetime | None = None,
+                     **extra: str) -> httpx.Response:
+        """A status callback as Twilio sends it, arriving at `at`: numbered per call leg, stamped in whole
+        seconds by Twilio's clock (`twilio_at`, default `at`)."""
         self.clock.set(at)
         n = self.seq.get(sid, 0)
         self.seq[sid] = n + 1
-        params = self.call_params(sid, status, SequenceNumber=str(n), Timestamp=stamp(at),
+        params = self.call_params(sid, status, SequenceNumber=str(n), Timestamp=stamp(twilio_at or at),
                                   CallbackSource="call-progress-events", **extra)
         if parent is not None:
             params.update(ParentCallSid=parent, Direction="outbound-dial", To=to or "", Called=to or "")

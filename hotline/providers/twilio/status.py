@@ -7,12 +7,14 @@ released in SequenceNumber order; a gap is waited for until `hold` has passed (s
 ENDED is held back while a staff attempt is still open (the Dial/Enqueue action arrives later), so the
 ledger announces a completed call only once its outcome is known.
 
-Event times: status callbacks use Twilio's `Timestamp`; the other webhooks the time they arrived.
+Event times are on hotline's clock, one time base per call: a request is dated when it arrived; a status
+callback when Twilio's `Timestamp` says, moved onto hotline's clock (see `TwilioClock`) so that a late
+delivery is not dated late, and never before its call started.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +55,7 @@ class _Call:
     system_hangup: bool = False  # hotline's last answer was `<Hangup/>`
     ended: bool = False  # already completed: late requests add events, never a second STARTED/ENDED
     last_at: datetime | None = None  # when a request about this call last arrived
+    started_at: datetime | None = None  # of its STARTED: nothing of the call is dated before it
 
 
 @dataclass
@@ -64,15 +67,42 @@ class _Leg:
     since: datetime | None = None
 
 
-def callback_time(hook: Webhook) -> datetime:
-    """A status callback's `Timestamp` (RFC 2822), in the arrival time's zone; else the arrival time."""
+def twilio_stamp(hook: Webhook) -> datetime | None:
+    """A status callback's `Timestamp` (RFC 2822, whole seconds, Twilio's clock), or None."""
     stamp = hook.params.get("Timestamp")
     if stamp:
         try:
             return parsedate_to_datetime(stamp).astimezone(hook.at.tzinfo)
         except (TypeError, ValueError):
             pass
-    return hook.at
+    return None
+
+
+class TwilioClock:
+    """Maps Twilio's `Timestamp`s onto hotline's clock, the one time base of every call.
+
+    Every request is timed on hotline's clock (when it arrived). A status callback that arrived late
+    (retried, delayed, held for order) is timed when Twilio says it happened, moved onto hotline's clock
+    by the offset between the two clocks: the least (arrival - Timestamp) of recent prompt callbacks,
+    which is network latency plus clock skew (plus up to 1 s of Timestamp truncation). So waits and talk
+    times are differences of one clock, whatever the skew, and a callback is never dated after it arrived.
+    """
+
+    def __init__(self, window: int = 64) -> None:
+        self.offsets: deque[float] = deque(maxlen=window)
+
+    def time(self, hook: Webhook) -> datetime:
+        stamp = twilio_stamp(hook)
+        if stamp is None:
+            return hook.at
+        self.offsets.append((hook.at - stamp).total_seconds())
+        return min(hook.at, stamp + timedelta(seconds=min(self.offsets)))
+
+
+def callback_time(hook: Webhook) -> datetime:
+    """A status callback's time by its `Timestamp` (in the arrival time's zone); else the arrival time.
+    (Made-up final statuses of the stale-call sweep carry the end time that way.)"""
+    return twilio_stamp(hook) or hook.at
 
 
 def _staff_name(staff: Mapping[str, str], phone: str) -> str | None:
@@ -111,6 +141,7 @@ class TwilioTracker:
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.finished: OrderedDict[str, None] = OrderedDict()  # calls whose ENDED was released
         self.stats = {"requests": 0, "duplicates": 0, "reordered": 0}
+        self.clock = TwilioClock()
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -184,7 +215,8 @@ class TwilioTracker:
         p = hook.params
         direction = p.get("Direction", "inbound")
         call.outbound = direction.startswith("outbound") or "customer" in hook.query
-        at = callback_time(hook) if hook.route == "status" else hook.at
+        at = self._time(hook) if hook.route == "status" else hook.at
+        call.started_at = at
         if call.outbound:
             out.append(self._event(call, EventKind.STARTED, at, direction=Direction.OUTBOUND,
                                    caller=hook.query.get("staff_phone") or p.get("To"),
@@ -209,6 +241,14 @@ class TwilioTracker:
             for leg_sid in [s for s in self.legs if self._owner(s) == sid]:
                 del self.legs[leg_sid]
                 self.parents.pop(leg_sid, None)
+
+    def _time(self, hook: Webhook, call: _Call | None = None) -> datetime:
+        """A status callback's time on hotline's clock (see TwilioClock), never before its call started.
+        The stale-call sweep's made-up final status carries its own end time."""
+        at = callback_time(hook) if hook.query.get(RECONCILED) else self.clock.time(hook)
+        if call is not None and call.started_at is not None:
+            at = max(at, call.started_at)
+        return at
 
     def _owner(self, leg_sid: str) -> str:
         return self.parents.get(leg_sid, leg_sid)
@@ -340,7 +380,7 @@ class TwilioTracker:
             return
         call = self._call(hook, out)
         status = hook.params.get("CallStatus", "")
-        at = callback_time(hook)
+        at = self._time(hook, call)
         if status not in FINAL_STATUSES or call.end is not None or call.ended:
             return
         reconciled = bool(hook.query.get(RECONCILED))
@@ -368,7 +408,7 @@ class TwilioTracker:
             return
         call.last_at = hook.at
         status = hook.params.get("CallStatus", "")
-        at = callback_time(hook)
+        at = self._time(hook, call)
         leg_sid = hook.call_sid
         if status in ("in-progress", "answered"):
             phone = hook.params.get("To", "")
