@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
+from hotline.providers.twilio.params import clean_params, clean_query
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
 from hotline.services.calls.ledger import Ledger
@@ -178,7 +179,11 @@ async def signed_params(request: Request) -> dict[str, str]:
             why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
         log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
         raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
-    return params
+    clean, changed = clean_params(params, request.app.state.clock.now())
+    if changed:  # names only: the values may be personal data
+        log.warning("Twilio webhook %s for call %s: parameters clipped or dropped: %s", request.url.path,
+                    clean.get("CallSid", "?"), ", ".join(sorted(set(changed))[:20]))
+    return clean
 
 
 def _flat(data: Any) -> dict[str, str]:
@@ -188,7 +193,7 @@ def _flat(data: Any) -> dict[str, str]:
 
 
 def _query(request: Request) -> dict[str, str]:
-    return dict(request.query_params)
+    return clean_query(request.query_params)
 
 
 async def _answer(request: Request, route: str) -> Response:
