@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
@@ -164,6 +164,8 @@ async def signed_params(request: Request) -> dict[str, str]:
     url = public_url(settings.api.public_base_url, request.url.path, request.url.query)
     signature = request.headers.get(SIGNATURE_HEADER)
     algorithm = request.headers.get(SETTINGS_HEADER)
+    if not signature or not check.configured:
+        _refuse(request, url, signature, check)  # before the body is read: unsigned requests cost nothing
     if request.headers.get("content-type", "").startswith("application/json"):
         body = (await request.body()).decode("utf-8", "replace")
         ok = check.json(url, body, signature, algorithm)
@@ -174,16 +176,20 @@ async def signed_params(request: Request) -> dict[str, str]:
         ok = check.form(url, items, signature, algorithm)
         params = dict(items)
     if not ok:
-        why = "missing" if not signature else "invalid"
-        if not check.configured:
-            why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
-        log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
-        raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
+        _refuse(request, url, signature, check)
     clean, changed = clean_params(params, request.app.state.clock.now())
     if changed:  # names only: the values may be personal data
         log.warning("Twilio webhook %s for call %s: parameters clipped or dropped: %s", request.url.path,
                     clean.get("CallSid", "?"), ", ".join(sorted(set(changed))[:20]))
     return clean
+
+
+def _refuse(request: Request, url: str, signature: str | None, check: SignatureCheck) -> NoReturn:
+    why = "missing" if not signature else "invalid"
+    if not check.configured:
+        why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
+    log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
+    raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
 
 
 def _flat(data: Any) -> dict[str, str]:
