@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.api.prefix import PathPrefix, base_path
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -99,6 +100,9 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    prefix = base_path(settings.api.public_base_url)
+    if prefix:  # behind a proxy that keeps the public URL's path prefix (one that strips it works too)
+        app.add_middleware(PathPrefix, prefix=prefix)
     for module_name, attr in OPTIONAL_ROUTERS:
         try:
             module = importlib.import_module(module_name)

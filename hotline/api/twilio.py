@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
+from hotline.api.prefix import base_path, without_prefix
 from hotline.providers.twilio.params import clean_params, clean_query
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
@@ -160,12 +161,13 @@ router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
 async def signed_params(request: Request) -> dict[str, str]:
     """Twilio's parameters of a request whose signature is valid; 403 otherwise (nothing is recorded)."""
     settings = request.app.state.settings
-    check = SignatureCheck(settings.twilio.auth_token)
-    url = public_url(settings.api.public_base_url, request.url.path, request.url.query)
+    check = SignatureCheck(settings.twilio.auth_token, settings.twilio.webhook_shared_key)
+    base = settings.api.public_base_url
+    url = public_url(base, without_prefix(request.url.path, base_path(base)), request.url.query)
     signature = request.headers.get(SIGNATURE_HEADER)
     algorithm = request.headers.get(SETTINGS_HEADER)
-    if not signature or not check.configured:
-        _refuse(request, url, signature, check)  # before the body is read: unsigned requests cost nothing
+    if not signature or check.unusable(algorithm):
+        _refuse(request, url, signature, check, algorithm)  # before the body is read: unsigned requests are cheap
     if request.headers.get("content-type", "").startswith("application/json"):
         body = (await request.body()).decode("utf-8", "replace")
         ok = check.json(url, body, signature, algorithm)
@@ -176,7 +178,7 @@ async def signed_params(request: Request) -> dict[str, str]:
         ok = check.form(url, items, signature, algorithm)
         params = dict(items)
     if not ok:
-        _refuse(request, url, signature, check)
+        _refuse(request, url, signature, check, algorithm)
     clean, changed = clean_params(params, request.app.state.clock.now())
     if changed:  # names only: the values may be personal data
         log.warning("Twilio webhook %s for call %s: parameters clipped or dropped: %s", request.url.path,
@@ -184,10 +186,10 @@ async def signed_params(request: Request) -> dict[str, str]:
     return clean
 
 
-def _refuse(request: Request, url: str, signature: str | None, check: SignatureCheck) -> NoReturn:
+def _refuse(request: Request, url: str, signature: str | None, check: SignatureCheck,
+            settings_header: str | None) -> NoReturn:
     why = "missing" if not signature else "invalid"
-    if not check.configured:
-        why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
+    why = check.unusable(settings_header) or why
     log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
     raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
 
