@@ -20,6 +20,7 @@ from hotline.api.prefix import base_path, without_prefix
 from hotline.providers.twilio.params import clean_params, clean_query
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
+from hotline.services.calls.instance_lease import SingleInstance
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
 
@@ -123,9 +124,16 @@ async def _background(app: FastAPI) -> None:
     except Exception:
         log.exception("reading open Twilio calls failed")
     loop = asyncio.get_running_loop()
-    refreshed = swept = loop.time()
+    refreshed = swept = renewed = loop.time()
+    lease: SingleInstance | None = getattr(app.state, "twilio_lease", None)
     while True:
         await asyncio.sleep(service.config.flush_seconds)
+        if lease is not None and loop.time() - renewed >= service.config.lease_seconds / 3:
+            try:
+                await asyncio.to_thread(lease.renew)
+                renewed = loop.time()
+            except Exception:
+                log.exception("renewing the Twilio webhooks lease failed; retrying")
         try:
             await asyncio.to_thread(service.drain)
         except Exception:
@@ -143,6 +151,10 @@ async def _background(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Take the single-instance lease (LeaseHeld stops the start), then run the background writer."""
+    service = service_of(app)
+    lease = app.state.twilio_lease = SingleInstance(app.state.factory, app.state.clock, service.config.lease_seconds)
+    await asyncio.to_thread(lease.acquire)
     task = asyncio.create_task(_background(app))
     try:
         yield
@@ -150,9 +162,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        service: TwilioCalls | None = getattr(app.state, "twilio_calls", None)
-        if service is not None:
-            await asyncio.to_thread(service.drain)
+        await asyncio.to_thread(service.drain)
+        await asyncio.to_thread(lease.release)
 
 
 router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
@@ -160,6 +171,9 @@ router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
 
 async def signed_params(request: Request) -> dict[str, str]:
     """Twilio's parameters of a request whose signature is valid; 403 otherwise (nothing is recorded)."""
+    lease: SingleInstance | None = getattr(request.app.state, "twilio_lease", None)
+    if lease is not None and not lease.active:
+        raise HTTPException(503, "另一个实例正在处理 Twilio 请求 / another hotline instance serves the Twilio webhooks")
     settings = request.app.state.settings
     check = SignatureCheck(settings.twilio.auth_token, settings.twilio.webhook_shared_key)
     base = settings.api.public_base_url

@@ -114,6 +114,8 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int
     server = uvicorn.Server(config)
     live["api_server"] = server
     await server.serve()
+    if not server.started:  # e.g. another instance holds the Twilio webhooks lease (the error is logged above)
+        raise SystemExit("hotline: API 未能启动 / the API did not start (see the error above)")
 
 
 def _originate(client: AmiClient) -> Any:

@@ -9,16 +9,24 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from twilio.request_validator import HMAC_SHA256
 
+from hotline.api.app import create_app
+from hotline.api.twilio import lifespan as twilio_lifespan
+from hotline.clock import ManualClock
+from hotline.config import Settings
 from hotline.providers.twilio.signature import sign
+from hotline.runtime.assembly import open_database
+from hotline.services.calls.instance_lease import LeaseHeld, SingleInstance
 from tests.integration.test_serve import ROOT, free_port
 from tests.integration.twilio_desk import BASE as TWILIO_BASE
-from tests.integration.twilio_desk import Desk, desk  # noqa: F401
+from tests.integration.twilio_desk import NIGHT, Desk, desk, desk_settings  # noqa: F401
 
 TOKEN = "12345"
 BASE = "https://hotline.example.com/desk"
@@ -124,3 +132,54 @@ async def test_sharedkey_signatures_are_checked_with_the_shared_key(desk: Desk) 
     sha384 = {**headers, "X-Twilio-Webhooks-Signature-Settings": "key=k,algorithm=HMAC_SHA384"}
     unknown = await desk.client.post("/twilio/voice", data=params, headers=sha384)
     assert unknown.status_code == 403 and "HMAC_SHA384" in unknown.json()["detail"]
+
+
+async def test_a_second_instance_on_the_same_database_refuses_to_start(served: Served, tmp_path: Path) -> None:
+    second = await start(tmp_path)  # same database file as `served`
+    _out, err = await stop_when_exited(second)
+    assert second.returncode not in (0, None)
+    assert "another hotline instance serves the Twilio webhooks" in err
+    assert (await served.http.get("/healthz")).status_code == 200  # the first one serves on
+
+
+async def stop_when_exited(proc: asyncio.subprocess.Process) -> tuple[str, str]:
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    except TimeoutError:
+        await stop(proc)
+        raise AssertionError("the second instance started") from None
+    return out.decode(), err.decode()
+
+
+async def test_one_active_instance_per_database_and_a_standby_takes_over_when_it_stops(
+        settings: Settings, db_url: str) -> None:
+    db = open_database(db_url)
+    clock = ManualClock(NIGHT, ZoneInfo("Asia/Shanghai"))
+    first = create_app(desk_settings(settings), db.factory, clock)
+    second = create_app(desk_settings(settings), db.factory, clock)
+    try:
+        async with twilio_lifespan(first):
+            with pytest.raises(LeaseHeld, match="another hotline instance"):
+                async with twilio_lifespan(second):
+                    pass
+        async with twilio_lifespan(second):  # the first stopped gracefully: the standby starts at once
+            assert second.state.twilio_lease.active
+        crashed = SingleInstance(db.factory, clock, 30, holder="crashed")
+        crashed.acquire()  # never released: a crash
+        with pytest.raises(LeaseHeld, match="crashed"):
+            async with twilio_lifespan(first):
+                pass
+        clock.set(NIGHT + timedelta(seconds=31))  # its lease ran out
+        async with twilio_lifespan(first):
+            assert not crashed.renew()  # came back: it finds its lease taken and stops answering
+            crashed_app = create_app(desk_settings(settings), db.factory, clock)
+            crashed_app.state.twilio_lease = crashed
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=crashed_app),
+                                         base_url="http://testserver") as client:
+                params = {"CallSid": "CA" + "e8" * 16, "From": "13800138004", "To": "+864008001234"}
+                url = f"{TWILIO_BASE}/twilio/voice"
+                response = await client.post("/twilio/voice", data=params,
+                                             headers={"X-Twilio-Signature": sign(TOKEN, url, params)})
+            assert response.status_code == 503
+    finally:
+        db.engine.dispose()

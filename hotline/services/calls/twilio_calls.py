@@ -122,6 +122,7 @@ class VoiceConfig:
     # Twilio's default call time limit (4 h = 14,400 s).
     stale_end_seconds: float = 15_000.0
     sweep_seconds: float = 60.0  # how often open calls are looked at
+    lease_seconds: float = 30.0  # single active instance: the lease's length (renewed every third of it)
     voice: str = ZH_VOICE  # [twilio] voice and language: hotline's own Chinese <Say>s
     language: str = ZH_LANGUAGE
 
