@@ -183,6 +183,7 @@ class DutyBoard:
         self.specialties = [None, *specialties]
         self.tiers = list(tiers)
         self.country_code = country_code
+        self._undialable: set[tuple[str, str]] = set()
         self.fallback = [Staff(number, number) for p in fallback if (number := self._dialable(p, "fallback"))]
         self.window = window
         self._board: dict[tuple[str | None, str], list[Staff]] = {}
@@ -206,7 +207,8 @@ class DutyBoard:
         if not phone:
             return None
         number = _e164_or_none(phone, self.country_code)
-        if number is None:
+        if number is None and (who, phone) not in self._undialable:  # once, not at every refresh
+            self._undialable.add((who, phone))
             log.warning("%s: %s cannot be rung through Twilio (not a phone number in E.164)", who, mask(phone))
         return number
 
