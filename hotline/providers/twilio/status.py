@@ -8,8 +8,8 @@ ENDED is held back while a staff attempt is still open (the Dial/Enqueue action 
 ledger announces a completed call only once its outcome is known.
 
 Event times are on hotline's clock, one time base per call: a request is dated when it arrived; a status
-callback when Twilio's `Timestamp` says, moved onto hotline's clock (see `TwilioClock`) so that a late
-delivery is not dated late, and never before its call started.
+callback that arrived late by when Twilio's `Timestamp` says, moved onto hotline's clock (see
+`TwilioClock`), and never before its call started.
 """
 
 from __future__ import annotations
@@ -79,24 +79,27 @@ def twilio_stamp(hook: Webhook) -> datetime | None:
 
 
 class TwilioClock:
-    """Maps Twilio's `Timestamp`s onto hotline's clock, the one time base of every call.
+    """Dates status callbacks on hotline's clock, the one time base of every call.
 
-    Every request is timed on hotline's clock (when it arrived). A status callback that arrived late
-    (retried, delayed, held for order) is timed when Twilio says it happened, moved onto hotline's clock
-    by the offset between the two clocks: the least (arrival - Timestamp) of recent prompt callbacks,
-    which is network latency plus clock skew (plus up to 1 s of Timestamp truncation). So waits and talk
-    times are differences of one clock, whatever the skew, and a callback is never dated after it arrived.
+    Every other request is dated when it arrived. A status callback that arrived promptly is too (its
+    arrival has millisecond precision and the same network latency as the other requests). One that
+    arrived late (retried, delayed: more than `late` after what its `Timestamp` says, once moved onto
+    hotline's clock) is dated by its `Timestamp` plus the offset between the clocks: the least
+    (arrival - Timestamp) of recent callbacks, i.e. latency plus skew (plus under 1 s of the Timestamp's
+    truncation). So skew never flows into waits and talk times, and a late delivery is not dated late.
     """
 
-    def __init__(self, window: int = 64) -> None:
+    def __init__(self, window: int = 64, late: timedelta = timedelta(seconds=2)) -> None:
         self.offsets: deque[float] = deque(maxlen=window)
+        self.late = late
 
     def time(self, hook: Webhook) -> datetime:
         stamp = twilio_stamp(hook)
         if stamp is None:
             return hook.at
         self.offsets.append((hook.at - stamp).total_seconds())
-        return min(hook.at, stamp + timedelta(seconds=min(self.offsets)))
+        mapped = stamp + timedelta(seconds=min(self.offsets))
+        return hook.at if hook.at - mapped <= self.late else mapped
 
 
 def callback_time(hook: Webhook) -> datetime:
