@@ -103,6 +103,8 @@ class TwilioSection:
     language: str = "cmn-CN"
     # Secret: only from HOTLINE_TWILIO_AUTH_TOKEN.
     auth_token: str = field(default="", repr=False)
+    # Secret: only from HOTLINE_TWILIO_WEBHOOK_SHARED_KEY (webhooks signed with a SharedKey, HMAC-SHA256).
+    webhook_shared_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ SECRETS: dict[tuple[str, str], str] = {
     ("ami", "secret"): "HOTLINE_AMI_SECRET",
     ("api", "link_key"): "HOTLINE_API_LINK_KEY",
     ("twilio", "auth_token"): "HOTLINE_TWILIO_AUTH_TOKEN",
+    ("twilio", "webhook_shared_key"): "HOTLINE_TWILIO_WEBHOOK_SHARED_KEY",
 }
 
 _TYPED_SECTIONS: dict[str, type[Any]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 from datetime import date
@@ -13,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.api.prefix import PathPrefix, base_path
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -70,10 +72,14 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
 
     @app.get("/api/calls/open")
     def open_calls() -> list[dict[str, Any]]:
-        ledger = app.state.live.get("ledger")
-        if ledger is None:
-            return []
-        return [_local(c, settings) for c in sorted(ledger.open.values(), key=lambda c: c.started_at)]
+        """Calls in progress: the PBX listener's ledger and the Twilio webhooks' ledger (which holds the
+        Twilio calls, written from its own worker)."""
+        ledgers = [app.state.live.get("ledger"), getattr(getattr(app.state, "twilio_calls", None), "ledger", None)]
+        calls: dict[str, Call] = {}
+        for ledger in ledgers:
+            if ledger is not None:
+                calls.update((c.call_id, c) for c in list(ledger.open.values()))  # list(): one step under the GIL
+        return [_local(c, settings) for c in sorted(calls.values(), key=lambda c: c.started_at)]
 
     @app.get("/api/reports/answer-rate")
     def answer_rate(by: str = "specialty", start: date | None = Query(None, alias="from"),
@@ -96,6 +102,9 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    prefix = base_path(settings.api.public_base_url)
+    if prefix:  # behind a proxy that keeps the public URL's path prefix (one that strips it works too)
+        app.add_middleware(PathPrefix, prefix=prefix)
     for module_name, attr in OPTIONAL_ROUTERS:
         try:
             module = importlib.import_module(module_name)
@@ -108,8 +117,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
 
 
 def _local(call: Call, settings: Settings) -> dict[str, Any]:
+    """The call as JSON with local times (a copy: the ledger's live call is not touched)."""
+    local = copy.copy(call)
     for attr in ("started_at", "answered_at", "ended_at"):
-        value = getattr(call, attr)
+        value = getattr(local, attr)
         if value is not None:
-            setattr(call, attr, value.astimezone(settings.tz))
-    return call.as_dict()
+            setattr(local, attr, value.astimezone(settings.tz))
+    return local.as_dict()

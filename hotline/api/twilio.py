@@ -12,12 +12,15 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
+from hotline.api.prefix import base_path, without_prefix
+from hotline.providers.twilio.params import clean_params, clean_query
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
+from hotline.services.calls.instance_lease import SingleInstance
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
 
@@ -84,13 +87,15 @@ def build_service(app: FastAPI) -> TwilioCalls:
     """The service from the app's settings: its own ledger (written from a worker thread, so never the
     listener's), sharing the running ledger's completed-call listeners (the monitor); IVR; roster."""
     settings = app.state.settings
-    config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"))
+    config = VoiceConfig.from_section(settings.api.public_base_url, settings.section("twilio_voice"),
+                                      voice=settings.twilio.voice, language=settings.twilio.language)
     ledger = Ledger(app.state.factory)
     shared = app.state.live.get("ledger")
     if shared is not None:
         ledger.listeners = shared.listeners
         ledger.answer_listeners = shared.answer_listeners
-    duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones)
+    duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones,
+                     country_code=config.country_code)
     placer = None
     if settings.twilio.account_sid and settings.twilio.auth_token:
         from hotline.providers.twilio.callback import RestCallPlacer
@@ -119,9 +124,16 @@ async def _background(app: FastAPI) -> None:
     except Exception:
         log.exception("reading open Twilio calls failed")
     loop = asyncio.get_running_loop()
-    refreshed = swept = loop.time()
+    refreshed = swept = renewed = loop.time()
+    lease: SingleInstance | None = getattr(app.state, "twilio_lease", None)
     while True:
         await asyncio.sleep(service.config.flush_seconds)
+        if lease is not None and loop.time() - renewed >= service.config.lease_seconds / 3:
+            try:
+                await asyncio.to_thread(lease.renew)
+                renewed = loop.time()
+            except Exception:
+                log.exception("renewing the Twilio webhooks lease failed; retrying")
         try:
             await asyncio.to_thread(service.drain)
         except Exception:
@@ -139,6 +151,10 @@ async def _background(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Take the single-instance lease (LeaseHeld stops the start), then run the background writer."""
+    service = service_of(app)
+    lease = app.state.twilio_lease = SingleInstance(app.state.factory, app.state.clock, service.config.lease_seconds)
+    await asyncio.to_thread(lease.acquire)
     task = asyncio.create_task(_background(app))
     try:
         yield
@@ -146,9 +162,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        service: TwilioCalls | None = getattr(app.state, "twilio_calls", None)
-        if service is not None:
-            await asyncio.to_thread(service.drain)
+        await asyncio.to_thread(service.drain)
+        await asyncio.to_thread(lease.release)
 
 
 router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
@@ -156,11 +171,17 @@ router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)
 
 async def signed_params(request: Request) -> dict[str, str]:
     """Twilio's parameters of a request whose signature is valid; 403 otherwise (nothing is recorded)."""
+    lease: SingleInstance | None = getattr(request.app.state, "twilio_lease", None)
+    if lease is not None and not lease.active:
+        raise HTTPException(503, "另一个实例正在处理 Twilio 请求 / another hotline instance serves the Twilio webhooks")
     settings = request.app.state.settings
-    check = SignatureCheck(settings.twilio.auth_token)
-    url = public_url(settings.api.public_base_url, request.url.path, request.url.query)
+    check = SignatureCheck(settings.twilio.auth_token, settings.twilio.webhook_shared_key)
+    base = settings.api.public_base_url
+    url = public_url(base, without_prefix(request.url.path, base_path(base)), request.url.query)
     signature = request.headers.get(SIGNATURE_HEADER)
     algorithm = request.headers.get(SETTINGS_HEADER)
+    if not signature or check.unusable(algorithm):
+        _refuse(request, url, signature, check, algorithm)  # before the body is read: unsigned requests are cheap
     if request.headers.get("content-type", "").startswith("application/json"):
         body = (await request.body()).decode("utf-8", "replace")
         ok = check.json(url, body, signature, algorithm)
@@ -171,12 +192,20 @@ async def signed_params(request: Request) -> dict[str, str]:
         ok = check.form(url, items, signature, algorithm)
         params = dict(items)
     if not ok:
-        why = "missing" if not signature else "invalid"
-        if not check.configured:
-            why = "not checkable: HOTLINE_TWILIO_AUTH_TOKEN is not set"
-        log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
-        raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
-    return params
+        _refuse(request, url, signature, check, algorithm)
+    clean, changed = clean_params(params, request.app.state.clock.now())
+    if changed:  # names only: the values may be personal data
+        log.warning("Twilio webhook %s for call %s: parameters clipped or dropped: %s", request.url.path,
+                    clean.get("CallSid", "?"), ", ".join(sorted(set(changed))[:20]))
+    return clean
+
+
+def _refuse(request: Request, url: str, signature: str | None, check: SignatureCheck,
+            settings_header: str | None) -> NoReturn:
+    why = "missing" if not signature else "invalid"
+    why = check.unusable(settings_header) or why
+    log.warning("Twilio webhook %s refused: signature %s (checked against %s)", request.url.path, why, url)
+    raise HTTPException(403, f"签名无效 / X-Twilio-Signature {why} for {url}")
 
 
 def _flat(data: Any) -> dict[str, str]:
@@ -186,7 +215,7 @@ def _flat(data: Any) -> dict[str, str]:
 
 
 def _query(request: Request) -> dict[str, str]:
-    return dict(request.query_params)
+    return clean_query(request.query_params)
 
 
 async def _answer(request: Request, route: str) -> Response:

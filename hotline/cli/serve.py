@@ -125,6 +125,8 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: soc
     server = uvicorn.Server(config)
     live["api_server"] = server
     await server.serve(sockets=[sock])
+    if not server.started:  # e.g. another instance holds the Twilio webhooks lease (the error is logged above)
+        raise SystemExit("hotline: API 未能启动 / the API did not start (see the error above)")
 
 
 def _need_ami_secret(settings: Settings) -> None:
@@ -147,13 +149,15 @@ def _originate(client: AmiClient) -> Any:
 
 
 async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
-                        client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
-    """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
+                        client: AmiClient | None, api: Coroutine[Any, Any, None],
+                        link_mode: str = "required") -> None:
+    """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY unless `link_mode` is
+    'optional'), then serve the API."""
     from hotline.runtime.pbx_wiring import start_pbx_sync
     from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
-                         originate=_originate(client) if client is not None else None)
+                         originate=_originate(client) if client is not None else None, link_mode=link_mode)
     # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
     pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:
@@ -173,9 +177,9 @@ def _need_link_key(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.no_listen:
+    if not args.no_listen:  # a Twilio-only desk (--no-listen) may page without acknowledgement links
         _need_ami_secret(settings)
-    _need_link_key(settings)
+        _need_link_key(settings)
     sock = bind_api_socket(settings.api.host, settings.api.port)  # a port taken fails here, before anything runs
     db = open_database(args.db or settings.database_url)
     if ensure_roster(settings, db.factory):
@@ -184,8 +188,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:
+        if not settings.api.link_key:  # a Twilio-only desk may page without acknowledgement links
+            print("hotline: HOTLINE_API_LINK_KEY 未设置，通知中不含确认链接 / not set: pages carry no "
+                  "acknowledgement links", file=sys.stderr)
         asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,
-                                  _api(settings, db.factory, live, sock)))
+                                  _api(settings, db.factory, live, sock), link_mode="optional"))
         return 0
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)

@@ -131,10 +131,10 @@ class MonitorJobs:
 
 def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Ledger, live: dict[str, Any],
                   env: Mapping[str, str], *, originate: Originate | None = None,
-                  clock: Clock | None = None) -> MonitorJobs:
+                  clock: Clock | None = None, link_mode: str = "required") -> MonitorJobs:
     """Everything `hotline serve` needs for the monitor, started on the running event loop: the
     monitor listening to the ledger, the paging channels of `[paging]`, silence checks, the jobs.
-    Raises ConfigError (e.g. HOTLINE_API_LINK_KEY missing) before anything starts."""
+    Raises ConfigError (e.g. HOTLINE_API_LINK_KEY missing with link_mode 'required') before anything starts."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotline.paging.registry import build_channels, build_dispatcher
@@ -145,7 +145,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
     dispatcher = build_dispatcher(paging, build_channels(paging, env, originate))
-    monitor, outbox = build_monitor(settings, factory, clock, default_order=dispatcher.default_order)
+    monitor, outbox = build_monitor(settings, factory, clock, default_order=dispatcher.default_order,
+                                    link_mode=link_mode)
     config = monitor_config(settings)
     ami: AmiHooks | None = live.get("ami_listener")
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,

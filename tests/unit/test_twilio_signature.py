@@ -57,3 +57,16 @@ def test_public_url_keeps_the_proxy_prefix_and_raw_query() -> None:
     assert public_url("https://example.com/hotline/", "/twilio/gather", "script=default&node=m") == \
         "https://example.com/hotline/twilio/gather?script=default&node=m"
     assert public_url("https://example.com", "/twilio/voice") == "https://example.com/twilio/voice"
+
+
+def test_checking_many_fields_takes_linear_time() -> None:
+    """An unsigned (or badly signed) form of 10,000 fields is refused in milliseconds, not seconds."""
+    import time
+
+    fields = [(f"F{i}", str(i)) for i in range(10_000)] + [("Repeated", "b"), ("Repeated", "a")]
+    check = SignatureCheck("12345")
+    good = sign("12345", URL, fields)
+    started = time.perf_counter()
+    assert not check.form(URL, fields, "forged")
+    assert check.form(URL, fields, good)
+    assert time.perf_counter() - started < 0.5

@@ -21,13 +21,16 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
 TZ = ZoneInfo("Asia/Shanghai")
 CALLER, HOTLINE = "+8613912345678", "+864008001234"
 
-# Expected ledger rows, worked out by hand from each session's requests.
+# Expected ledger rows, worked out by hand from each session's requests. Times are on hotline's clock: a
+# status callback is dated by its Timestamp plus the least (arrival - Timestamp) seen (0.2 s here), e.g.
+# answered_by_staff: staff reached 22:15:09.4 (gather), answered 22:15:16 + 0.2, talk until the Dial
+# action at 22:16:51.3: wait 6.8 s, talk 95.1 s (the retried session's in-progress arrived 95 s late).
 EXPECTED: dict[str, dict[str, Any]] = {
     "answered_by_staff": {"outcome": "answered", "answered_by": "李四", "specialty": "network", "menu": "1",
-                          "queue": None, "hung_up_by": "agent", "wait_seconds": 6.6, "talk_seconds": 95.3,
+                          "queue": None, "hung_up_by": "agent", "wait_seconds": 6.8, "talk_seconds": 95.1,
                           "direction": "inbound", "caller": CALLER, "called": HOTLINE},
     "retried_status_callback": {"outcome": "answered", "answered_by": "李四", "specialty": "network",
-                                "wait_seconds": 6.6, "talk_seconds": 95.3},
+                                "wait_seconds": 6.8, "talk_seconds": 95.1},
     "caller_hangs_up_waiting": {"outcome": "abandoned", "queue": "servers", "specialty": "servers", "menu": "2",
                                 "hung_up_by": "caller", "wait_seconds": 42.0, "talk_seconds": None,
                                 "answered_by": None},

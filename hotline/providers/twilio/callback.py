@@ -8,6 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import phonenumbers
+
+from hotline.domain.numbers import NumberError, parse_number
+
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 _DIGITS = re.compile(r"\D+")
 
@@ -29,19 +33,21 @@ class CallStatus:
     end_time: datetime | None = None
 
 
+def region_of(country_code: str) -> str:
+    """The region of a country calling code: '+86' -> 'CN' (unknown codes give 'ZZ')."""
+    digits = _DIGITS.sub("", country_code)
+    return phonenumbers.region_code_for_country_code(int(digits)) if digits else "ZZ"
+
+
 def e164(number: str, country_code: str = "+86") -> str:
-    """The E.164 form Twilio dials: '13800138002' -> '+8613800138002', '010-8888-6666' -> '+861088886666'.
-    A number with '+' or '00' keeps its own country code; extensions and short numbers raise ValueError."""
-    digits = _DIGITS.sub("", number)
-    if number.strip().startswith("+"):
-        full = digits
-    elif digits.startswith("00"):
-        full = digits[2:]
-    else:
-        full = _DIGITS.sub("", country_code) + digits.lstrip("0")
-    if len(full) < 8 or len(full) > 15:
-        raise ValueError(f"{number!r} 不是可外呼的号码 / is not a number Twilio can dial (E.164: {'+' + full})")
-    return "+" + full
+    """The E.164 form Twilio dials, by `hotline.domain.numbers`: '13800138002' -> '+8613800138002',
+    '010-8888-6666' -> '+861088886666'. A number with '+' or '00' keeps its own country code; extensions,
+    short codes and invalid numbers raise ValueError (NumberError)."""
+    parsed = parse_number(number, region=region_of(country_code))
+    if parsed.e164 is None:
+        raise NumberError(f"{number!r} 不是可外呼的号码 / is not a number Twilio can dial "
+                          f"(分机或短号 / an extension or short code)")
+    return parsed.e164
 
 
 class RestCallPlacer:

@@ -7,12 +7,14 @@ released in SequenceNumber order; a gap is waited for until `hold` has passed (s
 ENDED is held back while a staff attempt is still open (the Dial/Enqueue action arrives later), so the
 ledger announces a completed call only once its outcome is known.
 
-Event times: status callbacks use Twilio's `Timestamp`; the other webhooks the time they arrived.
+Event times are on hotline's clock, one time base per call: a request is dated when it arrived; a status
+callback that arrived late by when Twilio's `Timestamp` says, moved onto hotline's clock (see
+`TwilioClock`), and never before its call started.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from hotline.domain.calls import AttemptResult, CallEvent, Direction, EventKind, Party
+from hotline.domain.numbers import same_number
 from hotline.providers.twilio.webhook import PROVIDER, Webhook
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -49,8 +52,10 @@ class _Call:
     end: CallEvent | None = None  # held ENDED
     end_since: datetime | None = None
     hung_up: bool = False  # a HANGUP_REQUEST was emitted
+    system_hangup: bool = False  # hotline's last answer was `<Hangup/>`
     ended: bool = False  # already completed: late requests add events, never a second STARTED/ENDED
     last_at: datetime | None = None  # when a request about this call last arrived
+    started_at: datetime | None = None  # of its STARTED: nothing of the call is dated before it
 
 
 @dataclass
@@ -62,15 +67,56 @@ class _Leg:
     since: datetime | None = None
 
 
-def callback_time(hook: Webhook) -> datetime:
-    """A status callback's `Timestamp` (RFC 2822), in the arrival time's zone; else the arrival time."""
+def twilio_stamp(hook: Webhook) -> datetime | None:
+    """A status callback's `Timestamp` (RFC 2822, whole seconds, Twilio's clock), or None."""
     stamp = hook.params.get("Timestamp")
     if stamp:
         try:
             return parsedate_to_datetime(stamp).astimezone(hook.at.tzinfo)
         except (TypeError, ValueError):
             pass
-    return hook.at
+    return None
+
+
+class TwilioClock:
+    """Dates status callbacks on hotline's clock, the one time base of every call.
+
+    Every other request is dated when it arrived. A status callback that arrived promptly is too (its
+    arrival has millisecond precision and the same network latency as the other requests). One that
+    arrived late (retried, delayed: more than `late` after what its `Timestamp` says, once moved onto
+    hotline's clock) is dated by its `Timestamp` plus the offset between the clocks: the least
+    (arrival - Timestamp) of recent callbacks, i.e. latency plus skew (plus under 1 s of the Timestamp's
+    truncation). So skew never flows into waits and talk times, and a late delivery is not dated late.
+    """
+
+    def __init__(self, window: int = 64, late: timedelta = timedelta(seconds=2)) -> None:
+        self.offsets: deque[float] = deque(maxlen=window)
+        self.late = late
+
+    def time(self, hook: Webhook) -> datetime:
+        stamp = twilio_stamp(hook)
+        if stamp is None:
+            return hook.at
+        self.offsets.append((hook.at - stamp).total_seconds())
+        mapped = stamp + timedelta(seconds=min(self.offsets))
+        return hook.at if hook.at - mapped <= self.late else mapped
+
+
+def callback_time(hook: Webhook) -> datetime:
+    """A status callback's time by its `Timestamp` (in the arrival time's zone); else the arrival time.
+    (Made-up final statuses of the stale-call sweep carry the end time that way.)"""
+    return twilio_stamp(hook) or hook.at
+
+
+def _staff_name(staff: Mapping[str, str], phone: str) -> str | None:
+    """The name of the dialled staff phone Twilio reports (E.164 `To`), whatever form the map holds
+    (sessions recorded before numbers were dialled in E.164 hold national ones)."""
+    if phone in staff:
+        return staff[phone]
+    for number, name in staff.items():
+        if same_number(number, phone):
+            return name
+    return None
 
 
 def _seconds(value: str | None) -> float:
@@ -98,6 +144,7 @@ class TwilioTracker:
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.finished: OrderedDict[str, None] = OrderedDict()  # calls whose ENDED was released
         self.stats = {"requests": 0, "duplicates": 0, "reordered": 0}
+        self.clock = TwilioClock()
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -170,7 +217,8 @@ class TwilioTracker:
         p = hook.params
         direction = p.get("Direction", "inbound")
         call.outbound = direction.startswith("outbound") or "customer" in hook.query
-        at = callback_time(hook) if hook.route == "status" else hook.at
+        at = self._time(hook) if hook.route == "status" else hook.at
+        call.started_at = at
         if call.outbound:
             out.append(self._event(call, EventKind.STARTED, at, direction=Direction.OUTBOUND,
                                    caller=hook.query.get("staff_phone") or p.get("To"),
@@ -196,6 +244,14 @@ class TwilioTracker:
                 del self.legs[leg_sid]
                 self.parents.pop(leg_sid, None)
 
+    def _time(self, hook: Webhook, call: _Call | None = None) -> datetime:
+        """A status callback's time on hotline's clock (see TwilioClock), never before its call started.
+        The stale-call sweep's made-up final status carries its own end time."""
+        at = callback_time(hook) if hook.query.get(RECONCILED) else self.clock.time(hook)
+        if call is not None and call.started_at is not None:
+            at = max(at, call.started_at)
+        return at
+
     def _owner(self, leg_sid: str) -> str:
         return self.parents.get(leg_sid, leg_sid)
 
@@ -214,6 +270,10 @@ class TwilioTracker:
 
     def _decision(self, call: _Call, hook: Webhook, out: list[CallEvent]) -> None:
         """What hotline answered: menu variables and a new staff attempt (queue or dial)."""
+        # hotline answered with <Hangup/> while the caller was still there (not after a `<Record>` the caller
+        # ended by hanging up, `Digits=hangup`, nor to an action request of a call already completed)
+        caller_gone = hook.params.get("Digits") == "hangup" or hook.params.get("CallStatus") in FINAL_STATUSES
+        call.system_hangup = bool(hook.decision.get("hangup")) and not caller_gone
         variables: Mapping[str, Any] = hook.decision.get("variables") or {}
         menu, specialty = variables.get("menu"), variables.get("specialty")
         if menu or specialty:
@@ -273,7 +333,9 @@ class TwilioTracker:
             start = call.attempt_at or hook.at
             at = start + timedelta(seconds=_seconds(p.get("QueueTime")))
             self._answered(call, min(at, hook.at), hook.decision.get("answered_by"), out)
-            out.append(self._event(call, EventKind.TALK_ENDED, hook.at))
+            # The caller's call completed: the caller hung up; still in progress: staff did.
+            party = Party.CALLER if p.get("CallStatus") in FINAL_STATUSES else Party.AGENT
+            out.append(self._event(call, EventKind.TALK_ENDED, hook.at, party=party))
         elif result in _QUEUE_RESULTS and not call.answered:
             at = hook.at
             if call.attempt_at is not None and "QueueTime" in p:  # Twilio's own measure of the wait
@@ -320,7 +382,7 @@ class TwilioTracker:
             return
         call = self._call(hook, out)
         status = hook.params.get("CallStatus", "")
-        at = callback_time(hook)
+        at = self._time(hook, call)
         if status not in FINAL_STATUSES or call.end is not None or call.ended:
             return
         reconciled = bool(hook.query.get(RECONCILED))
@@ -331,6 +393,8 @@ class TwilioTracker:
         elif not reconciled and not call.answered and not call.attempt_open and not call.hung_up:
             # (a made-up final status does not know who hung up)
             party = Party.STAFF if call.outbound else Party.CALLER
+            if call.system_hangup:
+                party = Party.SYSTEM
             out.append(self._event(call, EventKind.HANGUP_REQUEST, at, party=party))
         call.end, call.end_since = self._event(call, EventKind.ENDED, at, estimated=reconciled), hook.at
         if reconciled:
@@ -346,11 +410,11 @@ class TwilioTracker:
             return
         call.last_at = hook.at
         status = hook.params.get("CallStatus", "")
-        at = callback_time(hook)
+        at = self._time(hook, call)
         leg_sid = hook.call_sid
         if status in ("in-progress", "answered"):
             phone = hook.params.get("To", "")
-            self._answered(call, at, call.staff.get(phone, phone or None), out)
+            self._answered(call, at, _staff_name(call.staff, phone) or phone or None, out)
             call.legs_talking.add(leg_sid)
         elif status in FINAL_STATUSES and leg_sid in call.legs_talking:
             call.legs_talking.discard(leg_sid)

@@ -15,6 +15,8 @@ LEG_EVENTS = "initiated ringing answered completed"
 # IVR action-URL events -> the webhook route that handles them.
 EVENT_ROUTES = {"gather": "gather", "timeout": "gather", "dial_done": "dial", "queue_done": "queue",
                 "wait": "wait", "recorded": "recorded", "": "voice"}
+ZH_VOICE, ZH_LANGUAGE = "Polly.Zhiyu", "cmn-CN"  # [twilio] voice / language of the shipped config
+EN_VOICE, EN_LANGUAGE = "Polly.Joanna", "en-US"
 _URL_ATTRIBUTES = ("action", "waitUrl", "url", "statusCallback")
 
 
@@ -44,11 +46,13 @@ def _text(root: ET.Element) -> str:
 
 
 def _say(response: VoiceResponse, say: Mapping[str, str], voice: str | None, language: str | None) -> None:
+    """Chinese in a Mandarin voice (the configured one, else Polly.Zhiyu), English in Polly.Joanna: a
+    `<Say>` without voice and language is read by Twilio's default English voice."""
     for lang, text in say.items():
         if lang == "zh":
-            response.say(text, voice=voice, language=language)
+            response.say(text, voice=voice or ZH_VOICE, language=language or ZH_LANGUAGE)
         else:
-            response.say(text, voice="Polly.Joanna", language="en-US")
+            response.say(text, voice=EN_VOICE, language=EN_LANGUAGE)
 
 
 def adapt(twiml: str | ET.Element, *, ivr_path: str, base_url: str, staff: Sequence[tuple[str, str]] = (),
@@ -75,13 +79,20 @@ def adapt(twiml: str | ET.Element, *, ivr_path: str, base_url: str, staff: Seque
 
 def fallback_twiml(phones: Sequence[str], timeout: int = 30, message_zh: str = "正在为您转接值班工程师,请稍候。",
                    message_en: str = "Connecting you to the engineer on duty, please hold.",
-                   voice: str | None = None, language: str | None = None) -> str:
-    """Static TwiML for the number's fallback URL: ring the duty phone(s), no hotline server needed."""
+                   voice: str | None = None, language: str | None = None, *, action: str | None = None,
+                   status_url: str | None = None) -> str:
+    """TwiML that rings the duty phone(s) with no IVR. Static (for the number's fallback URL, no hotline
+    server needed) without `action`/`status_url`; served by hotline when its IVR fails, with the Dial
+    action and per-number status callbacks, so the ledger learns whether and by whom the call was answered."""
     response = VoiceResponse()
     _say(response, {"zh": message_zh, "en": message_en}, voice, language)
-    dial = Dial(timeout=timeout)
+    dial = Dial(timeout=timeout, action=action, method="POST" if action else None)
     for phone in phones:
-        dial.number(phone)
+        if status_url:
+            dial.number(phone, status_callback=status_url, status_callback_event=LEG_EVENTS,
+                        status_callback_method="POST")
+        else:
+            dial.number(phone)
     response.append(dial)
     return str(response)
 
@@ -98,6 +109,12 @@ def connect_twiml(customer: str, *, caller_id: str | None, action_url: str, time
     return str(response)
 
 
+def ends_call(twiml: str | ET.Element) -> bool:
+    """Whether hotline's response hangs up: its last verb is `<Hangup/>` (or `<Reject/>`)."""
+    root = parse_twiml(twiml)
+    return len(root) > 0 and root[-1].tag in ("Hangup", "Reject")
+
+
 def staff_verb(twiml: str | ET.Element) -> tuple[str, str | None] | None:
     """Where a response sends the caller: ("queue", queue name) for `<Enqueue>`, ("dial", None) for `<Dial>`."""
     for element in parse_twiml(twiml).iter():
@@ -108,12 +125,13 @@ def staff_verb(twiml: str | ET.Element) -> tuple[str, str | None] | None:
     return None
 
 
-def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None) -> str:
+def dequeue_twiml(queue: str, bridged_url: str, say: Mapping[str, str] | None = None, voice: str | None = None,
+                  language: str | None = None) -> str:
     """A staff member calls the agent number: connect them with the longest-waiting caller of `queue`.
     Before the two are bridged Twilio requests `bridged_url` on the caller's call (that is how the ledger
     learns who answered: Twilio's `<Enqueue>` action does not say)."""
     response = VoiceResponse()
-    _say(response, say or {}, None, None)
+    _say(response, say or {}, voice, language)
     dial = Dial()
     dial.queue(queue, url=bridged_url, method="POST")
     response.append(dial)

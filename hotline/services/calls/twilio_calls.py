@@ -21,12 +21,16 @@ from urllib.parse import urlencode
 from hotline.clock import Clock
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
+from hotline.domain.numbers import mask
 from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
 from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
 from hotline.providers.twilio.verbs import (
+    ZH_LANGUAGE,
+    ZH_VOICE,
     adapt,
     connect_twiml,
     dequeue_twiml,
+    ends_call,
     fallback_twiml,
     message_twiml,
     parse_twiml,
@@ -45,6 +49,7 @@ STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 ROUTE_EVENTS = {"voice": "", "gather": "gather", "dial": "dial_done", "queue": "queue_done", "wait": "wait",
                 "recorded": "recorded"}
 _CALL_MEMORY = 10_000
+FALLBACK = "fallback"  # query key of the Dial action of the IVR-failure fallback
 
 
 class IvrStep(Protocol):
@@ -118,10 +123,14 @@ class VoiceConfig:
     # Twilio's default call time limit (4 h = 14,400 s).
     stale_end_seconds: float = 15_000.0
     sweep_seconds: float = 60.0  # how often open calls are looked at
+    lease_seconds: float = 30.0  # single active instance: the lease's length (renewed every third of it)
+    voice: str = ZH_VOICE  # [twilio] voice and language: hotline's own Chinese <Say>s
+    language: str = ZH_LANGUAGE
 
     @classmethod
-    def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
-        known = set(cls.__dataclass_fields__) - {"base_url"}
+    def from_section(cls, base_url: str, section: Mapping[str, Any], *, voice: str = ZH_VOICE,
+                     language: str = ZH_LANGUAGE) -> VoiceConfig:
+        known = set(cls.__dataclass_fields__) - {"base_url", "voice", "language"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ValueError(f"[twilio_voice] unknown keys {unknown} (known: {', '.join(sorted(known))})")
@@ -138,7 +147,7 @@ class VoiceConfig:
                 except (TypeError, ValueError):
                     raise ValueError(f"[twilio_voice] {key} must be a {type(default).__name__}, "
                                      f"got {value!r}") from None
-        return cls(base_url=base_url.rstrip("/"), **values)
+        return cls(base_url=base_url.rstrip("/"), voice=voice, language=language, **values)
 
     def url(self, route: str, **query: str) -> str:
         tail = f"?{urlencode(query)}" if query else ""
@@ -170,11 +179,13 @@ class DutyBoard:
     """On-duty phones per (specialty, tier) and the service window, in memory for the webhooks."""
 
     def __init__(self, roster: DutyRoster | None, specialties: Iterable[str], tiers: Sequence[str],
-                 fallback: Sequence[str] = (), window: str = "onsite") -> None:
+                 fallback: Sequence[str] = (), window: str = "onsite", country_code: str = "+86") -> None:
         self.roster = roster
         self.specialties = [None, *specialties]
         self.tiers = list(tiers)
-        self.fallback = [Staff(p, p) for p in fallback]
+        self.country_code = country_code
+        self._undialable: set[tuple[str, str]] = set()
+        self.fallback = [Staff(number, number) for p in fallback if (number := self._dialable(p, "fallback"))]
         self.window = window
         self._board: dict[tuple[str | None, str], list[Staff]] = {}
 
@@ -186,18 +197,30 @@ class DutyBoard:
         for specialty in self.specialties:
             for tier in self.tiers:
                 people = self.roster.people(at, tier, specialty)
-                board[(specialty, tier)] = [Staff(_name(p), ph) for p in people if (ph := _phone(p))]
+                board[(specialty, tier)] = [Staff(_name(p), number) for p in people
+                                            if (number := self._dialable(_phone(p), _name(p)))]
         self.window = self.roster.classify(at)
         self._board = board
 
-    def name_of(self, phone: str, country_code: str = "+86") -> str | None:
+    def _dialable(self, phone: str | None, who: str) -> str | None:
+        """The E.164 form Twilio dials and reports back in its callbacks (`To`); None for an extension or
+        a number that is not one (such a person cannot be rung through Twilio)."""
+        if not phone:
+            return None
+        number = _e164_or_none(phone, self.country_code)
+        if number is None and (who, phone) not in self._undialable:  # once, not at every refresh
+            self._undialable.add((who, phone))
+            log.warning("%s: %s cannot be rung through Twilio (not a phone number in E.164)", who, mask(phone))
+        return number
+
+    def name_of(self, phone: str) -> str | None:
         """The on-duty person whose number this is (numbers compared in E.164), or None."""
-        want = _e164_or_none(phone, country_code)
+        want = _e164_or_none(phone, self.country_code)
         if want is None:
             return None
         for people in self._board.values():
             for person in people:
-                if _e164_or_none(person.phone, country_code) == want:
+                if person.phone == want:
                     return person.name
         return None
 
@@ -244,19 +267,37 @@ class TwilioCalls:
             return self._agent(query, params)
         if route == "bridged":
             self._queue(Webhook(at, route, dict(params), dict(query)))
-            return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."})
+            return message_twiml({"zh": "正在为您接通值班工程师。", "en": "Connecting you to the engineer on duty."},
+                                 voice=self.config.voice, language=self.config.language)
         sid = params.get("CallSid", "")
         live = self._live(sid)
         try:
-            twiml, decision = self._ivr_response(route, query, params, live)
+            if query.get(FALLBACK):  # the Dial action of the fallback: the IVR is not asked again
+                twiml, decision = self._fallback(route, query, live)
+            else:
+                twiml, decision = self._ivr_response(route, query, params, live)
         except Exception:
             self.stats["errors"] += 1
             log.exception("IVR failed for call %s on %s; answering with the fallback", sid, route)
-            phones = [s.phone for s in self.duty.staff(self.duty.tiers[0], live.specialty)]
-            twiml, decision = fallback_twiml(phones or list(self.config.fallback_phones)), {}
+            twiml, decision = self._fallback(route, query, live)
         if route != "wait":
             self._queue(Webhook(at, route, dict(params), dict(query), decision))
         return twiml
+
+    def _fallback(self, route: str, query: Mapping[str, str], live: _Live) -> tuple[str, dict[str, Any]]:
+        """No IVR: ring the first line (or the fallback phones) with a Dial action and leg status callbacks;
+        the Dial action of that fallback ends the call."""
+        voice, language = self.config.voice, self.config.language
+        if route == "dial" and query.get(FALLBACK):
+            return message_twiml({"zh": "感谢您的来电,再见!", "en": "Thank you for calling. Goodbye!"},
+                                 hangup=True, voice=voice, language=language), {"hangup": True}
+        tier = self.duty.tiers[0]
+        staff = self.duty.staff(tier, live.specialty)
+        twiml = fallback_twiml([s.phone for s in staff], voice=voice, language=language,
+                               action=self.config.url("dial", **{FALLBACK: "1"}), status_url=self.config.url("status"))
+        decision = {"fallback": True, "routed": {"kind": "dial", "tier": tier, "specialty": live.specialty,
+                                                 "staff": {s.phone: s.name for s in staff}}}
+        return twiml, decision
 
     def record(self, route: str, query: Mapping[str, str], params: Mapping[str, str]) -> None:
         """A status callback: only queued (not those of staff calls to the agent number)."""
@@ -271,15 +312,16 @@ class TwilioCalls:
         if not queue:
             log.error("/twilio/agent without ?queue=<name>: configure the agent number's webhook with the queue")
             return message_twiml({"zh": "未指定队列,请联系管理员。", "en": "No queue is configured for this number."},
-                                 hangup=True)
+                                 hangup=True, voice=self.config.voice, language=self.config.language)
         sid, phone = params.get("CallSid", ""), params.get("From", "")
         self.agent_calls[sid] = None
         while len(self.agent_calls) > _CALL_MEMORY:
             self.agent_calls.popitem(last=False)
-        name = self.duty.name_of(phone, self.config.country_code) or phone
+        name = self.duty.name_of(phone) or phone
         return dequeue_twiml(queue, self.config.url("bridged", staff=name, staff_phone=phone),
                              say={"zh": f"正在为您接入{queue}队列中等待最久的来电。",
-                                  "en": f"Connecting you to the longest-waiting caller in {queue}."})
+                                  "en": f"Connecting you to the longest-waiting caller in {queue}."},
+                             voice=self.config.voice, language=self.config.language)
 
     def _live(self, sid: str) -> _Live:
         live = self.live.get(sid)
@@ -318,6 +360,8 @@ class TwilioCalls:
                                   "staff": {s.phone: s.name for s in staff}}
         twiml = adapt(response, ivr_path=self.ivr.path, base_url=self.config.base_url,
                       staff=[(s.phone, s.name) for s in staff], status_url=self.config.url("status"))
+        if ends_call(response):  # hotline hangs up: the final status is not the caller's doing
+            decision["hangup"] = True
         return twiml, decision
 
     def _connect(self, at: datetime, query: Mapping[str, str], params: Mapping[str, str]) -> str:
@@ -325,7 +369,8 @@ class TwilioCalls:
         who = {k: query[k] for k in ("customer", "staff", "staff_phone") if k in query}
         twiml = connect_twiml(customer, caller_id=self.config.caller_id or None,
                               action_url=self.config.url("dial", **who), timeout=self.config.callback_timeout,
-                              say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."})
+                              say={"zh": f"正在为您回拨客户 {customer}。", "en": f"Calling back {customer}."},
+                              voice=self.config.voice, language=self.config.language)
         decision = {"routed": {"kind": "dial", "staff": {customer: customer}}}
         self._queue(Webhook(at, "connect", dict(params), dict(query), decision))
         return twiml
