@@ -111,7 +111,10 @@ class AmiListener:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
-            self._done(self.ingest.flush())
+            self._done(self.ingest.flush(force=True))
+            if self.ingest.ledger.pending:
+                log.error("停止时数据库不可用，%d 条未写入 / stopping with the database away: %d call(s) and raw "
+                          "run(s) not written", self.ingest.ledger.pending, self.ingest.ledger.pending)
             self.status["connected"] = False
 
     def _watch(self, packet: Packet) -> None:
@@ -164,10 +167,10 @@ class AmiListener:
             await asyncio.sleep(self.flush_interval)
             self.status["connected"] = self.client.connected
             try:
-                self._done(self.ingest.flush())
+                self._done(self.ingest.flush())  # keeps the batch and retries while the database is away
                 self.purge_if_due()
-            except Exception:  # a database hiccup must not stop the writes for good
-                log.exception("writing the ledger failed; retrying in %.1f s", self.flush_interval)
+            except Exception:  # anything else must not stop the writes for good
+                log.exception("writing the ledger failed; the batch is kept and written at the next flush")
 
     def purge_if_due(self) -> int:
         """Once a day: drop raw events older than the retention (the calls themselves stay)."""

@@ -57,7 +57,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         db = parsed.database
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        # busy timeout: 30 s unless the URL says otherwise (`?timeout=2`)
+        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
+        engine = create_engine(url, echo=echo, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.domain.calls import Call, Direction, Party
 from hotline.store.base import Base, UtcDateTime
+from hotline.store.text_values import clean_row, text_limits
 
 
 class CallRow(Base):
@@ -90,8 +91,9 @@ class OutageRow(Base):
 
 
 def call_values(call: Call) -> dict[str, Any]:
+    """The calls row of `call`, its text made storable (see text_values)."""
     outcome = call.outcome
-    return {
+    return clean_row({
         "call_id": call.call_id,
         "provider": call.provider,
         "direction": str(call.direction),
@@ -111,7 +113,11 @@ def call_values(call: Call) -> dict[str, Any]:
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
         "estimated": call.estimated,
-    }
+    }, CALL_TEXT_LIMITS)
+
+
+CALL_TEXT_LIMITS = text_limits(CallRow.__table__)  # type: ignore[arg-type]
+RAW_TEXT_LIMITS = text_limits(RawEventRow.__table__)  # type: ignore[arg-type]
 
 
 def _insert(conn: Connection | Session, table: Any) -> Any:
@@ -142,7 +148,7 @@ def insert_raw_events(conn: Connection | Session, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     stmt = _insert(conn, RawEventRow.__table__).on_conflict_do_nothing(index_elements=["digest"])
-    conn.execute(stmt, list(rows))
+    conn.execute(stmt, [clean_row(r, RAW_TEXT_LIMITS) for r in rows])
 
 
 def row_as_dict(row: CallRow, tz: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ way. `DutyBoard` keeps on-duty phones and the service window in memory, refreshe
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -36,6 +38,7 @@ from hotline.services.calls.ledger import Ledger
 from hotline.services.monitor.engine import MonitorService
 from hotline.store.alerts import AlertEventRow
 from hotline.store.base import unit_of_work
+from hotline.store.text_values import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -357,14 +360,23 @@ class TwilioCalls:
     # -- background: requests -> ledger (database) ----------------------------------------------------
 
     def drain(self) -> list[Call]:
-        """Queued requests -> events -> ledger, written in one transaction; returns calls completed."""
+        """Queued requests -> events -> ledger, written in one transaction; returns calls completed.
+        The ledger keeps what it could not write and retries (see Ledger.flush): a request taken from the
+        queue is never lost to a database fault, and one request that cannot be read does not stop the others."""
         with self.lock:
             hooks: list[Webhook] = []
             while self.pending:
                 hooks.append(self.pending.popleft())
+            rows: dict[str, dict[str, object]] = {}
             for hook in hooks:
-                self.ledger.apply(self.tracker.feed(hook))
-            rows = {h.digest(): h.raw_row() for h in hooks}  # a retry within the batch: stored once
+                try:
+                    self.ledger.apply(self.tracker.feed(_storable(hook)))
+                except Exception:
+                    self.stats["errors"] += 1
+                    log.exception("Twilio request for call %s not understood; kept in the raw events only",
+                                  hook.call_sid)
+                row = _raw_row(hook)
+                rows[str(row["digest"])] = row  # a retry within the batch: stored once
             self.ledger.add_raw(rows.values())
             self.ledger.apply(self.tracker.tick(self.clock.now()))
             return self.ledger.flush()
@@ -408,6 +420,27 @@ class TwilioCalls:
             self.duty.refresh(self.clock.now())
         except Exception:
             log.exception("roster refresh failed; webhooks keep the last duty board")
+
+
+def _storable(hook: Webhook) -> Webhook:
+    """The request with text the ledger can keep (lone surrogates, NUL); the raw row keeps the original."""
+    params = {k: clean_text(v) or "" for k, v in hook.params.items()}
+    query = {k: clean_text(v) or "" for k, v in hook.query.items()}
+    if params == hook.params and query == hook.query:
+        return hook
+    return dataclasses.replace(hook, params=params, query=query)
+
+
+def _raw_row(hook: Webhook) -> dict[str, object]:
+    """The raw_events row of a request; text that UTF-8 cannot carry (lone surrogates) is kept escaped."""
+    try:
+        return hook.raw_row()
+    except UnicodeEncodeError:
+        line = hook.line().encode("utf-8", "backslashreplace")
+        status = hook.params.get("CallStatus", "")
+        return {"provider": "twilio", "call_id": hook.parent_sid or None, "first_at": hook.at,
+                "last_at": hook.at, "events": 1, "names": f"{hook.route}:{status}" if status else hook.route,
+                "digest": hashlib.sha1(line).hexdigest(), "raw": line}
 
 
 def _last_known(call: Call) -> datetime:
