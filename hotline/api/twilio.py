@@ -147,8 +147,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         service: TwilioCalls | None = getattr(app.state, "twilio_calls", None)
-        if service is not None:
-            await asyncio.to_thread(service.drain)
+        if service is not None:  # the last requests, tried now even while the ledger is backing off
+            await asyncio.to_thread(service.drain, True)
+            if service.ledger.pending:
+                log.error("停止时数据库不可用 / stopping with the database away: %d Twilio row(s) not written",
+                          service.ledger.pending)
 
 
 router = APIRouter(prefix="/twilio", tags=["twilio"], lifespan=lifespan)

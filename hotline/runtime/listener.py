@@ -23,7 +23,7 @@ from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
-from hotline.store.calls import purge_raw_events, record_outage
+from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events, record_outage
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,10 @@ class AmiListener:
 
     def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
                  on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
-                 on_page_ack: Callable[[VoiceAck], object] | None = None) -> None:
+                 on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0) -> None:
         self.client = client
+        self.heartbeat_seconds = heartbeat_seconds
+        self._beat_at: datetime | None = None
         self.ingest = ingest
         self.clock = clock
         self.flush_interval = flush_interval
@@ -79,8 +81,57 @@ class AmiListener:
                            last_snapshot=datetime.fromtimestamp(marker.at, UTC).isoformat(),
                            snapshot_channels=len(marker.channels))
         log.info("AMI %s: snapshot of %d channels applied", self.client.address, len(marker.channels))
-        if marker.reconnect:
-            self._record_outage()
+        try:
+            if marker.reconnect:
+                self._record_outage()
+            else:
+                self._record_restart()
+        except Exception:  # the database may be away: the outage log must not stop the listener
+            log.exception("recording the listener outage failed")
+
+    def _record_restart(self) -> None:
+        """At the first connect of this process: the time the listener was not running is an outage.
+        A clean stop left an open outage (`record_stop`): it ends now. Without one the process ended
+        without a clean stop (kill -9, power loss): the outage runs from its last heartbeat."""
+        factory = self.ingest.ledger.factory
+        if factory is None:
+            return
+        now = self.clock.now()
+        with unit_of_work(factory) as s:
+            stopped = open_outages(s, "asterisk")
+            for row in stopped:
+                row.ended_at = now
+            last = last_beat(s, "asterisk")
+            if not stopped and last is not None and last < now:
+                record_outage(s, "asterisk", last, now, "监听进程未正常停止 / listener process ended without a "
+                              "clean stop (restart; down since its last heartbeat)")
+            beat(s, "asterisk", now)
+        self._beat_at = now
+        if stopped or last is not None:
+            log.info("listener restart recorded as an outage since %s", (stopped[0].started_at if stopped else last))
+
+    def record_stop(self, reason: str) -> None:
+        """A clean stop: an outage starts now, ended when a listener connects again."""
+        factory = self.ingest.ledger.factory
+        if factory is None:
+            return
+        now = self.clock.now()
+        try:
+            with unit_of_work(factory) as s:
+                record_outage(s, "asterisk", now, None, reason)
+                beat(s, "asterisk", now)
+        except Exception:
+            log.exception("recording the listener stop failed")
+
+    def _heartbeat(self) -> None:
+        factory = self.ingest.ledger.factory
+        now = self.clock.now()
+        if factory is None or not self.client.connected or (
+                self._beat_at is not None and (now - self._beat_at).total_seconds() < self.heartbeat_seconds):
+            return
+        self._beat_at = now  # tried at most once per heartbeat_seconds, even while the database is away
+        with unit_of_work(factory) as s:
+            beat(s, "asterisk", now)
 
     def _record_outage(self) -> None:
         closed = [w for w in self.client.connection_log if w.disconnected_at is not None]
@@ -168,6 +219,7 @@ class AmiListener:
             self.status["connected"] = self.client.connected
             try:
                 self._done(self.ingest.flush())  # keeps the batch and retries while the database is away
+                self._heartbeat()
                 self.purge_if_due()
             except Exception:  # anything else must not stop the writes for good
                 log.exception("writing the ledger failed; the batch is kept and written at the next flush")

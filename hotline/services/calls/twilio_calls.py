@@ -359,7 +359,7 @@ class TwilioCalls:
 
     # -- background: requests -> ledger (database) ----------------------------------------------------
 
-    def drain(self) -> list[Call]:
+    def drain(self, force: bool = False) -> list[Call]:
         """Queued requests -> events -> ledger, written in one transaction; returns calls completed.
         The ledger keeps what it could not write and retries (see Ledger.flush): a request taken from the
         queue is never lost to a database fault, and one request that cannot be read does not stop the others."""
@@ -379,7 +379,7 @@ class TwilioCalls:
                 rows[str(row["digest"])] = row  # a retry within the batch: stored once
             self.ledger.add_raw(rows.values())
             self.ledger.apply(self.tracker.tick(self.clock.now()))
-            return self.ledger.flush()
+            return self.ledger.flush(force=force)
 
     def sweep_stale(self) -> int:
         """Open Twilio calls nobody has heard of for `stale_check_seconds`: ask Twilio's Call resource; a
