@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x686F746C696E65  # "hotline": the advisory lock taken around schema migrations
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -112,5 +113,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting on a fresh database would both create the tables (UniqueViolation
+            # on alembic_version): the second waits here and then finds the schema up to date. The lock
+            # is the transaction's, released at its commit or rollback.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
