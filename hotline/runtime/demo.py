@@ -102,7 +102,8 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
                            fallback_encoding=settings.ami.fallback_encoding,
                            raw_only=tracker_config(settings).raw_only())
         listener = AmiListener(client, AmiIngest(settings, ledger, batch=500), SystemClock(settings.tz),
-                               flush_interval=0.3, on_calls=on_calls)
+                               flush_interval=0.3, on_calls=on_calls,
+                               reconcile_seconds=None)  # the simulated PBX lists no channels
         live: dict[str, Any] = {"ledger": ledger, "listener": listener.status}
         start_epoch = time.time()
         gen = TrafficGenerator(seed=seed, start_epoch=start_epoch, calls_per_hour=calls_per_hour)

@@ -41,13 +41,26 @@ class SnapshotMarker(Packet):
     reconnect: bool
 
 
+class ExpiryMarker(Packet):
+    """Put into the event stream by the periodic reconcile: the Uniqueids CoreShowChannels listed (None
+    when the PBX did not answer) and when they were asked for."""
+
+    alive: set[str] | None
+    asked_at: float
+
+
 class AmiListener:
     """Runs the client and the consumer; `status` is what /healthz shows."""
 
     def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
                  on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
-                 on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0) -> None:
+                 on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0,
+                 reconcile_seconds: float | None = 300.0, max_call_seconds: float | None = 14_400.0) -> None:
         self.client = client
+        # Every reconcile_seconds the open calls are checked against CoreShowChannels (a lost Hangup must not
+        # keep a call open until the next reconnect) and calls older than max_call_seconds end, estimated.
+        self.reconcile_seconds = reconcile_seconds
+        self.max_call_seconds = max_call_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self._beat_at: datetime | None = None
         self.ingest = ingest
@@ -147,10 +160,15 @@ class AmiListener:
         """Consume until the client is closed; raises AmiLoginFailed when the login is refused."""
         await self.client.start()
         flusher = asyncio.create_task(self._flush_loop(), name="ledger-flush")
+        reconciler = asyncio.create_task(self._reconcile_loop(), name="reconcile") \
+            if self.reconcile_seconds else None
         try:
             async for packet in self.client.events():
                 if isinstance(packet, SnapshotMarker):
                     self._apply_snapshot(packet)
+                    continue
+                if isinstance(packet, ExpiryMarker):
+                    self._expire(packet)
                     continue
                 self.status["events"] += 1
                 if packet.get("Event") in WATCHED_EVENTS:
@@ -159,14 +177,41 @@ class AmiListener:
                 if calls:
                     self._done(calls)
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, reconciler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             self._done(self.ingest.flush(force=True))
             if self.ingest.ledger.pending:
                 log.error("停止时数据库不可用，%d 条未写入 / stopping with the database away: %d call(s) and raw "
                           "run(s) not written", self.ingest.ledger.pending, self.ingest.ledger.pending)
             self.status["connected"] = False
+
+    async def _reconcile_loop(self) -> None:
+        assert self.reconcile_seconds
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            if not self.client.connected:
+                continue  # the reconnect's own snapshot reconciles
+            asked_at = self.clock.now().timestamp()
+            alive: set[str] | None = None
+            try:
+                reply = await self.client.send_action("CoreShowChannels")
+                alive = {uid for p in reply.events
+                         if p.get("Event") == "CoreShowChannel" and (uid := p.get("Uniqueid"))}
+            except Exception as e:  # only the age limit applies this time
+                log.warning("periodic CoreShowChannels failed (%s); only the call age limit is applied", e)
+            marker = ExpiryMarker({"Event": "HotlineExpiry"})
+            marker.alive, marker.asked_at = alive, asked_at
+            self.client.inject(marker)  # applied in stream order, after the events already received
+
+    def _expire(self, marker: ExpiryMarker) -> None:
+        ended = self.ingest.pipeline.expire(marker.alive, marker.asked_at, self.clock.now().timestamp(),
+                                            self.max_call_seconds)
+        if ended:
+            log.warning("%d 通通话已不在 PBX 上或超过最长时长，按估计结束 / %d call(s) gone from the PBX or older than "
+                        "%s s ended as estimated", ended, ended, self.max_call_seconds)
 
     def _watch(self, packet: Packet) -> None:
         """Queue-member events (raw-only ones read from their bytes) and HotlineAck user events."""

@@ -103,6 +103,10 @@ class Ledger:
             self.apply([CallEvent(call.call_id, EventKind.ENDED, at, provider=provider, estimated=True)])
         return gone
 
+    def open_started(self, provider: str) -> dict[str, datetime]:
+        """The open calls of `provider` and when each started."""
+        return {c.call_id: c.started_at for c in self.open.values() if c.provider == provider}
+
     def add_raw(self, rows: Iterable[dict[str, object]]) -> None:
         self.raw_rows.extend(rows)
 
