@@ -90,7 +90,11 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     service = open_service(args, settings)
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=service.config.gap_warning_days - 1)
-    gaps = service.gaps(first, last)
+    try:
+        gaps = service.gaps(first, last)
+    except ValueError as e:  # a range too long to search
+        print(e, file=sys.stderr)
+        return 2
     for g in gaps:
         print(gap_line(service, g))
     print(f"{first} – {last}: {len(gaps)} 处空档 / gap(s)", file=sys.stderr)

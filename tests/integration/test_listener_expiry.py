@@ -12,7 +12,14 @@ from sqlalchemy import select
 from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.providers.asterisk.client import AmiClient
-from hotline.providers.asterisk.sim.server import ConnectionScript, FakeAmiServer, Pause, Replay, list_reply
+from hotline.providers.asterisk.sim.server import (
+    ConnectionScript,
+    FakeAmiServer,
+    Pause,
+    Replay,
+    ReplyItem,
+    list_reply,
+)
 from hotline.runtime.assembly import AmiIngest, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.services.calls.ledger import Ledger
@@ -45,7 +52,7 @@ async def test_calls_the_pbx_no_longer_has_and_too_old_calls_end_as_estimated(se
     packets += [newchannel(u, now - 30, "4", "010-12345678", "周强") for u in young]
     asked = [0]
 
-    def channels() -> list[list[tuple[str, str]]]:
+    def channels() -> list[ReplyItem]:
         asked[0] += 1
         return list_reply("CoreShowChannels", [] if asked[0] == 1 else [shown(u) for u in zombies + young])
 
