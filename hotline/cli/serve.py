@@ -66,6 +66,7 @@ def _printer(settings: Settings) -> Any:
 def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: Any = None) -> AmiListener:
     ingest = AmiIngest(settings, ledger, batch=2000)
     return AmiListener(client, ingest, SystemClock(settings.tz), on_calls=on_calls,
+                       flush_interval=settings.ami.flush_seconds,
                        retention_days=settings.database.raw_event_retention_days,
                        reconcile_seconds=settings.ami.reconcile_seconds or None,
                        max_call_seconds=settings.ami.max_call_seconds or None)

@@ -52,7 +52,7 @@ class ExpiryMarker(Packet):
 class AmiListener:
     """Runs the client and the consumer; `status` is what /healthz shows."""
 
-    def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
+    def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.2,
                  on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
                  on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0,
                  reconcile_seconds: float | None = 300.0, max_call_seconds: float | None = 14_400.0) -> None:

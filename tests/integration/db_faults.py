@@ -65,7 +65,7 @@ def pg_database(base_url: str) -> Iterator[PgDatabase]:
 @contextmanager
 def sqlite_locked(path: str) -> Iterator[sqlite3.Connection]:
     """Hold SQLite's exclusive lock on `path` (no other connection may read or write) until the block ends."""
-    conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
     conn.execute("BEGIN EXCLUSIVE")
     try:
         yield conn
