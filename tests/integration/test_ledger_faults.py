@@ -23,7 +23,7 @@ from hotline.services.calls.twilio_calls import DutyBoard, TwilioCalls, VoiceCon
 from hotline.store.alerts import AlertCallRow
 from hotline.store.base import make_engine, migrate, session_factory
 from hotline.store.calls import CallRow, RawEventRow
-from tests.conftest import PG_URL, ROOT
+from tests.conftest import PG_REQUIRED, PG_URL, ROOT
 from tests.integration.db_faults import NAMES, call_events, pg_database, sqlite_locked
 from tests.integration.monitor_fakes import T0, TZ, RecordingSender, Rig, rig
 
@@ -121,8 +121,11 @@ def test_one_bad_row_does_not_take_its_batch_down(db_url: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.skipif(not PG_URL, reason="HOTLINE_TEST_PG_URL not set")
 async def test_postgres_unavailable_mid_burst_loses_nothing() -> None:
+    if not PG_URL:
+        if PG_REQUIRED:
+            pytest.fail("PostgreSQL required (HOTLINE_REQUIRE_PG=1) but HOTLINE_TEST_PG_URL is not set")
+        pytest.skip("HOTLINE_TEST_PG_URL not set: PostgreSQL tests skipped on this machine")
     with pg_database(PG_URL) as db:
         r = rig(db.url)
         try:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT
+from tests.conftest import PG_REQUIRED, PG_URL, ROOT, _pg_schema_url
 
 MIGRATE = """
 import sys, time
@@ -24,10 +25,19 @@ migrate(engine)
 """
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (SQLite needs no lock: one file, one writer at a time)."""
+    if not PG_URL:
+        if PG_REQUIRED:
+            pytest.fail("PostgreSQL required (HOTLINE_REQUIRE_PG=1) but HOTLINE_TEST_PG_URL is not set")
+        pytest.skip("HOTLINE_TEST_PG_URL not set: PostgreSQL tests skipped on this machine")
+    yield from _pg_schema_url(PG_URL)
+
+
 @pytest.mark.parametrize("attempt", range(3))
-def test_two_processes_migrate_a_fresh_schema_at_once(db_url: str, attempt: int) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers itself (one file, one writer)")
+def test_two_processes_migrate_a_fresh_schema_at_once(pg_url: str, attempt: int) -> None:
+    db_url = pg_url
     go = time.time() + 2.5
     procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, db_url, str(go)], cwd=ROOT, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
