@@ -194,7 +194,9 @@ class AmiListener:
             await asyncio.sleep(self.reconcile_seconds)
             if not self.client.connected:
                 continue  # the reconnect's own snapshot reconciles
-            asked_at = self.clock.now().timestamp()
+            # "Before the question" in the PBX's own clock (the newest event time seen so far): channels
+            # created after it carry later timestamps, whatever the skew between the PBX's clock and ours.
+            asked_at = self.ingest.pipeline.tracker.last_ts
             alive: set[str] | None = None
             try:
                 reply = await self.client.send_action("CoreShowChannels")

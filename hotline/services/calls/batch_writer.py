@@ -100,6 +100,14 @@ class BatchWriter:
         self.alarmed = False
         return True
 
+    def due(self) -> bool:
+        """Whether the database may be tried now (no backoff pending)."""
+        return self.retry_at is None or self.clock.now() >= self.retry_at
+
+    def still_away(self, reason: str) -> None:
+        """Something else found the database away: back off as after a failed write."""
+        self._failed(self.clock.now(), reason, 0)
+
     def _write(self, calls: Sequence[Call], raw: Sequence[dict[str, Any]]) -> None:
         assert self.factory is not None
         with unit_of_work(self.factory) as s:

@@ -126,9 +126,13 @@ class Ledger:
         answered = [c for c in self.answered if c.ended_at is None]  # the ended ones are in `completed`
         self.completed = []
         self.answered = []
-        retell, self.retell = self.retell, []
+        retell: list[tuple[CallListener, Call]] = []
+        if self.retell and self.writer.due():  # listeners that failed on the database wait for its backoff
+            retell, self.retell = self.retell, []
         for listener, call in retell:
             self._tell_one(listener, call)
+        if retell and self.retell:
+            self.writer.still_away("call listeners failed again")
         for call in answered:
             for listener in self.answer_listeners:
                 self._tell_one(listener, call)
