@@ -20,6 +20,7 @@ from hotline.providers.twilio.session import read_session
 from hotline.services.calls.batch_writer import WritePolicy
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, TwilioCalls, VoiceConfig
+from hotline.services.monitor.database_alarm import DatabaseAlarm
 from hotline.store.alerts import AlertCallRow
 from hotline.store.base import make_engine, migrate, session_factory
 from hotline.store.calls import CallRow, RawEventRow
@@ -211,3 +212,32 @@ def test_a_webhook_with_text_utf8_cannot_carry_is_stored_escaped(tmp_path: Path)
     engine.dispose()
 
 
+
+
+async def test_the_managers_on_duty_are_paged_once_when_the_database_stays_away(tmp_path: Path) -> None:
+    path = tmp_path / "hotline.db"
+    r = rig(f"sqlite:///{path}?timeout=0.05")
+    try:
+        sender = RecordingSender()
+        alarm = DatabaseAlarm(sender, lambda at: r.roster.people(at, "manager"), r.clock,
+                              asyncio.get_running_loop())
+        alarm.refresh()  # while the database is there: 陈静 is the manager on duty
+        ledger = Ledger(r.monitor.factory, clock=SystemClock(TZ),
+                        policy=WritePolicy(first_retry=0.05, max_retry=0.1, alarm_after=0.5))
+        ledger.writer.alarm_listeners.append(alarm)
+
+        def outage() -> None:
+            with sqlite_locked(str(path)):
+                for i in range(30):  # 1.5 s away, three times the alarm threshold
+                    ledger.apply(call_events(i, T0 + timedelta(seconds=i), missed=True))
+                    ledger.flush()
+                    time.sleep(0.05)
+            settle(ledger)
+
+        await asyncio.to_thread(outage)
+        await asyncio.sleep(0.1)  # the page is delivered on the loop
+        assert [(p.recipient.name, p.subject) for p, _ in sender.sent] == \
+            [("陈静", "热线数据库不可用 / hotline database unavailable")]
+        assert stored(r.monitor.factory) == Counter({f"f{i:05d}": 1 for i in range(30)})
+    finally:
+        r.dispose()
