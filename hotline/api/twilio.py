@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from sqlalchemy.engine import make_url
 
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
+from hotline.services.calls.twilio_journal import Journal
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
@@ -99,7 +101,20 @@ def build_service(app: FastAPI) -> TwilioCalls:
         placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token,
                                 api_base_url=config.api_base_url)
     return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer,
-                       status_source=placer)
+                       status_source=placer, journal=_journal(config, settings.database_url))
+
+
+def _journal(config: VoiceConfig, database_url: str) -> Journal | None:
+    """The journal of answered requests (see twilio_journal): `[twilio_voice] journal`; by default next to
+    a SQLite database file (with PostgreSQL, set a path); "off" turns it off."""
+    if config.journal == "off":
+        return None
+    if config.journal:
+        return Journal(Path(config.journal))
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Journal(Path(url.database).parent / "twilio-journal.jsonl")
+    return None
 
 
 def service_of(app: FastAPI) -> TwilioCalls:
@@ -119,6 +134,10 @@ async def _background(app: FastAPI) -> None:
             log.info("%d Twilio call(s) still open from before the restart", loaded)
     except Exception:
         log.exception("reading open Twilio calls failed")
+    try:  # requests answered before a crash, maybe not stored: fed again (stored once)
+        await asyncio.to_thread(service.recover_journal)
+    except Exception:
+        log.exception("reading the Twilio journal failed")
     loop = asyncio.get_running_loop()
     refreshed = swept = loop.time()
     while True:

@@ -20,6 +20,7 @@ from hotline.providers.twilio.session import read_session
 from hotline.services.calls.batch_writer import WritePolicy
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, TwilioCalls, VoiceConfig
+from hotline.services.calls.twilio_journal import Journal
 from hotline.services.monitor.database_alarm import DatabaseAlarm
 from hotline.store.alerts import AlertCallRow
 from hotline.store.base import make_engine, migrate, session_factory
@@ -241,3 +242,38 @@ async def test_the_managers_on_duty_are_paged_once_when_the_database_stays_away(
         assert stored(r.monitor.factory) == Counter({f"f{i:05d}": 1 for i in range(30)})
     finally:
         r.dispose()
+
+
+def test_twilio_requests_answered_before_a_crash_are_stored_at_the_next_start(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    migrate(engine)
+    factory = session_factory(engine)
+    journal = tmp_path / "twilio-journal.jsonl"
+    template = list(read_session(ROOT / "tests" / "fixtures" / "twilio" / "caller_hangs_up_waiting.jsonl"))
+    sids = [f"CA{i:032x}" for i in range(20)]
+
+    def service() -> tuple[TwilioCalls, Counter[str]]:
+        ledger, told = ledger_for(factory)
+        return TwilioCalls(VoiceConfig(base_url="http://127.0.0.1"), ledger, None,
+                           DutyBoard(None, [], ["first_line"]), ManualClock(datetime(2024, 5, 7, 11, 0, tzinfo=TZ)),
+                           journal=Journal(journal)), told
+
+    def answer(calls: TwilioCalls, some: list[str]) -> None:
+        for k, sid in enumerate(some):
+            for hook in template:
+                calls._queue(replace(hook, at=hook.at + timedelta(minutes=k), params={**hook.params, "CallSid": sid}))
+
+    first, _ = service()
+    answer(first, sids[:10])
+    first.drain()  # stored: its journal batch is gone
+    assert [p.name for p in tmp_path.glob("twilio-journal*")] == []
+    answer(first, sids[10:])  # answered 2xx, then kill -9 before the drain: only the journal has them
+    second, told = service()
+    assert second.recover_journal() == 10 * len(template)
+    second.drain()
+    assert stored(factory) == Counter(dict.fromkeys(sids, 1))
+    assert told == Counter(dict.fromkeys(sids[10:], 1))
+    assert [p.name for p in tmp_path.glob("twilio-journal*")] == []
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(RawEventRow)) == 20 * len(template)
+    engine.dispose()

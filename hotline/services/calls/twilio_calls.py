@@ -35,6 +35,7 @@ from hotline.providers.twilio.verbs import (
 )
 from hotline.providers.twilio.webhook import Webhook
 from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_journal import Journal
 from hotline.services.monitor.engine import MonitorService
 from hotline.store.alerts import AlertEventRow
 from hotline.store.base import unit_of_work
@@ -120,6 +121,9 @@ class VoiceConfig:
     # Twilio's default call time limit (4 h = 14,400 s).
     stale_end_seconds: float = 15_000.0
     sweep_seconds: float = 60.0  # how often open calls are looked at
+    # Requests are written to this file before they are answered and fed again at start if the ledger may
+    # not have them (a kill -9): "" = next to a SQLite database file (PostgreSQL: give a path); "off" = none.
+    journal: str = ""
 
     @classmethod
     def from_section(cls, base_url: str, section: Mapping[str, Any]) -> VoiceConfig:
@@ -222,7 +226,10 @@ class TwilioCalls:
     """Webhook in, TwiML out; requests queued for the ledger."""
 
     def __init__(self, config: VoiceConfig, ledger: Ledger, ivr: Ivr | None, duty: DutyBoard, clock: Clock,
-                 placer: CallPlacer | None = None, status_source: CallStatusSource | None = None) -> None:
+                 placer: CallPlacer | None = None, status_source: CallStatusSource | None = None,
+                 journal: Journal | None = None) -> None:
+        self.journal = journal  # requests written here before they are answered (see twilio_journal)
+        self.queue_lock = threading.Lock()
         self.config, self.ledger, self.ivr, self.duty, self.clock = config, ledger, ivr, duty, clock
         self.placer = placer
         self.status_source = status_source
@@ -337,7 +344,14 @@ class TwilioCalls:
             log.error("twilio webhook queue full (%d): request for call %s not recorded",
                       self.config.queue_limit, hook.call_sid)
             return
-        self.pending.append(hook)
+        with self.queue_lock:
+            if self.journal is not None:
+                try:
+                    self.journal.append(hook)
+                except OSError:
+                    log.exception("Twilio journal not written; request for call %s kept in memory only",
+                                  hook.call_sid)
+            self.pending.append(hook)
         self.stats["recorded"] += 1
 
     # -- outbound callbacks ---------------------------------------------------------------------------
@@ -365,8 +379,11 @@ class TwilioCalls:
         queue is never lost to a database fault, and one request that cannot be read does not stop the others."""
         with self.lock:
             hooks: list[Webhook] = []
-            while self.pending:
-                hooks.append(self.pending.popleft())
+            with self.queue_lock:
+                while self.pending:
+                    hooks.append(self.pending.popleft())
+                if self.journal is not None:
+                    self.journal.cut()
             rows: dict[str, dict[str, object]] = {}
             for hook in hooks:
                 try:
@@ -379,7 +396,19 @@ class TwilioCalls:
                 rows[str(row["digest"])] = row  # a retry within the batch: stored once
             self.ledger.add_raw(rows.values())
             self.ledger.apply(self.tracker.tick(self.clock.now()))
-            return self.ledger.flush(force=force)
+            completed = self.ledger.flush(force=force)
+            if self.journal is not None and not self.ledger.pending:
+                self.journal.stored()
+            return completed
+
+    def recover_journal(self) -> int:
+        """At start: queue again the requests a previous run answered but may not have stored."""
+        if self.journal is None:
+            return 0
+        with self.queue_lock:
+            hooks = self.journal.recover()
+            self.pending.extendleft(reversed(hooks))
+        return len(hooks)
 
     def sweep_stale(self) -> int:
         """Open Twilio calls nobody has heard of for `stale_check_seconds`: ask Twilio's Call resource; a
