@@ -63,6 +63,9 @@ class AmiSection:
     reconnect_max: float = 60.0
     max_packet_bytes: int = 1_048_576
     queue_size: int = 10_000
+    flush_seconds: float = 0.2  # the ledger is written this often: the most a crash (kill -9) can lose
+    reconcile_seconds: float = 300.0  # open calls checked against CoreShowChannels this often (0: never)
+    max_call_seconds: float = 14_400.0  # calls older than this end, estimated (0: no limit)
     # Secret: only from HOTLINE_AMI_SECRET; kept out of repr() so it cannot reach a log.
     secret: str = field(default="", repr=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.api.prefix import PathPrefix, base_path
@@ -23,6 +25,8 @@ from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow, row_as_dict
 
 log = logging.getLogger(__name__)
+OUT_OF_RANGE = ("日期超出可处理的范围 / a date in the query is out of the range hotline can handle "
+                "(use years 1970-2999)")
 STATIC = Path(__file__).resolve().parent / "static"
 
 # Routers of other parts, mounted when present: (module, attribute).
@@ -87,6 +91,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
                     short_abandon: float | None = None) -> dict[str, Any]:
         if by not in ("specialty", "day", "hour", "agent"):
             raise HTTPException(422, f"unknown grouping {by!r}: specialty, day, hour or agent")
+        if short_abandon is not None and (not math.isfinite(short_abandon) or short_abandon < 0):
+            raise HTTPException(422, f"参数 short_abandon 的值 {short_abandon!r} 无效，应为不小于 0 的秒数 / "
+                                     f"query parameter `short_abandon`: {short_abandon!r} is not a number of "
+                                     "seconds, 0 or more")
         short = settings.reports.short_abandon_seconds if short_abandon is None else short_abandon
         rows, total = answer_rate_report(factory, settings.tz, start=start, end=end, by=by,
                                          target=settings.reports.answer_rate_target,
@@ -97,6 +105,17 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     @app.get("/")
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_request: Request, exc: OverflowError) -> JSONResponse:
+        # a date like 0001-01-01 or 9999-12-31 cannot be turned into UTC or moved by a day
+        return JSONResponse(status_code=422, content={"detail": OUT_OF_RANGE})
+
+    @app.exception_handler(StatementError)
+    async def bad_statement(_request: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc.orig, OverflowError):  # the same, found while binding a query's parameters
+            return JSONResponse(status_code=422, content={"detail": OUT_OF_RANGE})
+        raise exc
 
     @app.exception_handler(ValueError)
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:

@@ -288,19 +288,36 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
     tz = settings.tz
     header = [f"{label} ({tz})" if key.endswith("_at") else label for key, label in CALL_COLUMNS]
 
+    # The query runs before the response starts: a database error (or a date out of range) is an HTTP
+    # error, not a 200 with a cut body. Rows after the first batch are streamed.
+    session = factory()
+    try:
+        result = session.scalars(stmt.execution_options(yield_per=1000))
+        head = result.fetchmany(500)
+    except BaseException:
+        session.close()
+        raise
+
     def lines() -> Iterator[bytes]:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
         buf.write(BOM)
         writer.writerow(header)
-        with unit_of_work(factory) as s:
-            for n, row in enumerate(s.scalars(stmt.execution_options(yield_per=1000)), start=1):
+        try:
+            for row in head:
+                writer.writerow(call_line(row, tz))
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+            for n, row in enumerate(result, start=1):
                 writer.writerow(call_line(row, tz))
                 if n % 500 == 0:
                     yield buf.getvalue().encode("utf-8")
                     buf.seek(0)
                     buf.truncate()
-        yield buf.getvalue().encode("utf-8")
+            yield buf.getvalue().encode("utf-8")
+        finally:
+            session.close()
 
     name = _filename("calls", first, last, "csv")
     return StreamingResponse(lines(), media_type=CSV_TYPE, headers=_attachment(name))

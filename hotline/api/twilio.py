@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from sqlalchemy.engine import make_url
 
 from hotline.api.prefix import base_path, without_prefix
 from hotline.providers.twilio.params import clean_params, clean_query
@@ -23,6 +24,7 @@ from hotline.providers.twilio.verbs import EVENT_ROUTES
 from hotline.services.calls.instance_lease import SingleInstance
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
+from hotline.services.calls.twilio_journal import Journal
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
@@ -94,6 +96,7 @@ def build_service(app: FastAPI) -> TwilioCalls:
     if shared is not None:
         ledger.listeners = shared.listeners
         ledger.answer_listeners = shared.answer_listeners
+        ledger.writer.alarm_listeners = shared.writer.alarm_listeners  # the managers' page when the database is away
     duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones,
                      country_code=config.country_code)
     placer = None
@@ -103,7 +106,20 @@ def build_service(app: FastAPI) -> TwilioCalls:
         placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token,
                                 api_base_url=config.api_base_url)
     return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer,
-                       status_source=placer)
+                       status_source=placer, journal=_journal(config, settings.database_url))
+
+
+def _journal(config: VoiceConfig, database_url: str) -> Journal | None:
+    """The journal of answered requests (see twilio_journal): `[twilio_voice] journal`; by default next to
+    a SQLite database file (with PostgreSQL, set a path); "off" turns it off."""
+    if config.journal == "off":
+        return None
+    if config.journal:
+        return Journal(Path(config.journal))
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Journal(Path(url.database).parent / "twilio-journal.jsonl")
+    return None
 
 
 def service_of(app: FastAPI) -> TwilioCalls:
@@ -123,6 +139,10 @@ async def _background(app: FastAPI) -> None:
             log.info("%d Twilio call(s) still open from before the restart", loaded)
     except Exception:
         log.exception("reading open Twilio calls failed")
+    try:  # requests answered before a crash, maybe not stored: fed again (stored once)
+        await asyncio.to_thread(service.recover_journal)
+    except Exception:
+        log.exception("reading the Twilio journal failed")
     loop = asyncio.get_running_loop()
     refreshed = swept = renewed = loop.time()
     lease: SingleInstance | None = getattr(app.state, "twilio_lease", None)
@@ -162,7 +182,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await asyncio.to_thread(service.drain)
+        # the last requests, tried now even while the ledger is backing off
+        await asyncio.to_thread(service.drain, True)
+        if service.ledger.pending:
+            log.error("停止时数据库不可用 / stopping with the database away: %d Twilio row(s) not written",
+                      service.ledger.pending)
         await asyncio.to_thread(lease.release)
 
 

@@ -112,7 +112,11 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     if problem := reversed_range(first, last):
         print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
-    gaps = service.gaps(first, last)
+    try:
+        gaps = service.gaps(first, last)
+    except ValueError as e:  # a range too long to search
+        print(e, file=sys.stderr)
+        return 2
     warn_dates(service, first, last)
     for g in gaps:
         print(gap_line(service, g))

@@ -21,6 +21,7 @@ from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.api_socket import bind_api_socket, bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
+from hotline.runtime.stop import StopSignal
 from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ def _printer(settings: Settings) -> Any:
 def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: Any = None) -> AmiListener:
     ingest = AmiIngest(settings, ledger, batch=2000)
     return AmiListener(client, ingest, SystemClock(settings.tz), on_calls=on_calls,
-                       retention_days=settings.database.raw_event_retention_days)
+                       flush_interval=settings.ami.flush_seconds,
+                       retention_days=settings.database.raw_event_retention_days,
+                       reconcile_seconds=settings.ami.reconcile_seconds or None,
+                       max_call_seconds=settings.ami.max_call_seconds or None)
 
 
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,20 +92,37 @@ def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     return _run_listener(listener)
 
 
-def _run_listener(listener: AmiListener, *others: Any) -> int:
+def _run_listener(listener: AmiListener, *others: Any, live: dict[str, Any] | None = None) -> int:
+    """Run the listener (and `others`: the monitor and API) until one ends or SIGTERM / SIGINT asks to stop;
+    then stop cleanly: the API finishes its requests, the listener writes its last batch, the stop is
+    recorded as the start of a listener outage (ended when a listener connects again)."""
+    stop = StopSignal()
+
     async def main() -> None:
-        tasks = [asyncio.create_task(listener.run()), *[asyncio.create_task(o) for o in others]]
+        stop.install()
+        tasks = [asyncio.create_task(listener.run(), name="listener"),
+                 *[asyncio.create_task(o) for o in others]]
+        stopping = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
             for t in done:
                 t.result()
         finally:
+            stopping.cancel()
+            api_server = (live or {}).get("api_server")
+            if api_server is not None:
+                api_server.should_exit = True  # uvicorn finishes its requests and its lifespan
+                await asyncio.wait(tasks[1:], timeout=5)
             await listener.client.close()
+            await asyncio.wait(tasks[:1], timeout=10)  # the listener's last write
             for t in tasks:
                 t.cancel()
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            if stop.received is not None:
+                listener.record_stop(stop.reason)
+            stop.remove()
 
     try:
         asyncio.run(main())
@@ -110,7 +131,42 @@ def _run_listener(listener: AmiListener, *others: Any) -> int:
         return EXIT_LOGIN_FAILED
     except KeyboardInterrupt:
         return 130
+    if stop.received is not None:
+        ledger = listener.ingest.ledger
+        print(f"已停止 / stopped ({stop.received.name}): {ledger.stats['calls']} call(s) seen, "
+              f"{len(ledger.open)} still in progress (reconciled with the PBX at the next start)", file=sys.stderr)
+        return stop.exit_code
     return 0
+
+
+def _run_api_only(api: Coroutine[Any, Any, None], live: dict[str, Any]) -> int:
+    """`serve --no-listen`: the API and monitor until SIGTERM / SIGINT, then uvicorn's clean shutdown
+    (the Twilio ledger's last write runs in its lifespan)."""
+    stop = StopSignal()
+
+    async def main() -> None:
+        stop.install()
+        task = asyncio.create_task(api)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                task.result()
+        finally:
+            stopping.cancel()
+            server = live.get("api_server")
+            if server is not None:
+                server.should_exit = True
+            await asyncio.wait([task], timeout=10)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            stop.remove()
+
+    asyncio.run(main())
+    if stop.received is not None:
+        print(f"已停止 / stopped ({stop.received.name})", file=sys.stderr)
+    return stop.exit_code if stop.received is not None else 0
 
 
 async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: socket.socket,
@@ -191,16 +247,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if not settings.api.link_key:  # a Twilio-only desk may page without acknowledgement links
             print("hotline: HOTLINE_API_LINK_KEY 未设置，通知中不含确认链接 / not set: pages carry no "
                   "acknowledgement links", file=sys.stderr)
-        asyncio.run(_with_monitor(settings, db.factory, ledger, live, None,
-                                  _api(settings, db.factory, live, sock), link_mode="optional"))
-        return 0
+        return _run_api_only(_with_monitor(settings, db.factory, ledger, live, None,
+                                           _api(settings, db.factory, live, sock), link_mode="optional"), live)
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client)
     live["listener"] = listener.status
     live["ami_listener"] = listener  # start_monitor: queue-member probe for the silence watch, voice page acks
     print(f"仪表盘 dashboard: http://{settings.api.host}:{bound_port(sock)}/, AMI {client.address}", file=sys.stderr)
     return _run_listener(listener, _with_monitor(settings, db.factory, ledger, live, client,
-                                                 _api(settings, db.factory, live, sock)))
+                                                 _api(settings, db.factory, live, sock)), live=live)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -267,6 +267,26 @@ def on_duty(roster: Roster, at: datetime, windows: ServiceWindows, calendar: Wor
                   shifts=tuple(current))
 
 
+def _uncovered(spans: Sequence[Span], covered: Sequence[Span]) -> list[Span]:
+    """The parts of `spans` (sorted, disjoint) outside `covered` (merged, sorted): one pass over both, so a
+    range of years costs its length, not its square."""
+    out: list[Span] = []
+    i = 0
+    for s, e in spans:
+        while i < len(covered) and covered[i][1] <= s:
+            i += 1
+        cur, j = s, i
+        while j < len(covered) and covered[j][0] < e and cur < e:
+            cs, ce = covered[j]
+            if cs > cur:
+                out.append((cur, cs))
+            cur = max(cur, ce)
+            j += 1
+        if cur < e:
+            out.append((cur, e))
+    return out
+
+
 def merge_spans(spans: Iterable[Span]) -> list[Span]:
     merged: list[Span] = []
     for s, e in sorted(spans):
@@ -285,9 +305,7 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, windows: ServiceWi
     for tier in Tier:
         need = requirements.get(tier, Requirement.NONE)
         covered = merge_spans((s.start, s.end) for s in shifts if s.tier is tier)
-        holes: list[Span] = []
-        for span in windows.required_spans(need, start, end, calendar):
-            holes += subtract_spans(span, covered)
+        holes = _uncovered(windows.required_spans(need, start, end, calendar), covered)
         for s, e in merge_spans(holes):
             touched = days_between(s.astimezone(windows.tz).date(),
                                    (e - timedelta(microseconds=1)).astimezone(windows.tz).date())

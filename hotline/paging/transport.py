@@ -5,6 +5,7 @@ Errors never carry the URL (robot keys and tokens travel in query strings) nor t
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import ssl
@@ -64,13 +65,16 @@ async def request(
     """Send one request; with `check`, a reply other than 2xx raises `DeliveryError` (429, 5xx retryable)."""
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     try:
-        if client is None:
-            async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as own:
-                response = await own.request(method, url, content=content, headers=all_headers)
-        else:
-            response = await client.request(method, url, content=content, headers=all_headers,
-                                            timeout=timeout)
-    except httpx.TimeoutException:
+        # `timeout` bounds the whole request: httpx's own timeouts are per read, so a receiver that
+        # drips a byte now and then would otherwise hold the page for ever
+        async with asyncio.timeout(timeout):
+            if client is None:
+                async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as own:
+                    response = await own.request(method, url, content=content, headers=all_headers)
+            else:
+                response = await client.request(method, url, content=content, headers=all_headers,
+                                                timeout=timeout)
+    except (httpx.TimeoutException, TimeoutError):
         raise DeliveryError("请求超时 / request timed out", retryable=True) from None
     except httpx.HTTPError as e:
         raise DeliveryError(f"连接失败 / connection failed ({type(e).__name__})", retryable=True) from None

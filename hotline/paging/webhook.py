@@ -3,6 +3,9 @@
 Signature (when a secret is set): `X-Hotline-Timestamp: <unix seconds>` and
 `X-Hotline-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>`; the receiver
 recomputes it over the raw body and rejects old timestamps.
+
+`X-Hotline-Page-Key` carries the page key percent-encoded as UTF-8 (keys hold the recipient's name,
+e.g. 张伟, and HTTP header values are ASCII); the body's `key` is the key as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -24,6 +28,11 @@ from hotline.paging.transport import as_result, request
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def header_key(key: str) -> str:
+    """The page key as an ASCII header value: UTF-8 percent-encoded (ASCII punctuation kept, `%` escaped)."""
+    return quote(key, safe="!#$&'()*+,/:;=?@[]~-._")
 
 
 def page_json(page: Page) -> dict[str, Any]:
@@ -57,7 +66,7 @@ class WebhookChannel:
         self._clock = clock
 
     def headers(self, body: bytes, page: Page) -> dict[str, str]:
-        headers = {"Content-Type": "application/json; charset=utf-8", "X-Hotline-Page-Key": page.key}
+        headers = {"Content-Type": "application/json; charset=utf-8", "X-Hotline-Page-Key": header_key(page.key)}
         if self._secret:
             ts = int(self._clock())
             headers["X-Hotline-Timestamp"] = str(ts)

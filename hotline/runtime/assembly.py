@@ -93,10 +93,10 @@ class AmiIngest:
             return self.flush()
         return []
 
-    def flush(self) -> list[Call]:
+    def flush(self, force: bool = False) -> list[Call]:
         self._since_flush = 0
-        return self.ledger.flush()
+        return self.ledger.flush(force=force)
 
     def finish(self) -> list[Call]:
         self.collector.finish()
-        return self.flush()
+        return self.flush(force=True)

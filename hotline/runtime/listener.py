@@ -23,7 +23,7 @@ from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
-from hotline.store.calls import purge_raw_events, record_outage
+from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events, record_outage
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,28 @@ class SnapshotMarker(Packet):
     reconnect: bool
 
 
+class ExpiryMarker(Packet):
+    """Put into the event stream by the periodic reconcile: the Uniqueids CoreShowChannels listed (None
+    when the PBX did not answer) and when they were asked for."""
+
+    alive: set[str] | None
+    asked_at: float
+
+
 class AmiListener:
     """Runs the client and the consumer; `status` is what /healthz shows."""
 
-    def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.5,
+    def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.2,
                  on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
-                 on_page_ack: Callable[[VoiceAck], object] | None = None) -> None:
+                 on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0,
+                 reconcile_seconds: float | None = 300.0, max_call_seconds: float | None = 14_400.0) -> None:
         self.client = client
+        # Every reconcile_seconds the open calls are checked against CoreShowChannels (a lost Hangup must not
+        # keep a call open until the next reconnect) and calls older than max_call_seconds end, estimated.
+        self.reconcile_seconds = reconcile_seconds
+        self.max_call_seconds = max_call_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._beat_at: datetime | None = None
         self.ingest = ingest
         self.clock = clock
         self.flush_interval = flush_interval
@@ -79,8 +94,57 @@ class AmiListener:
                            last_snapshot=datetime.fromtimestamp(marker.at, UTC).isoformat(),
                            snapshot_channels=len(marker.channels))
         log.info("AMI %s: snapshot of %d channels applied", self.client.address, len(marker.channels))
-        if marker.reconnect:
-            self._record_outage()
+        try:
+            if marker.reconnect:
+                self._record_outage()
+            else:
+                self._record_restart()
+        except Exception:  # the database may be away: the outage log must not stop the listener
+            log.exception("recording the listener outage failed")
+
+    def _record_restart(self) -> None:
+        """At the first connect of this process: the time the listener was not running is an outage.
+        A clean stop left an open outage (`record_stop`): it ends now. Without one the process ended
+        without a clean stop (kill -9, power loss): the outage runs from its last heartbeat."""
+        factory = self.ingest.ledger.factory
+        if factory is None:
+            return
+        now = self.clock.now()
+        with unit_of_work(factory) as s:
+            stopped = open_outages(s, "asterisk")
+            for row in stopped:
+                row.ended_at = now
+            last = last_beat(s, "asterisk")
+            if not stopped and last is not None and last < now:
+                record_outage(s, "asterisk", last, now, "监听进程未正常停止 / listener process ended without a "
+                              "clean stop (restart; down since its last heartbeat)")
+            beat(s, "asterisk", now)
+        self._beat_at = now
+        if stopped or last is not None:
+            log.info("listener restart recorded as an outage since %s", (stopped[0].started_at if stopped else last))
+
+    def record_stop(self, reason: str) -> None:
+        """A clean stop: an outage starts now, ended when a listener connects again."""
+        factory = self.ingest.ledger.factory
+        if factory is None:
+            return
+        now = self.clock.now()
+        try:
+            with unit_of_work(factory) as s:
+                record_outage(s, "asterisk", now, None, reason)
+                beat(s, "asterisk", now)
+        except Exception:
+            log.exception("recording the listener stop failed")
+
+    def _heartbeat(self) -> None:
+        factory = self.ingest.ledger.factory
+        now = self.clock.now()
+        if factory is None or not self.client.connected or (
+                self._beat_at is not None and (now - self._beat_at).total_seconds() < self.heartbeat_seconds):
+            return
+        self._beat_at = now  # tried at most once per heartbeat_seconds, even while the database is away
+        with unit_of_work(factory) as s:
+            beat(s, "asterisk", now)
 
     def _record_outage(self) -> None:
         closed = [w for w in self.client.connection_log if w.disconnected_at is not None]
@@ -96,10 +160,15 @@ class AmiListener:
         """Consume until the client is closed; raises AmiLoginFailed when the login is refused."""
         await self.client.start()
         flusher = asyncio.create_task(self._flush_loop(), name="ledger-flush")
+        reconciler = asyncio.create_task(self._reconcile_loop(), name="reconcile") \
+            if self.reconcile_seconds else None
         try:
             async for packet in self.client.events():
                 if isinstance(packet, SnapshotMarker):
                     self._apply_snapshot(packet)
+                    continue
+                if isinstance(packet, ExpiryMarker):
+                    self._expire(packet)
                     continue
                 self.status["events"] += 1
                 if packet.get("Event") in WATCHED_EVENTS:
@@ -108,11 +177,43 @@ class AmiListener:
                 if calls:
                     self._done(calls)
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            self._done(self.ingest.flush())
+            for task in (flusher, reconciler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._done(self.ingest.flush(force=True))
+            if self.ingest.ledger.pending:
+                log.error("停止时数据库不可用，%d 条未写入 / stopping with the database away: %d call(s) and raw "
+                          "run(s) not written", self.ingest.ledger.pending, self.ingest.ledger.pending)
             self.status["connected"] = False
+
+    async def _reconcile_loop(self) -> None:
+        assert self.reconcile_seconds
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            if not self.client.connected:
+                continue  # the reconnect's own snapshot reconciles
+            # "Before the question" in the PBX's own clock (the newest event time seen so far): channels
+            # created after it carry later timestamps, whatever the skew between the PBX's clock and ours.
+            asked_at = self.ingest.pipeline.tracker.last_ts
+            alive: set[str] | None = None
+            try:
+                reply = await self.client.send_action("CoreShowChannels")
+                alive = {uid for p in reply.events
+                         if p.get("Event") == "CoreShowChannel" and (uid := p.get("Uniqueid"))}
+            except Exception as e:  # only the age limit applies this time
+                log.warning("periodic CoreShowChannels failed (%s); only the call age limit is applied", e)
+            marker = ExpiryMarker({"Event": "HotlineExpiry"})
+            marker.alive, marker.asked_at = alive, asked_at
+            self.client.inject(marker)  # applied in stream order, after the events already received
+
+    def _expire(self, marker: ExpiryMarker) -> None:
+        ended = self.ingest.pipeline.expire(marker.alive, marker.asked_at, self.clock.now().timestamp(),
+                                            self.max_call_seconds)
+        if ended:
+            log.warning("%d 通通话已不在 PBX 上或超过最长时长，按估计结束 / %d call(s) gone from the PBX or older than "
+                        "%s s ended as estimated", ended, ended, self.max_call_seconds)
 
     def _watch(self, packet: Packet) -> None:
         """Queue-member events (raw-only ones read from their bytes) and HotlineAck user events."""
@@ -164,10 +265,11 @@ class AmiListener:
             await asyncio.sleep(self.flush_interval)
             self.status["connected"] = self.client.connected
             try:
-                self._done(self.ingest.flush())
+                self._done(self.ingest.flush())  # keeps the batch and retries while the database is away
+                self._heartbeat()
                 self.purge_if_due()
-            except Exception:  # a database hiccup must not stop the writes for good
-                log.exception("writing the ledger failed; retrying in %.1f s", self.flush_interval)
+            except Exception:  # anything else must not stop the writes for good
+                log.exception("writing the ledger failed; the batch is kept and written at the next flush")
 
     def purge_if_due(self) -> int:
         """Once a day: drop raw events older than the retention (the calls themselves stay)."""

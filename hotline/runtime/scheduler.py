@@ -27,6 +27,7 @@ from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.queue_members import QueueMembers
 from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.database_alarm import DatabaseAlarm
 from hotline.services.monitor.engine import MonitorService
 from hotline.services.monitor.outbox import Delivered, Outbox, PageSender
 from hotline.services.monitor.page_replies import VoiceAck
@@ -156,7 +157,15 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
                                     open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
+    # the managers on duty are paged directly when the database is away too long (the outbox is in it)
+    alarm = DatabaseAlarm(dispatcher, lambda at: monitor.roster.people(at, "manager"), clock,
+                          asyncio.get_running_loop())
+    alarm.refresh()
+    ledger.writer.alarm_listeners.append(alarm)
+    live["database_alarm"] = alarm
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
+    scheduler.add_job(alarm.refresh, "interval", minutes=5, id="database-alarm-managers", replace_existing=True,
+                      max_instances=1, coalesce=True)
     scheduler.start()
     # start() subscribes the jobs to the monitor's due times: a missed call that opens an alert wakes the
     # engine for that alert's first step; other completed calls wake nothing.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x686F746C696E65  # "hotline": the advisory lock taken around schema migrations
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,7 +62,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:  # reported like SQLite's own "unable to open database file"
                 raise OperationalError(f"create folder of {db}", None, e) from e
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        # busy timeout: 30 s unless the URL says otherwise (`?timeout=2`)
+        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
+        engine = create_engine(url, echo=echo, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -114,5 +117,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting on a fresh database would both create the tables (UniqueViolation
+            # on alembic_version): the second waits here and then finds the schema up to date. The lock
+            # is the transaction's, released at its commit or rollback.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.domain.calls import Call, Direction, Party
 from hotline.store.base import Base, UtcDateTime
+from hotline.store.text_values import clean_row, text_limits
 
 
 class CallRow(Base):
@@ -89,9 +90,19 @@ class OutageRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class HeartbeatRow(Base):
+    """When a listener was last alive (written every few seconds while it runs)."""
+
+    __tablename__ = "listener_heartbeats"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 def call_values(call: Call) -> dict[str, Any]:
+    """The calls row of `call`, its text made storable (see text_values)."""
     outcome = call.outcome
-    return {
+    return clean_row({
         "call_id": call.call_id,
         "provider": call.provider,
         "direction": str(call.direction),
@@ -111,7 +122,11 @@ def call_values(call: Call) -> dict[str, Any]:
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
         "estimated": call.estimated,
-    }
+    }, CALL_TEXT_LIMITS)
+
+
+CALL_TEXT_LIMITS = text_limits(CallRow.__table__)  # type: ignore[arg-type]
+RAW_TEXT_LIMITS = text_limits(RawEventRow.__table__)  # type: ignore[arg-type]
 
 
 def _insert(conn: Connection | Session, table: Any) -> Any:
@@ -142,7 +157,7 @@ def insert_raw_events(conn: Connection | Session, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     stmt = _insert(conn, RawEventRow.__table__).on_conflict_do_nothing(index_elements=["digest"])
-    conn.execute(stmt, list(rows))
+    conn.execute(stmt, [clean_row(r, RAW_TEXT_LIMITS) for r in rows])
 
 
 def row_as_dict(row: CallRow, tz: Any) -> dict[str, Any]:
@@ -196,6 +211,26 @@ def purge_raw_events(session: Session, before: datetime) -> int:
 def record_outage(session: Session, provider: str, started_at: datetime, ended_at: datetime | None,
                   reason: str | None) -> None:
     session.add(OutageRow(provider=provider, started_at=started_at, ended_at=ended_at, reason=reason))
+
+
+def beat(session: Session, provider: str, at: datetime) -> None:
+    """The listener of `provider` is alive at `at`."""
+    row = session.get(HeartbeatRow, provider)
+    if row is None:
+        session.add(HeartbeatRow(provider=provider, seen_at=at))
+    else:
+        row.seen_at = at
+
+
+def last_beat(session: Session, provider: str) -> datetime | None:
+    row = session.get(HeartbeatRow, provider)
+    return None if row is None else row.seen_at
+
+
+def open_outages(session: Session, provider: str) -> list[OutageRow]:
+    """Outages not yet ended (a listener stopped and not yet back)."""
+    return list(session.scalars(select(OutageRow).where(OutageRow.provider == provider,
+                                                        OutageRow.ended_at.is_(None))))
 
 
 def raw_events_of(session: Session, call_id: str) -> Iterable[RawEventRow]:

@@ -44,6 +44,9 @@ class _RawSink:
     def end_missing(self, provider: str, alive: set[str], at: datetime) -> object:
         return None
 
+    def open_started(self, provider: str) -> dict[str, datetime]:
+        return {}
+
 
 def test_an_agent_complete_without_channel_fields_is_stored_with_its_call(settings: Settings) -> None:
     # Seen under load (fixtures README): AgentComplete with only Queue/Interface/MemberName/...; the

@@ -185,3 +185,22 @@ def test_full_coverage_has_no_gaps_and_a_hole_is_found() -> None:
     gaps = find_gaps(no_night, lo, at("2026-11-24 00:00"), WINDOWS, CAL, DEFAULT_REQUIREMENTS)
     assert gaps == [Gap(Tier.FIRST_LINE, lo, at("2026-11-23 08:00")),
                     Gap(Tier.FIRST_LINE, at("2026-11-23 20:00"), at("2026-11-24 00:00"))]
+
+
+def test_uncovered_parts_in_one_pass_agree_with_subtracting_each_span() -> None:
+    import random
+    from datetime import UTC
+
+    from hotline.domain.roster import _uncovered
+    from hotline.domain.roster import merge_spans as _merge
+    from hotline.domain.roster import subtract_spans as _subtract
+
+    rnd = random.Random(11)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for _ in range(200):
+        spans = _merge((t0 + timedelta(hours=a), t0 + timedelta(hours=a + rnd.randint(1, 9)))
+                       for a in rnd.sample(range(0, 400, 10), 12))
+        covered = _merge((t0 + timedelta(hours=a), t0 + timedelta(hours=a + rnd.randint(1, 30)))
+                         for a in rnd.sample(range(0, 400), 25))
+        slow = [piece for span in spans for piece in _subtract(span, covered)]
+        assert _uncovered(spans, covered) == slow

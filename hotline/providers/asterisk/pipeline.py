@@ -31,6 +31,8 @@ class CallSink(Protocol):
 
     def end_missing(self, provider: str, alive: set[str], at: datetime) -> object: ...
 
+    def open_started(self, provider: str) -> dict[str, datetime]: ...
+
 
 class AmiPipeline:
     """Feeds AMI packets through the tracker into a sink; handles reconnect snapshots."""
@@ -75,6 +77,36 @@ class AmiPipeline:
         self.sink.apply(events)
         when = datetime.fromtimestamp(self.tracker.last_ts if at is None else at, self.tz)
         self.sink.end_missing("asterisk", alive, when)
+
+    def expire(self, alive: set[str] | None, asked_at: float, at: float, max_age: float | None) -> int:
+        """Periodic reconcile: forget channels and end calls (estimated, at `at`) that the PBX no longer has
+        (`alive`: the Uniqueids of a CoreShowChannels reply, None when there is none) or that are older than
+        `max_age` seconds. Only what started before `asked_at` (when the reply was asked for) can be gone:
+        younger channels may have begun after the reply. Returns how many calls were ended."""
+        oldest = at - max_age if max_age else float("-inf")
+
+        def stale(uid: str, created: float) -> bool:
+            return created < oldest or (alive is not None and uid not in alive and created < asked_at)
+
+        tracker = self.tracker
+        for uid in [u for u, ch in tracker.channels.items() if stale(u, ch.created_at)]:
+            del tracker.channels[uid]
+        kept = set(tracker.channels)
+        when = datetime.fromtimestamp(at, self.tz)
+        events: list[CallEvent] = []
+        for call in [c for c in tracker.calls.values() if not c.ended and c.call_id not in kept]:
+            call.ended = True
+            events.append(CallEvent(call.call_id, EventKind.ENDED, when, estimated=True))
+            tracker._forget(call)
+        self.raw.prune(kept)
+        self.sink.apply(events)
+        open_calls = self.sink.open_started("asterisk")
+        keep = {cid for cid, started in open_calls.items()
+                if cid in kept or not stale(cid, started.timestamp())}
+        gone = len(open_calls) - len(keep)
+        if gone:
+            self.sink.end_missing("asterisk", keep, when)
+        return gone + len(events)
 
     def _mark(self, events: list[CallEvent]) -> None:
         for e in events:

@@ -10,21 +10,27 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.clock import Clock, SystemClock
 from hotline.domain.calls import Call, CallEvent, EventKind, apply, start
+from hotline.services.calls.batch_writer import BatchWriter, WritePolicy, database_away
 from hotline.store.base import unit_of_work
-from hotline.store.calls import CallRow, insert_raw_events, row_to_call, upsert_calls
+from hotline.store.calls import CALL_TEXT_LIMITS, CallRow, row_to_call
+from hotline.store.text_values import clean_text
 
 log = logging.getLogger(__name__)
 
 CallListener = Callable[[Call], None]
 _RECENT = 4096  # completed calls kept in memory for late events (e.g. AgentComplete after Hangup)
+_CLEANED = ("caller", "caller_name", "called", "queue", "specialty", "menu", "answered_by")
 
 
 class Ledger:
     """Folds call events into calls, keeps open calls in memory and writes changes in batches."""
 
-    def __init__(self, factory: sessionmaker[Session] | None) -> None:
+    def __init__(self, factory: sessionmaker[Session] | None, *, clock: Clock | None = None,
+                 policy: WritePolicy | None = None) -> None:
         self.factory = factory
+        self.writer = BatchWriter(factory, clock or SystemClock(), policy or WritePolicy())
         self.open: dict[str, Call] = {}
         self.recent: OrderedDict[str, Call] = OrderedDict()
         self.dirty: dict[str, Call] = {}
@@ -35,6 +41,8 @@ class Ledger:
         # not when it ends).
         self.answer_listeners: list[CallListener] = []
         self.answered: list[Call] = []  # answered since the last flush, still open
+        # (listener, call) pairs whose listener failed because the database was away: told again later
+        self.retell: list[tuple[CallListener, Call]] = []
         self.stats = {"events": 0, "calls": 0, "flushes": 0}
 
     def on_completed(self, listener: CallListener) -> None:
@@ -65,6 +73,7 @@ class Ledger:
                 late = self.recent.get(event.call_id)
                 if late is not None:
                     apply(late, event)  # a late event for a completed call: fix it up
+                    _clean(late)
                     self.dirty[late.call_id] = late
                     continue
                 if event.kind is not EventKind.STARTED:
@@ -73,6 +82,7 @@ class Ledger:
                 self.stats["calls"] += 1
             first_answer = event.kind is EventKind.ANSWERED and call.answered_at is None
             apply(call, event)
+            _clean(call)
             if first_answer and call.answered_at is not None:
                 self.answered.append(call)
             self.dirty[call.call_id] = call
@@ -93,34 +103,67 @@ class Ledger:
             self.apply([CallEvent(call.call_id, EventKind.ENDED, at, provider=provider, estimated=True)])
         return gone
 
+    def open_started(self, provider: str) -> dict[str, datetime]:
+        """The open calls of `provider` and when each started."""
+        return {c.call_id: c.started_at for c in self.open.values() if c.provider == provider}
+
     def add_raw(self, rows: Iterable[dict[str, object]]) -> None:
         self.raw_rows.extend(rows)
 
-    def flush(self) -> list[Call]:
-        """Write changed calls and raw events in one transaction; then tell listeners what completed."""
-        dirty = list(self.dirty.values())
-        raw = self.raw_rows
-        completed = self.completed
-        answered = [c for c in self.answered if c.ended_at is None]  # the ended ones are in `completed`
+    def flush(self, force: bool = False) -> list[Call]:
+        """Write changed calls and raw events in one transaction; then tell listeners what completed.
+
+        The batch stays in memory until its commit succeeds: while the database is away, writes are
+        retried with backoff (`force` tries at once, e.g. at shutdown) and nothing is told; a row the
+        database refuses is set aside alone (see BatchWriter). Returns the calls told as completed."""
+        if self.factory is not None and (self.dirty or self.raw_rows):
+            if not self.writer.write(self.dirty, self.raw_rows, force=force):
+                return []
+            self.stats["flushes"] += 1
         self.dirty = {}
         self.raw_rows = []
+        completed = self.completed
+        answered = [c for c in self.answered if c.ended_at is None]  # the ended ones are in `completed`
         self.completed = []
         self.answered = []
-        if self.factory is not None and (dirty or raw):
-            with unit_of_work(self.factory) as s:
-                upsert_calls(s, dirty)
-                insert_raw_events(s, raw)  # type: ignore[arg-type]
-            self.stats["flushes"] += 1
-        _tell(self.answer_listeners, answered)
-        _tell(self.listeners, completed)
+        retell: list[tuple[CallListener, Call]] = []
+        if self.retell and self.writer.due():  # listeners that failed on the database wait for its backoff
+            retell, self.retell = self.retell, []
+        for listener, call in retell:
+            self._tell_one(listener, call)
+        if retell and self.retell:
+            self.writer.still_away("call listeners failed again")
+        for call in answered:
+            for listener in self.answer_listeners:
+                self._tell_one(listener, call)
+        for call in completed:
+            for listener in self.listeners:
+                self._tell_one(listener, call)
         return completed
 
+    @property
+    def pending(self) -> int:
+        """Changed calls and raw events not yet written."""
+        return len(self.dirty) + len(self.raw_rows)
 
-def _tell(listeners: list[CallListener], calls: list[Call]) -> None:
-    """Each call to each listener; a failing listener is logged and does not stop the others."""
-    for call in calls:
-        for listener in listeners:
-            try:
-                listener(call)
-            except Exception:
-                log.exception("call listener %r failed for call %s", listener, call.call_id)
+    def _tell_one(self, listener: CallListener, call: Call) -> None:
+        """A failing listener is logged and does not stop the others; one that failed because the
+        database was away is told again at the next flush."""
+        try:
+            listener(call)
+        except Exception as e:
+            if database_away(e) and self.factory is not None:
+                log.warning("数据库不可用，稍后重试 / database away: call listener %r retried later for call %s",
+                            listener, call.call_id)
+                self.retell.append((listener, call))
+                return
+            log.exception("call listener %r failed for call %s", listener, call.call_id)
+
+
+def _clean(call: Call) -> None:
+    """Text the database, alerts and pages can take (the raw record keeps the original)."""
+    for name in _CLEANED:
+        value = getattr(call, name)
+        if value is not None:
+            setattr(call, name, clean_text(value, CALL_TEXT_LIMITS.get(name)))
+

@@ -8,6 +8,8 @@ way. `DutyBoard` keeps on-duty phones and the service window in memory, refreshe
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import threading
 from collections import OrderedDict, deque
@@ -38,9 +40,11 @@ from hotline.providers.twilio.verbs import (
 )
 from hotline.providers.twilio.webhook import Webhook
 from hotline.services.calls.ledger import Ledger
+from hotline.services.calls.twilio_journal import Journal
 from hotline.services.monitor.engine import MonitorService
 from hotline.store.alerts import AlertEventRow
 from hotline.store.base import unit_of_work
+from hotline.store.text_values import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,9 @@ class VoiceConfig:
     lease_seconds: float = 30.0  # single active instance: the lease's length (renewed every third of it)
     voice: str = ZH_VOICE  # [twilio] voice and language: hotline's own Chinese <Say>s
     language: str = ZH_LANGUAGE
+    # Requests are written to this file before they are answered and fed again at start if the ledger may
+    # not have them (a kill -9): "" = next to a SQLite database file (PostgreSQL: give a path); "off" = none.
+    journal: str = ""
 
     @classmethod
     def from_section(cls, base_url: str, section: Mapping[str, Any], *, voice: str = ZH_VOICE,
@@ -243,7 +250,10 @@ class TwilioCalls:
     """Webhook in, TwiML out; requests queued for the ledger."""
 
     def __init__(self, config: VoiceConfig, ledger: Ledger, ivr: Ivr | None, duty: DutyBoard, clock: Clock,
-                 placer: CallPlacer | None = None, status_source: CallStatusSource | None = None) -> None:
+                 placer: CallPlacer | None = None, status_source: CallStatusSource | None = None,
+                 journal: Journal | None = None) -> None:
+        self.journal = journal  # requests written here before they are answered (see twilio_journal)
+        self.queue_lock = threading.Lock()
         self.config, self.ledger, self.ivr, self.duty, self.clock = config, ledger, ivr, duty, clock
         self.placer = placer
         self.status_source = status_source
@@ -381,7 +391,14 @@ class TwilioCalls:
             log.error("twilio webhook queue full (%d): request for call %s not recorded",
                       self.config.queue_limit, hook.call_sid)
             return
-        self.pending.append(hook)
+        with self.queue_lock:
+            if self.journal is not None:
+                try:
+                    self.journal.append(hook)
+                except OSError:
+                    log.exception("Twilio journal not written; request for call %s kept in memory only",
+                                  hook.call_sid)
+            self.pending.append(hook)
         self.stats["recorded"] += 1
 
     # -- outbound callbacks ---------------------------------------------------------------------------
@@ -403,18 +420,42 @@ class TwilioCalls:
 
     # -- background: requests -> ledger (database) ----------------------------------------------------
 
-    def drain(self) -> list[Call]:
-        """Queued requests -> events -> ledger, written in one transaction; returns calls completed."""
+    def drain(self, force: bool = False) -> list[Call]:
+        """Queued requests -> events -> ledger, written in one transaction; returns calls completed.
+        The ledger keeps what it could not write and retries (see Ledger.flush): a request taken from the
+        queue is never lost to a database fault, and one request that cannot be read does not stop the others."""
         with self.lock:
             hooks: list[Webhook] = []
-            while self.pending:
-                hooks.append(self.pending.popleft())
+            with self.queue_lock:
+                while self.pending:
+                    hooks.append(self.pending.popleft())
+                if self.journal is not None:
+                    self.journal.cut()
+            rows: dict[str, dict[str, object]] = {}
             for hook in hooks:
-                self.ledger.apply(self.tracker.feed(hook))
-            rows = {h.digest(): h.raw_row() for h in hooks}  # a retry within the batch: stored once
+                try:
+                    self.ledger.apply(self.tracker.feed(_storable(hook)))
+                except Exception:
+                    self.stats["errors"] += 1
+                    log.exception("Twilio request for call %s not understood; kept in the raw events only",
+                                  hook.call_sid)
+                row = _raw_row(hook)
+                rows[str(row["digest"])] = row  # a retry within the batch: stored once
             self.ledger.add_raw(rows.values())
             self.ledger.apply(self.tracker.tick(self.clock.now()))
-            return self.ledger.flush()
+            completed = self.ledger.flush(force=force)
+            if self.journal is not None and not self.ledger.pending:
+                self.journal.stored()
+            return completed
+
+    def recover_journal(self) -> int:
+        """At start: queue again the requests a previous run answered but may not have stored."""
+        if self.journal is None:
+            return 0
+        with self.queue_lock:
+            hooks = self.journal.recover()
+            self.pending.extendleft(reversed(hooks))
+        return len(hooks)
 
     def sweep_stale(self) -> int:
         """Open Twilio calls nobody has heard of for `stale_check_seconds`: ask Twilio's Call resource; a
@@ -455,6 +496,27 @@ class TwilioCalls:
             self.duty.refresh(self.clock.now())
         except Exception:
             log.exception("roster refresh failed; webhooks keep the last duty board")
+
+
+def _storable(hook: Webhook) -> Webhook:
+    """The request with text the ledger can keep (lone surrogates, NUL); the raw row keeps the original."""
+    params = {k: clean_text(v) or "" for k, v in hook.params.items()}
+    query = {k: clean_text(v) or "" for k, v in hook.query.items()}
+    if params == hook.params and query == hook.query:
+        return hook
+    return dataclasses.replace(hook, params=params, query=query)
+
+
+def _raw_row(hook: Webhook) -> dict[str, object]:
+    """The raw_events row of a request; text that UTF-8 cannot carry (lone surrogates) is kept escaped."""
+    try:
+        return hook.raw_row()
+    except UnicodeEncodeError:
+        line = hook.line().encode("utf-8", "backslashreplace")
+        status = hook.params.get("CallStatus", "")
+        return {"provider": "twilio", "call_id": hook.parent_sid or None, "first_at": hook.at,
+                "last_at": hook.at, "events": 1, "names": f"{hook.route}:{status}" if status else hook.route,
+                "digest": hashlib.sha1(line).hexdigest(), "raw": line}
 
 
 def _last_known(call: Call) -> datetime:

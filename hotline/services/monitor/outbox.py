@@ -4,6 +4,11 @@ in the engine's transaction, then claimed and delivered by whichever process get
 A claim is a guarded UPDATE (pending, or `sending` with an expired lease), so two processes never
 send the same page; a crash between "decided" and "sent" leaves the row pending (or its lease runs
 out) and the page is sent once more. Every attempt is stored in `page_attempts`.
+
+A delivery is bounded by a total deadline well inside the lease (half of it by default), so a slow
+receiver cannot make the lease run out under a page still being sent; and a result is recorded only
+by the claim that is still current (the claim's attempt number is its fence token): a late result of
+a superseded claim is kept in the attempts, never as the page's status.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock
 from hotline.paging.base import Page, Recipient, SendResult
 from hotline.store.alerts import OutboxRow, PageAttemptRow
-from hotline.store.base import unit_of_work
+from hotline.store.base import claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
 NO_CHANNEL = "未尝试任何通道 / no channel tried"
@@ -138,10 +143,14 @@ class Delivered:
 
 class Outbox:
     def __init__(self, factory: sessionmaker[Session], clock: Clock, *, lease: timedelta = timedelta(minutes=2),
-                 max_attempts: int = 3, retry_after: timedelta = timedelta(minutes=1)) -> None:
+                 max_attempts: int = 3, retry_after: timedelta = timedelta(minutes=1),
+                 deadline: timedelta | None = None) -> None:
         self.factory = factory
         self.clock = clock
         self.lease = lease
+        self.deadline = deadline if deadline is not None else lease / 2
+        if self.deadline >= lease:
+            raise ValueError(f"the delivery deadline ({self.deadline}) must be shorter than the lease ({lease})")
         self.max_attempts = max_attempts
         self.retry_after = retry_after
 
@@ -198,20 +207,32 @@ class Outbox:
             updates.append({"b_id": claimed.outbox_id, "b_status": status, "b_sent_at": now if ok else None,
                             "b_provider_id": last.provider_id if last else None,
                             "b_last_error": None if ok else (last.error if last else NO_CHANNEL),
-                            "b_next": now + self.retry_after * claimed.attempts})
+                            "b_next": now + self.retry_after * claimed.attempts, "b_attempt": claimed.attempts})
             out.append(Delivered(claimed.outbox_id, claimed.page.key, ok, status, tuple(results)))
         if not updates:
             return out
         table = cast(Table, OutboxRow.__table__)
-        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.status == "sending")
+        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.status == "sending",
+                                    table.c.attempts == bindparam("b_attempt"))
                 .values(status=bindparam("b_status"), lease_until=None, sent_at=bindparam("b_sent_at"),
                         provider_id=bindparam("b_provider_id"), last_error=bindparam("b_last_error"),
                         next_attempt_at=bindparam("b_next")))
         with unit_of_work(self.factory) as s:
+            claim_writer(s, "outbox")
+            current = {(row.id, row.attempts) for row in s.execute(
+                select(table.c.id, table.c.attempts).where(table.c.id.in_([u["b_id"] for u in updates]),
+                                                           table.c.status == "sending").with_for_update())}
             conn = s.connection()
             if attempts:
                 conn.execute(insert(cast(Table, PageAttemptRow.__table__)), attempts)
-            conn.execute(stmt, updates)
+            fresh = [u for u in updates if (u["b_id"], u["b_attempt"]) in current]
+            if fresh:
+                conn.execute(stmt, fresh)
+        for i, d in enumerate(out):
+            if (d.outbox_id, updates[i]["b_attempt"]) not in current:
+                log.warning("寻呼 %s 的结果来自已被取代的认领，未计入 / page %s: result of a superseded claim "
+                            "(attempt %d) kept in the attempts only", d.key, d.key, updates[i]["b_attempt"])
+                out[i] = Delivered(d.outbox_id, d.key, False, "superseded", d.results)
         return out
 
     async def drain(self, sender: PageSender, limit: int = 200, concurrency: int = 20) -> list[Delivered]:
@@ -225,7 +246,15 @@ class Outbox:
             async with gate:
                 started = time.monotonic()
                 try:
-                    results = await sender.deliver(c.page, c.order or None)
+                    async with asyncio.timeout(self.deadline.total_seconds()):
+                        results = await sender.deliver(c.page, c.order or None)
+                except TimeoutError:
+                    log.warning("寻呼 %s 超过投递时限 %.0f 秒 / page %s: delivery over its deadline (%.0f s), "
+                                "retried later", c.page.key, self.deadline.total_seconds(), c.page.key,
+                                self.deadline.total_seconds())
+                    results = [SendResult(ok=False, channel=c.order[0] if c.order else "default", retryable=True,
+                                          error=f"投递超时 / delivery over its deadline "
+                                                f"({self.deadline.total_seconds():.0f} s)")]
                 except Exception as e:  # a channel bug must not stop the other pages
                     log.exception("paging %s failed", c.page.key)
                     results = [SendResult(ok=False, channel=c.order[0] if c.order else "default",

@@ -60,6 +60,8 @@ def feed_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+MAX_GAP_DAYS = 732  # roster gaps are looked for over at most two years at a time
+
 class RosterError(ValueError):
     """A roster change that cannot be made (unknown person, bad span): says what and what to do."""
 
@@ -140,7 +142,12 @@ class RosterService:
                 if start <= s.start < end and (person is None or s.person == person)]
 
     def gaps(self, start: date, end: date) -> list[Gap]:
-        """Spans from `start` to `end` (both dates included) where a required tier has nobody."""
+        """Spans from `start` to `end` (both dates included) where a required tier has nobody.
+        Raises ValueError for a range longer than MAX_GAP_DAYS (the work grows with the range)."""
+        days = (end - start).days + 1
+        if days > MAX_GAP_DAYS:
+            raise ValueError(f"查询范围过长（{days} 天，最多 {MAX_GAP_DAYS} 天）/ the range is {days} days long; "
+                             f"ask for at most {MAX_GAP_DAYS} days at a time")
         lo, hi = self.day_span(start, end)
         roster, cal = self.snapshot(lo, hi)
         return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)

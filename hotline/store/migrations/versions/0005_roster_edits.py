@@ -4,7 +4,7 @@ acknowledgements (the incoming person confirms taking over a shift); override an
 for a manager's approval.
 
 Revision ID: 0005_roster_edits
-Revises: 0003_alerts
+Revises: 0004_listener_heartbeat
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0005_roster_edits"
-down_revision = "0003_alerts"
+down_revision = "0004_listener_heartbeat"
 branch_labels = None
 depends_on = None
 
