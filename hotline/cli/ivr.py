@@ -14,8 +14,10 @@ from hotline.ivr.dialplan import render_dialplan
 from hotline.ivr.lint import check_file, load_checked
 from hotline.ivr.model import WINDOW_KINDS, Issue, Script, ScriptError
 from hotline.ivr.prompts import needed_sounds
-from hotline.ivr.sounds import build_sounds, find_tts
+from hotline.ivr.sounds import build_page_prompts, build_sounds, find_tts
 from hotline.ivr.twiml import render_twiml
+from hotline.paging.ack_dialplan import PROMPTS as PAGE_PROMPTS
+from hotline.paging.ack_dialplan import ack_dialplan
 
 
 def ivr_context(settings: Settings) -> IvrContext:
@@ -117,6 +119,14 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
         print("未安装 espeak-ng/sox,只复制录音 / espeak-ng or sox not installed: copying recordings only "
               "(apt-get install espeak-ng sox)", file=sys.stderr)
     status = 0
+    pages = build_page_prompts(PAGE_PROMPTS, ctx.sounds_dir, out, tts)  # the voice page ack dialplan's
+    for problem in pages.problems:
+        print(problem, file=sys.stderr)
+    print(f"语音寻呼确认 / voice page ack: 录音 {len(pages.recorded)},合成 {len(pages.synthesized)},"
+          f"缺少 {len(pages.missing)} / recorded {len(pages.recorded)}, synthesized {len(pages.synthesized)}, "
+          f"missing {len(pages.missing)} -> {out}")
+    if pages.missing or pages.problems:
+        status = 1
     for path in _scripts(args.files, settings):
         script = _load(path, ctx)
         if script is None:
@@ -133,6 +143,19 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
         if report.missing or report.problems:
             status = 1
     return status
+
+
+def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
+    """The voice page acknowledgement dialplan for the `[paging.asterisk_call]` context."""
+    paging = settings.section("paging")
+    call = paging.get("asterisk_call") if isinstance(paging.get("asterisk_call"), dict) else {}
+    context = str(call.get("context", "hotline-page-ack"))
+    try:
+        print(ack_dialplan(context, sound_prefix=ivr_context(settings).sound_prefix), end="")
+    except ValueError as e:
+        print(f"[paging.asterisk_call] context {context!r}: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,3 +175,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sounds.add_argument("files", nargs="*", metavar="FILE", help="scripts (default ivr_scripts/*.yaml)")
     sounds.add_argument("--out", help="output directory (default <data_dir>/sounds/<sound_prefix>)")
     sounds.set_defaults(func=cmd_sounds)
+    ack = sub.add_parser("page-ack", parents=[COMMON],
+                         help="打印语音寻呼确认拨号方案 / print the voice page acknowledgement dialplan")
+    ack.set_defaults(func=cmd_page_ack)

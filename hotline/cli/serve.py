@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any
 
 from hotline.cli import COMMON
@@ -19,6 +19,7 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
+from hotline.runtime.page_calls import ami_originate
 from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -116,17 +117,6 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], port: int
     await server.serve()
 
 
-def _originate(client: AmiClient) -> Any:
-    """Voice pages to staff phones go out as AMI Originate actions on the listener's connection."""
-
-    async def originate(headers: Mapping[str, str]) -> Mapping[str, str]:
-        fields = [(k, v) for k, v in headers.items() if k.lower() != "action"]
-        result = await client.send_action("Originate", fields)
-        return dict(result.response)
-
-    return originate
-
-
 async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
                         client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
@@ -134,7 +124,7 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
     from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
-                         originate=_originate(client) if client is not None else None)
+                         originate=ami_originate(client) if client is not None else None)
     # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
     pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:

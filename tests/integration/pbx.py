@@ -172,3 +172,21 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         yield running
     finally:
         stop_pbx(running)
+
+
+def hotline_cli(*args: str) -> str:
+    """Run `hotline ARGS` (the shipped config, cwd = the repository root); its stdout."""
+    run = subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")})
+    assert run.returncode == 0, f"hotline {' '.join(args)}: exit {run.returncode}\n{run.stdout}\n{run.stderr}"
+    return run.stdout
+
+
+@pytest.fixture(scope="session")
+def pbx_installed(pbx: Pbx) -> Pbx:
+    """The session PBX with what a site installs from hotline's own commands: the prompts made by
+    `hotline ivr sounds` (IVR scripts and voice page ack) and the ack dialplan of `hotline ivr page-ack`."""
+    hotline_cli("ivr", "sounds", "--out", str(pbx.sounds / "hotline"))
+    pbx.drop_in("extensions.d", "hotline-page-ack.conf", hotline_cli("ivr", "page-ack"))
+    pbx.cli("dialplan reload")
+    return pbx
