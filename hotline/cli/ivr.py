@@ -148,8 +148,8 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
     """The voice page acknowledgement dialplan for the `[paging.asterisk_call]` context."""
     paging = settings.section("paging")
-    call = paging.get("asterisk_call") if isinstance(paging.get("asterisk_call"), dict) else {}
-    context = str(call.get("context", "hotline-page-ack"))
+    call = paging.get("asterisk_call")
+    context = str(call.get("context", "hotline-page-ack")) if isinstance(call, dict) else "hotline-page-ack"
     try:
         print(ack_dialplan(context, sound_prefix=ivr_context(settings).sound_prefix), end="")
     except ValueError as e:
