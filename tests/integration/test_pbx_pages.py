@@ -73,9 +73,10 @@ class PageDesk:
 
 @asynccontextmanager
 async def page_desk(pbx: Pbx, settings: Settings, tmp_path: Path, extension: str, behaviour: str,
-                    rounds: int = 1) -> AsyncIterator[PageDesk]:
+                    rounds: int = 1, account: tuple[str, str] | None = None) -> AsyncIterator[PageDesk]:
     """First line is 李娜 on `extension` (voice first, then the dry-run channel); a missed call has
-    opened an alert and put her page into the outbox; the listener runs on the real PBX."""
+    opened an alert and put her page into the outbox; the listener runs on the real PBX (logged in as
+    `account`, the lab's all-rights user by default)."""
     pbx.db_put("lab/page", extension, behaviour)
     person = replace(LI, extension=extension, channels=("asterisk_call", "desk_dry"))
     far = timedelta(days=30)
@@ -84,7 +85,8 @@ async def page_desk(pbx: Pbx, settings: Settings, tmp_path: Path, extension: str
     r.monitor.on_call(missed(CALLER, T0))
     [alert] = r.monitor.alerts("open")
     db = open_database(f"sqlite:///{tmp_path / 'hotline.db'}")
-    client = AmiClient(pbx.host, pbx.port, pbx.user, pbx.secret, ping_interval=5.0,
+    user, secret = account or (pbx.user, pbx.secret)
+    client = AmiClient(pbx.host, pbx.port, user, secret, ping_interval=5.0,
                        raw_only=tracker_config(settings).raw_only())
     listener = AmiListener(client, AmiIngest(settings, Ledger(db.factory), batch=50), r.clock, flush_interval=0.1,
                            on_page_ack=lambda ack: acknowledge_voice_event(r.monitor, ack))
