@@ -104,9 +104,14 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
         (out / f"queues_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.queues_conf,
                                                                              encoding="utf-8")
         (out / f"{script.name}.sounds.txt").write_text(sounds, encoding="utf-8")
+        if rendering.voicemail_conf:
+            (out / f"voicemail_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.voicemail_conf,
+                                                                                    encoding="utf-8")
     else:
         print(rendering.extensions_conf)
         print(rendering.queues_conf)
+        if rendering.voicemail_conf:
+            print(rendering.voicemail_conf)
         print("; 需要的声音文件 / sound files needed:\n" + sounds, end="")
     return 0
 

@@ -239,7 +239,8 @@ def apply(call: Call, event: CallEvent) -> Call:
         if event.caller_name:
             call.caller_name = event.caller_name
     elif k is EventKind.MENU:
-        call.menu = event.menu or call.menu
+        # "" = the IVR said the last key was no menu choice (an invalid key): no menu until a valid one
+        call.menu = None if event.menu == "" else (event.menu or call.menu)
         call.specialty = event.specialty or call.specialty
     elif k in (EventKind.STAFF_REACHED, EventKind.QUEUE):
         if call.staff_reached_at is None or event.at < call.staff_reached_at:

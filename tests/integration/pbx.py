@@ -130,15 +130,27 @@ class Pbx:
     def lab(self) -> Any:
         """The call driver `ami_lab.py` (read-only in ../shared), pointed at this PBX."""
         if self._lab is None:
-            spec = importlib.util.spec_from_file_location("ami_lab", ASTERISK / "ami_lab.py")
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault("ami_lab", module)
-            spec.loader.exec_module(module)
-            self._lab = module
+            self._lab = _shared_module("ami_lab")
         lab: Any = self._lab
         lab.HOST, lab.PORT, lab.USER, lab.SECRET = self.host, self.port, self.user, self.secret
         return lab
+
+    def ivr_check(self) -> Any:
+        """`ivr_check.py` (it drives calls with `ami_lab`, pointed at this PBX by `lab()`)."""
+        self.lab()
+        return _shared_module("ivr_check")
+
+
+def _shared_module(name: str) -> ModuleType:
+    """A tool of ../shared/asterisk imported once (ivr_check imports ami_lab by name: one copy of each)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ASTERISK / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def start_pbx(run_dir: Path) -> Pbx:

@@ -37,6 +37,7 @@ class TrackerConfig:
     tz: ZoneInfo = DEFAULT_TZ
     specialty_variable: str = "HOTLINE_SPECIALTY"
     queue_variable: str = "HOTLINE_QUEUE"
+    menu_variable: str = "HOTLINE_MENU"  # the rendered IVR: the valid key, or "" after an invalid one
 
     def specialty(self, queue: str | None) -> str | None:
         return None if queue is None else self.queues.get(queue, queue)
@@ -45,7 +46,7 @@ class TrackerConfig:
         """Events the tracker never reads: the parser keeps them as bytes only (for the raw record).
         A VarSet is parsed only when it sets a variable the tracker reads."""
         reads = tuple(f"Variable: {v}\r".encode() for v in
-                      (self.specialty_variable, self.queue_variable, "QUEUESTATUS"))
+                      (self.specialty_variable, self.queue_variable, self.menu_variable, "QUEUESTATUS"))
         return {**{name: () for name in IGNORED_EVENTS}, "VarSet": reads}
 
 
@@ -210,6 +211,11 @@ class Tracker:
                 return
             specialty = val if var == self.config.specialty_variable else self.config.specialty(val)
             self._emit(call.call_id, EventKind.MENU, self._at(p), specialty=specialty)
+        elif var == self.config.menu_variable:
+            call = self._call_for_channel(p)
+            if call is None or call.outbound or call.queue is not None or call.dial_target is not None:
+                return
+            self._emit(call.call_id, EventKind.MENU, self._at(p), menu=value(p, "Value") or "")
         elif var == "QUEUESTATUS":
             call = self._call_for_channel(p)
             status = p.get("Value", "")
