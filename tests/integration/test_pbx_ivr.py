@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,8 +75,10 @@ def install(pbx_installed: Pbx, settings: Settings) -> Iterator[Install]:
     pbx.cli("database deltree hotline")
 
 
-def run_calls(pbx: Pbx, steps: list[tuple[str, dict[str, Any], Callable[[], None] | None]],
-              gap: float = 1.0) -> dict[str, dict[str, Any]]:
+Step = tuple[str, dict[str, Any], Callable[[], object] | None]
+
+
+def run_calls(pbx: Pbx, steps: Sequence[Step], gap: float = 1.0) -> dict[str, dict[str, Any]]:
     """Place each ivr_check case (after running its set-up step), record AMI, analyse each call's path."""
     check, lab = pbx.ivr_check(), pbx.lab()
     rec = lab.RawConn()
@@ -103,7 +105,13 @@ def test_window_ends_before_the_end_minute_and_holidays_come_from_astdb(pbx_inst
     minute = datetime.now(TZ).replace(second=0, microsecond=0)
     start = max(minute - timedelta(hours=2), minute.replace(hour=0, minute=0))
     today = minute.strftime("%Y%m%d")
-    steps = [
+
+    def make_up_day() -> None:
+        not_today = "tue-tue" if minute.weekday() == 0 else "mon-mon"
+        install(f"{start:%H:%M}-{minute + timedelta(minutes=2):%H:%M}", not_today)
+        pbx.db_put("hotline/calendar", today, "workday")
+
+    steps: list[Step] = [
         # on-site hours ending at this very minute: hotline says remote now (17:00 is not on-site)
         ("ends_now", check.case("13910000021", [], 2, window=""),
          lambda: install(f"{start:%H:%M}-{minute:%H:%M}", "*")),
@@ -113,9 +121,7 @@ def test_window_ends_before_the_end_minute_and_holidays_come_from_astdb(pbx_inst
         ("holiday", check.case("13910000023", [], 2, window=""),
          lambda: pbx.db_put("hotline/calendar", today, "holiday")),
         # on-site days exclude today, but today is a make-up working day (调休上班) in the calendar
-        ("workday", check.case("13910000024", [], 2, window=""),
-         lambda: (install(f"{start:%H:%M}-{minute + timedelta(minutes=2):%H:%M}", "mon-mon" if minute.weekday()
-                          else "tue-tue"), pbx.db_put("hotline/calendar", today, "workday"))),
+        ("workday", check.case("13910000024", [], 2, window=""), make_up_day),
     ]
     results = run_calls(pbx, steps, gap=0.5)
     assert datetime.now(TZ) - minute < timedelta(minutes=1, seconds=30)
@@ -128,7 +134,7 @@ async def test_menu_keys_and_invalid_keys_in_the_ledger(
     pbx, check = pbx_installed, pbx_installed.ivr_check()
     install()
     cases = check.cases()
-    steps = [(name, cases[name], None) for name in ("onsite_1_network", "onsite_invalid_then_1",
+    steps: list[Step] = [(name, cases[name], None) for name in ("onsite_1_network", "onsite_invalid_then_1",
                                                      "onsite_invalid_x3_duty")]
     db = open_database(f"sqlite:///{tmp_path / 'h.db'}")
     client = AmiClient(pbx.host, pbx.port, pbx.user, pbx.secret, raw_only=tracker_config(settings).raw_only())
