@@ -64,6 +64,7 @@ _DIAL_RESULTS = {
     "CHANUNAVAIL": AttemptResult.FAILED,
     "CONGESTION": AttemptResult.FAILED,
 }
+SHUTDOWN_CAUSE = "4"  # SoftHangupRequest Cause: AST_SOFTHANGUP_SHUTDOWN (core restart / stop)
 _RECENT_LIMIT = 1024  # ended calls remembered for late AgentComplete events
 
 
@@ -402,10 +403,13 @@ class Tracker:
         name = p.get("Channel")
         if not name:
             return
+        shutdown = p.get("Event") == "SoftHangupRequest" and p.get("Cause") == SHUTDOWN_CAUSE
         cid = self.call_of_name.get(name)
         if cid is not None and (call := self.calls.get(cid)) is not None:
             on_call_channel = name == call.channel_name
-            if call.outbound:
+            if shutdown:
+                party = Party.PBX  # `core restart` / `core stop`: the PBX hung up every channel
+            elif call.outbound:
                 party = Party.STAFF
             elif on_call_channel and p.get("Event") == "SoftHangupRequest":
                 party = Party.SYSTEM  # the dialplan hung up (Hangup(), end of script)
@@ -416,8 +420,8 @@ class Tracker:
             return
         cid = self.staff_of_name.get(name)
         if cid is not None and (call := self.calls.get(cid)) is not None:
-            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p),
-                       party=Party.CUSTOMER if call.outbound else Party.AGENT)
+            staff_side = Party.CUSTOMER if call.outbound else Party.AGENT
+            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p), party=Party.PBX if shutdown else staff_side)
 
     def _hangup(self, p: Packet) -> None:
         uid = p.get("Uniqueid")
