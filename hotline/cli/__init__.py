@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from hotline.cli.log_format import DeskTimeFormatter
 from hotline.config import ConfigError, Settings, load_settings
 
 # (module name, register function name): each register(subparsers) adds its commands and sets
@@ -47,17 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = DeskTimeFormatter()
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(getattr(args, "config", None) or None)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
         return 2
+    formatter.tz = settings.tz  # log times in the desk's timezone, like everything else it shows
     func: Command = args.func
     try:
         return func(args, settings)

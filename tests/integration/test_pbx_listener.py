@@ -1,6 +1,6 @@
 """The live listener (`hotline.runtime.listener`) on the real Asterisk: the call driver places scripted
 calls (answered, abandoned in the queue, queue timeout, busy and answered duty line, a GBK caller
-name, a hang-up before the menu, a staff callback) all at once, and the ledger the listener wrote must
+name, a hang-up before the menu, staff callbacks answered and not) all at once, and the ledger the listener wrote must
 agree with what the driver scripted and with the ground truth it derived from the PBX's own bytes."""
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def scripted_calls(lab: Any) -> list[dict[str, Any]]:
         lab.ivr_hangup("c7", 0, "13800138008", "Zhou Tao", 2),
         lab.callback("c8", 0, "8001", "Agent One", "13800138011", 3, 600, 8,
                      expect={"answered": True, "hung_up_by": "staff"}),
+        # the customer never answers: Dial(...,30) in [from-internal] times out, the dialplan ends the call
+        lab.callback("c9", 0, "8001", "Agent One", "13911112222", 40, 600, 60,
+                     expect={"answered": False, "hung_up_by": "system"}, kind="outbound_callback_noanswer"),
     ]
 
 
@@ -90,4 +93,5 @@ async def test_live_listener_ledger_matches_the_scripted_calls(
     assert [by_id[c]["outcome"] for c in ("c2", "c3", "c4", "c7")] == ["abandoned", "timeout", "busy",
                                                                       "ivr_abandoned"]
     assert by_id["c8"]["direction"] == "outbound" and by_id["c8"]["caller"] == "8001"
+    assert (by_id["c9"]["outcome"], by_id["c9"]["hung_up_by"]) == ("timeout", "system")
     assert listener.status["connects"] == 1 and not ledger.open

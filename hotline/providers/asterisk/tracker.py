@@ -393,6 +393,7 @@ class Tracker:
             if not call.answered:
                 self._answer(call, call.rung.get(dest) or call.dial_target, None, self._at(p), dest or None)
         elif status in _DIAL_RESULTS and not call.answered:
+            call.dial_failed = True
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=_DIAL_RESULTS[status])
         elif status == "CANCEL" and not call.answered and call.hangup_seen:
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.ABANDONED)
@@ -409,6 +410,8 @@ class Tracker:
             on_call_channel = name == call.channel_name
             if shutdown:
                 party = Party.PBX  # `core restart` / `core stop`: the PBX hung up every channel
+            elif call.outbound and call.dial_failed and on_call_channel and p.get("Event") == "SoftHangupRequest":
+                party = Party.SYSTEM  # the customer did not answer: Dial() timed out and the dialplan hung up
             elif call.outbound:
                 party = Party.STAFF
             elif on_call_channel and p.get("Event") == "SoftHangupRequest":
