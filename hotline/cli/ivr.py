@@ -163,6 +163,66 @@ def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def pbx_files(settings: Settings, scripts: list[Path]) -> dict[str, str] | None:
+    """Everything to install on the PBX, by file name: the AMI account, the dialplan (voice page ack and
+    every IVR script), the queues' wait-again messages and the voicemail mailboxes."""
+    from hotline.providers.asterisk.manager_account import manager_conf
+
+    ctx = ivr_context(settings)
+    paging = settings.section("paging")
+    call = paging.get("asterisk_call")
+    context = str(call.get("context", "hotline-page-ack")) if isinstance(call, dict) else "hotline-page-ack"
+    extensions = [ack_dialplan(context, sound_prefix=ctx.sound_prefix)]
+    queues: list[str] = []
+    voicemail: list[str] = []
+    sounds: list[str] = [f"{ctx.sound_prefix}/{name.rsplit('/', 1)[-1]}\t{text}" for name, text in PAGE_PROMPTS.items()]
+    for path in scripts:
+        script = _load(path, ctx)
+        if script is None:
+            return None
+        rendering = render_dialplan(script, ctx)
+        extensions.append(rendering.extensions_conf)
+        queues.append(rendering.queues_conf)
+        if rendering.voicemail_conf:
+            voicemail.append(rendering.voicemail_conf)
+        sounds += [f"{ctx.sound_prefix}/{s.name}\t{s.text}" for s in rendering.sounds]
+    return {
+        "manager_hotline.conf": manager_conf(settings.ami.username),
+        "extensions_hotline.conf": "\n".join(extensions),
+        "queues_hotline.conf": "\n".join(queues),
+        "voicemail_hotline.conf": "\n".join(voicemail),
+        "sounds.txt": "".join(f"{line}\n" for line in dict.fromkeys(sounds)),
+    }
+
+
+PBX_STEPS = """; 安装步骤 / how to install (docs/asterisk.md):
+;   manager_hotline.conf    -> /etc/asterisk/manager.conf (or manager.d/), `manager reload`
+;   extensions_hotline.conf -> #include at the end of extensions.conf, `dialplan reload`;
+;                              route the hotline DIDs to Goto(hotline-<script>,s,1)
+;   queues_hotline.conf     -> #include AFTER the queues' own sections in queues.conf, `module reload app_queue.so`
+;   voicemail_hotline.conf  -> voicemail.conf ([general] format = wav), `module reload app_voicemail.so`
+;   sounds.txt              -> prompts: `hotline ivr sounds --out /var/lib/asterisk/sounds/<lang>/hotline`
+"""
+
+
+def cmd_pbx(args: argparse.Namespace, settings: Settings) -> int:
+    files = pbx_files(settings, _scripts(args.files, settings))
+    if files is None:
+        return 1
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+        print(f"{len(files)} files -> {out}")
+        print(PBX_STEPS, end="")
+        return 0
+    print(PBX_STEPS)
+    for name, text in files.items():
+        print(f";;;;;;;;;;;;;;;;;;;; {name}\n{text}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ivr = subparsers.add_parser("ivr", help="IVR 脚本 / IVR scripts: lint, render, sounds")
     sub = ivr.add_subparsers(dest="ivr_command", required=True)
@@ -183,3 +243,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ack = sub.add_parser("page-ack", parents=[COMMON],
                          help="打印语音寻呼确认拨号方案 / print the voice page acknowledgement dialplan")
     ack.set_defaults(func=cmd_page_ack)
+    pbx = sub.add_parser("pbx", parents=[COMMON],
+                         help="打印 PBX 需要安装的全部内容 / print everything to install on the Asterisk PBX")
+    pbx.add_argument("files", nargs="*", metavar="FILE", help="IVR scripts (default ivr_scripts/*.yaml)")
+    pbx.add_argument("--out", help="write the files into this directory instead of printing")
+    pbx.set_defaults(func=cmd_pbx)

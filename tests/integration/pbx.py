@@ -186,10 +186,11 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         stop_pbx(running)
 
 
-def hotline_cli(*args: str) -> str:
-    """Run `hotline ARGS` (the shipped config, cwd = the repository root); its stdout."""
+def hotline_cli(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run `hotline ARGS` (the shipped config, cwd = the repository root, HOTLINE_* from `env` only); its stdout."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     run = subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True, text=True, timeout=120,
-                         cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")})
+                         cwd=ROOT, env={**clean, **(env or {})})
     assert run.returncode == 0, f"hotline {' '.join(args)}: exit {run.returncode}\n{run.stdout}\n{run.stderr}"
     return run.stdout
 
