@@ -33,7 +33,6 @@ REASONS = {
     "5": "忙线 / busy",
     "8": "线路拥塞 / congestion",
 }
-ANSWER_MARGIN = 20.0  # seconds past ring_seconds to wait for the outcome
 
 
 def _header_value(value: str) -> str:
@@ -56,7 +55,7 @@ class AsteriskCallChannel:
         self.priority = priority
         self.caller_id = caller_id
         self.ring_seconds = ring_seconds
-        self.timeout = timeout  # for the AMI response (the call itself is asynchronous)
+        self.timeout = timeout  # for the AMI response; the outcome may come `ring_seconds` later
 
     def action(self, page: Page) -> dict[str, str]:
         """The Originate action's headers, in order."""
@@ -83,8 +82,9 @@ class AsteriskCallChannel:
     async def _send(self, page: Page) -> str | None:
         action = self.action(page)
         try:
-            response = await asyncio.wait_for(self._originate(action),
-                                              self.timeout + self.ring_seconds + ANSWER_MARGIN)
+            # the reply (up to `timeout`), then the phone rings (up to `ring_seconds`): the outcome comes
+            # after both; the entry point's own answer wait ends a few seconds after the ring time
+            response = await asyncio.wait_for(self._originate(action), 2 * self.timeout + self.ring_seconds)
         except (OSError, TimeoutError, ConnectionError) as e:
             raise DeliveryError(f"AMI 不可用 / AMI unavailable ({type(e).__name__})", retryable=True) from None
         if response.get("Response", "").lower() != "success":

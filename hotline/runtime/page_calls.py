@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from hotline.providers.asterisk.client import AmiClient
 
-ANSWER_MARGIN = 15.0  # seconds past the ring time to wait for the OriginateResponse
+ANSWER_MARGIN = 5.0  # seconds past the ring time to wait for the OriginateResponse
 
 
 def ami_originate(client: AmiClient) -> Callable[[Mapping[str, str]], Awaitable[Mapping[str, str]]]:
