@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from hotline.cli import failures
+from hotline.cli.log_format import DeskTimeFormatter
 from hotline.config import ConfigError, Settings, load_settings
 
 # (module name, register function name): each register(subparsers) adds its commands and sets
@@ -79,11 +80,10 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = DeskTimeFormatter()
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.verbose:  # "Added job ...", "Running job ..." every tick otherwise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -92,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
         return failures.EXIT_USAGE
+    formatter.tz = settings.tz  # log times in the desk's timezone, like everything else it shows
     try:
         code = _run(args, settings)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

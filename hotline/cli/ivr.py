@@ -14,8 +14,10 @@ from hotline.ivr.dialplan import render_dialplan
 from hotline.ivr.lint import check_file, load_checked
 from hotline.ivr.model import WINDOW_KINDS, Issue, Script, ScriptError
 from hotline.ivr.prompts import needed_sounds
-from hotline.ivr.sounds import build_sounds, find_tts
+from hotline.ivr.sounds import build_page_prompts, build_sounds, find_tts
 from hotline.ivr.twiml import render_twiml
+from hotline.paging.ack_dialplan import PROMPTS as PAGE_PROMPTS
+from hotline.paging.ack_dialplan import ack_dialplan
 
 
 def ivr_context(settings: Settings) -> IvrContext:
@@ -105,9 +107,14 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
         (out / f"queues_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.queues_conf,
                                                                              encoding="utf-8")
         (out / f"{script.name}.sounds.txt").write_text(sounds, encoding="utf-8")
+        if rendering.voicemail_conf:
+            (out / f"voicemail_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.voicemail_conf,
+                                                                                    encoding="utf-8")
     else:
         print(rendering.extensions_conf)
         print(rendering.queues_conf)
+        if rendering.voicemail_conf:
+            print(rendering.voicemail_conf)
         print("; 需要的声音文件 / sound files needed:\n" + sounds, end="")
     return 0
 
@@ -120,6 +127,14 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
         print("未安装 espeak-ng/sox,只复制录音 / espeak-ng or sox not installed: copying recordings only "
               "(apt-get install espeak-ng sox)", file=sys.stderr)
     status = 0
+    pages = build_page_prompts(PAGE_PROMPTS, ctx.sounds_dir, out, tts)  # the voice page ack dialplan's
+    for problem in pages.problems:
+        print(problem, file=sys.stderr)
+    print(f"语音寻呼确认 / voice page ack: 录音 {len(pages.recorded)},合成 {len(pages.synthesized)},"
+          f"缺少 {len(pages.missing)} / recorded {len(pages.recorded)}, synthesized {len(pages.synthesized)}, "
+          f"missing {len(pages.missing)} -> {out}")
+    if pages.missing or pages.problems:
+        status = 1
     for path in _scripts(args.files, settings):
         script = _load(path, ctx)
         if script is None:
@@ -136,6 +151,79 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
         if report.missing or report.problems:
             status = 1
     return status
+
+
+def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
+    """The voice page acknowledgement dialplan for the `[paging.asterisk_call]` context."""
+    paging = settings.section("paging")
+    call = paging.get("asterisk_call")
+    context = str(call.get("context", "hotline-page-ack")) if isinstance(call, dict) else "hotline-page-ack"
+    try:
+        print(ack_dialplan(context, sound_prefix=ivr_context(settings).sound_prefix), end="")
+    except ValueError as e:
+        print(f"[paging.asterisk_call] context {context!r}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def pbx_files(settings: Settings, scripts: list[Path]) -> dict[str, str] | None:
+    """Everything to install on the PBX, by file name: the AMI account, the dialplan (voice page ack and
+    every IVR script), the queues' wait-again messages and the voicemail mailboxes."""
+    from hotline.providers.asterisk.manager_account import manager_conf
+
+    ctx = ivr_context(settings)
+    paging = settings.section("paging")
+    call = paging.get("asterisk_call")
+    context = str(call.get("context", "hotline-page-ack")) if isinstance(call, dict) else "hotline-page-ack"
+    extensions = [ack_dialplan(context, sound_prefix=ctx.sound_prefix)]
+    queues: list[str] = []
+    voicemail: list[str] = []
+    sounds: list[str] = [f"{ctx.sound_prefix}/{name.rsplit('/', 1)[-1]}\t{text}" for name, text in PAGE_PROMPTS.items()]
+    for path in scripts:
+        script = _load(path, ctx)
+        if script is None:
+            return None
+        rendering = render_dialplan(script, ctx)
+        extensions.append(rendering.extensions_conf)
+        queues.append(rendering.queues_conf)
+        if rendering.voicemail_conf:
+            voicemail.append(rendering.voicemail_conf)
+        sounds += [f"{ctx.sound_prefix}/{s.name}\t{s.text}" for s in rendering.sounds]
+    return {
+        "manager_hotline.conf": manager_conf(settings.ami.username),
+        "extensions_hotline.conf": "\n".join(extensions),
+        "queues_hotline.conf": "\n".join(queues),
+        "voicemail_hotline.conf": "\n".join(voicemail),
+        "sounds.txt": "".join(f"{line}\n" for line in dict.fromkeys(sounds)),
+    }
+
+
+PBX_STEPS = """; 安装步骤 / how to install (docs/asterisk.md):
+;   manager_hotline.conf    -> /etc/asterisk/manager.conf (or manager.d/), `manager reload`
+;   extensions_hotline.conf -> #include at the end of extensions.conf, `dialplan reload`;
+;                              route the hotline DIDs to Goto(hotline-<script>,s,1)
+;   queues_hotline.conf     -> #include AFTER the queues' own sections in queues.conf, `module reload app_queue.so`
+;   voicemail_hotline.conf  -> voicemail.conf ([general] format = wav), `module reload app_voicemail.so`
+;   sounds.txt              -> prompts: `hotline ivr sounds --out /var/lib/asterisk/sounds/<lang>/hotline`
+"""
+
+
+def cmd_pbx(args: argparse.Namespace, settings: Settings) -> int:
+    files = pbx_files(settings, _scripts(args.files, settings))
+    if files is None:
+        return 1
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+        print(f"{len(files)} files -> {out}")
+        print(PBX_STEPS, end="")
+        return 0
+    print(PBX_STEPS)
+    for name, text in files.items():
+        print(f";;;;;;;;;;;;;;;;;;;; {name}\n{text}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -156,3 +244,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sounds.add_argument("files", nargs="*", metavar="FILE", help="脚本 / scripts (default ivr_scripts/*.yaml)")
     sounds.add_argument("--out", help="输出目录 / output directory (default <data_dir>/sounds/<sound_prefix>)")
     sounds.set_defaults(func=cmd_sounds)
+    ack = sub.add_parser("page-ack", parents=[COMMON],
+                         help="打印语音寻呼确认拨号方案 / print the voice page acknowledgement dialplan")
+    ack.set_defaults(func=cmd_page_ack)
+    pbx = sub.add_parser("pbx", parents=[COMMON],
+                         help="打印 PBX 需要安装的全部内容 / print everything to install on the Asterisk PBX")
+    pbx.add_argument("files", nargs="*", metavar="FILE", help="IVR scripts (default ivr_scripts/*.yaml)")
+    pbx.add_argument("--out", help="write the files into this directory instead of printing")
+    pbx.set_defaults(func=cmd_pbx)

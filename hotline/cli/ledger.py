@@ -24,7 +24,7 @@ from hotline.services.reports.answer_rate import answer_rate_report
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
-    "ivr_abandoned": "IVR挂机", "failed": "失败", None: "进行中",
+    "ivr_abandoned": "IVR挂机", "failed": "失败", "dropped": "PBX中断", None: "进行中",
 }
 
 

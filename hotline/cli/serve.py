@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any
 
 from hotline.cli import COMMON
@@ -21,6 +21,7 @@ from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.api_socket import bind_api_socket, bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
+from hotline.runtime.page_calls import ami_originate
 from hotline.runtime.stop import StopSignal
 from hotline.services.calls.ledger import Ledger
 
@@ -193,17 +194,6 @@ def _need_ami_secret(settings: Settings) -> None:
                           "of hotline's account in the PBX's manager.conf>")
 
 
-def _originate(client: AmiClient) -> Any:
-    """Voice pages to staff phones go out as AMI Originate actions on the listener's connection."""
-
-    async def originate(headers: Mapping[str, str]) -> Mapping[str, str]:
-        fields = [(k, v) for k, v in headers.items() if k.lower() != "action"]
-        result = await client.send_action("Originate", fields)
-        return dict(result.response)
-
-    return originate
-
-
 async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: dict[str, Any],
                         client: AmiClient | None, api: Coroutine[Any, Any, None],
                         link_mode: str = "required") -> None:
@@ -213,7 +203,7 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
     from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
-                         originate=_originate(client) if client is not None else None, link_mode=link_mode)
+                         originate=ami_originate(client) if client is not None else None, link_mode=link_mode)
     # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
     pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:

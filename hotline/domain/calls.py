@@ -20,12 +20,14 @@ class Outcome(StrEnum):
     BUSY = "busy"
     IVR_ABANDONED = "ivr_abandoned"  # the caller left the IVR before reaching staff
     FAILED = "failed"
+    DROPPED = "dropped"  # the PBX dropped the call (restart, shutdown) before staff answered: nobody's doing
 
 
 # Outcomes of calls that were put through to staff: the denominator of the answer rate.
 OFFERED = frozenset({Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY})
 # Outcomes where the caller did not reach staff: candidates for a missed-call alert.
-MISSED = frozenset({Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY, Outcome.IVR_ABANDONED, Outcome.FAILED})
+MISSED = frozenset({Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY, Outcome.IVR_ABANDONED, Outcome.FAILED,
+                    Outcome.DROPPED})
 
 
 class Direction(StrEnum):
@@ -41,6 +43,7 @@ class Party(StrEnum):
     SYSTEM = "system"
     STAFF = "staff"  # outbound: the staff member who placed the call
     CUSTOMER = "customer"  # outbound: the customer called back
+    PBX = "pbx"  # the PBX itself dropped the call (restart or shutdown): neither caller nor staff
 
 
 class EventKind(StrEnum):
@@ -187,6 +190,8 @@ def classify(call: Call) -> Outcome:
     """The outcome of an ended call. Answered only when staff were bridged with the caller."""
     if call.answered_at is not None:
         return Outcome.ANSWERED
+    if call.hung_up_by is Party.PBX:
+        return Outcome.DROPPED  # not an abandon, a timeout nor an IVR hang-up: kept out of those figures
     if call.staff_reached_at is None:
         if call.attempt_result is AttemptResult.FAILED:
             return Outcome.FAILED
@@ -239,7 +244,8 @@ def apply(call: Call, event: CallEvent) -> Call:
         if event.caller_name:
             call.caller_name = event.caller_name
     elif k is EventKind.MENU:
-        call.menu = event.menu or call.menu
+        # "" = the IVR said the last key was no menu choice (an invalid key): no menu until a valid one
+        call.menu = None if event.menu == "" else (event.menu or call.menu)
         call.specialty = event.specialty or call.specialty
     elif k in (EventKind.STAFF_REACHED, EventKind.QUEUE):
         if call.staff_reached_at is None or event.at < call.staff_reached_at:
@@ -272,10 +278,12 @@ def apply(call: Call, event: CallEvent) -> Call:
         if call.hangup_at is None or event.at < call.hangup_at:
             call.hangup_at = event.at
             call.hung_up_by = event.party
+        if event.party is Party.PBX and call.ended_at is None:
+            call.hung_up_by = Party.PBX  # a restart cuts every channel at once: the PBX ended the call
     elif k is EventKind.TALK_ENDED:
         if call.talk_ended_at is None:
             call.talk_ended_at = event.at
-            if event.party is not None:
+            if event.party is not None and call.hung_up_by is not Party.PBX:
                 call.hung_up_by = event.party
     elif k is EventKind.ENDED and call.ended_at is None:
         call.ended_at = event.at

@@ -19,7 +19,8 @@ TIERS = ("first_line", "second_line", "manager", "vendor")
 WINDOWS = ("onsite", "remote", "holiday")
 KINDS = ("no_answer", "incident", "silence")
 _CHANNEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-ALERT_OUTCOMES = (Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY, Outcome.IVR_ABANDONED, Outcome.FAILED)
+ALERT_OUTCOMES = (Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY, Outcome.IVR_ABANDONED, Outcome.FAILED,
+                  Outcome.DROPPED)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|m|min|s|sec)?\s*$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")

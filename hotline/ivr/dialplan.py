@@ -13,6 +13,7 @@ working-day calendar) and GotoIfTime on the on-site hours. On-duty phones are re
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hotline.ivr.context import IvrContext
@@ -36,8 +37,9 @@ from hotline.ivr.prompts import SoundNeed, needed_sounds, parts
 @dataclass(frozen=True)
 class AsteriskRendering:
     extensions_conf: str  # contexts to #include in extensions.conf
-    queues_conf: str  # periodic wait messages per queue, to merge into queues.conf
+    queues_conf: str  # periodic wait messages per queue: `[queue](+)` sections to #include after queues.conf
     sounds: list[SoundNeed]  # files under <sounds dir>/<sound_prefix>/
+    voicemail_conf: str = ""  # the mailboxes the script's voicemail nodes leave messages in (voicemail.conf)
 
 
 def variable(name: str) -> str:
@@ -105,8 +107,9 @@ class _Dialplan:
         elif isinstance(node, Hangup):
             self.exten("s", [self.playback(node.id, "", node.prompt), "Hangup()"])
         elif isinstance(node, Voicemail):
+            box, context = mailbox(node)
             self.exten("s", [*self.sets({"voicemail": "requested"}), self.playback(node.id, "", node.prompt),
-                             f"VoiceMail({node.mailbox},s)", self.goto(node.next)])
+                             f"VoiceMail({box}@{context},s)", self.goto(node.next)])
         elif isinstance(node, Window):
             self.window(node)
         elif isinstance(node, Menu):
@@ -126,6 +129,7 @@ class _Dialplan:
         for exten, role, fallback in (("i", "invalid", node.on_invalid), ("t", "timeout", node.on_timeout)):
             after = f"{self.context(fallback.next)},s,1" if fallback else "hangup"
             self.exten(exten, [f"Set({retries}=$[${{{retries}}} + 1])",
+                               f"Set({variable('menu')}=)" if exten == "i" else "",  # the key was no choice
                                self.playback(node.id, role, fallback.prompt if fallback else None),
                                f"GotoIf($[${{{retries}}} > {node.retries}]?{after})",
                                "Goto(s,prompt)", "" if fallback else "(hangup):Hangup()"])
@@ -159,7 +163,8 @@ class _Dialplan:
     def window_subroutine(self) -> None:
         """Sets HOTLINE_WINDOW from the AstDB calendar and the on-site hours, then returns."""
         window, day, c = variable("window"), variable("day"), self.ctx
-        when = f"{c.onsite_hours},{c.onsite_days},*,*,{c.timezone}"
+        hours = gotoiftime_hours(c.onsite_hours)
+        when = f"{hours},{c.onsite_days},*,*,{c.timezone}"
         self.lines += ["", f"[{self.context('window')}]",
                        "; HOTLINE_WINDOW = holiday (AstDB hotline/calendar/<day> = holiday), onsite (on-site hours,",
                        "; or any day marked workday), else remote (7x24 remote on-duty service)."]
@@ -169,15 +174,62 @@ class _Dialplan:
             f'GotoIf($["${{{day}}}" = "holiday"]?holiday)',
             f'GotoIf($["${{{day}}}" = "workday"]?workday)',
             f"GotoIfTime({when}?onsite)", "Return()",
-            f"(workday):GotoIfTime({c.onsite_hours},*,*,*,{c.timezone}?onsite)", "Return()",
+            f"(workday):GotoIfTime({hours},*,*,*,{c.timezone}?onsite)", "Return()",
             f"(onsite):Set({window}=onsite)", "Return()",
             f"(holiday):Set({window}=holiday)", "Return()",
         ])
 
 
+def gotoiftime_hours(hours: str) -> str:
+    """hotline's on-site hours `HH:MM-HH:MM` end before the end minute (17:00 is no longer on-site);
+    GotoIfTime's range includes its end minute, so `09:00-17:00` is rendered `09:00-16:59`. Other
+    forms (`*`, a single time) are passed on unchanged."""
+    match = _HOURS.match(hours.strip())
+    if not match:
+        return hours
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    end = (h2 * 60 + m2 - 1) % (24 * 60)
+    if h2 * 60 + m2 == h1 * 60 + m1:
+        return hours  # an empty or full-day range: nothing to shift
+    return f"{h1:02d}:{m1:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def mailbox(node: Voicemail) -> tuple[str, str]:
+    """(mailbox, voicemail context) of a voicemail node: `hotline@default` -> ("hotline", "default")."""
+    box, _, context = node.mailbox.partition("@")
+    return box, context or "default"
+
+
+def _voicemail_conf(script: Script) -> str:
+    """voicemail.conf mailboxes of the script's voicemail nodes, with the node's `max_length` (maxsecs).
+    A plain `[context]`: app_voicemail reads every section of that name (`(+)` would fail where the PBX
+    has no such context yet); the PIN is to be set by the site."""
+    boxes: dict[tuple[str, str], int] = {}
+    for node in script.nodes.values():
+        if isinstance(node, Voicemail):
+            key = mailbox(node)
+            boxes[key] = max(boxes.get(key, 0), node.max_length)
+    if not boxes:
+        return ""
+    out = [f"; Mailboxes of IVR script {script.name}: put into voicemail.conf (or #include it), then",
+           "; `module reload app_voicemail.so`. Replace CHANGE-PIN with the PIN staff use in VoiceMailMain().",
+           "; [general] needs at least: format = wav"]
+    for context in sorted({c for _, c in boxes}):
+        out += ["", f"[{context}]"]
+        for (box, c), seconds in sorted(boxes.items()):
+            if c == context:
+                out.append(f"{box} => CHANGE-PIN,热线留言 Hotline voicemail,,,maxsecs={seconds}")
+    return "\n".join(out) + "\n"
+
+
 def _queues_conf(script: Script, ctx: IvrContext) -> str:
-    """queues.conf settings that play the wait-again message (Asterisk rotates several files)."""
-    out = [f"; Wait-again messages of IVR script {script.name}: merge into the queue sections of queues.conf."]
+    """queues.conf settings that play the wait-again message (Asterisk rotates several files); `(+)`
+    adds them to the PBX's own queue sections (a second plain `[queue]` would be skipped), and
+    `announce-to-first-user` plays them to the caller at the head of the queue too."""
+    out = [f"; Wait-again messages of IVR script {script.name}: #include after the queues of queues.conf."]
     done: set[str] = set()
     for node in script.nodes.values():
         if not isinstance(node, Queue) or node.again_prompt is None:
@@ -188,10 +240,12 @@ def _queues_conf(script: Script, ctx: IvrContext) -> str:
         done.add(name)
         files = ",".join(f"{ctx.sound_prefix}/{p.sound}" for p in parts(script, ctx, node.id, "again",
                                                                          node.again_prompt))
-        out += ["", f"[{name}]", f"periodic-announce={files}", f"periodic-announce-frequency={node.again_after}"]
+        out += ["", f"[{name}](+)", f"periodic-announce={files}", f"periodic-announce-frequency={node.again_after}",
+                "announce-to-first-user=yes"]
     return "\n".join(out) + "\n"
 
 
 def render_dialplan(script: Script, ctx: IvrContext) -> AsteriskRendering:
     """The Asterisk rendering of a (linted) script."""
-    return AsteriskRendering(_Dialplan(script, ctx).render(), _queues_conf(script, ctx), needed_sounds(script, ctx))
+    return AsteriskRendering(_Dialplan(script, ctx).render(), _queues_conf(script, ctx), needed_sounds(script, ctx),
+                             _voicemail_conf(script))

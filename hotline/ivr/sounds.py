@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,48 @@ def build_sounds(needs: list[SoundNeed], sounds_dir: Path, out_dir: Path, tts: T
                 synthesize(tts, need.text, need.language, target)
             except (subprocess.SubprocessError, OSError) as e:
                 report.problems.append(f"{need.name}: 语音合成失败 / TTS failed: {e}")
+                report.missing.append(need)
+                continue
+            report.synthesized.append(need)
+    return report
+
+
+def synthesize_bilingual(tts: Tts, texts: list[tuple[str, str]], out: Path) -> None:
+    """Speak each (language, text) in turn into one 8 kHz 16-bit mono WAV file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pieces = []
+        for i, (language, text) in enumerate(texts):
+            piece = Path(tmp) / f"{i}.wav"
+            synthesize(tts, text, language, piece)
+            pieces.append(str(piece))
+        subprocess.run([tts.sox, *pieces, str(out)], check=True, capture_output=True, timeout=60)
+
+
+def build_page_prompts(prompts: Mapping[str, str], sounds_dir: Path, out_dir: Path, tts: Tts | None) -> SoundsReport:
+    """The voice page prompts of the ack dialplan (`<prefix>/page-alert`, ...: "中文 / English" texts), one file
+    each with Chinese first: a recording `sounds_dir/<name>.wav` if there is one, else synthesized."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = SoundsReport()
+    for sound, text in prompts.items():
+        name = sound.rsplit("/", 1)[-1]
+        zh, _, en = (part.strip() for part in text.partition(" / "))
+        recording = sounds_dir / f"{name}.wav"
+        need = SoundNeed(name, "zh+en", text, "page-ack", recording.is_file())
+        target = out_dir / f"{name}.wav"
+        if recording.is_file():
+            problem = wav_problem(recording)
+            if problem:
+                report.problems.append(problem)
+            if recording.resolve() != target.resolve():
+                shutil.copyfile(recording, target)
+            report.recorded.append(need)
+        elif tts is None:
+            report.missing.append(need)
+        else:
+            try:
+                synthesize_bilingual(tts, [("zh", zh), ("en", en)] if en else [("zh", zh)], target)
+            except (subprocess.SubprocessError, OSError) as e:
+                report.problems.append(f"{name}: 语音合成失败 / TTS failed: {e}")
                 report.missing.append(need)
                 continue
             report.synthesized.append(need)

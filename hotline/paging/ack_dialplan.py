@@ -22,10 +22,13 @@ PROMPTS = {
 
 
 def ack_dialplan(context: str = "hotline-page-ack", *, attempts: int = 3, wait_seconds: int = 6,
-                 event: str = "HotlineAck") -> str:
-    """The extensions.conf text of the acknowledgement context (exten `s`, priority 1)."""
+                 event: str = "HotlineAck", sound_prefix: str = "hotline") -> str:
+    """The extensions.conf text of the acknowledgement context (exten `s`, priority 1); its prompts are
+    `<sound_prefix>/page-alert`, `page-acked`, `page-not-acked` (`hotline ivr sounds` makes them)."""
     if not _NAME.match(context) or not _NAME.match(event):
         raise ValueError(f"context / event name {context!r} / {event!r}: letters, digits, '_' or '-' only")
+    if not _NAME.match(sound_prefix):
+        raise ValueError(f"sound prefix {sound_prefix!r}: letters, digits, '_' or '-' only")
     if not 1 <= attempts <= 9 or not 1 <= wait_seconds <= 60:
         raise ValueError("attempts 1-9, wait_seconds 1-60")
     assert all(_SOUND.match(s) for s in PROMPTS)
@@ -35,12 +38,12 @@ def ack_dialplan(context: str = "hotline-page-ack", *, attempts: int = 3, wait_s
         f"exten => s,1,NoOp(hotline page ${{HOTLINE_PAGE_KEY}} alert ${{HOTLINE_ALERT_ID}})\n"
         f" same => n,Answer()\n"
         f" same => n,Wait(1)\n"
-        f" same => n,Read(HOTLINE_DIGIT,hotline/page-alert,1,,{attempts},{wait_seconds})\n"
+        f" same => n,Read(HOTLINE_DIGIT,{sound_prefix}/page-alert,1,,{attempts},{wait_seconds})\n"
         f' same => n,GotoIf($["${{HOTLINE_DIGIT}}" = "1"]?acked)\n'
-        f" same => n,Playback(hotline/page-not-acked)\n"
+        f" same => n,Playback({sound_prefix}/page-not-acked)\n"
         f" same => n,Hangup()\n"
         f" same => n(acked),UserEvent({event},AlertId: ${{HOTLINE_ALERT_ID}},Code: ${{HOTLINE_ACK_CODE}}"
         f",Digit: 1,PageKey: ${{HOTLINE_PAGE_KEY}})\n"
-        f" same => n,Playback(hotline/page-acked)\n"
+        f" same => n,Playback({sound_prefix}/page-acked)\n"
         f" same => n,Hangup()\n"
     )

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -60,8 +60,11 @@ class MonitorJobs:
     """The monitor's jobs on an APScheduler 3 `AsyncIOScheduler` (any BaseScheduler running coroutines)."""
 
     def __init__(self, scheduler: Any, monitor: MonitorService, outbox: Outbox, sender: PageSender, *,
-                 tick_seconds: float = 15.0, silence: SilenceWatch | None = None) -> None:
+                 tick_seconds: float = 15.0, silence: SilenceWatch | None = None,
+                 drain_wait: float = 5.0) -> None:
         self.scheduler = scheduler
+        self.drain_wait = drain_wait  # a slower drain (a ringing voice page) goes on in the background
+        self._background: set[asyncio.Future[list[Delivered]]] = set()
         self.monitor = monitor
         self.outbox = outbox
         self.sender = sender
@@ -113,11 +116,27 @@ class MonitorJobs:
             return 0
 
     async def _drain_once(self) -> list[Delivered]:
+        """Claim and deliver due pages. Pages still going after `drain_wait` seconds (a voice page
+        rings for up to its ring time, call-until-reached rounds for minutes) finish in the background:
+        their rows are leased, and the engine is not held up meanwhile."""
+        drain = asyncio.ensure_future(self.outbox.drain(self.sender))
+        done, _ = await asyncio.wait({drain}, timeout=self.drain_wait)
+        if not done:
+            self._background.add(drain)
+            drain.add_done_callback(self._background_done)
+            return []
         try:
-            return await self.outbox.drain(self.sender)
+            return drain.result()
         except Exception:
             log.exception("outbox drain failed; retried at the next tick")
             return []
+
+    def _background_done(self, drain: asyncio.Future[list[Delivered]]) -> None:
+        self._background.discard(drain)
+        if not drain.cancelled() and drain.exception() is not None:
+            log.error("outbox drain failed in the background: %r", drain.exception())
+        else:
+            self.wake(self.monitor.clock.now())  # the engine sees what was delivered at once
 
     def wake(self, due: datetime) -> None:
         """Make sure the engine runs at `due` (keeps the earlier of this and the planned run)."""
@@ -138,10 +157,11 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     Raises ConfigError (e.g. HOTLINE_API_LINK_KEY missing with link_mode 'required') before anything starts."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from hotline.paging.registry import build_channels, build_dispatcher
+    from hotline.paging.registry import build_channels, build_dispatcher, channel_sections
     from hotline.services.monitor.config import build_monitor, monitor_config
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
+    from hotline.services.monitor.voice_rounds import VOICE_KINDS, UntilReachedSender
 
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
@@ -163,7 +183,15 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     alarm.refresh()
     ledger.writer.alarm_listeners.append(alarm)
     live["database_alarm"] = alarm
-    jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
+    voice = frozenset(c.name for c in channel_sections(paging) if c.text("kind", c.name) in VOICE_KINDS)
+    sender = UntilReachedSender(dispatcher, voice, lambda alert_id: monitor.alert(alert_id).state)
+    # call-until-reached keeps a page for its rounds: the delivery deadline must fit them, and the claim
+    # outlast the deadline (no second sender)
+    rounds = timedelta(seconds=dispatcher.rounds * (dispatcher.interval + 120))
+    if rounds > outbox.deadline:
+        outbox.deadline = rounds
+        outbox.lease = max(outbox.lease, 2 * rounds)
+    jobs = MonitorJobs(scheduler, monitor, outbox, sender, tick_seconds=config.tick_seconds, silence=silence)
     scheduler.add_job(alarm.refresh, "interval", minutes=5, id="database-alarm-managers", replace_existing=True,
                       max_instances=1, coalesce=True)
     scheduler.start()

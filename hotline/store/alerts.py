@@ -126,6 +126,7 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     provider_id: Mapped[str | None] = mapped_column(String(128))
     last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_via: Mapped[str | None] = mapped_column(String(32))  # the channel that delivered (a fallback?)
 
     __table_args__ = (
         UniqueConstraint("key", name="uq_outbox_key"),

@@ -4,20 +4,24 @@ job, and a step already late at start-up fires in the start-up run. Short real w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
 from hotline.clock import SystemClock
 from hotline.config import ConfigError, Settings
 from hotline.domain.rules import Chain, Rule, RuleBook, Step
+from hotline.paging.base import Page, SendResult
 from hotline.runtime.assembly import open_database
 from hotline.runtime.scheduler import MonitorJobs, start_monitor
 from hotline.services.calls.ledger import Ledger
 from hotline.services.monitor.engine import MonitorOptions, MonitorService
 from hotline.services.monitor.outbox import Outbox
+from hotline.store.alerts import OutboxRow
 from hotline.store.base import make_engine, migrate, session_factory
 from tests.integration.monitor_fakes import TZ, FakeRoster, RecordingSender, day_roster, missed
 
@@ -82,3 +86,39 @@ async def test_start_monitor_wires_ledger_jobs_and_needs_the_link_key(settings: 
             jobs.scheduler.shutdown(wait=False)
     finally:
         db.engine.dispose()
+
+
+class SlowSender(RecordingSender):
+    """A voice page ringing: every delivery takes `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def deliver(self, page: Page, order: Sequence[str] | None = None) -> list[SendResult]:
+        await asyncio.sleep(self.seconds)
+        return await super().deliver(page, order)
+
+
+async def test_a_slow_page_finishes_in_the_background_and_does_not_hold_the_engine(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine)
+    factory = session_factory(engine)
+    clock = SystemClock(TZ)
+    monitor = MonitorService(factory, fast_rules(), day_roster(), clock, options=MonitorOptions(tz=TZ))
+    outbox = Outbox(factory, clock)
+    jobs = MonitorJobs(AsyncIOScheduler(timezone=TZ), monitor, outbox, SlowSender(1.0), drain_wait=0.1)
+    try:
+        monitor.on_call(missed("13800138002", clock.now(), "slow"))
+        started = asyncio.get_running_loop().time()
+        report = await jobs.run()
+        assert asyncio.get_running_loop().time() - started < 0.8  # not the 1 s the page takes
+        assert report.delivered == ()
+        with factory() as s:
+            assert s.scalars(select(OutboxRow.status)).all() == ["sending"]  # leased: nobody else sends it
+        await asyncio.sleep(1.2)
+        with factory() as s:
+            assert s.scalars(select(OutboxRow.status)).all() == ["sent"]
+        assert not jobs._background
+    finally:
+        engine.dispose()

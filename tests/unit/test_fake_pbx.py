@@ -211,7 +211,7 @@ def test_each_scenario_on_its_own() -> None:
         "queue_abandoned": ("abandoned", "caller"), "queue_timeout": ("timeout", "system"),
         "duty_busy": ("busy", "caller"), "duty_noanswer": ("timeout", "system"),
         "ivr_hangup_before_menu": ("ivr_abandoned", "caller"), "ivr_hangup_after_menu": ("ivr_abandoned", "caller"),
-        "callback_noanswer": ("timeout", "staff"),
+        "callback_noanswer": ("timeout", "system"),
     }
     for scenario in SCENARIOS:
         _, plans = TrafficGenerator(11, START, mix={scenario: 1.0}, calls_per_hour=3).generate(6)

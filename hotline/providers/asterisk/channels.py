@@ -32,6 +32,7 @@ class CallState:
     hangup_seen: bool = False
     rung: dict[str, str] = field(default_factory=dict)  # dialled channel name -> member name
     dial_target: str | None = None  # direct dial / outbound: who was dialled
+    dial_failed: bool = False  # the Dial() ended unanswered (NOANSWER, BUSY, ...): the dialplan ends the call
     answered: bool = False
     staff_channels: set[str] = field(default_factory=set)  # answering side names (both Local halves)
     member_key: tuple[str, str] | None = None  # (queue, member) while connected

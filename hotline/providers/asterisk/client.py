@@ -230,6 +230,7 @@ class AmiClient:
         self._room = asyncio.Event()  # the reader may go on
         self._reader_waiting = False
         self._pending: dict[str, _PendingAction] = {}
+        self._awaited: dict[str, tuple[str, asyncio.Future[Packet]]] = {}  # ActionID -> (event, future)
         self._expired: OrderedDict[str, None] = OrderedDict()
         self._id_prefix = f"hl-{uuid.uuid4().hex[:8]}-"
         self._next_id = 0
@@ -389,12 +390,45 @@ class AmiClient:
             raise AmiNotConnected(f"not logged in to AMI at {self.address}; cannot send {action}")
         return await self._request(action, headers, timeout)
 
-    async def _request(self, action: str, headers: HeaderItems | None, timeout: float | None) -> ActionResult:
+    async def originate(self, headers: HeaderItems, *, tag: str | None = None, timeout: float | None = None,
+                        answer_timeout: float = 60.0) -> tuple[ActionResult, Packet | None]:
+        """An `Async: true` Originate: its reply, then (when the reply is a success) the
+        `OriginateResponse` event that tells whether the call was answered (`Response: Success`) or
+        not (`Response: Failure`, `Reason` 3 no answer, 5 busy, 8 congestion, 0/1 failed). The ActionID
+        on the wire is the client's own, ending in `-<tag>` (e.g. the page key)."""
+        if not self._logged_in:
+            raise AmiNotConnected(f"not logged in to AMI at {self.address}; cannot send Originate")
+        action_id = self._new_action_id(tag)
+        outcome: asyncio.Future[Packet] = asyncio.get_running_loop().create_future()
+        self._awaited[action_id] = ("OriginateResponse", outcome)
+        try:
+            result = await self._request("Originate", headers, timeout, action_id)
+            if not result.ok:
+                return result, None
+            try:
+                async with asyncio.timeout(answer_timeout):
+                    return result, await outcome
+            except TimeoutError:
+                raise AmiActionTimeout(f"AMI {self.address}: no OriginateResponse for ActionID {action_id} "
+                                       f"within {answer_timeout:g} s") from None
+        finally:
+            self._awaited.pop(action_id, None)
+            if not outcome.done():
+                outcome.cancel()
+            elif not outcome.cancelled():
+                outcome.exception()
+
+    def _new_action_id(self, tag: str | None = None) -> str:
+        self._next_id += 1
+        suffix = "" if not tag else "-" + "".join(c if c.isprintable() else " " for c in tag)[:200]
+        return f"{self._id_prefix}{self._next_id}{suffix}"
+
+    async def _request(self, action: str, headers: HeaderItems | None, timeout: float | None,
+                       action_id: str | None = None) -> ActionResult:
         writer = self._writer
         if writer is None:
             raise AmiNotConnected(f"not connected to AMI at {self.address}; cannot send {action}")
-        self._next_id += 1
-        action_id = f"{self._id_prefix}{self._next_id}"
+        action_id = action_id or self._new_action_id()
         data = encode_action(action, headers, action_id, self.encoding)
         pending = _PendingAction(action, action_id, asyncio.get_running_loop().create_future())
         self._pending[action_id] = pending
@@ -435,6 +469,9 @@ class AmiClient:
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(AmiConnectionLost(f"AMI {self.address}: {reason}"))
+        for _, waiting in self._awaited.values():
+            if not waiting.done():
+                waiting.set_exception(AmiConnectionLost(f"AMI {self.address}: {reason}"))
 
     # -- supervisor --------------------------------------------------------------------------------
 
@@ -633,8 +670,14 @@ class AmiClient:
         on_event = self.on_event
         events = self._events
         before = len(events)
+        awaited = self._awaited
         for packet in packets:
             action_id = packet.get("ActionID")
+            if action_id is not None and action_id in awaited and packet.get("Event") == awaited[action_id][0]:
+                waiting = awaited[action_id][1]
+                if not waiting.done():
+                    waiting.set_result(packet)
+                continue
             if action_id is not None and (action_id in pending or action_id in expired):
                 self._route_reply(action_id, packet)
                 continue

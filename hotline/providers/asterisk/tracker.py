@@ -37,6 +37,7 @@ class TrackerConfig:
     tz: ZoneInfo = DEFAULT_TZ
     specialty_variable: str = "HOTLINE_SPECIALTY"
     queue_variable: str = "HOTLINE_QUEUE"
+    menu_variable: str = "HOTLINE_MENU"  # the rendered IVR: the valid key, or "" after an invalid one
 
     def specialty(self, queue: str | None) -> str | None:
         return None if queue is None else self.queues.get(queue, queue)
@@ -45,7 +46,7 @@ class TrackerConfig:
         """Events the tracker never reads: the parser keeps them as bytes only (for the raw record).
         A VarSet is parsed only when it sets a variable the tracker reads."""
         reads = tuple(f"Variable: {v}\r".encode() for v in
-                      (self.specialty_variable, self.queue_variable, "QUEUESTATUS"))
+                      (self.specialty_variable, self.queue_variable, self.menu_variable, "QUEUESTATUS"))
         return {**{name: () for name in IGNORED_EVENTS}, "VarSet": reads}
 
 
@@ -63,6 +64,7 @@ _DIAL_RESULTS = {
     "CHANUNAVAIL": AttemptResult.FAILED,
     "CONGESTION": AttemptResult.FAILED,
 }
+SHUTDOWN_CAUSE = "4"  # SoftHangupRequest Cause: AST_SOFTHANGUP_SHUTDOWN (core restart / stop)
 _RECENT_LIMIT = 1024  # ended calls remembered for late AgentComplete events
 
 
@@ -210,6 +212,11 @@ class Tracker:
                 return
             specialty = val if var == self.config.specialty_variable else self.config.specialty(val)
             self._emit(call.call_id, EventKind.MENU, self._at(p), specialty=specialty)
+        elif var == self.config.menu_variable:
+            call = self._call_for_channel(p)
+            if call is None or call.outbound or call.queue is not None or call.dial_target is not None:
+                return
+            self._emit(call.call_id, EventKind.MENU, self._at(p), menu=value(p, "Value") or "")
         elif var == "QUEUESTATUS":
             call = self._call_for_channel(p)
             status = p.get("Value", "")
@@ -386,6 +393,7 @@ class Tracker:
             if not call.answered:
                 self._answer(call, call.rung.get(dest) or call.dial_target, None, self._at(p), dest or None)
         elif status in _DIAL_RESULTS and not call.answered:
+            call.dial_failed = True
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=_DIAL_RESULTS[status])
         elif status == "CANCEL" and not call.answered and call.hangup_seen:
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.ABANDONED)
@@ -396,10 +404,15 @@ class Tracker:
         name = p.get("Channel")
         if not name:
             return
+        shutdown = p.get("Event") == "SoftHangupRequest" and p.get("Cause") == SHUTDOWN_CAUSE
         cid = self.call_of_name.get(name)
         if cid is not None and (call := self.calls.get(cid)) is not None:
             on_call_channel = name == call.channel_name
-            if call.outbound:
+            if shutdown:
+                party = Party.PBX  # `core restart` / `core stop`: the PBX hung up every channel
+            elif call.outbound and call.dial_failed and on_call_channel and p.get("Event") == "SoftHangupRequest":
+                party = Party.SYSTEM  # the customer did not answer: Dial() timed out and the dialplan hung up
+            elif call.outbound:
                 party = Party.STAFF
             elif on_call_channel and p.get("Event") == "SoftHangupRequest":
                 party = Party.SYSTEM  # the dialplan hung up (Hangup(), end of script)
@@ -410,8 +423,8 @@ class Tracker:
             return
         cid = self.staff_of_name.get(name)
         if cid is not None and (call := self.calls.get(cid)) is not None:
-            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p),
-                       party=Party.CUSTOMER if call.outbound else Party.AGENT)
+            staff_side = Party.CUSTOMER if call.outbound else Party.AGENT
+            self._emit(cid, EventKind.HANGUP_REQUEST, self._at(p), party=Party.PBX if shutdown else staff_side)
 
     def _hangup(self, p: Packet) -> None:
         uid = p.get("Uniqueid")

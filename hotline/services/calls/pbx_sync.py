@@ -29,7 +29,9 @@ CALENDAR_FAMILY = "hotline/calendar"
 DEFAULT_DIAL_TEMPLATE = "PJSIP/{extension}"
 DEFAULT_DAYS_AHEAD = 14
 PERSON_FIELDS = frozenset({"name", "extension", "mobile", "email"})
-NOT_FOUND = "database entry not found"  # Asterisk's DBDel reply for a key that is not there
+NOT_FOUND = "database entry not found"  # DBGet's (and older versions' DBDel) reply for a key that is not there
+# Asterisk 22 answers DBDel of a missing key "Database entry could not be deleted" (as it does any other
+# failed delete): a refused DBDel is checked with DBGet, and a key that is not there counts as deleted.
 
 
 class ActionReply(Protocol):
@@ -155,6 +157,10 @@ def calendar_value(calendar: WorkingCalendar, day: date) -> str | None:
     return "holiday" if entry.kind is DayKind.HOLIDAY else "workday"
 
 
+def _not_found(reply: ActionReply) -> bool:
+    return not reply.ok and (reply.message or "").strip().lower() == NOT_FOUND
+
+
 class PbxSync:
     """Writes the on-duty dial strings and the working-day calendar to the PBX's AstDB over AMI."""
 
@@ -237,7 +243,18 @@ class PbxSync:
                 report.error = f"{action} {change.path} not sent: {type(e).__name__}: {e}"
                 report.unsent = pending[i:]
                 break
-            if reply.ok or (change.value is None and (reply.message or "").strip().lower() == NOT_FOUND):
+            if not reply.ok and change.value is None and not _not_found(reply):
+                try:
+                    check = await self.send_action("DBGet", [("Family", change.family), ("Key", change.key)])
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    report.error = f"DBGet {change.path} not sent: {type(e).__name__}: {e}"
+                    report.unsent = pending[i:]
+                    break
+                if _not_found(check):
+                    reply = check
+            if reply.ok or (change.value is None and _not_found(reply)):
                 self._written[(change.family, change.key)] = change.value
                 if (change.family, change.key) not in wanted:
                     del self._written[(change.family, change.key)]

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.paging.base import Page, Recipient, SendResult
-from hotline.store.alerts import OutboxRow, PageAttemptRow
+from hotline.store.alerts import AlertEventRow, OutboxRow, PageAttemptRow
 from hotline.store.base import claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,20 @@ class Delivered:
     results: tuple[SendResult, ...]
 
 
+def _delivery_event(claimed: Claimed, last: SendResult | None, ok: bool) -> dict[str, Any]:
+    """The alert's `page` event of this page is changed to name the channel that delivered it (a
+    fallback, maybe), or to say that no channel did."""
+    planned = claimed.order[0] if claimed.order else "default"
+    via = last.channel if last else planned
+    if ok:
+        detail = "已送达 / delivered" + ("" if via == planned else f" (计划 / planned: {planned})")
+    else:
+        detail = f"未送达 / not delivered: {last.error if last else NO_CHANNEL}"
+    return {"e_alert": claimed.page.alert_id, "e_person": claimed.page.recipient.name,
+            "e_step": claimed.page.extra.get("step") or None, "e_planned": planned,
+            "e_channel": via if ok else planned, "e_detail": detail[:500]}
+
+
 class Outbox:
     def __init__(self, factory: sessionmaker[Session], clock: Clock, *, lease: timedelta = timedelta(minutes=2),
                  max_attempts: int = 3, retry_after: timedelta = timedelta(minutes=1),
@@ -191,6 +205,7 @@ class Outbox:
         out: list[Delivered] = []
         updates: list[dict[str, Any]] = []
         attempts: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for claimed, results, seconds in batch:
             ok = bool(results) and results[-1].ok
             retryable = not ok and (not results or any(r.retryable for r in results))
@@ -207,7 +222,10 @@ class Outbox:
             updates.append({"b_id": claimed.outbox_id, "b_status": status, "b_sent_at": now if ok else None,
                             "b_provider_id": last.provider_id if last else None,
                             "b_last_error": None if ok else (last.error if last else NO_CHANNEL),
-                            "b_next": now + self.retry_after * claimed.attempts, "b_attempt": claimed.attempts})
+                            "b_next": now + self.retry_after * claimed.attempts, "b_attempt": claimed.attempts,
+                            "b_via": last.channel if ok and last else None})
+            if claimed.page.alert_id and (ok or status == "failed"):
+                events.append({**_delivery_event(claimed, last, ok), "e_outbox": claimed.outbox_id})
             out.append(Delivered(claimed.outbox_id, claimed.page.key, ok, status, tuple(results)))
         if not updates:
             return out
@@ -216,7 +234,7 @@ class Outbox:
                                     table.c.attempts == bindparam("b_attempt"))
                 .values(status=bindparam("b_status"), lease_until=None, sent_at=bindparam("b_sent_at"),
                         provider_id=bindparam("b_provider_id"), last_error=bindparam("b_last_error"),
-                        next_attempt_at=bindparam("b_next")))
+                        next_attempt_at=bindparam("b_next"), delivered_via=bindparam("b_via")))
         with unit_of_work(self.factory) as s:
             claim_writer(s, "outbox")
             current = {(row.id, row.attempts) for row in s.execute(
@@ -228,6 +246,15 @@ class Outbox:
             fresh = [u for u in updates if (u["b_id"], u["b_attempt"]) in current]
             if fresh:
                 conn.execute(stmt, fresh)
+            fresh_ids = {u["b_id"] for u in fresh}  # a superseded claim's result changes no alert event either
+            events = [{k: v for k, v in e.items() if k != "e_outbox"} for e in events if e["e_outbox"] in fresh_ids]
+            if events:
+                ev = cast(Table, AlertEventRow.__table__)
+                conn.execute(update(ev).where(ev.c.alert_id == bindparam("e_alert"),
+                                              or_(ev.c.type == "page", ev.c.type == "hole"),
+                                              ev.c.person == bindparam("e_person"), ev.c.step == bindparam("e_step"),
+                                              ev.c.channel == bindparam("e_planned"))
+                             .values(channel=bindparam("e_channel"), detail=bindparam("e_detail")), events)
         for i, d in enumerate(out):
             if (d.outbox_id, updates[i]["b_attempt"]) not in current:
                 log.warning("寻呼 %s 的结果来自已被取代的认领，未计入 / page %s: result of a superseded claim "

@@ -258,7 +258,7 @@ class CallbackFlow(DialLeg):
             plan.wait_seconds = self.no_answer(s1, c1, c2) - began
             self.newexten(s1, "Hangup", "", 3)
             self.hangup_request(s1, 16, soft=True)
-            plan.hung_up_by = "staff"
+            plan.hung_up_by = "system"  # Dial() timed out: the dialplan ended the call, not the staff member
             self.hangup_request(s2, 16, soft=False)
             plan.ended_at = self.hangup(s1, 16)
             self.cdr(s1, "NO ANSWER", dest_channel=c1.name, last_app="Dial")
