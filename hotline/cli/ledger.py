@@ -96,14 +96,28 @@ def _replay_with_monitor(args: argparse.Namespace, settings: Settings) -> int:
     """The whole pipeline on a virtual clock: `call` lines as without --run-for, then the monitor's."""
     from hotline.cli.monitor import print_events, run_replay
 
-    calls, events = run_replay(args, settings)
+    calls, events, tickets = run_replay(args, settings)
     if args.json:
         for call in calls:
             print(json.dumps(call.as_dict(), ensure_ascii=False))
     else:
         print_calls(calls)
     print_events(events, settings, args.json)
+    print_tickets(tickets, args.json)
     return 0
+
+
+def print_tickets(tickets: list[dict[str, Any]], as_json: bool) -> None:
+    """The tickets as they stand at the end of a replay, after the call and alert lines."""
+    if as_json:
+        for t in tickets:
+            print(json.dumps(t, ensure_ascii=False))
+        return
+    print(f"\n{'工单 ticket':<18}{'来电 caller':<14}{'状态 status':<13}{'层级 tier':<13}"
+          f"{'处理人 assignee':<16}通话 calls")
+    for t in tickets:
+        print(f"{t['ticket_id']:<18}{t['caller']:<14}{t['status']:<13}{t['tier']:<13}{t['assignee'] or '-':<16}"
+              f"{len(t['calls'])}")
 
 
 def print_calls(calls: list[Call]) -> None:

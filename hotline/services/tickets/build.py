@@ -1,0 +1,33 @@
+"""The tickets capability assembled from Settings for the entry points (cli, api, runtime)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.clock import Clock
+from hotline.config import Settings
+from hotline.services.tickets.clocks import SlaEngine
+from hotline.services.tickets.config import ticket_config
+from hotline.services.tickets.desk import TicketService
+from hotline.services.tickets.opening import ClearedCalls, TicketOpener
+from hotline.services.tickets.settings import TicketContext
+from hotline.services.tickets.staff import RosterStaff, Staff
+
+
+@dataclass(frozen=True)
+class Tickets:
+    opener: TicketOpener  # the ledger's listeners
+    desk: TicketService  # people act and read
+    engine: SlaEngine  # warnings, breaches, auto-close
+
+
+def build_tickets(settings: Settings, factory: sessionmaker[Session], clock: Clock, *,
+                  staff: Staff | None = None, cleared_calls: ClearedCalls | None = None,
+                  dial_prefixes: tuple[str, ...] = ()) -> Tickets:
+    from hotline.services.roster.service import RosterService
+
+    ctx = TicketContext(factory, staff or RosterStaff(RosterService(factory, settings, clock)), clock,
+                        ticket_config(settings), settings.tz, dial_prefixes)
+    return Tickets(TicketOpener(ctx, cleared_calls), TicketService(ctx), SlaEngine(ctx))
