@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from hotline.services.monitor.engine import MonitorService
 from hotline.services.monitor.outbox import Delivered, Outbox, PageSender
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.services.monitor.silence import SilenceWatch
+from hotline.services.monitor.virtual_run import Engine
 from hotline.services.roster.jobs import RosterJobs
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,11 @@ class MonitorJobs:
     """The monitor's jobs on an APScheduler 3 `AsyncIOScheduler` (any BaseScheduler running coroutines)."""
 
     def __init__(self, scheduler: Any, monitor: MonitorService, outbox: Outbox, sender: PageSender, *,
-                 tick_seconds: float = 15.0, silence: SilenceWatch | None = None) -> None:
+                 tick_seconds: float = 15.0, silence: SilenceWatch | None = None,
+                 engines: Sequence[Engine] = ()) -> None:
         self.scheduler = scheduler
         self.monitor = monitor
+        self.engines = tuple(engines)  # further engines on the same outbox (the tickets' SLA clocks)
         self.outbox = outbox
         self.sender = sender
         self.tick_seconds = tick_seconds
@@ -95,18 +98,23 @@ class MonitorJobs:
                     await asyncio.wait({engine}, timeout=0.02)
             while batch := await self._drain_once():
                 delivered += batch
-            due = await asyncio.to_thread(self.monitor.next_due)
+            due = await asyncio.to_thread(self._next_due)
             self._scheduled = None
             if due is not None:
                 self.wake(due)
             return RunReport(engine.result(), tuple(delivered), due)
 
     def _engine(self, now: datetime) -> int:
-        try:
-            return self.monitor.tick(now)
-        except Exception:
-            log.exception("monitor engine cycle failed; retried at the next tick")
-            return 0
+        actions = 0
+        for engine in (self.monitor, *self.engines):
+            try:
+                actions += engine.tick(now)
+            except Exception:
+                log.exception("engine cycle of %r failed; retried at the next tick", engine)
+        return actions
+
+    def _next_due(self) -> datetime | None:
+        return min((d for d in (e.next_due() for e in (self.monitor, *self.engines)) if d is not None), default=None)
 
     async def _drain_once(self) -> list[Delivered]:
         try:
@@ -138,6 +146,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     from hotline.services.monitor.config import build_monitor, monitor_config
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
+    from hotline.services.tickets.build import build_tickets
 
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
@@ -151,7 +160,13 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher)
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
-    jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence)
+    # after the monitor's listeners: a reaching call has cleared its alert when the tickets hear of it
+    tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
+                            dial_prefixes=config.dial_prefixes)
+    ledger.on_completed(tickets.opener.on_call)
+    ledger.on_answered(tickets.opener.on_answered)
+    jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence,
+                       engines=[tickets.engine])
     # A completed call may have opened an alert whose first page is due now: run the engine at once.
     ledger.on_completed(lambda _call: jobs.wake(clock.now()))
     scheduler.start()
@@ -160,6 +175,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
         ami.on_page_ack = lambda ack: acknowledge_voice_event(monitor, ack)  # runs on the listener's loop
     live["monitor"] = monitor
     live["monitor_jobs"] = jobs
+    live["tickets"] = tickets
     live["roster_jobs"] = roster_jobs
     return jobs
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock
 from hotline.config import Settings
 from hotline.services.tickets.clocks import SlaEngine
-from hotline.services.tickets.config import ticket_config
+from hotline.services.tickets.config import TicketConfig, ticket_config
 from hotline.services.tickets.desk import TicketService
 from hotline.services.tickets.opening import ClearedCalls, TicketOpener
 from hotline.services.tickets.settings import TicketContext
@@ -25,9 +25,9 @@ class Tickets:
 
 def build_tickets(settings: Settings, factory: sessionmaker[Session], clock: Clock, *,
                   staff: Staff | None = None, cleared_calls: ClearedCalls | None = None,
-                  dial_prefixes: tuple[str, ...] = ()) -> Tickets:
+                  dial_prefixes: tuple[str, ...] = (), config: TicketConfig | None = None) -> Tickets:
     from hotline.services.roster.service import RosterService
 
     ctx = TicketContext(factory, staff or RosterStaff(RosterService(factory, settings, clock)), clock,
-                        ticket_config(settings), settings.tz, dial_prefixes)
+                        config or ticket_config(settings), settings.tz, dial_prefixes)
     return Tickets(TicketOpener(ctx, cleared_calls), TicketService(ctx), SlaEngine(ctx))

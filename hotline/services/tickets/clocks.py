@@ -75,12 +75,10 @@ class SlaEngine:
         zh = CLOCK_ZH[clock.name]
         if clock.warned_at is None and clock.warn_at is not None and clock.warn_at <= now < clock.due_at:
             clock.warned_at = now
-            person = self.ctx.staff.person(ticket.assignee) if ticket.assignee else None
-            people = [person] if person else list(self.ctx.staff.on_duty(now, str(Tier.FIRST_LINE),
-                                                                         ticket.specialty))[:1]
+            people = self._holder(now, ticket)
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, False, self.ctx.tz)
-            pages += ticket_pages(ticket, "sla_warn", f"{clock.name}-warn", str(ticket.tier), people, subject, text,
-                                  self.ctx.config.page_channels)
+            pages += ticket_pages(ticket, "sla_warn", str(clock.name), str(ticket.tier), people, subject, text,
+                                  self.ctx.config.page_channels, key=f"{clock.name}-warn")
             self._note(s, ticket, now, "sla", f"{clock.name} warn", ", ".join(p.name for p in people) or "-")
         if clock.warn_at is not None and clock.warned_at is None:
             clock.warned_at = now  # the deadline came first (a late cycle): no warning after the fact
@@ -89,11 +87,22 @@ class SlaEngine:
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, True, self.ctx.tz)
             for tier in PAGE_UP[ticket.tier]:
                 people = self._up(now, tier, ticket)
-                pages += ticket_pages(ticket, "sla_breach", f"{clock.name}-{tier}", str(tier), people, subject, text,
-                                      self.ctx.config.page_channels)
+                pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(tier), people, subject, text,
+                                      self.ctx.config.page_channels, key=f"{clock.name}-{tier}")
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed")
         return pages
+
+    def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
+        """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty
+        first line."""
+        vendor = self.ctx.config.vendors.get(ticket.specialty or "") or self.ctx.config.vendors.get("default")
+        if ticket.assignee and vendor is not None and ticket.assignee == vendor.name:
+            return [vendor.recipient()]
+        person = self.ctx.staff.person(ticket.assignee) if ticket.assignee else None
+        if person is not None:
+            return [person]
+        return list(self.ctx.staff.on_duty(now, str(Tier.FIRST_LINE), ticket.specialty))[:1]
 
     def _up(self, now: datetime, tier: Tier, ticket: Ticket) -> list[Recipient]:
         return [p for p in self.ctx.staff.on_duty(now, str(tier), ticket.specialty) if p.name != ticket.assignee]

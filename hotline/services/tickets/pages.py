@@ -15,14 +15,16 @@ DEFAULT_CHANNEL = "default"  # the dispatcher's default order
 
 
 def ticket_pages(ticket: Ticket, purpose: str, step: str, tier: str, people: Sequence[Recipient],
-                 subject: str, text: str, default_channels: Sequence[str] = ()) -> list[PlannedPage]:
-    """One page per person on the person's first channel (the rest as fallbacks)."""
+                 subject: str, text: str, default_channels: Sequence[str] = (), *,
+                 key: str | None = None) -> list[PlannedPage]:
+    """One page per person on the person's first channel (the rest as fallbacks); `key` (default: the step)
+    makes the outbox key, so the same decision is never paged twice."""
     pages = []
     for person in people:
         preferred = person.channels or tuple(default_channels)
         channel, fallback = (preferred[0], tuple(preferred[1:])) if preferred else (DEFAULT_CHANNEL, ())
         pages.append(PlannedPage(
-            key=page_key(f"T{ticket.ticket_id}", step, person.name, channel), alert_id=None, purpose=purpose,
+            key=page_key(f"T{ticket.ticket_id}", key or step, person.name, channel), alert_id=None, purpose=purpose,
             step=step[:16], tier=tier, recipient=person, channel=channel, fallback=fallback, subject=subject,
             text=text, caller=ticket.caller, specialty=ticket.specialty))
     return pages
