@@ -1,0 +1,149 @@
+"""Tickets (工单) over HTTP: list (mine, my tier's, overdue first), one ticket with its calls, clocks,
+timeline and caller, the screen pop for a number, and the desk's actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from hotline.config import ConfigError
+from hotline.domain.numbers import try_parse_number
+from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
+
+router = APIRouter(tags=["tickets"])
+
+
+class By(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+
+
+class AssignBody(By):
+    assignee: str = Field(min_length=1, max_length=128)
+
+
+class EscalateBody(By):
+    reason: str = Field(min_length=1, max_length=2000)
+    assignee: str | None = Field(None, max_length=128)
+
+
+class ResolveBody(By):
+    solution: str = Field(min_length=1, max_length=10000)
+    cause: str | None = Field(None, max_length=4000)
+
+
+class CloseBody(By):
+    confirmed_by: str | None = Field(None, max_length=128)
+
+
+class ReopenBody(By):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EditBody(By):
+    ticket_type: str | None = None
+    priority: str | None = None
+    specialty: str | None = Field(None, max_length=64)
+    summary: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=10000)
+    caller_name: str | None = Field(None, max_length=128)
+
+
+def tickets_of(request: Request) -> Tickets:
+    """The running tickets (`live['tickets']`), or built from the app's settings on first use."""
+    state = request.app.state
+    tickets: Tickets | None = state.live.get("tickets") or getattr(state, "tickets", None)
+    if tickets is None:
+        try:
+            tickets = build_tickets(state.settings, state.factory, state.clock)
+        except ConfigError as e:
+            raise HTTPException(503, str(e)) from None
+        state.tickets = tickets
+    return tickets
+
+
+def _full(request: Request, view: TicketView) -> dict[str, Any]:
+    tickets, tz = tickets_of(request), request.app.state.settings.tz
+    data = view.as_dict(tz)
+    data["timeline"] = [change_dict(c, tz) for c in tickets.desk.timeline(view.ticket.ticket_id)]
+    data["caller_directory"] = tickets.desk.caller(view.ticket.caller_key)
+    return data
+
+
+def _do(request: Request, act: Any) -> dict[str, Any]:
+    try:
+        return _full(request, act(tickets_of(request).desk))
+    except TicketNotFound as e:
+        raise HTTPException(404, str(e)) from None
+    except TicketError as e:
+        raise HTTPException(409, str(e)) from None
+
+
+@router.get("/api/tickets")
+def list_tickets(request: Request, state: str = "open", assignee: str | None = None, tier: str | None = None,
+                 caller: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    number = try_parse_number(caller) if caller else None
+    try:
+        views = tickets_of(request).desk.find(state=state, assignee=assignee, tier=tier,
+                                              caller=number.key if number else caller, limit=limit)
+    except ValueError as e:
+        raise HTTPException(400, f"参数无效 / bad parameter: {e}") from None
+    tz = request.app.state.settings.tz
+    return [v.as_dict(tz) for v in views]
+
+
+@router.get("/api/tickets/screen-pop")
+def screen_pop(request: Request, number: str) -> dict[str, Any]:
+    """What staff see when they answer `number`: its open ticket, its earlier tickets, the directory entry."""
+    parsed = try_parse_number(number)
+    if parsed is None:
+        raise HTTPException(400, f"不是电话号码 / not a phone number: {number!r}")
+    desk = tickets_of(request).desk
+    tz = request.app.state.settings.tz
+    current = desk.open_ticket_of(parsed.key)
+    history = [v.as_dict(tz) for v in desk.find(state="all", caller=parsed.key, limit=20)]
+    return {"number": parsed.national, "caller": desk.caller(parsed.key),
+            "open_ticket": _full(request, current) if current else None, "history": history}
+
+
+@router.get("/api/tickets/{ticket_id}")
+def show_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
+    return _do(request, lambda d: d.get(ticket_id))
+
+
+@router.post("/api/tickets/{ticket_id}/assign")
+def assign(request: Request, ticket_id: str, body: AssignBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.assign(ticket_id, body.assignee, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/start")
+def start(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    return _do(request, lambda d: d.start(ticket_id, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/escalate")
+def escalate(request: Request, ticket_id: str, body: EscalateBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.escalate(ticket_id, body.reason, body.by, body.assignee))
+
+
+@router.post("/api/tickets/{ticket_id}/resolve")
+def resolve(request: Request, ticket_id: str, body: ResolveBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.resolve(ticket_id, body.solution, body.by, body.cause))
+
+
+@router.post("/api/tickets/{ticket_id}/close")
+def close(request: Request, ticket_id: str, body: CloseBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.close(ticket_id, body.by, body.confirmed_by))
+
+
+@router.post("/api/tickets/{ticket_id}/reopen")
+def reopen(request: Request, ticket_id: str, body: ReopenBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.reopen(ticket_id, body.by, body.reason))
+
+
+@router.patch("/api/tickets/{ticket_id}")
+def edit(request: Request, ticket_id: str, body: EditBody) -> dict[str, Any]:
+    values = body.model_dump(exclude={"by"}, exclude_none=True)
+    return _do(request, lambda d: d.edit(ticket_id, body.by, **values))
