@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from tests.conftest import FIXTURES, ROOT
 CONFIG = str(ROOT / "config" / "hotline.toml")
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> list[dict[str, object]]:
+def run(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> list[dict[str, Any]]:
     assert main([*argv, "--config", CONFIG]) == code
     out = capsys.readouterr().out
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
@@ -42,8 +43,8 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     assert [t["ticket_id"] for t in by_number] == [cb["ticket_id"]]
     tid = str(cb["ticket_id"])
     (shown,) = run(capsys, "tickets", "show", tid, "--json", "--db", url)
-    assert [c["clock"] for c in shown["clocks"]] == ["response", "repair_start", "resolution"]  # type: ignore[index]
-    assert shown["timeline"][0]["action"] == "open"  # type: ignore[index]
+    assert [c["clock"] for c in shown["clocks"]] == ["response", "repair_start", "resolution"]
+    assert shown["timeline"][0]["action"] == "open"
     (edited,) = run(capsys, "tickets", "edit", tid, "--by", "张伟", "--summary", "打印机脱机", "--priority",
                     "important", "--json", "--db", url)
     assert (edited["summary"], edited["priority"]) == ("打印机脱机", "important")
