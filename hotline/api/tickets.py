@@ -12,6 +12,7 @@ from hotline.config import ConfigError
 from hotline.domain.numbers import try_parse_number
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
+from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
 
 router = APIRouter(tags=["tickets"])
 
@@ -147,3 +148,61 @@ def reopen(request: Request, ticket_id: str, body: ReopenBody) -> dict[str, Any]
 def edit(request: Request, ticket_id: str, body: EditBody) -> dict[str, Any]:
     values = body.model_dump(exclude={"by"}, exclude_none=True)
     return _do(request, lambda d: d.edit(ticket_id, body.by, **values))
+
+
+class ArticleEdit(By):
+    title: str | None = Field(None, max_length=200)
+    problem: str | None = Field(None, max_length=10000)
+    cause: str | None = Field(None, max_length=4000)
+    solution: str | None = Field(None, max_length=10000)
+    specialty: str | None = Field(None, max_length=64)
+    tags: str | None = Field(None, max_length=500)
+
+
+def _article(request: Request, act: Any) -> dict[str, Any]:
+    kb: KnowledgeBase = tickets_of(request).kb
+    try:
+        article: Article = act(kb)
+    except (ArticleNotFound, TicketNotFound) as e:
+        raise HTTPException(404, str(e)) from None
+    except TicketError as e:
+        raise HTTPException(409, str(e)) from None
+    return article.as_dict(request.app.state.settings.tz)
+
+
+@router.get("/api/kb")
+def search_kb(request: Request, q: str, specialty: str | None = None, drafts: bool = False,
+              limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
+    tz = request.app.state.settings.tz
+    found = tickets_of(request).kb.search(q, specialty=specialty, include_drafts=drafts, limit=limit)
+    return [a.as_dict(tz) for a in found]
+
+
+@router.get("/api/kb/{article_id}")
+def show_article(request: Request, article_id: int) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.get(article_id))
+
+
+@router.patch("/api/kb/{article_id}")
+def edit_article(request: Request, article_id: int, body: ArticleEdit) -> dict[str, Any]:
+    values = body.model_dump(exclude={"by"}, exclude_none=True)
+    return _article(request, lambda kb: kb.edit(article_id, body.by, **values))
+
+
+@router.post("/api/kb/{article_id}/publish")
+def publish_article(request: Request, article_id: int, body: By) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.publish(article_id, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/kb-draft")
+def draft_article(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.draft_from_ticket(ticket_id, body.by))
+
+
+@router.get("/api/tickets/{ticket_id}/suggestions")
+def suggestions(request: Request, ticket_id: str) -> list[dict[str, Any]]:
+    tz = request.app.state.settings.tz
+    try:
+        return [a.as_dict(tz) for a in tickets_of(request).kb.suggest(ticket_id)]
+    except TicketNotFound as e:
+        raise HTTPException(404, str(e)) from None

@@ -18,6 +18,7 @@ _GROUPS = [
     "hotline.cli.monitor",
     "hotline.cli.serve",
     "hotline.cli.tickets",
+    "hotline.cli.kb",
 ]
 
 Command = Callable[[argparse.Namespace, Settings], int]

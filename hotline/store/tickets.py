@@ -6,7 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.domain.sla import ClockName, SlaClock, Window
@@ -220,3 +233,22 @@ def clock_to_row(ticket_id: str, clock: SlaClock, row: TicketClockRow | None) ->
     if row.next_due_at != due:
         row.next_due_at = due
     return row
+
+
+def search_text(*parts: str | None) -> str:
+    """What the knowledge-base search looks in: the parts, lower case, one line each."""
+    return "\n".join(p.strip().lower() for p in parts if p and p.strip())
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def term_matches(term: str, dialect: str) -> ColumnElement[bool]:
+    """Articles containing `term`: SQLite's FTS5 trigram index for three characters or more (it cannot
+    look up shorter ones), LIKE for one- and two-character words (打印, 脱机) and on PostgreSQL."""
+    if dialect == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        return ArticleRow.id.in_(select(literal_column("rowid")).select_from(text("kb_fts"))
+                                 .where(text("kb_fts MATCH :phrase").bindparams(phrase=phrase)))
+    return ArticleRow.search_text.like(_like(term), escape="\\")

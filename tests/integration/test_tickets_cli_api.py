@@ -93,3 +93,40 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         assert (await client.get("/api/tickets/GD1-1")).status_code == 404
         assert (await client.get("/api/tickets", params={"state": "bogus"})).status_code == 400
     db.engine.dispose()
+
+
+async def test_kb_from_the_cli_and_the_api(capsys: pytest.CaptureFixture[str], settings: Settings, url: str) -> None:
+    (cb,) = run(capsys, "tickets", "list", "--json", "--assignee", "张伟", "--db", url)
+    tid = str(cb["ticket_id"])
+    run(capsys, "kb", "draft", tid, "--by", "陈静", "--db", url, code=1)  # not resolved yet
+    run(capsys, "tickets", "edit", tid, "--by", "张伟", "--summary", "打印机脱机", "--db", url)
+    run(capsys, "tickets", "resolve", tid, "--by", "张伟", "--solution", "取消脱机使用打印机", "--db", url)
+    (draft,) = run(capsys, "kb", "draft", tid, "--by", "陈静", "--json", "--db", url)
+    assert (draft["title"], draft["status"], draft["tickets"]) == ("打印机脱机", "draft", [tid])
+    aid = str(draft["article_id"])
+    assert run(capsys, "kb", "search", "打印", "--json", "--db", url) == []
+    (edited,) = run(capsys, "kb", "edit", aid, "--by", "陈静", "--cause", "误点脱机", "--tags", "打印机 脱机",
+                    "--json", "--db", url)
+    assert edited["cause"] == "误点脱机" and edited["tags"] == ["打印机", "脱机"]
+    (published,) = run(capsys, "kb", "publish", aid, "--by", "周强", "--json", "--db", url)
+    assert published["status"] == "published" and published["published_by"] == "周强"
+    found = run(capsys, "kb", "search", "打印", "--json", "--db", url)
+    assert [a["article_id"] for a in found] == [draft["article_id"]]
+    main(["kb", "show", aid, "--config", CONFIG, "--db", url])
+    assert "误点脱机" in capsys.readouterr().out
+    run(capsys, "kb", "show", "999", "--db", url, code=1)
+
+    db = open_database(url)
+    app = create_app(settings, db.factory, ManualClock(datetime.fromisoformat("2026-11-24T09:00:00+08:00")))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        found = (await client.get("/api/kb", params={"q": "脱机"})).json()
+        assert [a["title"] for a in found] == ["打印机脱机"]
+        assert (await client.get(f"/api/tickets/{tid}/suggestions")).json()[0]["article_id"] == draft["article_id"]
+        r = await client.patch(f"/api/kb/{aid}", json={"by": "陈静", "title": "打印机显示脱机"})
+        assert r.status_code == 200 and r.json()["title"] == "打印机显示脱机"
+        assert (await client.get("/api/kb/999")).status_code == 404
+        other = (await client.get("/api/tickets", params={"state": "all"})).json()
+        unresolved = next(t["ticket_id"] for t in other if t["ticket_id"] != tid)
+        r = await client.post(f"/api/tickets/{unresolved}/kb-draft", json={"by": "陈静"})
+        assert r.status_code == 409
+    db.engine.dispose()

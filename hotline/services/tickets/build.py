@@ -11,6 +11,7 @@ from hotline.config import Settings
 from hotline.services.tickets.clocks import SlaEngine
 from hotline.services.tickets.config import TicketConfig, ticket_config
 from hotline.services.tickets.desk import TicketService
+from hotline.services.tickets.knowledge import KnowledgeBase
 from hotline.services.tickets.opening import ClearedCalls, TicketOpener
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import RosterStaff, Staff
@@ -21,6 +22,7 @@ class Tickets:
     opener: TicketOpener  # the ledger's listeners
     desk: TicketService  # people act and read
     engine: SlaEngine  # warnings, breaches, auto-close
+    kb: KnowledgeBase  # 知识库
 
 
 def build_tickets(settings: Settings, factory: sessionmaker[Session], clock: Clock, *,
@@ -30,4 +32,4 @@ def build_tickets(settings: Settings, factory: sessionmaker[Session], clock: Clo
 
     ctx = TicketContext(factory, staff or RosterStaff(RosterService(factory, settings, clock)), clock,
                         config or ticket_config(settings), settings.tz, dial_prefixes)
-    return Tickets(TicketOpener(ctx, cleared_calls), TicketService(ctx), SlaEngine(ctx))
+    return Tickets(TicketOpener(ctx, cleared_calls), TicketService(ctx), SlaEngine(ctx), KnowledgeBase(ctx))
