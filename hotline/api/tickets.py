@@ -3,9 +3,11 @@ timeline and caller, the screen pop for a number, and the desk's actions."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from hotline.config import ConfigError
@@ -15,6 +17,7 @@ from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketVie
 from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
 
 router = APIRouter(tags=["tickets"])
+PAGE = Path(__file__).resolve().parent / "static" / "tickets.html"
 
 
 class By(BaseModel):
@@ -80,6 +83,12 @@ def _do(request: Request, act: Any) -> dict[str, Any]:
         raise HTTPException(404, str(e)) from None
     except TicketError as e:
         raise HTTPException(409, str(e)) from None
+
+
+@router.get("/tickets")
+def tickets_page() -> FileResponse:
+    """The staff screens: ticket list, ticket page, screen pop, knowledge base."""
+    return FileResponse(PAGE, media_type="text/html")
 
 
 @router.get("/api/tickets")
