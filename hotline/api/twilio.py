@@ -90,6 +90,7 @@ def build_service(app: FastAPI) -> TwilioCalls:
     if shared is not None:
         ledger.listeners = shared.listeners
         ledger.answer_listeners = shared.answer_listeners
+        ledger.batch_listeners = shared.batch_listeners
     duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones)
     placer = None
     if settings.twilio.account_sid and settings.twilio.auth_token:

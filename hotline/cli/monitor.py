@@ -276,8 +276,7 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -
                 # after the monitor: a reaching call has cleared its alert when the tickets hear of it
                 tickets = build_tickets(settings, db.factory, clock, cleared_calls=monitor.calls_cleared_by,
                                         dial_prefixes=monitor.options.dial_prefixes)
-                ledger.on_completed(tickets.opener.on_call)
-                ledger.on_answered(tickets.opener.on_answered)
+                ledger.on_calls(tickets.opener.on_calls)
             elif monitor is not None and at > clock.now():
                 if ledger.completed or ledger.answered:
                     calls.extend(ingest.flush())

@@ -163,8 +163,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     # after the monitor's listeners: a reaching call has cleared its alert when the tickets hear of it
     tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
                             dial_prefixes=config.dial_prefixes)
-    ledger.on_completed(tickets.opener.on_call)
-    ledger.on_answered(tickets.opener.on_answered)
+    ledger.on_calls(tickets.opener.on_calls)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence,
                        engines=[tickets.engine])
     # A completed call may have opened an alert whose first page is due now: run the engine at once.

@@ -64,6 +64,7 @@ class TicketRow(Base):
         UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
         Index("ix_tickets_caller_key", "caller_key"),
         Index("ix_tickets_status_opened_at", "status", "opened_at"),
+        Index("ix_tickets_opened_at", "opened_at"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_tier_status", "tier", "status"),
     )

@@ -17,6 +17,7 @@ from hotline.store.calls import CallRow, insert_raw_events, row_to_call, upsert_
 log = logging.getLogger(__name__)
 
 CallListener = Callable[[Call], None]
+BatchListener = Callable[[list[Call]], None]
 _RECENT = 4096  # completed calls kept in memory for late events (e.g. AgentComplete after Hangup)
 
 
@@ -35,6 +36,9 @@ class Ledger:
         # not when it ends).
         self.answer_listeners: list[CallListener] = []
         self.answered: list[Call] = []  # answered since the last flush, still open
+        # Told once per flush with every call answered (still open) or completed in it, after the per-call
+        # listeners: for listeners that write one transaction per batch (tickets).
+        self.batch_listeners: list[BatchListener] = []
         self.stats = {"events": 0, "calls": 0, "flushes": 0}
 
     def on_completed(self, listener: CallListener) -> None:
@@ -42,6 +46,9 @@ class Ledger:
 
     def on_answered(self, listener: CallListener) -> None:
         self.answer_listeners.append(listener)
+
+    def on_calls(self, listener: BatchListener) -> None:
+        self.batch_listeners.append(listener)
 
     def load_open(self, provider: str | None = None) -> int:
         """After a restart: take the calls still open in the database (of `provider`) back into memory."""
@@ -113,6 +120,12 @@ class Ledger:
             self.stats["flushes"] += 1
         _tell(self.answer_listeners, answered)
         _tell(self.listeners, completed)
+        if answered or completed:
+            for batch_listener in self.batch_listeners:
+                try:
+                    batch_listener(answered + completed)
+                except Exception:
+                    log.exception("batch listener %r failed for %d calls", batch_listener, len(answered + completed))
         return completed
 
 

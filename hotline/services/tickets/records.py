@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.sla import Calendar, ClockName, SlaClock, SlaPolicy, Window, clock_done, new_clock, settle
@@ -72,8 +72,8 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
     if new:
         s.add(row)
         s.flush()
-    for c in ticket.changes:
-        s.add(TicketEventRow(**event_values(ticket.ticket_id, c)))
+    if ticket.changes:
+        s.execute(insert(TicketEventRow), [event_values(ticket.ticket_id, c) for c in ticket.changes])
     ticket.changes.clear()
     sync_clocks(s, ticket, policy, calendar, major_reported_at if major_reported_at else row.major_reported_at)
     return row

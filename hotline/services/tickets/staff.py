@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from hotline.domain.roster import Person
 from hotline.domain.sla import Calendar
 from hotline.paging.base import Recipient
 from hotline.services.roster.duty import RosterDuty, recipient
@@ -29,14 +30,24 @@ class Staff(Protocol):
 
 
 class RosterStaff:
-    def __init__(self, roster: RosterService) -> None:
+    """The roster's people are read again after `ttl` of clock time (names change rarely; a call is quick)."""
+
+    def __init__(self, roster: RosterService, ttl: timedelta = timedelta(minutes=1)) -> None:
         self.roster = roster
         self.duty = RosterDuty(roster)
+        self.ttl = ttl
+        self._people: tuple[datetime, dict[str, Person]] | None = None
+
+    def _everyone(self) -> dict[str, Person]:
+        now = self.roster.clock.now()
+        if self._people is None or not (self._people[0] <= now < self._people[0] + self.ttl):
+            self._people = (now, self.roster.people())
+        return self._people[1]
 
     def identify(self, who: str | None) -> str | None:
         if not who:
             return None
-        people = self.roster.people()
+        people = self._everyone()
         if who in people:
             return who
         tokens = set(_TOKEN.findall(who)) | {who}
@@ -46,7 +57,7 @@ class RosterStaff:
         return None
 
     def person(self, name: str) -> Recipient | None:
-        p = self.roster.people().get(name)
+        p = self._everyone().get(name)
         return recipient(p) if p is not None else None
 
     def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]:

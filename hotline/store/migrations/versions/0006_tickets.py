@@ -63,6 +63,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_tickets_caller_key", "tickets", ["caller_key"])
     op.create_index("ix_tickets_status_opened_at", "tickets", ["status", "opened_at"])
+    op.create_index("ix_tickets_opened_at", "tickets", ["opened_at"])
     op.create_index("ix_tickets_assignee_status", "tickets", ["assignee", "status"])
     op.create_index("ix_tickets_tier_status", "tickets", ["tier", "status"])
 
@@ -198,5 +199,6 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_tier_status", "tickets")
     op.drop_index("ix_tickets_assignee_status", "tickets")
     op.drop_index("ix_tickets_status_opened_at", "tickets")
+    op.drop_index("ix_tickets_opened_at", "tickets")
     op.drop_index("ix_tickets_caller_key", "tickets")
     op.drop_table("tickets")
