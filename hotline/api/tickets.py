@@ -60,8 +60,12 @@ def tickets_of(request: Request) -> Tickets:
     state = request.app.state
     tickets: Tickets | None = state.live.get("tickets") or getattr(state, "tickets", None)
     if tickets is None:
+        from hotline.api.alerts import monitor_of
+        from hotline.services.monitor.incidents import IncidentService
+
         try:
-            tickets = build_tickets(state.settings, state.factory, state.clock)
+            tickets = build_tickets(state.settings, state.factory, state.clock,
+                                    incidents=IncidentService(monitor_of(request)))
         except ConfigError as e:
             raise HTTPException(503, str(e)) from None
         state.tickets = tickets
@@ -151,6 +155,12 @@ def close(request: Request, ticket_id: str, body: CloseBody) -> dict[str, Any]:
 @router.post("/api/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: str, body: ReopenBody) -> dict[str, Any]:
     return _do(request, lambda d: d.reopen(ticket_id, body.by, body.reason))
+
+
+@router.post("/api/tickets/{ticket_id}/report")
+def report(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    """An urgent ticket was reported to the maintenance lead (the linked incident too)."""
+    return _do(request, lambda d: d.major_reported(ticket_id, body.by))
 
 
 @router.patch("/api/tickets/{ticket_id}")

@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--cause", help="原因")
     c = command("close", "the caller confirmed / 用户确认并关闭", cmd_close)
     c.add_argument("--confirmed-by", help="who confirmed (the caller)")
+    command("report", "urgent ticket reported to the maintenance lead / 重大故障已上报", cmd_report)
     o = command("reopen", "reopen / 重新打开", cmd_reopen)
     o.add_argument("--reason", required=True)
     ed = command("edit", "change type, priority, specialty, summary... / 修改", cmd_edit)
@@ -68,8 +69,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> Tickets:
+    from hotline.services.monitor.config import build_monitor
+    from hotline.services.monitor.incidents import IncidentService
+
     db = open_database(args.db or settings.database_url)
-    return build_tickets(settings, db.factory, SystemClock(settings.tz))
+    clock = SystemClock(settings.tz)
+    monitor, _ = build_monitor(settings, db.factory, clock, link_mode="optional")
+    return build_tickets(settings, db.factory, clock, incidents=IncidentService(monitor))
 
 
 def _act(args: argparse.Namespace, settings: Settings, act: Callable[[Tickets], TicketView]) -> int:
@@ -178,6 +184,10 @@ def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
     return _act(args, settings, lambda t: t.desk.reopen(args.ticket_id, args.by, args.reason))
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.major_reported(args.ticket_id, args.by))
 
 
 def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:

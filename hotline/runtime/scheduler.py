@@ -144,6 +144,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
 
     from hotline.paging.registry import build_channels, build_dispatcher
     from hotline.services.monitor.config import build_monitor, monitor_config
+    from hotline.services.monitor.incidents import IncidentService
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
     from hotline.services.tickets.build import build_tickets
@@ -162,7 +163,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     ledger.on_answered(monitor.on_answered)
     # after the monitor's listeners: a reaching call has cleared its alert when the tickets hear of it
     tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
-                            dial_prefixes=config.dial_prefixes)
+                            dial_prefixes=config.dial_prefixes, incidents=IncidentService(monitor))
     ledger.on_calls(tickets.opener.on_calls)
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence,
                        engines=[tickets.engine])

@@ -58,6 +58,7 @@ class TicketRow(Base):
     vendor_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     vendor_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     major_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    incident_id: Mapped[str | None] = mapped_column(String(32))  # the monitor's incident of an urgent ticket
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (

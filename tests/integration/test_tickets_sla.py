@@ -16,6 +16,7 @@ from hotline.domain.calls import Call, Direction
 from hotline.domain.sla import Window
 from hotline.runtime.assembly import open_database
 from hotline.services.monitor.config import build_monitor
+from hotline.services.monitor.incidents import IncidentService
 from hotline.services.monitor.outbox import Delivered, DryRunSender
 from hotline.services.monitor.virtual_run import advance
 from hotline.services.roster.duty import RosterDuty
@@ -48,7 +49,8 @@ class Desk:
         self.db.engine.dispose()
         self.db = open_database(self.url)
         self.monitor, self.outbox = build_monitor(self.settings, self.db.factory, self.clock, link_mode="ephemeral")
-        self.tickets: Tickets = build_tickets(self.settings, self.db.factory, self.clock, config=self.config)
+        self.tickets: Tickets = build_tickets(self.settings, self.db.factory, self.clock, config=self.config,
+                                              incidents=IncidentService(self.monitor))
 
     async def run_until(self, until: datetime) -> None:
         self.delivered += await advance(self.monitor, self.clock, until, self.outbox, DryRunSender(),
@@ -152,4 +154,33 @@ async def test_a_6x8_ticket_opened_on_the_eve_of_national_day_is_due_after_the_h
     breach = [p for p in desk.pages() if p.purpose == "sla_breach"]
     assert breach and {p.created_at for p in breach} == {datetime.fromisoformat("2026-10-08T12:30:00+08:00")}
     assert len(desk.pages()) == len({p.key for p in desk.pages()}) == len(desk.delivered)
+    desk.db.engine.dispose()
+
+
+async def test_an_urgent_ticket_declares_a_major_incident_and_its_report_stops_both_clocks(
+        settings: Settings, db_url: str) -> None:
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig())
+    desk.tickets.opener.on_call(answered("u1", "13800138000", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(t0 + timedelta(minutes=2))
+    urgent = desk.tickets.desk.edit(tid, "王芳", priority="urgent", summary="全楼断网")
+    assert urgent.incident_id is not None
+    (incident,) = IncidentService(desk.monitor).list()
+    assert incident.incident_id == urgent.incident_id and "全楼断网" in incident.title
+    major = next(c for c in urgent.clocks if c.name == "major")
+    assert major.due_at == t0 + timedelta(seconds=8, minutes=30) and major.done_at is None
+    await desk.run_until(t0 + timedelta(minutes=5))
+    lead = [p for p in desk.pages() if p.alert_id == urgent.incident_id]
+    assert lead and {p.tier for p in lead} == {"manager"}  # the monitor paged the maintenance lead
+    desk.tickets.desk.edit(tid, "王芳", description="核心交换机宕机")  # still urgent: no second incident
+    assert len(IncidentService(desk.monitor).list()) == 1
+    desk.clock.set(t0 + timedelta(minutes=20))
+    reported = desk.tickets.desk.major_reported(tid, "周强")
+    done = next(c for c in reported.clocks if c.name == "major")
+    assert done.done_at == t0 + timedelta(minutes=20) and done.met is True
+    assert IncidentService(desk.monitor).get(urgent.incident_id).reported_by == "周强"
+    actions = [c.action for c in desk.tickets.desk.timeline(tid)]
+    assert actions.count("incident") == 1 and actions.index("incident") < actions.index("report")
     desk.db.engine.dispose()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.config import Settings
+from hotline.services.monitor.incidents import IncidentService
 from hotline.services.tickets.clocks import SlaEngine
 from hotline.services.tickets.config import TicketConfig, ticket_config
 from hotline.services.tickets.desk import TicketService
@@ -25,11 +26,26 @@ class Tickets:
     kb: KnowledgeBase  # 知识库
 
 
+class MonitorIncidents:
+    """`Incidents` over the monitor's `IncidentService`: an urgent ticket's major incident."""
+
+    def __init__(self, service: IncidentService) -> None:
+        self.service = service
+
+    def declare(self, title: str, by: str, description: str | None, specialty: str | None) -> str:
+        return self.service.declare(title, by, description, specialty).incident_id
+
+    def reported(self, incident_id: str, by: str) -> None:
+        self.service.reported(incident_id, by)
+
+
 def build_tickets(settings: Settings, factory: sessionmaker[Session], clock: Clock, *,
                   staff: Staff | None = None, cleared_calls: ClearedCalls | None = None,
-                  dial_prefixes: tuple[str, ...] = (), config: TicketConfig | None = None) -> Tickets:
+                  dial_prefixes: tuple[str, ...] = (), config: TicketConfig | None = None,
+                  incidents: IncidentService | None = None) -> Tickets:
     from hotline.services.roster.service import RosterService
 
     ctx = TicketContext(factory, staff or RosterStaff(RosterService(factory, settings, clock)), clock,
                         config or ticket_config(settings), settings.tz, dial_prefixes)
-    return Tickets(TicketOpener(ctx, cleared_calls), TicketService(ctx), SlaEngine(ctx), KnowledgeBase(ctx))
+    desk = TicketService(ctx, MonitorIncidents(incidents) if incidents is not None else None)
+    return Tickets(TicketOpener(ctx, cleared_calls), desk, SlaEngine(ctx), KnowledgeBase(ctx))

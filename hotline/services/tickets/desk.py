@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
 from hotline.domain.sla import SlaClock
-from hotline.domain.tickets import NOT_CLOSED, OPEN, Change, Status, Ticket, TicketError, TicketTier
+from hotline.domain.tickets import NOT_CLOSED, OPEN, Change, Priority, Status, Ticket, TicketError, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.tickets.pages import handoff_text, ticket_pages, vendor_text
@@ -43,6 +43,7 @@ class TicketView:
     ticket: Ticket
     calls: Sequence[LinkedCall]
     clocks: Sequence[SlaClock]
+    incident_id: str | None = None
 
     def contract(self, tz: ZoneInfo) -> dict[str, Any]:
         """The line `hotline replay --json` prints for the ticket."""
@@ -60,6 +61,7 @@ class TicketView:
                 "service_window": t.service_window, "resolved_at": _iso(t.resolved_at, tz),
                 "closed_at": _iso(t.closed_at, tz), "confirmed_by": t.confirmed_by, "reopened": t.reopened,
                 "vendor_started_at": _iso(t.vendor_started_at, tz), "vendor_ended_at": _iso(t.vendor_ended_at, tz),
+                "incident_id": self.incident_id,
                 "overdue": any(c.breached_at is not None and c.done_at is None for c in self.clocks),
                 "call_details": [{"call_id": c.call_id, "role": c.role, "started_at": _iso(c.started_at, tz),
                                   "staff": c.staff} for c in self.calls],
@@ -77,9 +79,20 @@ def change_dict(c: Change, tz: ZoneInfo) -> dict[str, Any]:
 Action = Callable[[Session, Ticket, datetime], Sequence[PlannedPage] | None]
 
 
+class Incidents(Protocol):
+    """The monitor's major incidents, as the tickets use them (an adapter over `IncidentService`)."""
+
+    def declare(self, title: str, by: str, description: str | None, specialty: str | None) -> str:
+        """Declare one (the maintenance lead is paged); returns its id."""
+        ...
+
+    def reported(self, incident_id: str, by: str) -> None: ...
+
+
 class TicketService:
-    def __init__(self, ctx: TicketContext) -> None:
+    def __init__(self, ctx: TicketContext, incidents: Incidents | None = None) -> None:
         self.ctx = ctx
+        self.incidents = incidents
 
     # ---- people act ------------------------------------------------------------------------------
 
@@ -150,19 +163,49 @@ class TicketService:
         return self._change(ticket_id, act)
 
     def edit(self, ticket_id: str, by: str, **values: str | None) -> TicketView:
-        return self._change(ticket_id, lambda s, t, now: t.edit(now, by, **values))
+        """Change descriptive fields; a ticket made urgent (紧急) declares a major incident (the maintenance
+        lead is paged by the monitor) and links it."""
+        view = self._change(ticket_id, lambda s, t, now: t.edit(now, by, **values))
+        if view.ticket.priority is Priority.URGENT and self.incidents is not None:
+            view = self._declare(view, by)
+        return view
+
+    def _declare(self, view: TicketView, by: str) -> TicketView:
+        t = view.ticket
+        with unit_of_work(self.ctx.factory) as s:
+            linked = s.scalar(select(TicketRow.incident_id).where(TicketRow.ticket_id == t.ticket_id))
+        if linked or self.incidents is None:
+            return view
+        title = f"工单 {t.ticket_id}：{t.summary or t.caller} / ticket {t.ticket_id}"
+        incident_id = self.incidents.declare(title, by, t.description or None, t.specialty)
+
+        def link(s: Session, ticket: Ticket, now: datetime) -> None:
+            row = s.get(TicketRow, ticket.ticket_id)
+            if row is not None:
+                row.incident_id = incident_id
+            ticket.changes.append(Change(now, by, "incident", "incident", None, incident_id,
+                                         "重大故障已申报 / major incident declared"))
+
+        return self._change(t.ticket_id, link)
 
     def major_reported(self, ticket_id: str, by: str) -> TicketView:
-        """An urgent ticket was reported to the maintenance lead (the major-incident clock stops)."""
+        """An urgent ticket was reported to the maintenance lead: the major-incident clock stops, and the
+        linked incident is recorded as reported (its alert clears)."""
+        incident: list[str] = []
 
         def act(s: Session, t: Ticket, now: datetime) -> Sequence[PlannedPage]:
             row = s.get(TicketRow, t.ticket_id)
             if row is not None and row.major_reported_at is None:
                 row.major_reported_at = now
                 t.changes.append(Change(now, by, "report", note="已上报维护负责人 / reported to the maintenance lead"))
+            if row is not None and row.incident_id:
+                incident.append(row.incident_id)
             return []
 
-        return self._change(ticket_id, act)
+        view = self._change(ticket_id, act)
+        if incident and self.incidents is not None:
+            self.incidents.reported(incident[0], by)
+        return view
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -233,4 +276,4 @@ class TicketService:
             for k in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids))
                                .order_by(TicketClockRow.due_at)):
                 clocks[k.ticket_id].append(row_to_clock(k))
-        return [TicketView(row_to_ticket(r), calls[r.ticket_id], clocks[r.ticket_id]) for r in rows]
+        return [TicketView(row_to_ticket(r), calls[r.ticket_id], clocks[r.ticket_id], r.incident_id) for r in rows]

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("vendor_started_at", UtcDateTime()),
         sa.Column("vendor_ended_at", UtcDateTime()),
         sa.Column("major_reported_at", UtcDateTime()),
+        sa.Column("incident_id", sa.String(32)),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("ticket_id", name="pk_tickets"),
         sa.UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
