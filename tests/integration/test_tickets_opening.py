@@ -144,3 +144,14 @@ def test_a_repeat_call_reopens_a_resolved_ticket_and_a_closed_one_gives_way_to_a
                                                             TicketClockRow.clock == "resolution")).one()
         assert resolution.done_at == T0 + timedelta(hours=3) and resolution.met is True
         assert resolution.minutes == 179.83  # from the answer (T0 + 10 s), not the first ring
+
+
+def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(desk: tuple[Tickets, ManualClock]) -> None:
+    t, clock = desk
+    t.opener.on_call(inbound("old", "13800138011", T0))
+    clock.set(T0 + timedelta(days=8))
+    assert t.engine.tick() >= 1  # forgotten
+    t.opener.on_answered(callback("cb", "8001", "13800138011", T0 + timedelta(days=8)))
+    (view,) = t.desk.find()
+    assert [c.call_id for c in view.calls] == ["cb"]
+    assert view.ticket.first_contact_at == T0 + timedelta(days=8)

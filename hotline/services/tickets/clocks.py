@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
@@ -19,12 +19,21 @@ from hotline.services.tickets.pages import sla_text, ticket_pages
 from hotline.services.tickets.records import save
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import TicketClockRow, TicketEventRow, TicketRow, clock_to_row, row_to_clock, row_to_ticket
+from hotline.store.tickets import (
+    MissedCallRow,
+    TicketClockRow,
+    TicketEventRow,
+    TicketRow,
+    clock_to_row,
+    row_to_clock,
+    row_to_ticket,
+)
 
 # Who is paged when a deadline passes, by the tier holding the ticket.
 PAGE_UP = {TicketTier.FIRST_LINE: (Tier.SECOND_LINE, Tier.MANAGER), TicketTier.SECOND_LINE: (Tier.MANAGER,),
            TicketTier.VENDOR: (Tier.SECOND_LINE, Tier.MANAGER)}
 AUTO = "system"
+MISSED_KEPT = timedelta(days=7)  # a missed call nobody reached within this long joins no ticket later
 
 
 class SlaEngine:
@@ -52,7 +61,7 @@ class SlaEngine:
             n, more = self._batch(now)
             done += n
             if not more:
-                return done + self._auto_close(now)
+                return done + self._auto_close(now) + self._forget_missed(now)
 
     def _batch(self, now: datetime) -> tuple[int, bool]:
         with unit_of_work(self.ctx.factory) as s:
@@ -110,6 +119,12 @@ class SlaEngine:
     def _note(self, s: Session, ticket: Ticket, at: datetime, action: str, field: str, note: str) -> None:
         s.add(TicketEventRow(ticket_id=ticket.ticket_id, at=at, actor=AUTO, action=action, field=field[:32],
                              note=note))
+
+    def _forget_missed(self, now: datetime) -> int:
+        """Missed calls of callers never reached are kept a week (the alert has long covered them)."""
+        with unit_of_work(self.ctx.factory) as s:
+            result = s.execute(delete(MissedCallRow).where(MissedCallRow.ended_at < now - MISSED_KEPT))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def _auto_close(self, now: datetime) -> int:
         """Resolved tickets older than `auto_close_days`: closed without the caller's confirmation."""
