@@ -122,6 +122,21 @@ def screen_pop(request: Request, number: str) -> dict[str, Any]:
             "open_ticket": _full(request, current) if current else None, "history": history}
 
 
+class CallerBody(BaseModel):
+    name: str | None = Field(None, max_length=128)
+    organisation: str | None = Field(None, max_length=128)
+    notes: str | None = Field(None, max_length=4000)
+
+
+@router.put("/api/callers/{number}")
+def set_caller(request: Request, number: str, body: CallerBody) -> dict[str, Any]:
+    """The caller directory's entry for `number` (name, organisation, notes)."""
+    parsed = try_parse_number(number)
+    if parsed is None:
+        raise HTTPException(400, f"不是电话号码 / not a phone number: {number!r}")
+    return tickets_of(request).desk.set_caller(parsed.key, parsed.national, **body.model_dump())
+
+
 @router.get("/api/tickets/{ticket_id}")
 def show_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
     return _do(request, lambda d: d.get(ticket_id))

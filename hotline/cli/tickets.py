@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command("report", "urgent ticket reported to the maintenance lead / 重大故障已上报", cmd_report)
     o = command("reopen", "reopen / 重新打开", cmd_reopen)
     o.add_argument("--reason", required=True)
+    cl = command("caller", "caller directory: name, organisation, notes / 来电人信息", cmd_caller, ticket=False,
+                 by=False)
+    cl.add_argument("number", help="any written form: 13800138000, +86..., 010-62345678")
+    cl.add_argument("--name")
+    cl.add_argument("--organisation", "--org", dest="organisation")
+    cl.add_argument("--notes")
     ed = command("edit", "change type, priority, specialty, summary... / 修改", cmd_edit)
     ed.add_argument("--type", dest="ticket_type", choices=[str(x) for x in TicketType])
     ed.add_argument("--priority", choices=[str(x) for x in Priority])
@@ -184,6 +190,19 @@ def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
     return _act(args, settings, lambda t: t.desk.reopen(args.ticket_id, args.by, args.reason))
+
+
+def cmd_caller(args: argparse.Namespace, settings: Settings) -> int:
+    number = try_parse_number(args.number, local_area_code=ticket_config(settings).local_area_code)
+    if number is None:
+        print(f"错误 / error: 不是电话号码 / not a phone number: {args.number!r}", file=sys.stderr)
+        return 1
+    desk = _tickets(args, settings).desk
+    entry = desk.set_caller(number.key, number.national, name=args.name, organisation=args.organisation,
+                            notes=args.notes)
+    print(json.dumps(entry, ensure_ascii=False) if args.json else
+          f"{entry['number']}  {entry['name'] or '-'}  {entry['organisation'] or '-'}  {entry['notes'] or ''}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:

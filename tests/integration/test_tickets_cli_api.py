@@ -62,6 +62,11 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     (again,) = run(capsys, "tickets", "reopen", tid, "--by", "张伟", "--reason", "问题复现", "--json", "--db", url)
     assert again["status"] == "in_progress" and again["reopened"] == 1
     run(capsys, "tickets", "show", "GD20991231-0001", "--db", url, code=1)
+    (entry,) = run(capsys, "tickets", "caller", "+86 138 0013 8011", "--name", "王先生", "--org", "财务部",
+                   "--json", "--db", url)
+    assert entry == {"caller_key": "+8613800138011", "number": "13800138011", "name": "王先生",
+                     "organisation": "财务部", "notes": None}
+    run(capsys, "tickets", "caller", "not-a-number", "--db", url, code=1)
     main(["tickets", "show", tid, "--config", CONFIG, "--db", url])
     text = capsys.readouterr().out
     assert "时间线 timeline" in text and "一线无法处理" in text and "问题复现" in text
@@ -92,6 +97,10 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         assert r.json()["status"] == "resolved"
         assert (await client.get("/api/tickets/GD1-1")).status_code == 404
         assert (await client.get("/api/tickets", params={"state": "bogus"})).status_code == 400
+        r = await client.put("/api/callers/13800138000", json={"notes": "VIP，财务总监"})
+        assert r.status_code == 200 and r.json()["notes"] == "VIP，财务总监"
+        pop = (await client.get("/api/tickets/screen-pop", params={"number": "13800138000"})).json()
+        assert pop["caller"]["notes"] == "VIP，财务总监"
     db.engine.dispose()
 
 

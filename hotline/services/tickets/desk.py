@@ -265,6 +265,24 @@ class TicketService:
             return {"caller_key": row.caller_key, "number": row.number, "name": row.name,
                     "organisation": row.organisation, "notes": row.notes}
 
+    def set_caller(self, caller_key: str, number: str, **values: str | None) -> dict[str, Any]:
+        """Fill in the caller directory (name, organisation, notes) by hand."""
+        allowed = {"name", "organisation", "notes"}
+        with unit_of_work(self.ctx.factory) as s:
+            row = s.get(CallerRow, caller_key)
+            if row is None:
+                row = CallerRow(caller_key=caller_key, number=number)
+                s.add(row)
+            for name, value in values.items():
+                if name not in allowed:
+                    raise TicketError(f"字段 {name!r} 不能修改 / field {name!r} cannot be edited")
+                if value is not None:
+                    setattr(row, name, value.strip() or None)
+            row.updated_at = self.ctx.clock.now()
+        result = self.caller(caller_key)
+        assert result is not None
+        return result
+
     def _views(self, s: Session, rows: Sequence[TicketRow]) -> list[TicketView]:
         ids = [r.ticket_id for r in rows]
         calls: dict[str, list[LinkedCall]] = {i: [] for i in ids}
