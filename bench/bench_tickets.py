@@ -170,6 +170,7 @@ def main() -> None:
     ap.add_argument("--db", default="", help="database for the ticket list (default: a SQLite file)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-fill", action="store_true", help="time the lists on tickets already in --db")
     ap.add_argument("--child")
     ap.add_argument("--stream")
     args = ap.parse_args()
@@ -190,10 +191,11 @@ def main() -> None:
                   f"ledger only median {p_rate:,.0f} events/s; with ticket opening {t_rate:,.0f} events/s "
                   f"({int(with_tickets[-1]['tickets']):,} tickets); ratio {t_rate / p_rate:.2f}")
         db = args.db or f"sqlite:///{Path(tmp) / 'list.db'}"
-        t0 = time.perf_counter()
-        fill_tickets(db, args.tickets)
-        print(f"ticket list: {args.tickets:,} tickets stored in {time.perf_counter() - t0:.0f} s "
-              f"({db.split(':')[0]})")
+        if not args.skip_fill:
+            t0 = time.perf_counter()
+            fill_tickets(db, args.tickets)
+            print(f"ticket list: {args.tickets:,} tickets stored in {time.perf_counter() - t0:.0f} s "
+                  f"({db.split(':')[0]})")
         for name, ms in time_lists(db).items():
             if name.endswith(" rows"):
                 continue

@@ -26,6 +26,12 @@ from hotline.domain.sla import ClockName, SlaClock, Window
 from hotline.domain.tickets import Priority, Status, Ticket, TicketTier, TicketType
 from hotline.store.base import Base, UtcDateTime
 
+# Literal predicates shared by the partial indexes and the queries that use them (SQLite uses a partial index
+# only when the query's condition is written the same way, without bound parameters).
+OPEN_SQL = text("tickets.status IN ('new', 'in_progress', 'escalated')")
+NOT_CLOSED_SQL = text("tickets.open_caller IS NOT NULL")
+OVERDUE_SQL = text("ticket_clocks.breached_at IS NOT NULL AND ticket_clocks.done_at IS NULL")
+
 
 class TicketRow(Base):
     __tablename__ = "tickets"
@@ -63,11 +69,17 @@ class TicketRow(Base):
 
     __table_args__ = (
         UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
-        Index("ix_tickets_caller_key", "caller_key"),
+        Index("ix_tickets_caller_key_opened_at", "caller_key", "opened_at"),
         Index("ix_tickets_status_opened_at", "status", "opened_at"),
         Index("ix_tickets_opened_at", "opened_at"),
-        Index("ix_tickets_assignee_status", "assignee", "status"),
-        Index("ix_tickets_tier_status", "tier", "status"),
+        # the desk's lists: open / not closed, everyone's, a person's, a tier's, newest first
+        Index("ix_tickets_open_opened_at", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_open_assignee", "assignee", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_open_tier", "tier", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_live_opened_at", "opened_at", postgresql_where=NOT_CLOSED_SQL,
+              sqlite_where=NOT_CLOSED_SQL),
+        Index("ix_tickets_live_assignee", "assignee", "opened_at", postgresql_where=NOT_CLOSED_SQL,
+              sqlite_where=NOT_CLOSED_SQL),
     )
 
 
@@ -136,7 +148,10 @@ class TicketClockRow(Base):
     breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
-    __table_args__ = (Index("ix_ticket_clocks_next_due_at", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_ticket_clocks_next_due_at", "next_due_at"),
+        Index("ix_ticket_clocks_overdue", "ticket_id", postgresql_where=OVERDUE_SQL, sqlite_where=OVERDUE_SQL),
+    )
 
 
 class TicketCounterRow(Base):

@@ -155,3 +155,18 @@ def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(desk: tup
     (view,) = t.desk.find()
     assert [c.call_id for c in view.calls] == ["cb"]
     assert view.ticket.first_contact_at == T0 + timedelta(days=8)
+
+
+def test_the_list_puts_overdue_tickets_first_then_the_newest(desk: tuple[Tickets, ManualClock]) -> None:
+    t, clock = desk
+    t.opener.on_call(inbound("o1", "13800138000", T0, answered_by="8001"))
+    t.opener.on_call(inbound("o2", "13800138001", T0 + timedelta(hours=1), answered_by="8002"))
+    older, newer = sorted(t.desk.find(), key=lambda v: v.ticket.opened_at)
+    assert [v.ticket.ticket_id for v in t.desk.find()] == [newer.ticket.ticket_id, older.ticket.ticket_id]
+    clock.set(T0 + timedelta(hours=4, minutes=1))  # the older ticket's 4 h clocks have passed
+    assert t.engine.tick() > 0
+    listed = t.desk.find()
+    assert [v.ticket.ticket_id for v in listed] == [older.ticket.ticket_id, newer.ticket.ticket_id]
+    assert [v.as_dict(clock.tz)["overdue"] for v in listed] == [True, False]
+    assert [v.ticket.ticket_id for v in t.desk.find(state="not_closed", assignee="李娜")] == [newer.ticket.ticket_id]
+    assert t.desk.find(state="resolved") == []

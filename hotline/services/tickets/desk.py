@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
 from hotline.domain.sla import SlaClock
-from hotline.domain.tickets import NOT_CLOSED, OPEN, Change, Priority, Status, Ticket, TicketError, TicketTier
+from hotline.domain.tickets import Change, Priority, Status, Ticket, TicketError, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.tickets.pages import handoff_text, ticket_pages, vendor_text
@@ -22,6 +22,8 @@ from hotline.services.tickets.records import LinkedCall, TicketNotFound, locked,
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import unit_of_work
 from hotline.store.tickets import (
+    OPEN_SQL,
+    OVERDUE_SQL,
     CallerRow,
     TicketCallRow,
     TicketClockRow,
@@ -224,14 +226,16 @@ class TicketService:
 
     def find(self, *, state: str = "open", assignee: str | None = None, tier: str | None = None,
              caller: str | None = None, limit: int = 100) -> list[TicketView]:
-        """Tickets, overdue first then newest; state: open (new, in progress, escalated), resolved, closed,
-        all, or not_closed."""
-        overdue = (select(TicketClockRow.ticket_id).where(TicketClockRow.breached_at.is_not(None),
-                                                          TicketClockRow.done_at.is_(None)))
+        """Tickets, overdue first then newest; state: open (new, in progress, escalated), not_closed (open or
+        resolved), new, in_progress, escalated, resolved, closed or all; `caller` is a number's key.
+
+        Two index-backed queries (the partial indexes of store/tickets.py): the overdue tickets of the
+        selection, then the newest of the rest."""
         stmt = select(TicketRow)
-        states = {"open": OPEN, "not_closed": NOT_CLOSED}.get(state)
-        if states is not None:
-            stmt = stmt.where(TicketRow.status.in_([str(x) for x in states]))
+        if state == "open":
+            stmt = stmt.where(OPEN_SQL)
+        elif state == "not_closed":
+            stmt = stmt.where(TicketRow.open_caller.is_not(None))
         elif state != "all":
             stmt = stmt.where(TicketRow.status == str(Status(state)))
         if assignee:
@@ -239,12 +243,17 @@ class TicketService:
         if tier:
             stmt = stmt.where(TicketRow.tier == str(TicketTier(tier)))
         if caller:
-            stmt = stmt.where(or_(TicketRow.caller_key == caller, TicketRow.caller == caller))
-        if state in ("open", "not_closed"):
-            stmt = stmt.order_by(TicketRow.ticket_id.in_(overdue).desc())
-        stmt = stmt.order_by(TicketRow.opened_at.desc()).limit(limit)
+            stmt = stmt.where(TicketRow.caller_key == caller)
+        newest = (TicketRow.opened_at.desc(),)
         with unit_of_work(self.ctx.factory) as s:
-            return self._views(s, list(s.scalars(stmt)))
+            first: list[TicketRow] = []
+            if state in ("open", "not_closed"):
+                overdue = select(TicketClockRow.ticket_id).where(OVERDUE_SQL)
+                first = list(s.scalars(stmt.where(TicketRow.ticket_id.in_(overdue)).order_by(*newest).limit(limit)))
+            if len(first) < limit:
+                rest = stmt.where(TicketRow.ticket_id.not_in([r.ticket_id for r in first])) if first else stmt
+                first += s.scalars(rest.order_by(*newest).limit(limit - len(first)))
+            return self._views(s, first)
 
     def open_ticket_of(self, caller_key: str) -> TicketView | None:
         """The caller's ticket that is not closed (the screen pop)."""

@@ -15,6 +15,18 @@ down_revision = "0003_alerts"
 branch_labels = None
 depends_on = None
 
+# the desk's lists (partial indexes; the queries in services/tickets/desk.py use the same literal predicates)
+_OPEN = "tickets.status IN ('new', 'in_progress', 'escalated')"
+_LIVE = "tickets.open_caller IS NOT NULL"
+_OVERDUE = "ticket_clocks.breached_at IS NOT NULL AND ticket_clocks.done_at IS NULL"
+_PARTIAL = [
+    ("ix_tickets_open_opened_at", ["opened_at"], _OPEN),
+    ("ix_tickets_open_assignee", ["assignee", "opened_at"], _OPEN),
+    ("ix_tickets_open_tier", ["tier", "opened_at"], _OPEN),
+    ("ix_tickets_live_opened_at", ["opened_at"], _LIVE),
+    ("ix_tickets_live_assignee", ["assignee", "opened_at"], _LIVE),
+]
+
 _FTS = [
     "CREATE VIRTUAL TABLE kb_fts USING fts5(search_text, tokenize='trigram')",
     "CREATE TRIGGER kb_articles_ai AFTER INSERT ON kb_articles BEGIN "
@@ -62,11 +74,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", name="pk_tickets"),
         sa.UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
     )
-    op.create_index("ix_tickets_caller_key", "tickets", ["caller_key"])
+    op.create_index("ix_tickets_caller_key_opened_at", "tickets", ["caller_key", "opened_at"])
     op.create_index("ix_tickets_status_opened_at", "tickets", ["status", "opened_at"])
     op.create_index("ix_tickets_opened_at", "tickets", ["opened_at"])
-    op.create_index("ix_tickets_assignee_status", "tickets", ["assignee", "status"])
-    op.create_index("ix_tickets_tier_status", "tickets", ["tier", "status"])
+    for name, columns, where in _PARTIAL:
+        op.create_index(name, "tickets", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
 
     op.create_table(
         "ticket_calls",
@@ -126,6 +138,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", "clock", name="pk_ticket_clocks"),
     )
     op.create_index("ix_ticket_clocks_next_due_at", "ticket_clocks", ["next_due_at"])
+    op.create_index("ix_ticket_clocks_overdue", "ticket_clocks", ["ticket_id"], postgresql_where=sa.text(_OVERDUE),
+                    sqlite_where=sa.text(_OVERDUE))
 
     op.create_table(
         "ticket_counters",
@@ -189,6 +203,7 @@ def downgrade() -> None:
     op.drop_table("kb_articles")
     op.drop_table("callers")
     op.drop_table("ticket_counters")
+    op.drop_index("ix_ticket_clocks_overdue", "ticket_clocks")
     op.drop_index("ix_ticket_clocks_next_due_at", "ticket_clocks")
     op.drop_table("ticket_clocks")
     op.drop_index("ix_ticket_events_ticket_id", "ticket_events")
@@ -197,9 +212,9 @@ def downgrade() -> None:
     op.drop_table("ticket_missed_calls")
     op.drop_index("ix_ticket_calls_ticket_id", "ticket_calls")
     op.drop_table("ticket_calls")
-    op.drop_index("ix_tickets_tier_status", "tickets")
-    op.drop_index("ix_tickets_assignee_status", "tickets")
+    for name, _, _ in _PARTIAL:
+        op.drop_index(name, "tickets")
     op.drop_index("ix_tickets_status_opened_at", "tickets")
     op.drop_index("ix_tickets_opened_at", "tickets")
-    op.drop_index("ix_tickets_caller_key", "tickets")
+    op.drop_index("ix_tickets_caller_key_opened_at", "tickets")
     op.drop_table("tickets")
