@@ -147,7 +147,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     from hotline.services.monitor.incidents import IncidentService
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
-    from hotline.services.tickets.build import build_tickets
+    from hotline.services.tickets.build import build_push, build_tickets
 
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
@@ -165,8 +165,9 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
                             dial_prefixes=config.dial_prefixes, incidents=IncidentService(monitor))
     ledger.on_calls(tickets.opener.on_calls)
+    push = build_push(settings, tickets, env)  # the optional outside helpdesk ([tickets.push])
     jobs = MonitorJobs(scheduler, monitor, outbox, dispatcher, tick_seconds=config.tick_seconds, silence=silence,
-                       engines=[tickets.engine])
+                       engines=[tickets.engine, *([push] if push is not None else [])])
     # A completed call may have opened an alert whose first page is due now: run the engine at once.
     ledger.on_completed(lambda _call: jobs.wake(clock.now()))
     scheduler.start()

@@ -176,6 +176,19 @@ class CallerRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class TicketPushRow(Base):
+    """How far a ticket was pushed to the outside helpdesk (our table stays the source of truth)."""
+
+    __tablename__ = "ticket_pushes"
+
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"), primary_key=True)
+    remote_id: Mapped[str | None] = mapped_column(String(64))
+    pushed_version: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the ticket's updated_at pushed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failures since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class ArticleRow(Base):
     """A knowledge-base article (知识库): drafted from resolved tickets, edited and published by staff."""
 

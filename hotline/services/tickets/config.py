@@ -35,13 +35,15 @@ class TicketConfig:
     auto_close_days: float = 3.0  # resolved -> closed when the caller has not answered by then
     vendors: Mapping[str, VendorContact] = field(default_factory=dict)
     page_channels: tuple[str, ...] = ()  # when the person names no channel (empty: the dispatcher's order)
+    push: Mapping[str, Any] = field(default_factory=dict)  # [tickets.push]: the outside helpdesk, if any
 
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)
 
 
 _KEYS = {"local_area_code", "window", "windows", "sla_minutes", "warn_before_minutes", "auto_close_days",
-         "vendors", "page_channels"}
+         "vendors", "page_channels", "push"}
+PUSH_KEYS = {"kind", "url", "group", "customer", "timeout"}
 
 
 def _window(source: str, key: str, value: Any) -> Window:
@@ -84,6 +86,13 @@ def ticket_config(settings: Settings) -> TicketConfig:
     channels = raw.get("page_channels", [])
     if not isinstance(channels, list):
         raise ConfigError(source, "tickets.page_channels", f'must be a list like ["wecom"], got {channels!r}')
+    push = dict(raw.get("push", {}))
+    for key in push:
+        if key not in PUSH_KEYS:
+            raise ConfigError(source, f"tickets.push.{key}", f"unknown key (known: {', '.join(sorted(PUSH_KEYS))})")
+    if push and (push.get("kind") != "zammad" or not push.get("url")):
+        raise ConfigError(source, "tickets.push", 'needs kind = "zammad" and url = "https://..." '
+                          "(the token comes from HOTLINE_ZAMMAD_TOKEN)")
     return TicketConfig(
         local_area_code=str(area) if area else None,
         window=_window(source, "tickets.window", raw.get("window", "7x24")),
@@ -92,4 +101,5 @@ def ticket_config(settings: Settings) -> TicketConfig:
         auto_close_days=_minutes(source, "tickets.auto_close_days", raw.get("auto_close_days", 3)) ,
         vendors=vendors,
         page_channels=tuple(str(c) for c in channels),
+        push=push,
     )

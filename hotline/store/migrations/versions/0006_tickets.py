@@ -160,6 +160,18 @@ def upgrade() -> None:
     )
 
     op.create_table(
+        "ticket_pushes",
+        sa.Column("ticket_id", sa.String(32), nullable=False),
+        sa.Column("remote_id", sa.String(64)),
+        sa.Column("pushed_version", UtcDateTime()),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text()),
+        sa.Column("next_attempt_at", UtcDateTime()),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.ticket_id"], name="fk_ticket_pushes_ticket_id_tickets"),
+        sa.PrimaryKeyConstraint("ticket_id", name="pk_ticket_pushes"),
+    )
+
+    op.create_table(
         "kb_articles",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
@@ -201,6 +213,7 @@ def downgrade() -> None:
     op.drop_table("kb_article_tickets")
     op.drop_index("ix_kb_articles_status_specialty", "kb_articles")
     op.drop_table("kb_articles")
+    op.drop_table("ticket_pushes")
     op.drop_table("callers")
     op.drop_table("ticket_counters")
     op.drop_index("ix_ticket_clocks_overdue", "ticket_clocks")
