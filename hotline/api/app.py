@@ -37,6 +37,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.twilio", "router"),
     ("hotline.api.reports", "router"),
     ("hotline.api.callbacks", "router"),
+    ("hotline.api.tickets", "router"),
 ]
 
 

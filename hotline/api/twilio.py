@@ -97,6 +97,7 @@ def build_service(app: FastAPI) -> TwilioCalls:
         ledger.listeners = shared.listeners
         ledger.answer_listeners = shared.answer_listeners
         ledger.writer.alarm_listeners = shared.writer.alarm_listeners  # the managers' page when the database is away
+        ledger.batch_listeners = shared.batch_listeners
     duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones,
                      country_code=config.country_code)
     placer = None

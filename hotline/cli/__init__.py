@@ -22,6 +22,8 @@ _GROUPS = [
     "hotline.cli.ivr",
     "hotline.cli.monitor",
     "hotline.cli.serve",
+    "hotline.cli.tickets",
+    "hotline.cli.kb",
 ]
 
 Command = Callable[[argparse.Namespace, Settings], int]

@@ -103,19 +103,35 @@ def _replay_with_monitor(args: argparse.Namespace, settings: Settings) -> int:
     """The whole pipeline on a virtual clock: `call` lines as without --run-for, then the monitor's."""
     from hotline.cli.monitor import print_events, run_replay
 
-    calls, events = run_replay(args, settings)
+    calls, events, tickets = run_replay(args, settings)
     if args.json:
         for call in calls:
             print(json.dumps(call.as_dict(), ensure_ascii=False))
     else:
         print_calls(calls)
     print_events(events, settings, args.json)
+    print_tickets(tickets, args.json)
     return 0
 
 
 CALL_COLUMNS = [Column("开始 start"), Column("方向 dir"), Column("主叫 caller"), Column("被叫 called"),
                 Column("队列 queue"), Column("结果 outcome"), Column("接听 by"), Column("等待 wait", right=True),
                 Column("通话 talk", right=True)]
+
+
+TICKET_COLUMNS = [Column("工单 ticket"), Column("来电 caller"), Column("状态 status"), Column("层级 tier"),
+                  Column("处理人 assignee"), Column("通话 calls", right=True)]
+
+
+def print_tickets(tickets: list[dict[str, Any]], as_json: bool) -> None:
+    """The tickets as they stand at the end of a replay, after the call and alert lines."""
+    if as_json:
+        for t in tickets:
+            print(json.dumps(t, ensure_ascii=False))
+        return
+    print()
+    print_table(TICKET_COLUMNS, [[t["ticket_id"], t["caller"], t["status"], t["tier"], t["assignee"] or "-",
+                                  str(len(t["calls"]))] for t in tickets])
 
 
 def print_calls(calls: list[Call]) -> None:

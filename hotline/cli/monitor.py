@@ -31,7 +31,8 @@ from hotline.services.monitor.engine import AlertNotFound, EventLine, MonitorSer
 from hotline.services.monitor.incidents import IncidentService
 from hotline.services.monitor.outbox import DryRunSender, Outbox, PageSender
 from hotline.services.monitor.rule_files import lint
-from hotline.services.monitor.virtual_run import advance
+from hotline.services.monitor.virtual_run import Engine, advance
+from hotline.services.tickets.build import Tickets, build_tickets
 
 EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip": "跳过", "hole": "排班空缺", "ack": "确认",
             "breach": "超时", "clear": "已回复", "resolve": "手动关闭"}
@@ -261,7 +262,10 @@ def _prepare_roster(settings: Settings, factory: sessionmaker[Session], clock: M
     roster.ensure_calendar()
 
 
-async def replay_monitored(args: argparse.Namespace, settings: Settings) -> tuple[list[Call], list[EventLine]]:
+Replayed = tuple[list[Call], list[EventLine], list[dict[str, object]]]
+
+
+async def replay_monitored(args: argparse.Namespace, settings: Settings) -> Replayed:
     """Feed the trace with the clock following its timestamps, then run on for --run-for."""
     if args.db:
         return await _replay_into(args, settings, args.db)
@@ -270,7 +274,7 @@ async def replay_monitored(args: argparse.Namespace, settings: Settings) -> tupl
         return await _replay_into(args, settings, f"sqlite:///{Path(tmp) / 'replay.db'}")
 
 
-async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -> tuple[list[Call], list[EventLine]]:
+async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -> Replayed:
     db = open_database(url)
     ledger = Ledger(db.factory)
     ingest = AmiIngest(settings, ledger)
@@ -278,6 +282,7 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -
     clock: ManualClock | None = None
     monitor: MonitorService | None = None
     outbox: Outbox | None = None
+    tickets: Tickets | None = None
     calls: list[Call] = []
     for packet in packets_of_file(args.trace, settings):
         ts = packet.timestamp
@@ -290,10 +295,14 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -
                                                 rules=_rules(args, settings), default_order=order)
                 ledger.on_completed(monitor.on_call)
                 ledger.on_answered(monitor.on_answered)
+                # after the monitor: a reaching call has cleared its alert when the tickets hear of it
+                tickets = build_tickets(settings, db.factory, clock, cleared_calls=monitor.calls_cleared_by,
+                                        dial_prefixes=monitor.options.dial_prefixes)
+                ledger.on_calls(tickets.opener.on_calls)
             elif monitor is not None and at > clock.now():
                 if ledger.completed or ledger.answered:
                     calls.extend(ingest.flush())
-                await advance(monitor, clock, at, outbox, sender)
+                await advance(monitor, clock, at, outbox, sender, _engines(tickets))
         calls.extend(ingest.feed(packet))
     calls.extend(ingest.finish())
     calls.extend(ledger.open.values())
@@ -301,10 +310,16 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -
     if clock is None or monitor is None:
         raise ConfigError(str(args.trace), "-", "记录中没有时间戳 / the trace has no Timestamp headers "
                           "(enable timestampevents in manager.conf)")
-    await advance(monitor, clock, clock.now() + args.run_for, outbox, sender)
+    await advance(monitor, clock, clock.now() + args.run_for, outbox, sender, _engines(tickets))
     events = monitor.events()
+    ticket_lines = [v.contract(settings.tz) for v in tickets.desk.find(state="all", limit=1_000_000)] if tickets else []
+    ticket_lines.sort(key=lambda t: (str(t["opened_at"]), str(t["ticket_id"])))
     db.engine.dispose()
-    return calls, events
+    return calls, events, ticket_lines
+
+
+def _engines(tickets: Tickets | None) -> list[Engine]:
+    return [tickets.engine] if tickets is not None else []
 
 
 def _rules(args: argparse.Namespace, settings: Settings) -> RuleBook:
@@ -324,5 +339,5 @@ def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool)
           e.alert_id, e.caller or "-", e.tier or "-", e.person or "-", e.channel or "-"] for e in events])
 
 
-def run_replay(args: argparse.Namespace, settings: Settings) -> tuple[list[Call], list[EventLine]]:
+def run_replay(args: argparse.Namespace, settings: Settings) -> Replayed:
     return asyncio.run(replay_monitored(args, settings))

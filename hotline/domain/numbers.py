@@ -9,6 +9,7 @@ internal extension (or a short service code such as 95588), which has no E.164 f
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,6 +62,7 @@ def mask(number: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+@functools.lru_cache(maxsize=8192)  # pure; a desk sees the same numbers again and again
 def parse_number(text: str, *, region: str = "CN", local_area_code: str | None = None,
                  dial_prefixes: tuple[str, ...] = ()) -> PhoneNumber:
     """The normalised number of `text`, or NumberError saying why it is not one.

@@ -32,6 +32,7 @@ from hotline.services.monitor.engine import MonitorService
 from hotline.services.monitor.outbox import Delivered, Outbox, PageSender
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.services.monitor.silence import SilenceWatch
+from hotline.services.monitor.virtual_run import Engine
 from hotline.services.roster.jobs import RosterJobs
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,12 @@ class MonitorJobs:
 
     def __init__(self, scheduler: Any, monitor: MonitorService, outbox: Outbox, sender: PageSender, *,
                  tick_seconds: float = 15.0, silence: SilenceWatch | None = None,
-                 drain_wait: float = 5.0) -> None:
+                 drain_wait: float = 5.0, engines: Sequence[Engine] = ()) -> None:
         self.scheduler = scheduler
         self.drain_wait = drain_wait  # a slower drain (a ringing voice page) goes on in the background
         self._background: set[asyncio.Future[list[Delivered]]] = set()
         self.monitor = monitor
+        self.engines = tuple(engines)  # further engines on the same outbox (the tickets' SLA clocks)
         self.outbox = outbox
         self.sender = sender
         self.tick_seconds = tick_seconds
@@ -102,18 +104,23 @@ class MonitorJobs:
                     await asyncio.wait({engine}, timeout=0.02)
             while batch := await self._drain_once():
                 delivered += batch
-            due = await asyncio.to_thread(self.monitor.next_due)
+            due = await asyncio.to_thread(self._next_due)
             self._scheduled = None
             if due is not None:
                 self.wake(due)
             return RunReport(engine.result(), tuple(delivered), due)
 
     def _engine(self, now: datetime) -> int:
-        try:
-            return self.monitor.tick(now)
-        except Exception:
-            log.exception("monitor engine cycle failed; retried at the next tick")
-            return 0
+        actions = 0
+        for engine in (self.monitor, *self.engines):
+            try:
+                actions += engine.tick(now)
+            except Exception:
+                log.exception("engine cycle of %r failed; retried at the next tick", engine)
+        return actions
+
+    def _next_due(self) -> datetime | None:
+        return min((d for d in (e.next_due() for e in (self.monitor, *self.engines)) if d is not None), default=None)
 
     async def _drain_once(self) -> list[Delivered]:
         """Claim and deliver due pages. Pages still going after `drain_wait` seconds (a voice page
@@ -159,9 +166,11 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
 
     from hotline.paging.registry import build_channels, build_dispatcher, channel_sections
     from hotline.services.monitor.config import build_monitor, monitor_config
+    from hotline.services.monitor.incidents import IncidentService
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
     from hotline.services.monitor.voice_rounds import VOICE_KINDS, UntilReachedSender
+    from hotline.services.tickets.build import build_push, build_tickets
 
     clock = clock or SystemClock(settings.tz)
     paging = settings.section("paging")
@@ -177,6 +186,11 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
                                     open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
+    # after the monitor's listeners: a reaching call has cleared its alert when the tickets hear of it
+    tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
+                            dial_prefixes=config.dial_prefixes, incidents=IncidentService(monitor))
+    ledger.on_calls(tickets.opener.on_calls)
+    push = build_push(settings, tickets, env)  # the optional outside helpdesk ([tickets.push])
     # the managers on duty are paged directly when the database is away too long (the outbox is in it)
     alarm = DatabaseAlarm(dispatcher, lambda at: monitor.roster.people(at, "manager"), clock,
                           asyncio.get_running_loop())
@@ -191,7 +205,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     if rounds > outbox.deadline:
         outbox.deadline = rounds
         outbox.lease = max(outbox.lease, 2 * rounds)
-    jobs = MonitorJobs(scheduler, monitor, outbox, sender, tick_seconds=config.tick_seconds, silence=silence)
+    jobs = MonitorJobs(scheduler, monitor, outbox, sender, tick_seconds=config.tick_seconds, silence=silence,
+                       engines=[tickets.engine, *([push] if push is not None else [])])
     scheduler.add_job(alarm.refresh, "interval", minutes=5, id="database-alarm-managers", replace_existing=True,
                       max_instances=1, coalesce=True)
     scheduler.start()
@@ -202,6 +217,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
         ami.on_page_ack = lambda ack: acknowledge_voice_event(monitor, ack)  # runs on the listener's loop
     live["monitor"] = monitor
     live["monitor_jobs"] = jobs
+    live["tickets"] = tickets
     live["roster_jobs"] = roster_jobs
     return jobs
 

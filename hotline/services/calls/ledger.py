@@ -6,6 +6,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from hotline.store.text_values import clean_text
 log = logging.getLogger(__name__)
 
 CallListener = Callable[[Call], None]
+BatchListener = Callable[[list[Call]], None]
 _RECENT = 4096  # completed calls kept in memory for late events (e.g. AgentComplete after Hangup)
 _CLEANED = ("caller", "caller_name", "called", "queue", "specialty", "menu", "answered_by")
 
@@ -41,8 +43,11 @@ class Ledger:
         # not when it ends).
         self.answer_listeners: list[CallListener] = []
         self.answered: list[Call] = []  # answered since the last flush, still open
-        # (listener, call) pairs whose listener failed because the database was away: told again later
-        self.retell: list[tuple[CallListener, Call]] = []
+        # Told once per flush with every call answered (still open) or completed in it, after the per-call
+        # listeners: for listeners that write one transaction per batch (tickets).
+        self.batch_listeners: list[BatchListener] = []
+        # (listener, call or batch) whose listener failed because the database was away: told again later
+        self.retell: list[tuple[Callable[[Any], None], Call | list[Call]]] = []
         self.stats = {"events": 0, "calls": 0, "flushes": 0}
 
     def on_completed(self, listener: CallListener) -> None:
@@ -50,6 +55,9 @@ class Ledger:
 
     def on_answered(self, listener: CallListener) -> None:
         self.answer_listeners.append(listener)
+
+    def on_calls(self, listener: BatchListener) -> None:
+        self.batch_listeners.append(listener)
 
     def load_open(self, provider: str | None = None) -> int:
         """After a restart: take the calls still open in the database (of `provider`) back into memory."""
@@ -126,11 +134,11 @@ class Ledger:
         answered = [c for c in self.answered if c.ended_at is None]  # the ended ones are in `completed`
         self.completed = []
         self.answered = []
-        retell: list[tuple[CallListener, Call]] = []
+        retell: list[tuple[Callable[[Any], None], Call | list[Call]]] = []
         if self.retell and self.writer.due():  # listeners that failed on the database wait for its backoff
             retell, self.retell = self.retell, []
-        for listener, call in retell:
-            self._tell_one(listener, call)
+        for listener, told in retell:
+            self._tell_one(listener, told)
         if retell and self.retell:
             self.writer.still_away("call listeners failed again")
         for call in answered:
@@ -139,6 +147,9 @@ class Ledger:
         for call in completed:
             for listener in self.listeners:
                 self._tell_one(listener, call)
+        if answered or completed:
+            for batch_listener in self.batch_listeners:
+                self._tell_one(batch_listener, answered + completed)
         return completed
 
     @property
@@ -146,18 +157,19 @@ class Ledger:
         """Changed calls and raw events not yet written."""
         return len(self.dirty) + len(self.raw_rows)
 
-    def _tell_one(self, listener: CallListener, call: Call) -> None:
+    def _tell_one(self, listener: Callable[[Any], None], told: Call | list[Call]) -> None:
         """A failing listener is logged and does not stop the others; one that failed because the
-        database was away is told again at the next flush."""
+        database was away is told again at the next flush (a batch listener, the same batch)."""
+        what = f"call {told.call_id}" if isinstance(told, Call) else f"{len(told)} calls"
         try:
-            listener(call)
+            listener(told)
         except Exception as e:
             if database_away(e) and self.factory is not None:
-                log.warning("数据库不可用，稍后重试 / database away: call listener %r retried later for call %s",
-                            listener, call.call_id)
-                self.retell.append((listener, call))
+                log.warning("数据库不可用，稍后重试 / database away: call listener %r retried later for %s",
+                            listener, what)
+                self.retell.append((listener, told))
                 return
-            log.exception("call listener %r failed for call %s", listener, call.call_id)
+            log.exception("call listener %r failed for %s", listener, what)
 
 
 def _clean(call: Call) -> None:

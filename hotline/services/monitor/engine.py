@@ -504,6 +504,15 @@ class MonitorService:
         with unit_of_work(self.factory) as s:
             return [row_to_alert(r) for r in s.scalars(stmt)]
 
+    def calls_cleared_by(self, call_id: str) -> list[str]:
+        """The missed calls whose alert the call `call_id` cleared (a callback or a repeat call reached the
+        caller): the tickets capability links them to the caller's ticket."""
+        with unit_of_work(self.factory) as s:
+            return list(s.scalars(
+                select(AlertCallRow.call_id).join(AlertRow, AlertRow.alert_id == AlertCallRow.alert_id)
+                .where(AlertRow.cleared_by.in_([f"callback:{call_id}", f"repeat:{call_id}"]))
+                .order_by(AlertCallRow.at)))
+
     def events(self, alert_id: str | None = None, after_id: int = 0) -> list[EventLine]:
         """The alert history in time order (all alerts, or one)."""
         stmt = (select(AlertEventRow, AlertRow.caller, AlertRow.kind)

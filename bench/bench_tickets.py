@@ -1,0 +1,206 @@
+"""Tickets benchmark.
+
+1. Ingest with ticket opening vs without: the recorded fixtures repeated (bench_ingest's stream: every copy
+   a new set of calls from the same callers), parsed, reconstructed and stored, once with the ledger alone
+   and once with the tickets' listeners (opening, linking, missed calls, clocks); each mode in its own
+   process, alternating, medians reported.
+2. The ticket list on a desk with many tickets: `TicketService.find` (the list staff open: not-closed
+   tickets overdue first, a person's, a tier's, a caller's) timed on N stored tickets.
+
+    python bench/bench_tickets.py [--events 300000] [--tickets 1000000] [--db postgresql+psycopg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_ingest import build_stream  # noqa: E402  (bench/ is the script's own folder)
+
+T0 = datetime.fromisoformat("2026-11-02T08:00:00+08:00")
+
+
+def mode_ingest(path: Path, db: str, tickets: bool) -> dict[str, float]:
+    from hotline.clock import ManualClock
+    from hotline.config import load_settings
+    from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+    from hotline.services.calls.ledger import Ledger
+    from hotline.services.roster.service import RosterService
+    from hotline.services.tickets.build import build_tickets
+
+    settings = load_settings(ROOT / "config" / "hotline.toml", env={})
+    database = open_database(db)
+    ledger = Ledger(database.factory)
+    opened = 0
+    if tickets:
+        clock = ManualClock(T0, settings.tz)
+        RosterService(database.factory, settings, clock).load_example(ROOT / "config" / "roster.yaml")
+        t = build_tickets(settings, database.factory, clock)
+        ledger.on_calls(t.opener.on_calls)
+    ingest = AmiIngest(settings, ledger, batch=20_000, keep_raw=True)
+    t0 = time.perf_counter()
+    n = calls = 0
+    for packet in packets_of_file(path, settings):
+        calls += len(ingest.feed(packet))
+        n += 1
+    calls += len(ingest.finish())
+    dt = time.perf_counter() - t0
+    if tickets:
+        opened = t.desk.count()
+    return {"events": n, "seconds": dt, "calls": calls, "tickets": opened}
+
+
+def run_child(mode: str, stream: Path, db: str) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", mode, "--stream", str(stream), "--db", db]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def fill_tickets(db: str, n: int) -> None:
+    """`n` tickets over a year of a desk: 2% not closed, five clocks... written with plain executemany."""
+    from sqlalchemy import insert
+
+    from hotline.runtime.assembly import open_database
+    from hotline.store.tickets import TicketCallRow, TicketClockRow, TicketRow
+
+    database = open_database(db)
+    people = ["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊", "赵敏"]
+    tiers = ["first_line"] * 4 + ["second_line"] * 3
+    specialties = ["network", "servers", "applications"]
+    tickets: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    clocks: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with database.engine.begin() as conn:
+            conn.execute(insert(_table(TicketRow)), tickets)
+            conn.execute(insert(_table(TicketCallRow)), calls)
+            conn.execute(insert(_table(TicketClockRow)), clocks)
+        for rows in (tickets, calls, clocks):
+            rows.clear()
+
+    for i in range(n):
+        opened = T0 + timedelta(seconds=i * 30)
+        open_ = i % 50 == 0
+        status = ("new", "in_progress", "escalated")[i % 3] if open_ else "closed"
+        key = f"+86139{i:08d}"
+        p = i % len(people)
+        tickets.append({
+            "ticket_id": f"GD{opened:%Y%m%d}-{i:07d}", "caller_key": key, "open_caller": key if open_ else None,
+            "caller": key[3:], "caller_name": None, "ticket_type": "incident", "priority": "normal",
+            "specialty": specialties[i % 3], "status": status, "tier": tiers[p], "assignee": people[p],
+            "summary": "打印机脱机", "description": "", "solution": None if open_ else "重启", "cause": None,
+            "service_window": "7x24", "opened_at": opened, "first_contact_at": opened, "responded_at": opened,
+            "work_started_at": None, "resolved_at": None if open_ else opened + timedelta(hours=1),
+            "closed_at": None if open_ else opened + timedelta(days=1), "confirmed_by": None, "reopened": 0,
+            "vendor_started_at": None, "vendor_ended_at": None, "major_reported_at": None, "updated_at": opened})
+        calls.append({"call_id": f"b{i}", "ticket_id": tickets[-1]["ticket_id"], "role": "reached",
+                      "started_at": opened, "at": opened, "staff": people[p]})
+        due = opened + timedelta(hours=4)
+        breached = open_ and i % 7 == 0
+        clocks.append({"ticket_id": tickets[-1]["ticket_id"], "clock": "resolution", "service_window": "7x24",
+                       "started_at": opened, "due_at": due, "warn_at": due - timedelta(minutes=15),
+                       "done_at": None if open_ else opened + timedelta(hours=1), "minutes": None if open_ else 60.0,
+                       "met": False if breached else (None if open_ else True), "warned_at": None,
+                       "breached_at": due if breached else None,
+                       "next_due_at": None if (breached or not open_) else due})
+        if len(tickets) == 20_000:
+            flush()
+    if tickets:
+        flush()
+    with database.engine.connect() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+    database.engine.dispose()
+
+
+def _table(row: Any) -> Any:
+    return row.__table__
+
+
+def time_lists(db: str, repeat: int = 20) -> dict[str, float]:
+    from hotline.clock import ManualClock
+    from hotline.config import load_settings
+    from hotline.runtime.assembly import open_database
+    from hotline.services.tickets.build import build_tickets
+
+    settings = load_settings(ROOT / "config" / "hotline.toml", env={})
+    database = open_database(db)
+    desk = build_tickets(settings, database.factory, ManualClock(T0, settings.tz)).desk
+    queries: dict[str, dict[str, Any]] = {
+        "open, overdue first": {"state": "open"},
+        "mine (assignee)": {"state": "not_closed", "assignee": "王芳"},
+        "second line's": {"state": "open", "tier": "second_line"},
+        "a caller's history": {"state": "all", "caller": "+8613900000050"},
+        "all, newest first": {"state": "all"},
+    }
+    out = {}
+    for name, q in queries.items():
+        desk.find(**q)  # warm
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            found = desk.find(**q)
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        out[name] = statistics.median(times)
+        out[name + " p95"] = times[int(len(times) * 0.95) - 1]
+        out[name + " rows"] = len(found)
+    database.engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--tickets", type=int, default=100_000)
+    ap.add_argument("--db", default="", help="database for the ticket list (default: a SQLite file)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-fill", action="store_true", help="time the lists on tickets already in --db")
+    ap.add_argument("--child")
+    ap.add_argument("--stream")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(mode_ingest(Path(args.stream), args.db, args.child == "tickets")))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_ingest:
+            stream = Path(tmp) / "stream.ami"
+            n = build_stream(stream, args.events)
+            plain, with_tickets = [], []
+            for r in range(args.rounds):
+                plain.append(run_child("plain", stream, f"sqlite:///{Path(tmp) / f'p{r}.db'}"))
+                with_tickets.append(run_child("tickets", stream, f"sqlite:///{Path(tmp) / f't{r}.db'}"))
+            p_rate = statistics.median(x["events"] / x["seconds"] for x in plain)
+            t_rate = statistics.median(x["events"] / x["seconds"] for x in with_tickets)
+            print(f"ingest, {n:,} events, {int(plain[-1]['calls']):,} calls, SQLite, {args.rounds} rounds: "
+                  f"ledger only median {p_rate:,.0f} events/s; with ticket opening {t_rate:,.0f} events/s "
+                  f"({int(with_tickets[-1]['tickets']):,} tickets); ratio {t_rate / p_rate:.2f}")
+        db = args.db or f"sqlite:///{Path(tmp) / 'list.db'}"
+        if not args.skip_fill:
+            t0 = time.perf_counter()
+            fill_tickets(db, args.tickets)
+            print(f"ticket list: {args.tickets:,} tickets stored in {time.perf_counter() - t0:.0f} s "
+                  f"({db.split(':')[0]})")
+        for name, ms in time_lists(db).items():
+            if name.endswith(" rows"):
+                continue
+            print(f"  {name:<28} {ms:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Tickets (工单) over HTTP: list (mine, my tier's, overdue first), one ticket with its calls, clocks,
+timeline and caller, the screen pop for a number, and the desk's actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from hotline.config import ConfigError
+from hotline.domain.numbers import try_parse_number
+from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
+from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
+
+router = APIRouter(tags=["tickets"])
+PAGE = Path(__file__).resolve().parent / "static" / "tickets.html"
+
+
+class By(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+
+
+class AssignBody(By):
+    assignee: str = Field(min_length=1, max_length=128)
+
+
+class EscalateBody(By):
+    reason: str = Field(min_length=1, max_length=2000)
+    assignee: str | None = Field(None, max_length=128)
+
+
+class ResolveBody(By):
+    solution: str = Field(min_length=1, max_length=10000)
+    cause: str | None = Field(None, max_length=4000)
+
+
+class CloseBody(By):
+    confirmed_by: str | None = Field(None, max_length=128)
+
+
+class ReopenBody(By):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EditBody(By):
+    ticket_type: str | None = None
+    priority: str | None = None
+    specialty: str | None = Field(None, max_length=64)
+    summary: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=10000)
+    caller_name: str | None = Field(None, max_length=128)
+
+
+def tickets_of(request: Request) -> Tickets:
+    """The running tickets (`live['tickets']`), or built from the app's settings on first use."""
+    state = request.app.state
+    tickets: Tickets | None = state.live.get("tickets") or getattr(state, "tickets", None)
+    if tickets is None:
+        from hotline.api.alerts import monitor_of
+        from hotline.services.monitor.incidents import IncidentService
+
+        try:
+            tickets = build_tickets(state.settings, state.factory, state.clock,
+                                    incidents=IncidentService(monitor_of(request)))
+        except ConfigError as e:
+            raise HTTPException(503, str(e)) from None
+        state.tickets = tickets
+    return tickets
+
+
+def _full(request: Request, view: TicketView) -> dict[str, Any]:
+    tickets, tz = tickets_of(request), request.app.state.settings.tz
+    data = view.as_dict(tz)
+    data["timeline"] = [change_dict(c, tz) for c in tickets.desk.timeline(view.ticket.ticket_id)]
+    data["caller_directory"] = tickets.desk.caller(view.ticket.caller_key)
+    return data
+
+
+def _do(request: Request, act: Any) -> dict[str, Any]:
+    try:
+        return _full(request, act(tickets_of(request).desk))
+    except TicketNotFound as e:
+        raise HTTPException(404, str(e)) from None
+    except TicketError as e:
+        raise HTTPException(409, str(e)) from None
+
+
+@router.get("/tickets")
+def tickets_page() -> FileResponse:
+    """The staff screens: ticket list, ticket page, screen pop, knowledge base."""
+    return FileResponse(PAGE, media_type="text/html")
+
+
+@router.get("/api/tickets")
+def list_tickets(request: Request, state: str = "open", assignee: str | None = None, tier: str | None = None,
+                 caller: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    number = try_parse_number(caller) if caller else None
+    try:
+        views = tickets_of(request).desk.find(state=state, assignee=assignee, tier=tier,
+                                              caller=number.key if number else caller, limit=limit)
+    except ValueError as e:
+        raise HTTPException(400, f"参数无效 / bad parameter: {e}") from None
+    tz = request.app.state.settings.tz
+    return [v.as_dict(tz) for v in views]
+
+
+@router.get("/api/tickets/screen-pop")
+def screen_pop(request: Request, number: str) -> dict[str, Any]:
+    """What staff see when they answer `number`: its open ticket, its earlier tickets, the directory entry."""
+    parsed = try_parse_number(number)
+    if parsed is None:
+        raise HTTPException(400, f"不是电话号码 / not a phone number: {number!r}")
+    desk = tickets_of(request).desk
+    tz = request.app.state.settings.tz
+    current = desk.open_ticket_of(parsed.key)
+    history = [v.as_dict(tz) for v in desk.find(state="all", caller=parsed.key, limit=20)]
+    return {"number": parsed.national, "caller": desk.caller(parsed.key),
+            "open_ticket": _full(request, current) if current else None, "history": history}
+
+
+class CallerBody(BaseModel):
+    name: str | None = Field(None, max_length=128)
+    organisation: str | None = Field(None, max_length=128)
+    notes: str | None = Field(None, max_length=4000)
+
+
+@router.put("/api/callers/{number}")
+def set_caller(request: Request, number: str, body: CallerBody) -> dict[str, Any]:
+    """The caller directory's entry for `number` (name, organisation, notes)."""
+    parsed = try_parse_number(number)
+    if parsed is None:
+        raise HTTPException(400, f"不是电话号码 / not a phone number: {number!r}")
+    return tickets_of(request).desk.set_caller(parsed.key, parsed.national, **body.model_dump())
+
+
+@router.get("/api/tickets/{ticket_id}")
+def show_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
+    return _do(request, lambda d: d.get(ticket_id))
+
+
+@router.post("/api/tickets/{ticket_id}/assign")
+def assign(request: Request, ticket_id: str, body: AssignBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.assign(ticket_id, body.assignee, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/start")
+def start(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    return _do(request, lambda d: d.start(ticket_id, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/escalate")
+def escalate(request: Request, ticket_id: str, body: EscalateBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.escalate(ticket_id, body.reason, body.by, body.assignee))
+
+
+@router.post("/api/tickets/{ticket_id}/resolve")
+def resolve(request: Request, ticket_id: str, body: ResolveBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.resolve(ticket_id, body.solution, body.by, body.cause))
+
+
+@router.post("/api/tickets/{ticket_id}/close")
+def close(request: Request, ticket_id: str, body: CloseBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.close(ticket_id, body.by, body.confirmed_by))
+
+
+@router.post("/api/tickets/{ticket_id}/reopen")
+def reopen(request: Request, ticket_id: str, body: ReopenBody) -> dict[str, Any]:
+    return _do(request, lambda d: d.reopen(ticket_id, body.by, body.reason))
+
+
+@router.post("/api/tickets/{ticket_id}/report")
+def report(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    """An urgent ticket was reported to the maintenance lead (the linked incident too)."""
+    return _do(request, lambda d: d.major_reported(ticket_id, body.by))
+
+
+@router.patch("/api/tickets/{ticket_id}")
+def edit(request: Request, ticket_id: str, body: EditBody) -> dict[str, Any]:
+    values = body.model_dump(exclude={"by"}, exclude_none=True)
+    return _do(request, lambda d: d.edit(ticket_id, body.by, **values))
+
+
+class ArticleEdit(By):
+    title: str | None = Field(None, max_length=200)
+    problem: str | None = Field(None, max_length=10000)
+    cause: str | None = Field(None, max_length=4000)
+    solution: str | None = Field(None, max_length=10000)
+    specialty: str | None = Field(None, max_length=64)
+    tags: str | None = Field(None, max_length=500)
+
+
+def _article(request: Request, act: Any) -> dict[str, Any]:
+    kb: KnowledgeBase = tickets_of(request).kb
+    try:
+        article: Article = act(kb)
+    except (ArticleNotFound, TicketNotFound) as e:
+        raise HTTPException(404, str(e)) from None
+    except TicketError as e:
+        raise HTTPException(409, str(e)) from None
+    return article.as_dict(request.app.state.settings.tz)
+
+
+@router.get("/api/kb")
+def search_kb(request: Request, q: str, specialty: str | None = None, drafts: bool = False,
+              limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
+    tz = request.app.state.settings.tz
+    found = tickets_of(request).kb.search(q, specialty=specialty, include_drafts=drafts, limit=limit)
+    return [a.as_dict(tz) for a in found]
+
+
+@router.get("/api/kb/{article_id}")
+def show_article(request: Request, article_id: int) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.get(article_id))
+
+
+@router.patch("/api/kb/{article_id}")
+def edit_article(request: Request, article_id: int, body: ArticleEdit) -> dict[str, Any]:
+    values = body.model_dump(exclude={"by"}, exclude_none=True)
+    return _article(request, lambda kb: kb.edit(article_id, body.by, **values))
+
+
+@router.post("/api/kb/{article_id}/publish")
+def publish_article(request: Request, article_id: int, body: By) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.publish(article_id, body.by))
+
+
+@router.post("/api/tickets/{ticket_id}/kb-draft")
+def draft_article(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
+    return _article(request, lambda kb: kb.draft_from_ticket(ticket_id, body.by))
+
+
+@router.get("/api/tickets/{ticket_id}/suggestions")
+def suggestions(request: Request, ticket_id: str) -> list[dict[str, Any]]:
+    tz = request.app.state.settings.tz
+    try:
+        return [a.as_dict(tz) for a in tickets_of(request).kb.suggest(ticket_id)]
+    except TicketNotFound as e:
+        raise HTTPException(404, str(e)) from None

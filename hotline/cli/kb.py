@@ -1,0 +1,99 @@
+"""`hotline kb search|show|draft|edit|publish`: the knowledge base (知识库) from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from hotline.cli import COMMON
+from hotline.clock import SystemClock
+from hotline.config import Settings
+from hotline.runtime.assembly import open_database
+from hotline.services.tickets.build import build_tickets
+from hotline.services.tickets.desk import TicketError, TicketNotFound
+from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    k = sub.add_parser("kb", parents=[COMMON], help="knowledge base / 知识库")
+    ksub = k.add_subparsers(dest="kb", required=True)
+
+    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
+        p = ksub.add_parser(name, parents=[COMMON], help=help_)
+        p.add_argument("--json", action="store_true", help="JSON output")
+        p.add_argument("--db", help="database URL (default from config)")
+        p.set_defaults(func=func)
+        return p
+
+    s = command("search", "search (two-character words too: 打印, 脱机) / 搜索", cmd_search)
+    s.add_argument("query", help="words, separated by spaces")
+    s.add_argument("--specialty")
+    s.add_argument("--drafts", action="store_true", help="drafts too")
+    s.add_argument("--limit", type=int, default=20)
+    sh = command("show", "one article / 查看", cmd_show)
+    sh.add_argument("article_id", type=int)
+    d = command("draft", "draft from a resolved ticket / 由工单生成草稿", cmd_draft)
+    d.add_argument("ticket_id")
+    d.add_argument("--by", required=True)
+    e = command("edit", "edit a draft or an article / 编辑", cmd_edit)
+    e.add_argument("article_id", type=int)
+    e.add_argument("--by", required=True)
+    for name in ("title", "problem", "cause", "solution", "specialty", "tags"):
+        e.add_argument(f"--{name}")
+    pb = command("publish", "publish / 发布", cmd_publish)
+    pb.add_argument("article_id", type=int)
+    pb.add_argument("--by", required=True)
+
+
+def _kb(args: argparse.Namespace, settings: Settings) -> KnowledgeBase:
+    db = open_database(args.db or settings.database_url)
+    return build_tickets(settings, db.factory, SystemClock(settings.tz)).kb
+
+
+def _print(article: Article, args: argparse.Namespace, settings: Settings) -> None:
+    if args.json:
+        print(json.dumps(article.as_dict(settings.tz), ensure_ascii=False))
+        return
+    print(f"[{article.article_id}] {article.title}  ({article.status}, {article.specialty or '-'}, "
+          f"标签 tags: {', '.join(article.tags) or '-'})")
+    print(f"  问题 problem: {article.problem or '-'}\n  原因 cause: {article.cause or '-'}\n"
+          f"  解决方法 solution: {article.solution or '-'}\n  工单 tickets: {', '.join(article.tickets) or '-'}")
+
+
+def _act(args: argparse.Namespace, settings: Settings, act: Callable[[KnowledgeBase], Article]) -> int:
+    try:
+        article = act(_kb(args, settings))
+    except (ArticleNotFound, TicketNotFound, TicketError) as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1
+    _print(article, args, settings)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    found = _kb(args, settings).search(args.query, specialty=args.specialty, include_drafts=args.drafts,
+                                       limit=args.limit)
+    for article in found:
+        _print(article, args, settings)
+    if not args.json:
+        print(f"共 {len(found)} 条 / {len(found)} articles")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda kb: kb.get(args.article_id))
+
+
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda kb: kb.draft_from_ticket(args.ticket_id, args.by))
+
+
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    values = {n: getattr(args, n) for n in ("title", "problem", "cause", "solution", "specialty", "tags")}
+    return _act(args, settings, lambda kb: kb.edit(args.article_id, args.by, **values))
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda kb: kb.publish(args.article_id, args.by))

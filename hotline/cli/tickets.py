@@ -1,0 +1,215 @@
+"""`hotline tickets list|show|assign|start|escalate|resolve|close|reopen|edit`: the ticket desk (工单) from
+the command line. Hand-off pages go into the outbox; the running hotline sends them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hotline.cli import COMMON
+from hotline.clock import SystemClock
+from hotline.config import Settings
+from hotline.domain.numbers import try_parse_number
+from hotline.domain.tickets import PRIORITY_ZH, STATUS_ZH, TIER_ZH, TYPE_ZH, Priority, TicketTier, TicketType
+from hotline.runtime.assembly import open_database
+from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.services.tickets.config import ticket_config
+from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
+
+STATES = ["open", "not_closed", "new", "in_progress", "escalated", "resolved", "closed", "all"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser("tickets", parents=[COMMON], help="tickets / 工单")
+    tsub = t.add_subparsers(dest="tickets", required=True)
+
+    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int], *,
+                ticket: bool = True, by: bool = True) -> argparse.ArgumentParser:
+        p = tsub.add_parser(name, parents=[COMMON], help=help_)
+        if ticket:
+            p.add_argument("ticket_id", help="ticket number, e.g. GD20261203-0007")
+        if by:
+            p.add_argument("--by", required=True, help="who does it (a roster name)")
+        p.add_argument("--json", action="store_true", help="JSON output")
+        p.add_argument("--db", help="database URL (default from config)")
+        p.set_defaults(func=func)
+        return p
+
+    li = command("list", "ticket list, overdue first / 工单列表", cmd_list, ticket=False, by=False)
+    li.add_argument("--state", choices=STATES, default="open")
+    li.add_argument("--assignee", help="only this person's tickets (mine)")
+    li.add_argument("--tier", choices=[str(t) for t in TicketTier], help="only this tier's tickets")
+    li.add_argument("--caller", help="only this caller number (any written form)")
+    li.add_argument("--limit", type=int, default=100)
+    command("show", "one ticket: calls, SLA clocks, timeline / 工单详情", cmd_show, by=False)
+    a = command("assign", "give to a person / 指派", cmd_assign)
+    a.add_argument("assignee")
+    command("start", "work started / 开始处理", cmd_start)
+    e = command("escalate", "up one tier: 一线 → 二线 → 厂商 / 升级", cmd_escalate)
+    e.add_argument("--reason", required=True, help="why (within our capability? what was tried)")
+    e.add_argument("--to", dest="assignee", help="a named person instead of the on-duty one / vendor contact")
+    r = command("resolve", "resolved with the solution / 解决", cmd_resolve)
+    r.add_argument("--solution", required=True, help="解决方法")
+    r.add_argument("--cause", help="原因")
+    c = command("close", "the caller confirmed / 用户确认并关闭", cmd_close)
+    c.add_argument("--confirmed-by", help="who confirmed (the caller)")
+    command("report", "urgent ticket reported to the maintenance lead / 重大故障已上报", cmd_report)
+    o = command("reopen", "reopen / 重新打开", cmd_reopen)
+    o.add_argument("--reason", required=True)
+    cl = command("caller", "caller directory: name, organisation, notes / 来电人信息", cmd_caller, ticket=False,
+                 by=False)
+    cl.add_argument("number", help="any written form: 13800138000, +86..., 010-62345678")
+    cl.add_argument("--name")
+    cl.add_argument("--organisation", "--org", dest="organisation")
+    cl.add_argument("--notes")
+    ed = command("edit", "change type, priority, specialty, summary... / 修改", cmd_edit)
+    ed.add_argument("--type", dest="ticket_type", choices=[str(x) for x in TicketType])
+    ed.add_argument("--priority", choices=[str(x) for x in Priority])
+    ed.add_argument("--specialty")
+    ed.add_argument("--summary")
+    ed.add_argument("--description")
+    ed.add_argument("--caller-name", dest="caller_name")
+
+
+def _tickets(args: argparse.Namespace, settings: Settings) -> Tickets:
+    from hotline.services.monitor.config import build_monitor
+    from hotline.services.monitor.incidents import IncidentService
+
+    db = open_database(args.db or settings.database_url)
+    clock = SystemClock(settings.tz)
+    monitor, _ = build_monitor(settings, db.factory, clock, link_mode="optional")
+    return build_tickets(settings, db.factory, clock, incidents=IncidentService(monitor))
+
+
+def _act(args: argparse.Namespace, settings: Settings, act: Callable[[Tickets], TicketView]) -> int:
+    try:
+        view = act(_tickets(args, settings))
+    except (TicketNotFound, TicketError) as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(view.as_dict(settings.tz), ensure_ascii=False))
+    else:
+        print_ticket(view, settings)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    caller = None
+    if args.caller:
+        number = try_parse_number(args.caller, local_area_code=ticket_config(settings).local_area_code)
+        caller = number.key if number else args.caller
+    views = _tickets(args, settings).desk.find(state=args.state, assignee=args.assignee, tier=args.tier,
+                                               caller=caller, limit=args.limit)
+    if args.json:
+        for v in views:
+            print(json.dumps(v.as_dict(settings.tz), ensure_ascii=False))
+        return 0
+    print(f"{'工单 ticket':<18}{'状态 status':<16}{'层级 tier':<10}{'处理人 assignee':<14}{'来电 caller':<14}"
+          f"{'专业 specialty':<14}{'超时':<5}摘要 summary")
+    for v in views:
+        t = v.ticket
+        overdue = any(c.breached_at is not None and c.done_at is None for c in v.clocks)
+        print(f"{t.ticket_id:<18}{STATUS_ZH[t.status] + ' ' + t.status:<16}{TIER_ZH[t.tier]:<10}"
+              f"{t.assignee or '-':<14}{t.caller:<14}{t.specialty or '-':<14}{'是' if overdue else '-':<5}"
+              f"{t.summary or '-'}")
+    print(f"共 {len(views)} 张 / {len(views)} tickets")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    tickets = _tickets(args, settings)
+    try:
+        view = tickets.desk.get(args.ticket_id)
+    except TicketNotFound as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1
+    timeline = tickets.desk.timeline(args.ticket_id)
+    if args.json:
+        data: dict[str, Any] = view.as_dict(settings.tz)
+        data["timeline"] = [change_dict(c, settings.tz) for c in timeline]
+        data["caller_directory"] = tickets.desk.caller(view.ticket.caller_key)
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    print_ticket(view, settings)
+    print("\n时间线 timeline:")
+    for c in timeline:
+        what = f"{c.field}: {c.old or '-'} → {c.new or '-'}" if c.field else ""
+        print(f"  {c.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}  {c.actor:<10}{c.action:<10}{what}  {c.note or ''}")
+    return 0
+
+
+def print_ticket(view: TicketView, settings: Settings) -> None:
+    t = view.ticket
+    tz = settings.tz
+    print(f"工单 {t.ticket_id}  {STATUS_ZH[t.status]} / {t.status}  {TIER_ZH[t.tier]} / {t.tier}  "
+          f"处理人 assignee: {t.assignee or '-'}")
+    print(f"来电 caller: {t.caller} {t.caller_name or ''}  类型 {TYPE_ZH[t.ticket_type]}  "
+          f"优先级 {PRIORITY_ZH[t.priority]}  专业 {t.specialty or '-'}  服务窗口 {t.service_window}")
+    print(f"首次来电 first contact: {t.first_contact_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  "
+          f"受理 opened: {t.opened_at.astimezone(tz):%Y-%m-%d %H:%M:%S}")
+    if t.summary:
+        print(f"摘要 summary: {t.summary}")
+    if t.solution:
+        print(f"解决方法 solution: {t.solution}  原因 cause: {t.cause or '-'}")
+    print("通话 calls: " + ", ".join(f"{c.call_id} ({c.role})" for c in view.calls))
+    for c in view.clocks:
+        outcome = "-" if c.met is None else ("达标 met" if c.met else "超时 missed")
+        done = f"{c.done_at.astimezone(tz):%m-%d %H:%M}" if c.done_at else "未完成 open"
+        minutes = "" if c.minutes is None else f"{c.minutes:.1f} min"
+        print(f"  SLA {c.name:<13} 期限 due {c.due_at.astimezone(tz):%m-%d %H:%M}  完成 done {done:<12}"
+              f"{outcome} {minutes}")
+
+
+def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.assign(args.ticket_id, args.assignee, args.by))
+
+
+def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.start(args.ticket_id, args.by))
+
+
+def cmd_escalate(args: argparse.Namespace, settings: Settings) -> int:
+    code = _act(args, settings, lambda t: t.desk.escalate(args.ticket_id, args.reason, args.by, args.assignee))
+    if code == 0:
+        print("升级通知已放入发送队列（运行中的 hotline 发送）/ the hand-off page is in the outbox; the running "
+              "hotline sends it", file=sys.stderr)
+    return code
+
+
+def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.resolve(args.ticket_id, args.solution, args.by, args.cause))
+
+
+def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.close(args.ticket_id, args.by, args.confirmed_by))
+
+
+def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.reopen(args.ticket_id, args.by, args.reason))
+
+
+def cmd_caller(args: argparse.Namespace, settings: Settings) -> int:
+    number = try_parse_number(args.number, local_area_code=ticket_config(settings).local_area_code)
+    if number is None:
+        print(f"错误 / error: 不是电话号码 / not a phone number: {args.number!r}", file=sys.stderr)
+        return 1
+    desk = _tickets(args, settings).desk
+    entry = desk.set_caller(number.key, number.national, name=args.name, organisation=args.organisation,
+                            notes=args.notes)
+    print(json.dumps(entry, ensure_ascii=False) if args.json else
+          f"{entry['number']}  {entry['name'] or '-'}  {entry['organisation'] or '-'}  {entry['notes'] or ''}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda t: t.desk.major_reported(args.ticket_id, args.by))
+
+
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    names = ("ticket_type", "priority", "specialty", "summary", "description", "caller_name")
+    values = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    return _act(args, settings, lambda t: t.desk.edit(args.ticket_id, args.by, **values))

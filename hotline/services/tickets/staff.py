@@ -1,0 +1,67 @@
+"""Who the tickets are given to: the roster's people by name, extension or mobile, who is on duty in a
+tier, and the working calendar the SLA clocks count in. `RosterStaff` adapts the roster service."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from hotline.domain.roster import Person
+from hotline.domain.sla import Calendar
+from hotline.paging.base import Recipient
+from hotline.services.roster.duty import RosterDuty, recipient
+from hotline.services.roster.service import RosterService
+
+_TOKEN = re.compile(r"[^/@;\-]+")
+
+
+class Staff(Protocol):
+    def identify(self, who: str | None) -> str | None:
+        """The roster name of `who` (a name, an extension, a mobile, a channel like 'PJSIP/8001'), or None."""
+        ...
+
+    def person(self, name: str) -> Recipient | None: ...
+
+    def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]: ...
+
+    def calendar(self) -> Calendar: ...
+
+
+class RosterStaff:
+    """The roster's people are read again after `ttl` of clock time (names change rarely; a call is quick)."""
+
+    def __init__(self, roster: RosterService, ttl: timedelta = timedelta(minutes=1)) -> None:
+        self.roster = roster
+        self.duty = RosterDuty(roster)
+        self.ttl = ttl
+        self._people: tuple[datetime, dict[str, Person]] | None = None
+
+    def _everyone(self) -> dict[str, Person]:
+        now = self.roster.clock.now()
+        if self._people is None or not (self._people[0] <= now < self._people[0] + self.ttl):
+            self._people = (now, self.roster.people())
+        return self._people[1]
+
+    def identify(self, who: str | None) -> str | None:
+        if not who:
+            return None
+        people = self._everyone()
+        if who in people:
+            return who
+        tokens = set(_TOKEN.findall(who)) | {who}
+        for p in people.values():
+            if (p.extension and p.extension in tokens) or (p.mobile and p.mobile in tokens):
+                return p.name
+        return None
+
+    def person(self, name: str) -> Recipient | None:
+        p = self._everyone().get(name)
+        return recipient(p) if p is not None else None
+
+    def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]:
+        return self.duty.people(at, tier, specialty)
+
+    def calendar(self) -> Calendar:
+        return Calendar(self.roster.windows, self.roster.calendar())

@@ -1,0 +1,284 @@
+"""The tickets' tables: tickets, the calls linked to them, their timeline, SLA clocks (one row per deadline
+with its outcome: plain SQL for reports), the day's ticket counter, the caller directory, missed calls not
+yet linked, and the knowledge base."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.domain.sla import ClockName, SlaClock, Window
+from hotline.domain.tickets import Priority, Status, Ticket, TicketTier, TicketType
+from hotline.store.base import Base, UtcDateTime
+
+# Literal predicates shared by the partial indexes and the queries that use them (SQLite uses a partial index
+# only when the query's condition is written the same way, without bound parameters).
+OPEN_SQL = text("tickets.status IN ('new', 'in_progress', 'escalated')")
+NOT_CLOSED_SQL = text("tickets.open_caller IS NOT NULL")
+OVERDUE_SQL = text("ticket_clocks.breached_at IS NOT NULL AND ticket_clocks.done_at IS NULL")
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # GD20261203-0007
+    caller_key: Mapped[str] = mapped_column(String(32))
+    # caller_key while the ticket is not closed, else NULL: the unique constraint keeps one ticket per number
+    open_caller: Mapped[str | None] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(32))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    ticket_type: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)
+    service_window: Mapped[str] = mapped_column(String(8))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_contact_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    work_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(128))
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    vendor_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    vendor_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    major_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    incident_id: Mapped[str | None] = mapped_column(String(32))  # the monitor's incident of an urgent ticket
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
+        Index("ix_tickets_caller_key_opened_at", "caller_key", "opened_at"),
+        Index("ix_tickets_status_opened_at", "status", "opened_at"),
+        Index("ix_tickets_opened_at", "opened_at"),
+        # the desk's lists: open / not closed, everyone's, a person's, a tier's, newest first
+        Index("ix_tickets_open_opened_at", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_open_assignee", "assignee", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_open_tier", "tier", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_tickets_live_opened_at", "opened_at", postgresql_where=NOT_CLOSED_SQL,
+              sqlite_where=NOT_CLOSED_SQL),
+        Index("ix_tickets_live_assignee", "assignee", "opened_at", postgresql_where=NOT_CLOSED_SQL,
+              sqlite_where=NOT_CLOSED_SQL),
+    )
+
+
+class TicketCallRow(Base):
+    """A call linked to a ticket (a call belongs to one ticket at most)."""
+
+    __tablename__ = "ticket_calls"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"))
+    role: Mapped[str] = mapped_column(String(16))  # reached | missed
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    staff: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_ticket_calls_ticket_id", "ticket_id"),)
+
+
+class MissedCallRow(Base):
+    """A missed call of an outside number with no ticket yet: linked when staff reach the number."""
+
+    __tablename__ = "ticket_missed_calls"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller_key: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    specialty: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_ticket_missed_calls_caller_key", "caller_key"),)
+
+
+class TicketEventRow(Base):
+    """The timeline: every change with who, when, from what to what."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str | None] = mapped_column(String(32))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_ticket_events_ticket_id", "ticket_id"),)
+
+
+class TicketClockRow(Base):
+    """One SLA deadline of a ticket and its outcome: due at, done at, minutes, met or missed."""
+
+    __tablename__ = "ticket_clocks"
+
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(16), primary_key=True)
+    service_window: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    minutes: Mapped[float | None] = mapped_column(Float)
+    met: Mapped[bool | None] = mapped_column(Boolean)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_ticket_clocks_next_due_at", "next_due_at"),
+        Index("ix_ticket_clocks_overdue", "ticket_id", postgresql_where=OVERDUE_SQL, sqlite_where=OVERDUE_SQL),
+    )
+
+
+class TicketCounterRow(Base):
+    """The last sequence number given out on a (local) day: GD<day>-<seq>."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CallerRow(Base):
+    """The caller directory: one row per number, fed from tickets, shown with every call."""
+
+    __tablename__ = "callers"
+
+    caller_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(128))
+    organisation: Mapped[str | None] = mapped_column(String(128))
+    notes: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TicketPushRow(Base):
+    """How far a ticket was pushed to the outside helpdesk (our table stays the source of truth)."""
+
+    __tablename__ = "ticket_pushes"
+
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"), primary_key=True)
+    remote_id: Mapped[str | None] = mapped_column(String(64))
+    pushed_version: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the ticket's updated_at pushed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failures since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ArticleRow(Base):
+    """A knowledge-base article (知识库): drafted from resolved tickets, edited and published by staff."""
+
+    __tablename__ = "kb_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str] = mapped_column(Text, default="")
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[str] = mapped_column(Text, default="")  # comma separated
+    status: Mapped[str] = mapped_column(String(16))  # draft | published
+    search_text: Mapped[str] = mapped_column(Text, default="")  # title, problem, cause, solution, tags: lower case
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(128))
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_kb_articles_status_specialty", "status", "specialty"),)
+
+
+class ArticleTicketRow(Base):
+    __tablename__ = "kb_article_tickets"
+
+    article_id: Mapped[int] = mapped_column(Integer, ForeignKey("kb_articles.id"), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(32), ForeignKey("tickets.ticket_id"), primary_key=True)
+
+
+_COPIED = (
+    "ticket_id", "caller_key", "caller", "caller_name", "specialty", "assignee", "summary", "description",
+    "solution", "cause", "service_window", "opened_at", "first_contact_at", "responded_at", "work_started_at",
+    "resolved_at", "closed_at", "confirmed_by", "reopened", "vendor_started_at", "vendor_ended_at",
+)
+
+
+def row_to_ticket(row: TicketRow) -> Ticket:
+    values = {name: getattr(row, name) for name in _COPIED}
+    return Ticket(ticket_type=TicketType(row.ticket_type), priority=Priority(row.priority),
+                  status=Status(row.status), tier=TicketTier(row.tier), **values)
+
+
+def ticket_to_row(ticket: Ticket, row: TicketRow | None, now: datetime) -> TicketRow:
+    """Copy the ticket into `row` (a new row when None); `open_caller` follows the status."""
+    row = row or TicketRow()
+    for name in _COPIED:
+        value = getattr(ticket, name)
+        if getattr(row, name, None) != value:
+            setattr(row, name, value)
+    row.ticket_type, row.priority = str(ticket.ticket_type), str(ticket.priority)
+    row.status, row.tier = str(ticket.status), str(ticket.tier)
+    row.open_caller = None if ticket.status is Status.CLOSED else ticket.caller_key
+    row.updated_at = now
+    return row
+
+
+def row_to_clock(row: TicketClockRow) -> SlaClock:
+    return SlaClock(ClockName(row.clock), Window(row.service_window), row.started_at, row.due_at, row.warn_at,
+                    row.done_at, row.minutes, row.met, row.warned_at, row.breached_at)
+
+
+def clock_to_row(ticket_id: str, clock: SlaClock, row: TicketClockRow | None) -> TicketClockRow:
+    row = row or TicketClockRow(ticket_id=ticket_id, clock=str(clock.name))
+    row.service_window = str(clock.window)
+    for name in ("started_at", "due_at", "warn_at", "done_at", "minutes", "met", "warned_at", "breached_at"):
+        value = getattr(clock, name)
+        if getattr(row, name, None) != value:
+            setattr(row, name, value)
+    due = clock.next_due()
+    if row.next_due_at != due:
+        row.next_due_at = due
+    return row
+
+
+def search_text(*parts: str | None) -> str:
+    """What the knowledge-base search looks in: the parts, lower case, one line each."""
+    return "\n".join(p.strip().lower() for p in parts if p and p.strip())
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def term_matches(term: str, dialect: str) -> ColumnElement[bool]:
+    """Articles containing `term`: SQLite's FTS5 trigram index for three characters or more (it cannot
+    look up shorter ones), LIKE for one- and two-character words (打印, 脱机) and on PostgreSQL."""
+    if dialect == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        return ArticleRow.id.in_(select(literal_column("rowid")).select_from(text("kb_fts"))
+                                 .where(text("kb_fts MATCH :phrase").bindparams(phrase=phrase)))
+    return ArticleRow.search_text.like(_like(term), escape="\\")

@@ -1,0 +1,186 @@
+"""Escalation 一线 → 二线 → 厂商 and SLA clocks on a virtual clock, on SQLite and PostgreSQL: each hand-off
+paged once through the monitor's outbox, a warning before a deadline and pages up the tiers after it,
+each page once across restarts; a 6x8 ticket opened on the eve of 国庆 waits out the holiday."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.domain.calls import Call, Direction
+from hotline.domain.sla import Window
+from hotline.runtime.assembly import open_database
+from hotline.services.monitor.config import build_monitor
+from hotline.services.monitor.incidents import IncidentService
+from hotline.services.monitor.outbox import Delivered, DryRunSender
+from hotline.services.monitor.virtual_run import advance
+from hotline.services.roster.duty import RosterDuty
+from hotline.services.roster.service import RosterService
+from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.services.tickets.config import TicketConfig, VendorContact
+from hotline.services.tickets.desk import TicketError
+from hotline.store.alerts import OutboxRow
+from hotline.store.base import unit_of_work
+from hotline.store.tickets import TicketClockRow
+from tests.conftest import ROOT
+
+VENDOR = VendorContact("新华三售后", "4008100000", "support@vendor.example", "HT-2026-017")
+
+
+class Desk:
+    """The tickets and the monitor's engine and outbox on one database; `restart` builds them anew."""
+
+    def __init__(self, settings: Settings, url: str, start: datetime, config: TicketConfig) -> None:
+        self.settings, self.url, self.config = settings, url, config
+        self.db = open_database(url)
+        self.clock = ManualClock(start, settings.tz)
+        roster = RosterService(self.db.factory, settings, self.clock)
+        roster.load_example(ROOT / "config" / "roster.yaml")
+        roster.ensure_calendar()  # the official 2026 holidays (国庆 10-01 to 10-07)
+        self.delivered: list[Delivered] = []
+        self.restart()
+
+    def restart(self) -> None:
+        self.db.engine.dispose()
+        self.db = open_database(self.url)
+        self.monitor, self.outbox = build_monitor(self.settings, self.db.factory, self.clock, link_mode="ephemeral")
+        self.tickets: Tickets = build_tickets(self.settings, self.db.factory, self.clock, config=self.config,
+                                              incidents=IncidentService(self.monitor))
+
+    async def run_until(self, until: datetime) -> None:
+        self.delivered += await advance(self.monitor, self.clock, until, self.outbox, DryRunSender(),
+                                        [self.tickets.engine])
+
+    def pages(self) -> list[OutboxRow]:
+        with unit_of_work(self.db.factory) as s:
+            return list(s.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+    def on_duty(self, at: datetime, tier: str, specialty: str) -> list[str]:
+        roster = RosterService(self.db.factory, self.settings, ManualClock(at, self.settings.tz))
+        return [p.name for p in RosterDuty(roster).people(at, tier, specialty)]
+
+
+def answered(call_id: str, caller: str, at: datetime, by: str = "8003") -> Call:
+    c = Call(call_id, "asterisk", Direction.INBOUND, at, caller=caller, called="4008001234", specialty="network",
+             staff_reached_at=at, answered_at=at + timedelta(seconds=8), answered_by=by)
+    c.ended_at = at + timedelta(minutes=4)
+    return c
+
+
+async def test_escalation_pages_each_hand_off_once_and_the_sla_pages_survive_restarts(
+        settings: Settings, db_url: str) -> None:
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")  # Thursday, on-site hours
+    desk = Desk(settings, db_url, t0, TicketConfig(vendors={"network": VENDOR}))
+    desk.tickets.opener.on_call(answered("c1", "13800138000", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    assert view.ticket.assignee == "王芳"  # extension 8003 answered
+
+    desk.clock.set(t0 + timedelta(minutes=20))
+    second = desk.on_duty(desk.clock.now(), "second_line", "network")[0]
+    up = desk.tickets.desk.escalate(tid, "交换机端口故障，一线无法处理", "王芳")
+    assert (up.ticket.tier, up.ticket.assignee, up.ticket.status) == ("second_line", second, "escalated")
+    with pytest.raises(TicketError):
+        desk.tickets.desk.escalate(tid, " ", "王芳")
+    desk.clock.set(t0 + timedelta(minutes=50))
+    vendor = desk.tickets.desk.escalate(tid, "硬件故障，需厂商更换板卡", second)
+    assert (vendor.ticket.tier, vendor.ticket.assignee) == ("vendor", "新华三售后")
+    assert vendor.ticket.vendor_started_at == t0 + timedelta(minutes=50)
+    await desk.run_until(t0 + timedelta(hours=1))
+    handoffs = [p for p in desk.pages() if p.purpose == "handoff"]
+    assert [(p.tier, p.person) for p in handoffs] == [("second_line", second), ("vendor", "新华三售后")]
+    assert "HT-2026-017" in handoffs[1].text and "4008100000" in handoffs[1].recipient
+    assert all(p.status == "sent" for p in handoffs)
+
+    # resolution (4 h from the answer at 10:00:08): warned at 13:45:08, missed at 14:00:08
+    await desk.run_until(t0 + timedelta(hours=3, minutes=50))
+    warns = [p for p in desk.pages() if p.purpose == "sla_warn"]
+    assert [(p.step, p.person) for p in warns] == [("resolution", "新华三售后")]
+    desk.restart()  # a restart between the warning and the deadline
+    await desk.run_until(t0 + timedelta(hours=4, minutes=30))
+    desk.restart()
+    await desk.run_until(t0 + timedelta(hours=6))
+    pages = desk.pages()
+    breach = [p for p in pages if p.purpose == "sla_breach"]
+    due = t0 + timedelta(hours=4, seconds=8)
+    expected = {("second_line", n) for n in desk.on_duty(due, "second_line", "network")} | {
+        ("manager", n) for n in desk.on_duty(due, "manager", "network")}
+    assert {(p.tier, p.person) for p in breach} == expected and breach
+    assert all(p.created_at == due for p in breach)  # paged when the deadline passed, not at the restart
+    assert [p.purpose for p in pages].count("sla_warn") == 1
+    assert max(Counter(d.key for d in desk.delivered).values()) == 1  # every page delivered once
+    assert {d.key for d in desk.delivered} == {p.key for p in pages}
+    with unit_of_work(desk.db.factory) as s:
+        clocks = {r.clock: r for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id == tid))}
+    assert clocks["resolution"].due_at == due and clocks["resolution"].met is False
+    assert clocks["resolution"].breached_at == due and clocks["resolution"].done_at is None
+    assert clocks["repair_start"].done_at == t0 + timedelta(minutes=20) and clocks["repair_start"].met is True
+    assert clocks["response"].minutes == pytest.approx(8 / 60, abs=0.01) and clocks["response"].met is True
+
+    # resolved by the vendor, the caller never confirms: closed after auto_close_days (3)
+    desk.tickets.desk.resolve(tid, "厂商更换交换机板卡", "新华三售后", cause="板卡故障")
+    await desk.run_until(desk.clock.now() + timedelta(days=3, minutes=1))
+    closed = desk.tickets.desk.get(tid).ticket
+    assert closed.status == "closed" and closed.vendor_ended_at == t0 + timedelta(hours=6)
+    assert closed.closed_at == t0 + timedelta(days=3, hours=6)
+    assert [c.action for c in desk.tickets.desk.timeline(tid)][-1] == "status"
+    desk.db.engine.dispose()
+
+
+async def test_a_6x8_ticket_opened_on_the_eve_of_national_day_is_due_after_the_holiday(
+        settings: Settings, db_url: str) -> None:
+    eve = datetime.fromisoformat("2026-09-30T16:30:00+08:00")
+    desk = Desk(settings, db_url, eve, TicketConfig(specialty_windows={"network": Window.ONSITE}))
+    desk.tickets.opener.on_call(answered("n1", "13800138000", eve - timedelta(seconds=8)))
+    (view,) = desk.tickets.desk.find()
+    clocks = {str(c.name): c for c in view.clocks}
+    assert view.ticket.service_window == "6x8"
+    # 30 on-site minutes on 09-30, then nothing until Thursday 10-08 09:00 (10-01 to 10-07 off)
+    assert clocks["repair_start"].due_at == datetime.fromisoformat("2026-10-08T12:30:00+08:00")
+    assert clocks["resolution"].warn_at == datetime.fromisoformat("2026-10-08T12:15:00+08:00")
+    await desk.run_until(datetime.fromisoformat("2026-10-04T12:00:00+08:00"))
+    assert desk.pages() == []  # nothing during the holiday
+    desk.restart()
+    await desk.run_until(datetime.fromisoformat("2026-10-08T12:20:00+08:00"))
+    assert sorted((p.purpose, p.step) for p in desk.pages()) == [("sla_warn", "repair_start"),
+                                                                 ("sla_warn", "resolution")]
+    desk.restart()
+    await desk.run_until(datetime.fromisoformat("2026-10-08T13:00:00+08:00"))
+    breach = [p for p in desk.pages() if p.purpose == "sla_breach"]
+    assert breach and {p.created_at for p in breach} == {datetime.fromisoformat("2026-10-08T12:30:00+08:00")}
+    assert len(desk.pages()) == len({p.key for p in desk.pages()}) == len(desk.delivered)
+    desk.db.engine.dispose()
+
+
+async def test_an_urgent_ticket_declares_a_major_incident_and_its_report_stops_both_clocks(
+        settings: Settings, db_url: str) -> None:
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig())
+    desk.tickets.opener.on_call(answered("u1", "13800138000", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(t0 + timedelta(minutes=2))
+    urgent = desk.tickets.desk.edit(tid, "王芳", priority="urgent", summary="全楼断网")
+    assert urgent.incident_id is not None
+    (incident,) = IncidentService(desk.monitor).list()
+    assert incident.incident_id == urgent.incident_id and "全楼断网" in incident.title
+    major = next(c for c in urgent.clocks if c.name == "major")
+    assert major.due_at == t0 + timedelta(seconds=8, minutes=30) and major.done_at is None
+    await desk.run_until(t0 + timedelta(minutes=5))
+    lead = [p for p in desk.pages() if p.alert_id == urgent.incident_id]
+    assert lead and {p.tier for p in lead} == {"manager"}  # the monitor paged the maintenance lead
+    desk.tickets.desk.edit(tid, "王芳", description="核心交换机宕机")  # still urgent: no second incident
+    assert len(IncidentService(desk.monitor).list()) == 1
+    desk.clock.set(t0 + timedelta(minutes=20))
+    reported = desk.tickets.desk.major_reported(tid, "周强")
+    done = next(c for c in reported.clocks if c.name == "major")
+    assert done.done_at == t0 + timedelta(minutes=20) and done.met is True
+    assert IncidentService(desk.monitor).get(urgent.incident_id).reported_by == "周强"
+    actions = [c.action for c in desk.tickets.desk.timeline(tid)]
+    assert actions.count("incident") == 1 and actions.index("incident") < actions.index("report")
+    desk.db.engine.dispose()
