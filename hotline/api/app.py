@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.api.auth import install_access
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -102,6 +103,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
                 continue
             raise
         app.include_router(getattr(module, attr))
+    install_access(app)  # default-deny guard in front of every route, sign-in routes (hotline/api/auth.py)
     return app
 
 

@@ -17,6 +17,7 @@ _GROUPS = [
     "hotline.cli.ivr",
     "hotline.cli.monitor",
     "hotline.cli.serve",
+    "hotline.cli.users",
 ]
 
 Command = Callable[[argparse.Namespace, Settings], int]

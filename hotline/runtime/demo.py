@@ -75,6 +75,19 @@ async def _feed(server: FakeAmiServer, gen: TrafficGenerator, calls: int | None,
         await server.feed(b"".join(batch))
 
 
+def _demo_account(factory: Any, settings: Settings) -> None:
+    """The dashboard needs an account: a demo database without one gets `demo` (supervisor) with a random
+    password, shown once on the terminal that started the demo."""
+    from hotline.services.access.accounts import AccountService
+
+    accounts = AccountService(factory, SystemClock(settings.tz))
+    if accounts.any_active():
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.add("demo", "supervisor", password)
+    print(f"演示账号 demo account: demo / {password}", file=sys.stderr)
+
+
 def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_hour: float, seed: int,
              port: int, api: bool, db_url: str, printer: Callable[[list[Call]], None],
              api_runner: ApiRunner) -> int:
@@ -113,6 +126,7 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
         if api:
             tasks.append(asyncio.create_task(api_runner(settings, db.factory, live, port), name="api"))
             print(f"仪表盘 dashboard: http://{settings.api.host}:{port}/", file=sys.stderr)
+            _demo_account(db.factory, settings)
         waiter = asyncio.create_task(finished.wait())
         try:
             pending = {*tasks, waiter}
