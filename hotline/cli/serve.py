@@ -19,6 +19,8 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
+from hotline.services.access.accounts import AccountService
+from hotline.services.access.config import refuse_to_serve
 from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,10 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(args.db or settings.database_url)
+    refusal = refuse_to_serve(settings, AccountService(db.factory, SystemClock(settings.tz)).any_active())
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
     ledger = Ledger(db.factory)

@@ -52,3 +52,13 @@ def access_config(settings: Settings) -> AccessConfig:
 
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def refuse_to_serve(settings: Settings, any_account: bool) -> str | None:
+    """Why `serve` must not start (one line), or None: reachable from the network with nobody able to
+    sign in means either a useless service or one someone will 'fix' by opening it up."""
+    if is_loopback(settings.api.host) or any_account:
+        return None
+    return (f"拒绝启动：api.host = {settings.api.host} 不是本机地址，且没有任何账号；请先 `hotline users add` / "
+            f"refusing to start: api.host = {settings.api.host} is not loopback and no account exists; "
+            "add one with `hotline users add NAME --role admin`")
