@@ -70,8 +70,8 @@ def concrete(path: str) -> str:
 
 def send(c: TestClient, method: str, path: str) -> int:
     if method in READ_METHODS:
-        return c.request(method, concrete(path)).status_code
-    return c.request(method, concrete(path), json={}).status_code
+        return int(c.request(method, concrete(path)).status_code)
+    return int(c.request(method, concrete(path), json={}).status_code)
 
 
 def test_every_state_changing_route_refuses_anonymous_and_viewers(app: FastAPI) -> None:
