@@ -16,6 +16,7 @@ from hotline.cli import COMMON
 from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
+from hotline.domain.numbers import mask
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
@@ -57,7 +58,9 @@ def _printer(settings: Settings) -> Any:
             started = c.started_at.astimezone(settings.tz).strftime("%H:%M:%S")
             wait = "-" if d["wait_seconds"] is None else f"{d['wait_seconds']:.1f}s"
             talk = "-" if d["talk_seconds"] is None else f"{d['talk_seconds']:.1f}s"
-            print(f"{started}  {d['direction']:<8} {d['caller'] or '-':<13} → {d['called'] or '-':<12} "
+            # Terminals and their logs are read by more people than the callers agreed to: numbers masked.
+            caller, called = (mask(n) if n else "-" for n in (d["caller"], d["called"]))
+            print(f"{started}  {d['direction']:<8} {caller:<13} → {called:<12} "
                   f"{d['queue'] or '-':<8} {OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']:<13} "
                   f"{d['answered_by'] or '-':<12} 等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 
