@@ -233,6 +233,9 @@ def _with_security_headers(send: Send, path: str, https: bool) -> Send:
                      (b"referrer-policy", b"same-origin"), (b"cross-origin-opener-policy", b"same-origin")]
             if https:
                 extra.append((b"strict-transport-security", b"max-age=31536000"))
+            if not path.startswith("/static/") and not any(k.lower() == b"cache-control"
+                                                           for k, _ in message.get("headers", [])):
+                extra.append((b"cache-control", b"no-store"))  # personal data; a signed-out page stays out
             message["headers"] = [*message.get("headers", []), *extra]
         await send(message)
 

@@ -127,6 +127,7 @@ def test_host_allow_list_and_security_headers(app: FastAPI) -> None:
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
     rebound = TestClient(app, base_url="http://attacker.example")  # DNS rebinding: a foreign Host header
     assert rebound.get("/healthz").status_code == 421
     assert rebound.post("/login", json={"username": "a", "password": "b"}).status_code == 421
