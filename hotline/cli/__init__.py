@@ -18,6 +18,7 @@ _GROUPS = [
     "hotline.cli.monitor",
     "hotline.cli.serve",
     "hotline.cli.users",
+    "hotline.cli.privacy",
 ]
 
 Command = Callable[[argparse.Namespace, Settings], int]

@@ -70,8 +70,9 @@ def group_text(page: Page) -> str:
     parsed = try_parse_number(page.caller)
     if parsed is not None:
         forms |= {f for f in (parsed.national, parsed.e164) if f}
+    hidden = parsed.masked() if parsed is not None else mask(page.caller)
     for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, mask(form))
+        text = text.replace(form, hidden)
     return text
 
 

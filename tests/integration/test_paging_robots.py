@@ -162,3 +162,13 @@ async def test_21st_page_waits_for_its_robot_without_blocking_another(fake_serve
     assert all(r.ok for r in results)  # queued, never dropped
     assert len(server.requests) == 22
     assert [r.json()["text"]["content"] for r in server.requests].count(MASKED_TEXT) == 22
+
+
+def test_group_text_masks_the_caller_in_every_written_form() -> None:
+    from dataclasses import replace
+
+    from hotline.paging.texts import group_text
+
+    page = replace(sample_page(), caller="+8613800138002", text="来电 +8613800138002，回拨 13800138002")
+    assert group_text(page) == "来电 138****8002，回拨 138****8002"
+    assert group_text(replace(page, caller=None)) == page.text
