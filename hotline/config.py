@@ -106,6 +106,19 @@ class TwilioSection:
 
 
 @dataclass(frozen=True)
+class OidcSection:
+    """Single sign-on through an OpenID Connect provider (enterprise identity); off without an issuer."""
+
+    issuer: str = ""
+    client_id: str = ""
+    scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email"])
+    username_claim: str = "preferred_username"  # the claim naming the local account
+    label: str = "企业账号 / SSO"
+    # Secret: only from HOTLINE_OIDC_CLIENT_SECRET.
+    client_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything hotline is configured with."""
 
@@ -119,6 +132,7 @@ class Settings:
     reports: ReportsSection = field(default_factory=ReportsSection)
     api: ApiSection = field(default_factory=ApiSection)
     twilio: TwilioSection = field(default_factory=TwilioSection)
+    oidc: OidcSection = field(default_factory=OidcSection)
     # Sections owned by other parts (roster, windows, ivr, monitor, paging): validated there.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -148,6 +162,7 @@ SECRETS: dict[tuple[str, str], str] = {
     ("ami", "secret"): "HOTLINE_AMI_SECRET",
     ("api", "link_key"): "HOTLINE_API_LINK_KEY",
     ("twilio", "auth_token"): "HOTLINE_TWILIO_AUTH_TOKEN",
+    ("oidc", "client_secret"): "HOTLINE_OIDC_CLIENT_SECRET",
 }
 
 _TYPED_SECTIONS: dict[str, type[Any]] = {
@@ -158,6 +173,7 @@ _TYPED_SECTIONS: dict[str, type[Any]] = {
     "reports": ReportsSection,
     "api": ApiSection,
     "twilio": TwilioSection,
+    "oidc": OidcSection,
 }
 
 

@@ -7,17 +7,19 @@ import html
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hotline.api.guard import CSRF_COOKIE, SESSION_COOKIE, AccessGuard, AccessParts, client_address
+from hotline.config import Settings
 from hotline.domain.access import Principal
-from hotline.services.access.accounts import AccountService, LoginRefused
+from hotline.services.access.accounts import Account, AccountService, LoginRefused
 from hotline.services.access.audit import AUDIT_COLUMNS, AuditLog
 from hotline.services.access.config import access_config
+from hotline.services.access.oidc import OidcClient, SignOnFailed
 from hotline.services.access.sessions import SessionService, TokenService
 from hotline.services.reports.answer_rate import day_span
 
@@ -74,17 +76,20 @@ _LOGIN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <label>用户名 User name <input name="username" autocomplete="username" required autofocus></label>
 <label>密码 Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">登录 Sign in</button>
-</form>{error}</body></html>"""
+</form>{sso}{error}</body></html>"""
 
 
-def _login_page(next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
+def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
     note = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(_LOGIN.format(next=html.escape(next_path), error=note), status_code=status)
+    oidc = _oidc(request)
+    sso = (f'<p><a id="sso" href="/login/oidc?next={quote(next_path)}">{html.escape(oidc.config.label)}</a></p>'
+           if oidc.enabled else "")
+    return HTMLResponse(_LOGIN.format(next=html.escape(next_path), error=note, sso=sso), status_code=status)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(next: str | None = None) -> HTMLResponse:
-    return _login_page(_safe_next(next))
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return _login_page(request, _safe_next(next))
 
 
 @router.post("/login")
@@ -103,7 +108,13 @@ async def login(request: Request) -> Response:
         status = 429 if e.throttled else 401
         if is_json:
             return JSONResponse({"detail": str(e)}, status_code=status)
-        return _login_page(next_path, str(e), status)
+        return _login_page(request, next_path, str(e), status)
+    return _signed_in(request, account, next_path, is_json)
+
+
+def _signed_in(request: Request, account: Account, next_path: str, is_json: bool) -> Response:
+    """A new session for `account`: its cookies on a JSON answer or on a redirect to `next_path`."""
+    parts = _parts(request)
     new = parts.sessions.start(account)
     response: Response = (JSONResponse({"username": account.username, "role": account.role.value,
                                         "person": account.person, "csrf_token": new.csrf}) if is_json
@@ -115,6 +126,51 @@ async def login(request: Request) -> Response:
     response.set_cookie(CSRF_COOKIE, new.csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure,
                         path="/")
     return response
+
+
+# ---- single sign-on -----------------------------------------------------------------------------------
+
+def _oidc(request: Request) -> OidcClient:
+    state = request.app.state
+    client: OidcClient | None = getattr(state, "oidc", None)
+    if client is None:
+        client = state.oidc = OidcClient(state.settings.oidc, state.clock)
+    return client
+
+
+def _callback_url(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.api.public_base_url.rstrip("/") + "/login/oidc/callback"
+
+
+@router.get("/login/oidc", include_in_schema=False)
+async def login_oidc(request: Request, next: str | None = None) -> Response:
+    """Off to the identity provider (authorization code with PKCE, state and nonce)."""
+    oidc = _oidc(request)
+    if not oidc.enabled:
+        raise HTTPException(404, "未配置单点登录 / single sign-on is not configured ([oidc] issuer, client_id)")
+    try:
+        url = await oidc.start(_callback_url(request), _safe_next(next))
+    except SignOnFailed as e:
+        return _login_page(request, _safe_next(next), str(e), 502)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/login/oidc/callback", include_in_schema=False)
+async def login_oidc_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    oidc = _oidc(request)
+    if not oidc.enabled:
+        raise HTTPException(404, "未配置单点登录 / single sign-on is not configured")
+    if error or not code or not state:
+        return _login_page(request, "/", f"单点登录被拒绝 / single sign-on refused: {error or 'no code'}", 401)
+    try:
+        username, next_path = await oidc.finish(code, state, _callback_url(request))
+        state_ = request.app.state
+        account = AccountService(state_.factory, state_.clock).single_sign_on(
+            username, client_address(request.scope), "oidc")
+    except (SignOnFailed, LoginRefused) as e:
+        return _login_page(request, "/", str(e), 401)
+    return _signed_in(request, account, next_path, is_json=False)
 
 
 @router.post("/logout")

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--person", help="the roster person this account is (值班表中的姓名)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--sso-only", action="store_true", help="no password: signs in through [oidc] only")
     add.add_argument("--db", default=argparse.SUPPRESS)
     add.set_defaults(func=cmd_add)
 
@@ -85,7 +86,8 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     accounts, _ = _services(args, settings)
 
     def add() -> None:
-        account = accounts.add(args.username, args.role, _password(args), args.person)
+        password = None if args.sso_only else _password(args)
+        account = accounts.add(args.username, args.role, password, args.person)
         print(f"已添加 added {account.username} ({account.role}, {account.person or '-'})")
 
     return _run(add)

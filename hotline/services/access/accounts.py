@@ -159,6 +159,22 @@ class AccountService:
         return account
 
 
+    def single_sign_on(self, username: str, address: str | None, provider: str) -> Account:
+        """The active local account the identity provider vouched for, or LoginRefused (audited)."""
+        now = self.clock.now()
+        with unit_of_work(self.factory) as s:
+            row = account_by_name(s, username[:64])
+            ok = row is not None and not row.disabled
+            record(s, now, actor=username[:64], person=row.person if row else None,
+                   action="login" if ok else "login_failed", target=f"login {provider}",
+                   outcome="ok" if ok else "refused", address=address,
+                   detail=None if ok else ("disabled" if row is not None else "no local account"))
+            account = account_of(row) if ok and row is not None else None
+        if account is None:
+            raise LoginRefused()
+        return account
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _HASHER.verify(hashed, password)
