@@ -11,9 +11,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote
+
+from anyio import to_thread
 
 from hotline.clock import Clock
 from hotline.domain.access import (
@@ -127,7 +130,7 @@ class AccessGuard:
         if needed is None:
             await self._public(scope, receive, send, parts, method, path, headers)
             return
-        principal = self._principal(parts, headers)
+        principal = await to_thread.run_sync(self._principal, parts, headers)
         if principal is None:
             if method == "GET" and b"text/html" in headers.get(b"accept", b""):
                 await _redirect(send, "/login?next=" + quote(path))
@@ -167,8 +170,9 @@ class AccessGuard:
         status: dict[str, int] = {}
         await self.app(scope, receive, _status_of(send, status))
         actor = "link" if path.startswith("/ack/") else "twilio" if path.startswith("/twilio/") else "anonymous"
-        parts.audit.add(parts.clock.now(), actor=actor, action="change", target=safe_target(method, path),
-                        outcome=str(status.get("code", 0)), address=client_address(scope))
+        await to_thread.run_sync(partial(parts.audit.add, parts.clock.now(), actor=actor, action="change",
+                                         target=safe_target(method, path), outcome=str(status.get("code", 0)),
+                                         address=client_address(scope)))
 
     def _principal(self, parts: AccessParts, headers: dict[bytes, bytes]) -> Principal | None:
         auth = headers.get(b"authorization", b"").decode("latin-1")
@@ -184,10 +188,11 @@ class AccessGuard:
             action = "refused"
         query = scope.get("query_string", b"").decode("latin-1")
         extra = f"query={query}" if query else None
-        parts.audit.add(parts.clock.now(), actor=principal.username, person=principal.person,
-                        address=client_address(scope), action=action, target=safe_target(method, path),
-                        outcome=outcome, detail=" ".join(x for x in (detail, extra, f"via={principal.via}",
-                                                                     f"role={principal.role.value}") if x))
+        note = " ".join(x for x in (detail, extra, f"via={principal.via}", f"role={principal.role.value}") if x)
+        # database work off the event loop, like FastAPI's own sync routes
+        await to_thread.run_sync(partial(parts.audit.add, parts.clock.now(), actor=principal.username,
+                                         person=principal.person, address=client_address(scope), action=action,
+                                         target=safe_target(method, path), outcome=outcome, detail=note))
 
 
 async def _csrf_ok(principal: Principal, headers: dict[bytes, bytes], receive: Receive) -> tuple[bool, Receive]:
