@@ -183,6 +183,7 @@ def ack_link(request: Request, token: str) -> HTMLResponse:
 @router.post("/ack/{token}", response_class=HTMLResponse)
 def ack_link_post(request: Request, token: str) -> HTMLResponse:
     monitor, alert_id, person = _link(request, token)
+    request.state.audit_person = person  # the audit log names whom the link was issued to
     try:
         alert = monitor.acknowledge(alert_id, person, via="link")
     except AlertClosed as e:

@@ -170,9 +170,10 @@ class AccessGuard:
         status: dict[str, int] = {}
         await self.app(scope, receive, _status_of(send, status))
         actor = "link" if path.startswith("/ack/") else "twilio" if path.startswith("/twilio/") else "anonymous"
+        person = scope.get("state", {}).get("audit_person")  # set by the route: e.g. whom a link was issued to
         await to_thread.run_sync(partial(parts.audit.add, parts.clock.now(), actor=actor, action="change",
                                          target=safe_target(method, path), outcome=str(status.get("code", 0)),
-                                         address=client_address(scope)))
+                                         address=client_address(scope), person=person))
 
     def _principal(self, parts: AccessParts, headers: dict[bytes, bytes]) -> Principal | None:
         auth = headers.get(b"authorization", b"").decode("latin-1")

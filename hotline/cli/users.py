@@ -60,7 +60,9 @@ def _services(args: argparse.Namespace, settings: Settings) -> tuple[AccountServ
     db = open_database(getattr(args, "db", None) or settings.database_url)
     clock = SystemClock(settings.tz)
     roster = RosterService(db.factory, settings, clock)
-    return AccountService(db.factory, clock, people=lambda: roster.people()), TokenService(db.factory, clock)
+    actor = f"cli:{getpass.getuser()}"
+    return (AccountService(db.factory, clock, people=lambda: roster.people(), actor=actor),
+            TokenService(db.factory, clock, actor=actor))
 
 
 def _password(args: argparse.Namespace) -> str:

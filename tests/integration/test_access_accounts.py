@@ -81,6 +81,9 @@ def test_users_add_list_disable_reset(roster_db: Database, db_url: str, monkeypa
         actions = [r.action for r in s.scalars(select(AuditRow).order_by(AuditRow.audit_id))]
     assert actions.count("account_added") == 2 and "account_disabled" in actions and "password_reset" in actions
     assert actions.count("login_failed") == 2 and actions.count("login") == 2
+    with roster_db.factory() as s:
+        added_by = {r.actor for r in s.scalars(select(AuditRow).where(AuditRow.action == "account_added"))}
+    assert len(added_by) == 1 and added_by.pop().startswith("cli:")  # who ran `hotline users add`
 
 
 def _settings_for(db_url: str) -> Settings:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from hotline.api.app import create_app
 from hotline.config import Settings
@@ -16,6 +17,7 @@ from hotline.domain.calls import Direction
 from hotline.providers.twilio.signature import sign
 from hotline.services.monitor.ack_links import AckLinks
 from hotline.services.monitor.engine import MonitorService
+from hotline.store.access import AuditRow
 from tests.integration.monitor_fakes import CHEN, LI, MIN, T0, ZHANG, Rig, answered, missed, rig
 from tests.signin import login
 
@@ -77,6 +79,9 @@ async def test_signed_link_acknowledges_by_post_not_by_preview(api: Api) -> None
     tap = await api.client.post(path)
     assert tap.status_code == 200 and "已确认" in tap.text
     assert api.monitor.alerts("open")[0].acked_by == ZHANG.name
+    with api.monitor.factory() as s:
+        (entry,) = s.scalars(select(AuditRow).where(AuditRow.actor == "link")).all()
+    assert (entry.person, entry.target, entry.outcome) == (ZHANG.name, "POST /ack/…", "200")  # no token logged
     forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert (await api.client.post(forged)).status_code == 403
     api.rig.clock.set(T0 + timedelta(hours=25))

@@ -63,10 +63,11 @@ class AccountService:
     """Accounts in the database. `people` names the roster's people: an account is one of them."""
 
     def __init__(self, factory: sessionmaker[Session], clock: Clock,
-                 people: Callable[[], Iterable[str]] | None = None) -> None:
+                 people: Callable[[], Iterable[str]] | None = None, actor: str = "system") -> None:
         self.factory = factory
         self.clock = clock
         self.people = people
+        self.actor = actor  # who the audit log names for account changes (e.g. 'cli:root')
 
     def add(self, username: str, role: str, password: str | None, person: str | None = None) -> Account:
         name = username.strip()
@@ -91,7 +92,7 @@ class AccountService:
                              password_changed_at=now if password is not None else None)
             s.add(row)
             s.flush()
-            record(s, now, actor="system", action="account_added", target=name, outcome="ok",
+            record(s, now, actor=self.actor, action="account_added", target=name, outcome="ok",
                    detail=f"role={parsed.value} person={person or '-'}")
             return account_of(row)
 
@@ -115,7 +116,7 @@ class AccountService:
             row = self._row(s, username)
             row.disabled = True
             s.query(SessionRow).filter(SessionRow.account_id == row.account_id).delete()
-            record(s, self.clock.now(), actor="system", action="account_disabled", target=username, outcome="ok")
+            record(s, self.clock.now(), actor=self.actor, action="account_disabled", target=username, outcome="ok")
             return account_of(row)
 
     def reset_password(self, username: str, password: str) -> None:
@@ -125,7 +126,7 @@ class AccountService:
             row.password_hash = _HASHER.hash(password)
             row.password_changed_at = self.clock.now()
             s.query(SessionRow).filter(SessionRow.account_id == row.account_id).delete()
-            record(s, self.clock.now(), actor="system", action="password_reset", target=username, outcome="ok")
+            record(s, self.clock.now(), actor=self.actor, action="password_reset", target=username, outcome="ok")
 
     def any_active(self) -> bool:
         with unit_of_work(self.factory) as s:

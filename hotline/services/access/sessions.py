@@ -78,9 +78,10 @@ class SessionService:
 
 
 class TokenService:
-    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, factory: sessionmaker[Session], clock: Clock, actor: str = "system") -> None:
         self.factory = factory
         self.clock = clock
+        self.actor = actor
 
     def issue(self, username: str, name: str, scope: str | None = None) -> tuple[str, TokenInfo]:
         """A new token for `username`, acting at most as `scope` (default: the account's role); the
@@ -100,7 +101,7 @@ class TokenService:
                            created_at=now)
             s.add(row)
             s.flush()
-            record(s, now, actor="system", action="token_issued", target=username, outcome="ok",
+            record(s, now, actor=self.actor, action="token_issued", target=username, outcome="ok",
                    detail=f"token={row.token_id} name={name} scope={wanted.value}")
             return token, _info(row, username)
 
@@ -127,7 +128,7 @@ class TokenService:
             row, account = found
             if row.revoked_at is None:
                 row.revoked_at = self.clock.now()
-                record(s, row.revoked_at, actor="system", action="token_revoked", target=account.username,
+                record(s, row.revoked_at, actor=self.actor, action="token_revoked", target=account.username,
                        outcome="ok", detail=f"token={token_id}")
             return _info(row, account.username)
 
