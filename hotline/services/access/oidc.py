@@ -21,6 +21,8 @@ from hotline.clock import Clock
 from hotline.config import OidcSection
 
 with warnings.catch_warnings():  # authlib warns about its httpx integration's future; the API stays
+    import authlib.deprecate  # noqa: F401  (it installs an 'always' filter, overridden on the next line)
+
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
