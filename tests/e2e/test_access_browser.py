@@ -110,3 +110,38 @@ def test_the_wallboard_reads_as_a_viewer_with_numbers_masked(served: str) -> Non
         expect(page.locator("#rates tbody tr").first).to_be_visible()
         assert "13800138000" not in page.content()
         browser.close()
+
+
+def test_the_one_tap_link_still_acknowledges_under_the_csp(settings: Settings, tmp_path: Path) -> None:
+    """The page of a page's link submits its form by a script file (no inline script under the CSP): one
+    tap in a real browser acknowledges, without signing in, as the person the link was issued to."""
+    require_browser()
+    from dataclasses import replace
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from hotline.services.monitor.ack_links import AckLinks
+    from tests.integration.monitor_fakes import ZHANG, missed, rig
+
+    r = rig(f"sqlite:///{tmp_path / 'link.db'}")
+    base = "http://127.0.0.1:8080"
+    r.monitor.links = AckLinks(b"k" * 32, base)
+    r.monitor.on_call(missed("13800138002", r.clock.now()))
+    link = next(p for p in r.outbox.claim()).page.ack_url
+    assert link is not None
+    app = create_app(replace(settings, api=replace(settings.api, public_base_url=base)), r.monitor.factory,
+                     r.clock, live={"monitor": r.monitor})
+    with serve(app) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        refused: list[str] = []
+        page.on("response", lambda resp: refused.append(resp.url) if resp.status >= 400
+                and not resp.url.endswith("/favicon.ico") else None)
+        page.goto(url + link.removeprefix(base))
+        expect(page.locator("h1")).to_have_text("已确认 / Acknowledged")
+        assert not errors and not refused, (errors, refused)
+        browser.close()
+    assert r.monitor.alerts("open")[0].acked_by == ZHANG.name
+    r.dispose()
