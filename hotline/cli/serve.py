@@ -136,10 +136,12 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
                         client: AmiClient | None, api: Coroutine[Any, Any, None]) -> None:
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY), then serve the API."""
     from hotline.runtime.pbx_wiring import start_pbx_sync
+    from hotline.runtime.retention import start_retention
     from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
                          originate=_originate(client) if client is not None else None)
+    start_retention(jobs.scheduler, settings, factory, SystemClock(settings.tz))  # [privacy] retention, daily
     # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
     pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -99,3 +100,22 @@ def test_erase_refuses_what_is_not_a_number(desk: tuple[str, Database], capsys: 
     db_url, _ = desk
     assert main(["privacy", "erase", "--db", db_url, "--config", CONFIG]) == 2
     assert "--number" in capsys.readouterr().err
+
+
+def test_serve_schedules_the_daily_purge_when_a_retention_is_set(desk: tuple[str, Database],
+                                                                 settings: Settings) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from hotline.runtime.retention import RETENTION_JOB, start_retention
+
+    _, db = desk
+    clock = ManualClock(datetime.fromisoformat("2026-12-03T09:00:00+08:00"), settings.tz)
+    scheduler = BackgroundScheduler(timezone=settings.tz)
+    assert start_retention(scheduler, settings, db.factory, clock) is False  # nothing configured: no job
+    with_retention = replace(settings, extra={**settings.extra, "privacy": {"calls_days": 5}})
+    assert start_retention(scheduler, with_retention, db.factory, clock) is True
+    job = scheduler.get_job(RETENTION_JOB)
+    assert job is not None and str(job.trigger) == "cron[hour='3', minute='30']"
+    assert job.func(*job.args) == {"calls": 2}  # what the job does at 03:30
+    with db.factory() as s:
+        assert s.scalars(select(CallRow)).all() == []
