@@ -130,7 +130,7 @@ class AccessGuard:
         if needed is None:
             await self._public(scope, receive, send, parts, method, path, headers)
             return
-        principal = await to_thread.run_sync(self._principal, parts, headers)
+        principal = await to_thread.run_sync(self._principal, parts, headers, _feed_token(scope))
         if principal is None:
             if method == "GET" and b"text/html" in headers.get(b"accept", b""):
                 await _redirect(send, "/login?next=" + quote(path))
@@ -175,10 +175,14 @@ class AccessGuard:
                                          target=safe_target(method, path), outcome=str(status.get("code", 0)),
                                          address=client_address(scope), person=person))
 
-    def _principal(self, parts: AccessParts, headers: dict[bytes, bytes]) -> Principal | None:
+    def _principal(self, parts: AccessParts, headers: dict[bytes, bytes], feed_token: str | None) -> Principal | None:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if auth.lower().startswith("bearer "):
             return parts.tokens.principal(auth[7:].strip())
+        if feed_token:
+            principal = parts.tokens.principal(feed_token)
+            # a token in a URL ends up in logs and histories: only read-only (viewer) tokens are taken there
+            return principal if principal is not None and principal.role is Role.VIEWER else None
         token = _cookies(headers).get(SESSION_COOKIE)
         return parts.sessions.principal(token) if token else None
 
@@ -194,6 +198,14 @@ class AccessGuard:
         await to_thread.run_sync(partial(parts.audit.add, parts.clock.now(), actor=principal.username,
                                          person=principal.person, address=client_address(scope), action=action,
                                          target=safe_target(method, path), outcome=outcome, detail=note))
+
+
+def _feed_token(scope: Scope) -> str | None:
+    """`?token=` of a calendar feed (`….ics`): phone calendars subscribe to a URL and send no header."""
+    if scope["method"] != "GET" or not scope["path"].endswith(".ics"):
+        return None
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    return values[0] if values else None
 
 
 async def _csrf_ok(principal: Principal, headers: dict[bytes, bytes], receive: Receive) -> tuple[bool, Receive]:

@@ -131,6 +131,11 @@ def test_api_tokens_are_hashed_scoped_and_revocable(roster_db: Database, db_url:
     assert c.post("/api/incidents", json={}, headers=as_viewer).status_code == 403
     assert c.post("/api/incidents", json={}, headers=as_super).status_code == 422  # allowed; body incomplete
     assert c.get("/api/me", headers={"Authorization": "Bearer hl_not-a-token"}).status_code == 401
+    # a phone calendar subscribes to a URL: a viewer token may ride in ?token= on .ics feeds, nothing else
+    feed = c.get("/api/roster/calendar.ics", params={"token": viewer_token})
+    assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
+    assert c.get("/api/roster/calendar.ics", params={"token": full_token}).status_code == 401
+    assert c.get("/api/me", params={"token": viewer_token}).status_code == 401
     assert users(db_url, "token", "revoke", "1") == 0
     assert c.get("/api/me", headers=as_viewer).status_code == 401
     assert c.get("/api/me", headers=as_super).status_code == 200
