@@ -30,7 +30,10 @@ router = APIRouter(tags=["access"])
 def install_access(app: FastAPI) -> None:
     """The guard in front of every route, the sign-in routes, and /static (scripts and styles: the CSP
     allows no inline ones)."""
+    from hotline.api.accounts import router as accounts_router
+
     app.include_router(router)
+    app.include_router(accounts_router)
     if not any(getattr(r, "path", None) == "/static" for r in app.routes):
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

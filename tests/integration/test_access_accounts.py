@@ -144,3 +144,32 @@ def test_api_tokens_are_hashed_scoped_and_revocable(roster_db: Database, db_url:
                  stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 0
     assert users(db_url, "token", "add", "liuyang", "--scope", "admin") == 2
     assert "cannot go beyond" in capsys.readouterr().err
+
+
+def test_admins_manage_accounts_and_tokens_over_http(roster_db: Database, settings: Settings) -> None:
+    from tests.signin import signed_in
+
+    app = create_app(settings, roster_db.factory)
+    admin = signed_in(app, "admin", None, username="ops")
+    r = admin.post("/api/access/accounts", json={"username": "liuyang", "role": "staff", "person": "刘洋",
+                                                 "password": PASSWORD})
+    assert r.status_code == 201 and r.json()["person"] == "刘洋"
+    assert admin.post("/api/access/accounts", json={"username": "x", "role": "staff", "person": "路人甲",
+                                                    "password": PASSWORD}).status_code == 422
+    assert admin.post("/api/access/accounts", json={"username": "liuyang", "role": "staff",
+                                                    "password": PASSWORD}).status_code == 409
+    issued = admin.post("/api/access/tokens", json={"username": "liuyang", "name": "wall", "scope": "viewer"})
+    assert issued.status_code == 201 and issued.json()["token"].startswith("hl_")
+    assert "token" not in admin.get("/api/access/tokens").json()[0]  # listed without the secret
+    script = TestClient(app, base_url=BASE_URL, headers={"Authorization": f"Bearer {issued.json()['token']}"})
+    assert script.get("/api/me").json()["role"] == "viewer"
+    assert admin.post(f"/api/access/tokens/{issued.json()['token_id']}/revoke").json()["revoked"] is True
+    assert script.get("/api/me").status_code == 401
+    assert admin.post("/api/access/accounts/liuyang/disable").json()["disabled"] is True
+    assert TestClient(app, base_url=BASE_URL).post(
+        "/login", json={"username": "liuyang", "password": PASSWORD}).status_code == 401
+    with roster_db.factory() as s:
+        by = {(r.action, r.actor) for r in s.scalars(select(AuditRow))}
+    assert {("account_added", "ops"), ("token_issued", "ops"), ("account_disabled", "ops")} <= by
+    supervisor = signed_in(app, "supervisor", "李娜")
+    assert supervisor.get("/api/access/accounts").status_code == 403

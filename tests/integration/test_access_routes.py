@@ -37,10 +37,16 @@ WRITES: dict[tuple[str, str], str | None] = {
                                                        "connect", "agent", "bridged")},
     ("POST", "/login"): None,
     ("POST", "/logout"): "viewer",  # ends one's own session
+    ("POST", "/api/access/accounts"): "admin",
+    ("POST", "/api/access/accounts/{username}/disable"): "admin",
+    ("POST", "/api/access/accounts/{username}/password"): "admin",
+    ("POST", "/api/access/tokens"): "admin",
+    ("POST", "/api/access/tokens/{token_id}/revoke"): "admin",
 }
-# Reads that are not for every viewer: the audit log (supervisors), and the public ones.
+# Reads that are not for every viewer: the audit log (supervisors), accounts (admins), and the public ones.
 READS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/audit"): "supervisor", ("GET", "/api/audit.csv"): "supervisor",
+    ("GET", "/api/access/accounts"): "admin", ("GET", "/api/access/tokens"): "admin",
     ("GET", "/healthz"): None, ("GET", "/ack/{token}"): None,
 }
 REFUSED = (401, 403)
