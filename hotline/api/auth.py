@@ -19,7 +19,7 @@ from hotline.domain.access import Principal
 from hotline.services.access.accounts import Account, AccountService, LoginRefused
 from hotline.services.access.audit import AUDIT_COLUMNS, AuditLog
 from hotline.services.access.config import access_config
-from hotline.services.access.oidc import OidcClient, SignOnFailed
+from hotline.services.access.oidc import OidcClient, SignOn, SignOnFailed
 from hotline.services.access.sessions import SessionService, TokenService
 from hotline.services.reports.answer_rate import day_span
 
@@ -85,7 +85,8 @@ _LOGIN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
     note = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
     oidc = _oidc(request)
-    sso = (f'<p><a id="sso" href="/login/oidc?next={quote(next_path)}">{html.escape(oidc.config.label)}</a></p>'
+    label = request.app.state.settings.oidc.label
+    sso = (f'<p><a id="sso" href="/login/oidc?next={quote(next_path)}">{html.escape(label)}</a></p>'
            if oidc.enabled else "")
     return HTMLResponse(_LOGIN.format(next=html.escape(next_path), error=note, sso=sso), status_code=status)
 
@@ -133,11 +134,12 @@ def _signed_in(request: Request, account: Account, next_path: str, is_json: bool
 
 # ---- single sign-on -----------------------------------------------------------------------------------
 
-def _oidc(request: Request) -> OidcClient:
+def _oidc(request: Request) -> SignOn:
+    """The app's single sign-on (`app.state.sign_on`), OpenID Connect from `[oidc]` unless set."""
     state = request.app.state
-    client: OidcClient | None = getattr(state, "oidc", None)
+    client: SignOn | None = getattr(state, "sign_on", None)
     if client is None:
-        client = state.oidc = OidcClient(state.settings.oidc, state.clock)
+        client = state.sign_on = OidcClient(state.settings.oidc, state.clock)
     return client
 
 

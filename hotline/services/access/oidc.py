@@ -9,7 +9,7 @@ import secrets
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from joserfc import jwt
@@ -31,6 +31,22 @@ PENDING_FOR = timedelta(minutes=10)
 
 class SignOnFailed(Exception):
     """The provider's answer cannot be trusted or names nobody we know; said without secrets."""
+
+
+class SignOn(Protocol):
+    """The boundary of single sign-on: OpenID Connect here; WeCom / DingTalk / Feishu OAuth (which
+    answer a user id instead of an ID token) would implement the same two steps."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def start(self, redirect_uri: str, next_path: str) -> str:
+        """The provider's URL to send the browser to."""
+        ...
+
+    async def finish(self, code: str, state: str, redirect_uri: str) -> tuple[str, str]:
+        """(the local account name the provider vouches for, the path to go to next), or SignOnFailed."""
+        ...
 
 
 @dataclass(frozen=True)
