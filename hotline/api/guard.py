@@ -27,7 +27,7 @@ from hotline.domain.access import (
     needed_role,
     sees_numbers,
 )
-from hotline.domain.numbers import mask
+from hotline.domain.numbers import try_parse_number
 from hotline.services.access.audit import AuditLog
 from hotline.services.access.config import AccessConfig
 from hotline.services.access.sessions import SessionService, TokenService
@@ -97,9 +97,16 @@ def safe_target(method: str, path: str) -> str:
     return f"{method} /ack/…" if path.startswith("/ack/") else f"{method} {path}"
 
 
+def _masked(value: str) -> str:
+    """A phone number masked ('138****8000'); a value under a number key that is no phone number (a
+    ticket number) is left alone."""
+    parsed = try_parse_number(value)
+    return parsed.masked() if parsed is not None else value
+
+
 def mask_numbers(data: Any) -> Any:
     if isinstance(data, dict):
-        return {k: (mask(v) if k in NUMBER_KEYS and isinstance(v, str) and v else mask_numbers(v))
+        return {k: (_masked(v) if k in NUMBER_KEYS and isinstance(v, str) and v else mask_numbers(v))
                 for k, v in data.items()}
     if isinstance(data, list):
         return [mask_numbers(v) for v in data]

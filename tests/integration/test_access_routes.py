@@ -157,7 +157,8 @@ def test_a_route_added_later_without_a_rule_is_denied_by_default(app: FastAPI) -
 
     @app.get("/api/wall/numbers")
     def numbers() -> dict[str, object]:
-        return {"caller": "13800138000", "rows": [{"mobile": "010-12345678"}], "calls": 3}
+        return {"caller": "13800138000", "rows": [{"mobile": "010-12345678", "number": "T-2026-0001"}],
+                "called": "+8613900139005", "calls": 3}
 
     assert client(app).post("/api/wall/pin").status_code == 401
     assert signed_in(app, "viewer").post("/api/wall/pin").status_code == 403
@@ -166,5 +167,6 @@ def test_a_route_added_later_without_a_rule_is_denied_by_default(app: FastAPI) -
     assert signed_in(app, "supervisor").post("/api/wall/pin").status_code == 200 and calls == ["pinned"]
     # a read added later is open to viewers, with the numbers in its JSON masked
     assert signed_in(app, "viewer").get("/api/wall/numbers").json() == {
-        "caller": "138****8000", "rows": [{"mobile": "010****5678"}], "calls": 3}
+        "caller": "138****8000", "rows": [{"mobile": "010****5678", "number": "T-2026-0001"}],
+        "called": "139****9005", "calls": 3}
     assert signed_in(app, "staff").get("/api/wall/numbers").json()["caller"] == "13800138000"
