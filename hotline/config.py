@@ -111,6 +111,19 @@ class TwilioSection:
 
 
 @dataclass(frozen=True)
+class OidcSection:
+    """Single sign-on through an OpenID Connect provider (enterprise identity); off without an issuer."""
+
+    issuer: str = ""
+    client_id: str = ""
+    scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email"])
+    username_claim: str = "preferred_username"  # the claim naming the local account
+    label: str = "企业账号 / SSO"
+    # Secret: only from HOTLINE_OIDC_CLIENT_SECRET.
+    client_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything hotline is configured with."""
 
@@ -124,6 +137,7 @@ class Settings:
     reports: ReportsSection = field(default_factory=ReportsSection)
     api: ApiSection = field(default_factory=ApiSection)
     twilio: TwilioSection = field(default_factory=TwilioSection)
+    oidc: OidcSection = field(default_factory=OidcSection)
     # Sections owned by other parts (roster, windows, ivr, monitor, paging): validated there.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -154,6 +168,7 @@ SECRETS: dict[tuple[str, str], str] = {
     ("api", "link_key"): "HOTLINE_API_LINK_KEY",
     ("twilio", "auth_token"): "HOTLINE_TWILIO_AUTH_TOKEN",
     ("twilio", "webhook_shared_key"): "HOTLINE_TWILIO_WEBHOOK_SHARED_KEY",
+    ("oidc", "client_secret"): "HOTLINE_OIDC_CLIENT_SECRET",
 }
 
 _TYPED_SECTIONS: dict[str, type[Any]] = {
@@ -164,6 +179,7 @@ _TYPED_SECTIONS: dict[str, type[Any]] = {
     "reports": ReportsSection,
     "api": ApiSection,
     "twilio": TwilioSection,
+    "oidc": OidcSection,
 }
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from hotline.api.auth import principal_of
 from hotline.config import ConfigError
 from hotline.domain.alerts import AlertClosed
 from hotline.services.monitor import alert_reports
@@ -27,24 +28,16 @@ router = APIRouter(tags=["alerts"])
 STATES = ("open", "acked", "cleared", "resolved", "breached", "all")
 
 
-class AckBody(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
-
-
+# Who acknowledges, resolves or declares is the signed-in account's roster person (hotline.api.auth),
+# never a name sent in the body.
 class ResolveBody(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class IncidentBody(BaseModel):
     title: str = Field(min_length=1, max_length=500)
-    by: str = Field(min_length=1, max_length=128)
     description: str | None = None
     specialty: str | None = None
-
-
-class ReportedBody(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
 
 
 def monitor_of(request: Request) -> MonitorService:
@@ -104,10 +97,10 @@ def get_alert(request: Request, alert_id: str, monitor: MonitorService = Depends
 
 
 @router.post("/api/alerts/{alert_id}/ack")
-def ack(request: Request, alert_id: str, body: AckBody,
-        monitor: MonitorService = Depends(monitor_of)) -> dict[str, object]:
+def ack(request: Request, alert_id: str, monitor: MonitorService = Depends(monitor_of)) -> dict[str, object]:
+    by = principal_of(request).name
     try:
-        return alert_view(monitor.acknowledge(alert_id, body.by, via="api"), _tz(request))
+        return alert_view(monitor.acknowledge(alert_id, by, via="api"), _tz(request))
     except (AlertNotFound, AlertClosed) as e:
         raise _fail(e) from None
 
@@ -116,7 +109,7 @@ def ack(request: Request, alert_id: str, body: AckBody,
 def resolve(request: Request, alert_id: str, body: ResolveBody,
             monitor: MonitorService = Depends(monitor_of)) -> dict[str, object]:
     try:
-        return alert_view(monitor.resolve(alert_id, body.by, body.reason), _tz(request))
+        return alert_view(monitor.resolve(alert_id, principal_of(request).name, body.reason), _tz(request))
     except (AlertNotFound, AlertClosed, ValueError) as e:
         raise _fail(e) from None
 
@@ -126,7 +119,8 @@ def declare_incident(request: Request, body: IncidentBody,
                      monitor: MonitorService = Depends(monitor_of)) -> dict[str, object]:
     """Declare a major incident: the maintenance lead is paged at once; the report is due in 30 min."""
     try:
-        incident = IncidentService(monitor).declare(body.title, body.by, body.description, body.specialty)
+        incident = IncidentService(monitor).declare(body.title, principal_of(request).name, body.description,
+                                                    body.specialty)
     except ValueError as e:
         raise _fail(e) from None
     monitor.tell_due(monitor.clock.now())  # the scheduler sends the pages now
@@ -140,10 +134,10 @@ def list_incidents(request: Request, open: bool = False,
 
 
 @router.post("/api/incidents/{incident_id}/reported")
-def incident_reported(request: Request, incident_id: str, body: ReportedBody,
+def incident_reported(request: Request, incident_id: str,
                       monitor: MonitorService = Depends(monitor_of)) -> dict[str, object]:
     try:
-        return IncidentService(monitor).reported(incident_id, body.by).as_dict(_tz(request))
+        return IncidentService(monitor).reported(incident_id, principal_of(request).name).as_dict(_tz(request))
     except AlertNotFound as e:
         raise _fail(e) from None
 
@@ -152,8 +146,7 @@ def incident_reported(request: Request, incident_id: str, body: ReportedBody,
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}
-button{{font-size:1.4rem;padding:.8rem 2rem}}</style></head><body><h1>{title}</h1>{body}</body></html>"""
+<link rel="stylesheet" href="/static/ack.css"></head><body><h1>{title}</h1>{body}</body></html>"""
 
 
 def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -183,13 +176,14 @@ def ack_link(request: Request, token: str) -> HTMLResponse:
     who = html.escape(alert.caller or alert.title or alert_id)
     form = (f'<p>来电 / caller: <b>{who}</b><br>寻呼对象 / paged: {html.escape(person)}</p>'
             f'<form method="post"><button type="submit">确认处理 / Acknowledge</button></form>'
-            f'<script>document.forms[0].submit()</script>')
+            '<script src="/static/ack.js"></script>')
     return _html("确认告警 / Acknowledge alert", form)
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
 def ack_link_post(request: Request, token: str) -> HTMLResponse:
     monitor, alert_id, person = _link(request, token)
+    request.state.audit_person = person  # the audit log names whom the link was issued to
     try:
         alert = monitor.acknowledge(alert_id, person, via="link")
     except AlertClosed as e:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.api.auth import install_access
 from hotline.api.prefix import PathPrefix, base_path
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
@@ -122,9 +123,6 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
-    prefix = base_path(settings.api.public_base_url)
-    if prefix:  # behind a proxy that keeps the public URL's path prefix (one that strips it works too)
-        app.add_middleware(PathPrefix, prefix=prefix)
     for module_name, attr in OPTIONAL_ROUTERS:
         try:
             module = importlib.import_module(module_name)
@@ -133,6 +131,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
                 continue
             raise
         app.include_router(getattr(module, attr))
+    install_access(app)  # default-deny guard in front of every route, sign-in routes (hotline/api/auth.py)
+    prefix = base_path(settings.api.public_base_url)
+    if prefix:  # behind a proxy that keeps the public URL's path prefix (one that strips it works too); added
+        app.add_middleware(PathPrefix, prefix=prefix)  # last, so it runs first: the guard sees plain paths
     return app
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
 
 from hotline.api.alerts import monitor_of
+from hotline.api.auth import principal_of
 from hotline.api.twilio import service_of
 from hotline.domain.alerts import AlertClosed
 from hotline.providers.twilio.callback import CallNotPlaced
@@ -17,10 +17,6 @@ from hotline.services.calls.twilio_calls import CallbackUnavailable, StaffDirect
 from hotline.services.monitor.engine import AlertNotFound, MonitorService
 
 router = APIRouter(tags=["alerts"])
-
-
-class CallbackBody(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
 
 
 def _directory(request: Request) -> StaffDirectory:
@@ -35,11 +31,11 @@ def _directory(request: Request) -> StaffDirectory:
 
 
 @router.post("/api/alerts/{alert_id}/callback")
-def callback(request: Request, alert_id: str, body: CallbackBody,
-             monitor: MonitorService = Depends(monitor_of)) -> dict[str, Any]:
-    """Ring `by`'s mobile, then the alert's caller; returns the Twilio CallSid."""
+def callback(request: Request, alert_id: str, monitor: MonitorService = Depends(monitor_of)) -> dict[str, Any]:
+    """Ring the signed-in person's mobile, then the alert's caller; returns the Twilio CallSid."""
+    by = principal_of(request).name
     try:
-        sid = callback_from_alert(service_of(request.app), monitor, _directory(request), alert_id, body.by)
+        sid = callback_from_alert(service_of(request.app), monitor, _directory(request), alert_id, by)
     except AlertNotFound as e:
         raise HTTPException(404, str(e)) from None
     except AlertClosed as e:
@@ -50,4 +46,4 @@ def callback(request: Request, alert_id: str, body: CallbackBody,
         raise HTTPException(502, str(e)) from None
     except ValueError as e:  # StaffUnknown, a number Twilio cannot dial
         raise HTTPException(422, str(e)) from None
-    return {"alert_id": alert_id, "call_sid": sid, "by": body.by}
+    return {"alert_id": alert_id, "call_sid": sid, "by": by}

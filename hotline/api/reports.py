@@ -21,8 +21,10 @@ from sqlalchemy import select
 
 from hotline.clock import today as desk_today
 from hotline.config import Settings
+from hotline.domain.access import exports_numbers, neutral_cell
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
+from hotline.domain.numbers import mask
 from hotline.services.reports.answer_rate import answer_rate_report, day_span
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
@@ -191,7 +193,7 @@ def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([neutral_cell("" if v is None else v) for v in row])
     return out.getvalue()
 
 
@@ -237,7 +239,7 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]
         cell.font = Font(bold=True)
     percent = {i + 1 for i, h in enumerate(headers) if h in ("接通率 Answer rate", "目标 Target")}
     for row in rows:
-        ws.append(list(row))
+        ws.append([neutral_cell(v) for v in row])
         for col in percent:
             ws.cell(row=ws.max_row, column=col).number_format = "0.0%"
     ws.freeze_panes = "B2"
@@ -259,10 +261,14 @@ def _local(t: datetime | None, tz: ZoneInfo) -> str | None:
     return None if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def call_line(row: CallRow, tz: ZoneInfo) -> list[Any]:
+def call_line(row: CallRow, tz: ZoneInfo, full_numbers: bool = True) -> list[Any]:
+    """One ledger row of the export; numbers masked unless `full_numbers`; no cell Excel would run."""
+    def number(value: str | None) -> str | None:
+        return value if full_numbers or not value else mask(value)
+
     values: dict[str, Any] = {
-        "call_id": row.call_id, "direction": row.direction, "caller": row.caller,
-        "caller_name": row.caller_name, "called": row.called, "queue": row.queue, "specialty": row.specialty,
+        "call_id": row.call_id, "direction": row.direction, "caller": number(row.caller),
+        "caller_name": row.caller_name, "called": number(row.called), "queue": row.queue, "specialty": row.specialty,
         "menu": row.menu, "outcome": row.outcome, "answered_by": row.answered_by, "hung_up_by": row.hung_up_by,
         "started_at": _local(row.started_at, tz), "answered_at": _local(row.answered_at, tz),
         "ended_at": _local(row.ended_at, tz),
@@ -270,7 +276,7 @@ def call_line(row: CallRow, tz: ZoneInfo) -> list[Any]:
         "talk_seconds": None if row.talk_seconds is None else round(row.talk_seconds, 1),
         "estimated": "是 yes" if row.estimated else "否 no",
     }
-    return ["" if values[key] is None else values[key] for key, _ in CALL_COLUMNS]
+    return [neutral_cell("" if values[key] is None else values[key]) for key, _ in CALL_COLUMNS]
 
 
 @router.get("/api/calls.csv")
@@ -286,6 +292,8 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
         stmt = stmt.where(CallRow.started_at < hi)
     factory = request.app.state.factory
     tz = settings.tz
+    principal = getattr(request.state, "principal", None)
+    full = principal is not None and exports_numbers(principal.role)
     header = [f"{label} ({tz})" if key.endswith("_at") else label for key, label in CALL_COLUMNS]
 
     # The query runs before the response starts: a database error (or a date out of range) is an HTTP
@@ -305,12 +313,12 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
         writer.writerow(header)
         try:
             for row in head:
-                writer.writerow(call_line(row, tz))
+                writer.writerow(call_line(row, tz, full))
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
             buf.truncate()
             for n, row in enumerate(result, start=1):
-                writer.writerow(call_line(row, tz))
+                writer.writerow(call_line(row, tz, full))
                 if n % 500 == 0:
                     yield buf.getvalue().encode("utf-8")
                     buf.seek(0)

@@ -24,6 +24,8 @@ _GROUPS = [
     "hotline.cli.serve",
     "hotline.cli.tickets",
     "hotline.cli.kb",
+    "hotline.cli.users",
+    "hotline.cli.privacy",
 ]
 
 Command = Callable[[argparse.Namespace, Settings], int]

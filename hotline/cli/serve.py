@@ -17,12 +17,15 @@ from hotline.cli import COMMON
 from hotline.clock import Clock, SystemClock
 from hotline.config import ConfigError, Settings
 from hotline.domain.calls import Call
+from hotline.domain.numbers import mask
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.api_socket import bind_api_socket, bound_port
 from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.runtime.page_calls import ami_originate
 from hotline.runtime.stop import StopSignal
+from hotline.services.access.accounts import AccountService
+from hotline.services.access.config import refuse_to_serve
 from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,9 @@ def _printer(settings: Settings) -> Any:
             wait = "-" if d["wait_seconds"] is None else f"{d['wait_seconds']:.1f}s"
             talk = "-" if d["talk_seconds"] is None else f"{d['talk_seconds']:.1f}s"
             outcome = f"{OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']}"
-            print(f"{started}  {pad(d['direction'], 8)} {pad(d['caller'] or '-', 14)} → {pad(d['called'] or '-', 13)} "
+            # Terminals and their logs are read by more people than the callers agreed to: numbers masked.
+            caller, called = (mask(n) if n else "-" for n in (d["caller"], d["called"]))
+            print(f"{started}  {pad(d['direction'], 8)} {pad(caller, 14)} → {pad(called, 13)} "
                   f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(d['answered_by'] or '-', 12)} "
                   f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 
@@ -200,10 +205,12 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY unless `link_mode` is
     'optional'), then serve the API."""
     from hotline.runtime.pbx_wiring import start_pbx_sync
+    from hotline.runtime.retention import start_retention
     from hotline.runtime.scheduler import start_monitor
 
     jobs = start_monitor(settings, factory, ledger, live, os.environ,
                          originate=ami_originate(client) if client is not None else None, link_mode=link_mode)
+    start_retention(jobs.scheduler, settings, factory, SystemClock(settings.tz))  # [privacy] retention, daily
     # The IVR dialplan reads who is on duty and the holiday calendar from AstDB: keep them current.
     pbx_sync = start_pbx_sync(settings, factory, client, SystemClock(settings.tz)) if client is not None else None
     try:
@@ -228,6 +235,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _need_link_key(settings)
     sock = bind_api_socket(settings.api.host, settings.api.port)  # a port taken fails here, before anything runs
     db = open_database(args.db or settings.database_url)
+    refusal = refuse_to_serve(settings, AccountService(db.factory, SystemClock(settings.tz)).any_active())
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
     ledger = Ledger(db.factory)

@@ -15,7 +15,7 @@ import httpx
 from hotline.paging.base import Page, SendResult
 from hotline.paging.rate_limit import DINGTALK_LIMITS, SendQueue
 from hotline.paging.secret import Secret
-from hotline.paging.texts import clip_utf8
+from hotline.paging.texts import clip_utf8, group_text
 from hotline.paging.transport import as_result, post_json
 from hotline.paging.wecom import robot_error
 
@@ -46,7 +46,7 @@ class DingTalkRobotChannel:
 
     def message(self, page: Page) -> dict[str, Any]:
         mobile = page.recipient.mobile
-        text = clip_utf8(page.text or page.subject, MAX_TEXT_BYTES - 40)
+        text = clip_utf8(group_text(page), MAX_TEXT_BYTES - 40)
         if mobile:
             text = f"@{mobile} {text}"  # the mention shows only when the text holds @mobile
         return {"msgtype": "text", "text": {"content": text},

@@ -15,7 +15,7 @@ import httpx
 from hotline.paging.base import Page, SendResult
 from hotline.paging.rate_limit import FEISHU_LIMITS, SendQueue
 from hotline.paging.secret import Secret
-from hotline.paging.texts import clip_utf8
+from hotline.paging.texts import clip_utf8, group_text
 from hotline.paging.transport import DeliveryError, as_result, post_json
 
 FEISHU_BASE_URL = "https://open.feishu.cn"
@@ -59,7 +59,7 @@ class FeishuBotChannel:
         self._clock = clock
 
     def message(self, page: Page, timestamp_s: int) -> dict[str, Any]:
-        text = clip_utf8(page.text or page.subject, MAX_TEXT_BYTES - 200)
+        text = clip_utf8(group_text(page), MAX_TEXT_BYTES - 200)
         uid = page.recipient.feishu_id
         if uid:
             text = f'<at user_id="{_bare(uid)}">{_bare(page.recipient.name)}</at> {text}'

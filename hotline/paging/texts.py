@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hotline.domain.numbers import mask, try_parse_number
 from hotline.paging.base import Page
 
 UNKNOWN_CALLER = "未知号码 / unknown number"
@@ -57,6 +58,22 @@ def short_text(page: Page, limit: int = 300) -> str:
     """The page text cut to `limit` characters (SMS); the subject when the text is empty."""
     text = page.text or page.subject
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def group_text(page: Page) -> str:
+    """The page text for a chat group (WeCom, DingTalk, Feishu robots): the whole group reads it, so the
+    caller's number is masked ('138****8000') in every form the text may hold."""
+    text = page.text or page.subject
+    if not page.caller:
+        return text
+    forms = {page.caller}
+    parsed = try_parse_number(page.caller)
+    if parsed is not None:
+        forms |= {f for f in (parsed.national, parsed.e164) if f}
+    hidden = parsed.masked() if parsed is not None else mask(page.caller)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, hidden)
+    return text
 
 
 def clip_utf8(text: str, max_bytes: int) -> str:

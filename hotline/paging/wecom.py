@@ -10,7 +10,7 @@ import httpx
 from hotline.paging.base import Page, SendResult
 from hotline.paging.rate_limit import WECOM_LIMITS, SendQueue
 from hotline.paging.secret import Secret
-from hotline.paging.texts import clip_utf8
+from hotline.paging.texts import clip_utf8, group_text
 from hotline.paging.transport import DeliveryError, as_result, post_json
 
 WECOM_BASE_URL = "https://qyapi.weixin.qq.com"
@@ -41,7 +41,7 @@ class WeComRobotChannel:
         self._client = client
 
     def message(self, page: Page) -> dict[str, Any]:
-        text: dict[str, Any] = {"content": clip_utf8(page.text or page.subject, MAX_TEXT_BYTES)}
+        text: dict[str, Any] = {"content": clip_utf8(group_text(page), MAX_TEXT_BYTES)}
         if page.recipient.mobile:
             text["mentioned_mobile_list"] = [page.recipient.mobile]
         return {"msgtype": "text", "text": text}

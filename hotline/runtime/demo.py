@@ -85,6 +85,19 @@ def fresh_demo_database(settings: Settings) -> str:
     return f"sqlite:///{path}"
 
 
+def _demo_account(factory: Any, settings: Settings) -> None:
+    """The dashboard needs an account: a demo database without one gets `demo` (supervisor) with a random
+    password, shown once on the terminal that started the demo."""
+    from hotline.services.access.accounts import AccountService
+
+    accounts = AccountService(factory, SystemClock(settings.tz))
+    if accounts.any_active():
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.add("demo", "supervisor", password)
+    print(f"演示账号 demo account: demo / {password}", file=sys.stderr)
+
+
 def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_hour: float, seed: int,
              sock: socket.socket | None, db_url: str, printer: Callable[[list[Call]], None],
              api_runner: ApiRunner) -> int:
@@ -132,6 +145,7 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
         if sock is not None:
             tasks.append(asyncio.create_task(api_runner(settings, db.factory, live, sock, clock), name="api"))
             print(f"仪表盘 dashboard: http://{settings.api.host}:{bound_port(sock)}/", file=sys.stderr)
+            _demo_account(db.factory, settings)
         print("按 Ctrl+C 停止 / press Ctrl+C to stop", file=sys.stderr)
         waiter = asyncio.create_task(finished.wait())
         stopping = asyncio.create_task(stop.wait())

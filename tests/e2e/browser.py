@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -51,3 +52,13 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def sign_in(page: Any, url: str, username: str, password: str) -> None:
+    """Sign in through the login form, as a person would; lands on the dashboard."""
+    page.goto(url + "/")  # anonymous: redirected to the login form
+    page.wait_for_selector("form[action='/login']")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")

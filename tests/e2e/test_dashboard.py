@@ -12,7 +12,8 @@ from hotline.api.app import create_app
 from hotline.config import Settings
 from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
 from hotline.services.calls.ledger import Ledger
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.signin import PASSWORD, add_account
 from tests.truth import FIXTURES
 
 
@@ -26,20 +27,21 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
             ingest.feed(packet)
         ingest.finish()
     app = create_app(settings, db.factory, live={"ledger": ledger})
+    add_account(db.factory, "supervisor-张伟", "supervisor", "张伟")
     with serve(app) as url:
         yield url
 
 
 def test_dashboard_shows_answer_rates_and_calls(served: str, tmp_path: Path) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        page.goto(served + "/")
+        sign_in(page, served, "supervisor-张伟", PASSWORD)
         page.wait_for_selector("#rates tbody tr")
-        page.wait_for_function("document.querySelectorAll('#calls tbody tr').length === 3")
+        expect(page.locator("#calls tbody tr")).to_have_count(3)
         rows = page.locator("#rates tbody tr")
         texts = [rows.nth(i).inner_text() for i in range(rows.count())]
         network = next(t for t in texts if t.startswith("network"))

@@ -22,7 +22,8 @@ from hotline.domain.roster import Tier
 from hotline.runtime.assembly import open_database
 from hotline.services.roster.service import RosterService
 from tests.conftest import FIXTURES, ROOT
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.signin import PASSWORD, add_account
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
 CALLER = "13800138002"  # abandoned_in_queue.ami: Wang Fang gives up after 6.5 s in the network queue
@@ -45,6 +46,7 @@ def db_file(tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[st
 @pytest.fixture
 def served(db_file: str, settings: Settings) -> Iterator[str]:
     db = open_database(db_file)
+    add_account(db.factory, "supervisor-张伟", "supervisor", "张伟")
     with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url:
         yield url
     db.engine.dispose()
@@ -61,14 +63,14 @@ def on_duty_now(db_file: str, settings: Settings) -> dict[Tier, list[tuple[str, 
 def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_file: str, settings: Settings,
                                                                tmp_path: Path) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     duty = on_duty_now(db_file, settings)
     assert all(duty[t] for t in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        page.goto(served + "/")
+        sign_in(page, served, "supervisor-张伟", PASSWORD)
         page.wait_for_selector("#alerts tbody tr")
         page.wait_for_selector("#duty tbody tr")
         page.wait_for_selector("#warnings .warn")
@@ -85,7 +87,7 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         assert cells[6] == f"{DAY} 14:03:34"
         assert cells[7] == f"已超时 breached {DAY} 14:03"
 
-        page.wait_for_function("document.getElementById('breach-count').textContent === '1'")
+        expect(page.locator("#breach-count")).to_have_text("1")
         assert DAY in page.locator("#breach-span").inner_text()
         assert CALLER in page.locator("#breaches tbody").inner_text()
 
@@ -111,12 +113,12 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
 
 def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(accept_downloads=True)
-        page.goto(served + "/")
+        sign_in(page, served, "supervisor-张伟", PASSWORD)
         page.wait_for_selector("#rates tbody tr")
         page.fill("#from", DAY)
         page.fill("#to", DAY)
@@ -150,7 +152,7 @@ def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -
         page.fill("#from", "2026-11-24")
         page.fill("#to", "2026-11-24")
         page.dispatch_event("#to", "change")
-        page.wait_for_function("document.getElementById('breach-count').textContent === '0'")
+        expect(page.locator("#breach-count")).to_have_text("0")
         with page.expect_download() as info:
             page.click("#export-calls-csv")
         assert Path(info.value.path()).read_bytes().decode("utf-8").count("\r\n") == 1  # header only
@@ -159,7 +161,7 @@ def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -
 
 def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> None:
     require_browser()
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route, expect, sync_playwright
 
     def fail(route: Route) -> None:
         route.fulfill(status=500, body="internal error")
@@ -169,10 +171,10 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
         page = browser.new_page()
         page.route("**/api/roster/on-duty*", fail)
         page.route("**/api/reports/breaches*", lambda route: route.abort())
-        page.goto(served + "/")
+        sign_in(page, served, "supervisor-张伟", PASSWORD)
         page.wait_for_selector("#alerts tbody tr")
-        page.wait_for_function("document.getElementById('duty-status').textContent.includes('不可用')")
-        page.wait_for_function("document.getElementById('breaches-status').textContent.includes('不可用')")
+        expect(page.locator("#duty-status")).to_contain_text("不可用")
+        expect(page.locator("#breaches-status")).to_contain_text("不可用")
         assert page.locator("#duty-status").inner_text() == "不可用 / unavailable (HTTP 500)"
         assert page.locator("#duty tbody tr").count() == 0
         assert page.locator("#breach-count").inner_text() == "-"
@@ -181,7 +183,7 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
         assert CALLER in page.locator("#unreturned tbody").inner_text()
         assert "2027" in page.locator("#warnings").inner_text()
         assert "network" in page.locator("#rates tbody").inner_text()
-        page.wait_for_function("document.getElementById('status').textContent.includes('panels unavailable')")
+        expect(page.locator("#status")).to_contain_text("panels unavailable")
         assert "breaches" in page.locator("#status").inner_text()
         browser.close()
 
@@ -189,21 +191,22 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
 def test_page_without_the_alerts_part_shows_those_panels_unavailable(
         db_file: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     routers = [r for r in app_module.OPTIONAL_ROUTERS if r[0] != "hotline.api.alerts"]
     monkeypatch.setattr(app_module, "OPTIONAL_ROUTERS", routers)
     db = open_database(db_file)
+    add_account(db.factory, "supervisor-张伟", "supervisor", "张伟")
     with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        page.goto(url + "/")
+        sign_in(page, url, "supervisor-张伟", PASSWORD)
         page.wait_for_selector("#duty tbody tr")
         for panel in ("alerts", "unreturned", "returned"):
-            page.wait_for_function(f"document.getElementById('{panel}-status').textContent.includes('HTTP 404')")
+            expect(page.locator(f"#{panel}-status")).to_contain_text("HTTP 404")
         assert page.locator("#alerts-status").inner_text() == "不可用 / unavailable (HTTP 404)"
-        page.wait_for_function("document.getElementById('breach-count').textContent === '1'")
+        expect(page.locator("#breach-count")).to_have_text("1")
         assert "network" in page.locator("#rates tbody").inner_text()
         browser.close()
     db.engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -123,3 +124,25 @@ async def test_refused_login_is_a_clear_error_and_exit_3(tmp_path: Path) -> None
     assert "login failed" in text and f"127.0.0.1:{server.port}" in text
     assert "wrong-secret-123" not in text
     assert len(server.connections) == 1  # no retry storm
+
+
+async def test_listen_prints_calls_with_the_caller_number_masked(tmp_path: Path) -> None:
+    from hotline.providers.asterisk.sim.server import ConnectionScript, Recording, Replay
+
+    rec = Recording.load(FIXTURES / "abandoned_in_queue.ami")  # caller 13800138002
+    server = FakeAmiServer([ConnectionScript([Replay(rec.events)])], secret="pw")
+    await server.start()
+    env = {**os.environ, "HOTLINE_AMI_PORT": str(server.port), "HOTLINE_AMI_SECRET": "pw",
+           "HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline", "listen", "--config", str(ROOT / "config" / "hotline.toml"),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        await server.stop()
+    assert "abandoned" in line and "138****8002" in line
+    assert "13800138002" not in line + out.decode() + err.decode()

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from hotline.api.app import create_app
 from hotline.config import Settings
@@ -16,7 +17,9 @@ from hotline.domain.calls import Direction
 from hotline.providers.twilio.signature import sign
 from hotline.services.monitor.ack_links import AckLinks
 from hotline.services.monitor.engine import MonitorService
+from hotline.store.access import AuditRow
 from tests.integration.monitor_fakes import CHEN, LI, MIN, T0, ZHANG, Rig, answered, missed, rig
+from tests.signin import login
 
 TOKEN = "test-twilio-token"
 BASE = "https://hotline.example"
@@ -40,7 +43,8 @@ async def api(settings: Settings, db_url: str) -> AsyncIterator[Api]:
     s = replace(settings, twilio=replace(settings.twilio, auth_token=TOKEN),
                 api=replace(settings.api, public_base_url=BASE))
     app = create_app(s, r.monitor.factory, r.clock, live={"monitor": r.monitor})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        await login(client, r.monitor.factory, "supervisor", ZHANG.name)
         yield Api(client, r)
     r.dispose()
 
@@ -51,14 +55,14 @@ async def test_list_ack_resolve(api: Api) -> None:
     assert [(a["caller"], a["state"], a["deadline_at"]) for a in alerts] == [
         (CALLER, "open", (T0 + 15 * MIN).isoformat())]
     alert_id = alerts[0]["alert_id"]
-    r = await api.client.post(f"/api/alerts/{alert_id}/ack", json={"by": ZHANG.name})
+    r = await api.client.post(f"/api/alerts/{alert_id}/ack", json={"by": "someone else"})
     assert r.status_code == 200 and r.json()["state"] == "acked" and r.json()["acked_by"] == ZHANG.name
-    r = await api.client.post(f"/api/alerts/{alert_id}/resolve", json={"by": ZHANG.name, "reason": ""})
+    r = await api.client.post(f"/api/alerts/{alert_id}/resolve", json={"reason": ""})
     assert r.status_code == 422
-    r = await api.client.post(f"/api/alerts/{alert_id}/resolve", json={"by": ZHANG.name, "reason": "打错了"})
+    r = await api.client.post(f"/api/alerts/{alert_id}/resolve", json={"reason": "打错了"})
     assert r.json()["state"] == "resolved"
-    assert (await api.client.post(f"/api/alerts/{alert_id}/ack", json={"by": "x"})).status_code == 409
-    assert (await api.client.post("/api/alerts/nope/ack", json={"by": "x"})).status_code == 404
+    assert (await api.client.post(f"/api/alerts/{alert_id}/ack", json={})).status_code == 409
+    assert (await api.client.post("/api/alerts/nope/ack", json={})).status_code == 404
     assert (await api.client.get("/api/alerts", params={"state": "open"})).json() == []
     detail = (await api.client.get(f"/api/alerts/{alert_id}")).json()
     assert [e["type"] for e in detail["history"]] == ["alert", "page", "ack", "resolve"]
@@ -75,6 +79,9 @@ async def test_signed_link_acknowledges_by_post_not_by_preview(api: Api) -> None
     tap = await api.client.post(path)
     assert tap.status_code == 200 and "已确认" in tap.text
     assert api.monitor.alerts("open")[0].acked_by == ZHANG.name
+    with api.monitor.factory() as s:
+        (entry,) = s.scalars(select(AuditRow).where(AuditRow.actor == "link")).all()
+    assert (entry.person, entry.target, entry.outcome) == (ZHANG.name, "POST /ack/…", "200")  # no token logged
     forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert (await api.client.post(forged)).status_code == 403
     api.rig.clock.set(T0 + timedelta(hours=25))
@@ -82,7 +89,8 @@ async def test_signed_link_acknowledges_by_post_not_by_preview(api: Api) -> None
 
 
 async def test_incident_pages_the_maintenance_lead_and_tracks_the_report(api: Api) -> None:
-    r = await api.client.post("/api/incidents", json={"title": "核心交换机宕机 core switch down", "by": LI.name,
+    await login(api.client, api.monitor.factory, "supervisor", LI.name)
+    r = await api.client.post("/api/incidents", json={"title": "核心交换机宕机 core switch down",
                                                        "specialty": "network"})
     assert r.status_code == 201
     incident = r.json()
@@ -90,7 +98,8 @@ async def test_incident_pages_the_maintenance_lead_and_tracks_the_report(api: Ap
     pages = [(e.type, e.tier, e.person) for e in api.monitor.events(incident["alert_id"]) if e.type == "page"]
     assert pages == [("page", "manager", CHEN.name)]
     api.rig.clock.set(T0 + 20 * MIN)
-    r = await api.client.post(f"/api/incidents/{incident['incident_id']}/reported", json={"by": CHEN.name})
+    await login(api.client, api.monitor.factory, "supervisor", CHEN.name)
+    r = await api.client.post(f"/api/incidents/{incident['incident_id']}/reported")
     assert r.json()["reported_by"] == CHEN.name and r.json()["breached"] is False
     assert (await api.client.get("/api/incidents", params={"open": True})).json() == []
 

@@ -30,6 +30,9 @@ DING_SECRET = "SEC0123456789abcdef+/="
 FEISHU_HOOK = "2ab9d5c3-0f6e-4b2f-9d6c-4f1b7f0c9e11"
 FEISHU_SECRET = "feishu-secret-Qz9"
 Start = Callable[[Responder], FakeServer]
+# sample_page()'s text as a chat group sees it: the caller 02112345678 masked.
+MASKED_TEXT = ("热线有未接来电：来电号码 021****5678，时间 2024-05-06 14:05，专业 网络。\n\n"
+               "Missed hotline call: caller 021****5678, at 2024-05-06 14:05, specialty Network.")
 
 
 def wecom_api(req: Recorded) -> Reply:
@@ -45,7 +48,8 @@ async def test_wecom_posts_text_with_mobile_mention(fake_server: Start) -> None:
     assert result.ok, result
     (req,) = server.requests
     assert req.json() == {"msgtype": "text",
-                          "text": {"content": page.text, "mentioned_mobile_list": ["13800138000"]}}
+                          "text": {"content": MASKED_TEXT, "mentioned_mobile_list": ["13800138000"]}}
+    assert "02112345678" not in req.body.decode()  # the whole group reads it: the caller's number masked
 
 
 async def test_wecom_refusal_is_reported_without_the_key(fake_server: Start) -> None:
@@ -82,7 +86,8 @@ async def test_dingtalk_signs_and_mentions_by_mobile(fake_server: Start) -> None
     assert req.path == "/robot/send"
     assert "+" not in req.raw_query.split("sign=")[1]  # the base64 sign is URL-encoded
     assert req.headers["content-type"] == "application/json; charset=utf-8"
-    assert req.json() == {"msgtype": "text", "text": {"content": f"@13800138000 {page.text}"},
+    assert "02112345678" not in req.body.decode()
+    assert req.json() == {"msgtype": "text", "text": {"content": f"@13800138000 {MASKED_TEXT}"},
                           "at": {"atMobiles": ["13800138000"], "isAtAll": False}}
 
 
@@ -115,7 +120,8 @@ async def test_feishu_signs_in_body_and_mentions_by_user_id(fake_server: Start) 
     assert set(body) == {"timestamp", "sign", "msg_type", "content"}
     assert body["msg_type"] == "text"
     assert body["content"] == {
-        "text": f'<at user_id="ou_7d8a6e6df7621556ce0d21922b676706ccs">王丽</at> {page.text}'}
+        "text": f'<at user_id="ou_7d8a6e6df7621556ce0d21922b676706ccs">王丽</at> {MASKED_TEXT}'}
+    assert "02112345678" not in server.requests[0].body.decode()
 
 
 async def test_feishu_wrong_secret_is_refused(fake_server: Start) -> None:
@@ -155,4 +161,14 @@ async def test_21st_page_waits_for_its_robot_without_blocking_another(fake_serve
     results = await asyncio.gather(*tasks)
     assert all(r.ok for r in results)  # queued, never dropped
     assert len(server.requests) == 22
-    assert [r.json()["text"]["content"] for r in server.requests].count(sample_page().text) == 22
+    assert [r.json()["text"]["content"] for r in server.requests].count(MASKED_TEXT) == 22
+
+
+def test_group_text_masks_the_caller_in_every_written_form() -> None:
+    from dataclasses import replace
+
+    from hotline.paging.texts import group_text
+
+    page = replace(sample_page(), caller="+8613800138002", text="来电 +8613800138002，回拨 13800138002")
+    assert group_text(page) == "来电 138****8002，回拨 138****8002"
+    assert group_text(replace(page, caller=None)) == page.text

@@ -21,6 +21,7 @@ from hotline.cli import main
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
+from tests.signin import BASE_URL, login
 from tests.truth import FIXTURES, expected_outcome, truth_for
 
 CONFIG = str(FIXTURES.parent.parent.parent / "config" / "hotline.toml")
@@ -127,7 +128,8 @@ async def client(settings: Settings, db_url: str,
     db = open_database(db_url)
     clock = ManualClock(datetime.fromisoformat(f"{DAY}T18:00:00+08:00"), settings.tz)
     app = create_app(settings, db.factory, clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        await login(c, db.factory, "supervisor", None)
         yield c
     db.engine.dispose()
 
@@ -261,7 +263,8 @@ async def test_breaches_count_the_15_minute_rule_per_day(settings: Settings, bre
     db = open_database(breached)
     clock = ManualClock(datetime.fromisoformat(f"{DAY}T18:00:00+08:00"), settings.tz)
     app = create_app(settings, db.factory, clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        await login(c, db.factory, "staff", None)
         today = (await c.get("/api/reports/breaches")).json()
         assert (today["from"], today["to"], today["count"]) == (DAY, DAY, 1)
         (breach,) = today["breaches"]
@@ -270,6 +273,7 @@ async def test_breaches_count_the_15_minute_rule_per_day(settings: Settings, bre
         assert datetime.fromisoformat(breach["breached_at"]) - opened == timedelta(minutes=15)
         assert json.dumps(today["by_kind"]) == json.dumps({"missed_call": 1, "incident": 0, "silence": 0})
         clock.set(clock.now() + timedelta(days=1))
+        await login(c, db.factory, "staff", None)  # a session lasts 12 hours
         assert (await c.get("/api/reports/breaches")).json()["count"] == 0  # a new day
         assert (await c.get("/api/reports/breaches", params={"from": DAY})).json()["count"] == 1
         span = (await c.get("/api/reports/breaches", params={"from": "2026-11-01", "to": "2026-11-22"})).json()

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 
 from hotline.providers.asterisk.sim.server import ConnectionScript, FakeAmiServer, Recording, Replay
+from hotline.runtime.assembly import open_database
+from tests.signin import PASSWORD, add_account
 from tests.truth import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -40,6 +42,9 @@ async def test_serve_records_the_call_opens_the_alert_and_serves_them(tmp_path: 
     server = FakeAmiServer([ConnectionScript([Replay(rec.events)])], secret="pw")
     await server.start()
     api_port = free_port()
+    db = open_database(f"sqlite:///{tmp_path / 'serve.db'}")
+    add_account(db.factory, "ops", "supervisor")
+    db.engine.dispose()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline", "serve", "--config", str(ROOT / "config" / "hotline.toml"),
         env=serve_env(tmp_path, server.port, api_port, "k" * 32), cwd=str(ROOT),
@@ -53,6 +58,9 @@ async def test_serve_records_the_call_opens_the_alert_and_serves_them(tmp_path: 
                 while not (calls and alerts and alerts[0]["paged"] and alerts[0]["breached"]):
                     await asyncio.sleep(0.3)
                     try:
+                        if "hotline_session" not in http.cookies:
+                            signed = await http.post("/login", json={"username": "ops", "password": PASSWORD})
+                            http.headers["X-CSRF-Token"] = signed.json()["csrf_token"]
                         calls = (await http.get("/api/calls")).json()
                         alerts = (await http.get("/api/alerts/unreturned")).json()
                     except httpx.TransportError:
@@ -89,3 +97,16 @@ async def test_serve_without_a_link_key_is_a_clear_config_error(tmp_path: Path) 
         await server.stop()
     assert proc.returncode == 2
     assert "HOTLINE_API_LINK_KEY" in err.decode()
+
+
+async def test_serve_on_the_network_without_accounts_refuses_in_one_line(tmp_path: Path) -> None:
+    env = serve_env(tmp_path, free_port(), free_port(), "k" * 32)
+    env["HOTLINE_API_HOST"] = "0.0.0.0"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline", "serve", "--no-listen", "--config", str(ROOT / "config" / "hotline.toml"),
+        env=env, cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    lines = [line for line in err.decode().splitlines() if "refusing to start" in line]
+    assert lines == [lines[0]] and "api.host = 0.0.0.0 is not loopback and no account exists" in lines[0]
+    assert "hotline users add" in lines[0] and out == b""

@@ -37,6 +37,7 @@ from tests.conftest import ROOT
 from tests.integration.monitor_fakes import T0, TZ, missed
 from tests.integration.paging_fakes import FakeServer, Responder, fake_server_fixture  # noqa: F401
 from tests.integration.test_paging_twilio import SID, TOKEN, twilio_api
+from tests.signin import login
 
 BASE = "https://hotline.example.com/desk"  # behind a reverse proxy that strips /desk
 HOTLINE_NUMBER = "+864008001234"
@@ -98,7 +99,7 @@ async def _desk(settings: Settings, db_url: str, tmp_path: Path, twilio: FakeSer
     ledger.on_answered(monitor.on_answered)
     app = create_app(configured, db.factory, clock, live={"ledger": ledger, "monitor": monitor})
     assert ("hotline.api.callbacks", "router") in app_module.OPTIONAL_ROUTERS  # mounted by create_app
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://hotline.example.com")
     return Desk(app, client, monitor, clock, db, twilio)
 
 
@@ -168,6 +169,12 @@ def calls_json(d: Desk) -> dict[str, list[str]]:
     return parse_qs(req.body.decode(), keep_blank_values=True)
 
 
+async def call_back(d: Desk, alert_id: str, person: str | None) -> httpx.Response:
+    """POST the callback as a signed-in staff account of `person` (the callback rings their mobile)."""
+    await login(d.client, d.db.factory, "staff", person)
+    return await d.client.post(f"/api/alerts/{alert_id}/callback")
+
+
 def ledger_calls(d: Desk) -> list[Any]:
     with d.db.factory() as s:
         return [row_to_call(r) for r in s.scalars(select(CallRow).where(CallRow.provider == "twilio"))]
@@ -176,7 +183,7 @@ def ledger_calls(d: Desk) -> list[Any]:
 async def test_answered_twilio_callback_is_an_outbound_call_and_clears_the_alert(desk: Desk) -> None:
     alert_id = desk.open_alert()
     desk.clock.set(T0 + timedelta(minutes=2))
-    r = await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": STAFF})
+    r = await call_back(desk, alert_id, STAFF)
     assert r.status_code == 200, r.text
     assert r.json() == {"alert_id": alert_id, "call_sid": PLACED_SID, "by": STAFF}
 
@@ -215,7 +222,7 @@ async def test_answered_twilio_callback_is_an_outbound_call_and_clears_the_alert
 async def test_customer_not_answering_leaves_the_alert_open(desk: Desk) -> None:
     alert_id = desk.open_alert()
     desk.clock.set(T0 + timedelta(minutes=2))
-    r = await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": STAFF})
+    r = await call_back(desk, alert_id, STAFF)
     assert r.status_code == 200, r.text
     request = {k: v[0] for k, v in calls_json(desk).items()}
     await play_outbound(desk, request, PLACED_SID, T0 + timedelta(minutes=2, seconds=1), answered=False)
@@ -231,31 +238,32 @@ async def test_customer_not_answering_leaves_the_alert_open(desk: Desk) -> None:
 
 
 async def test_unknown_alert_is_404_and_closed_alert_409(desk: Desk) -> None:
-    r = await desk.client.post("/api/alerts/nope/callback", json={"by": STAFF})
+    r = await call_back(desk, "nope", STAFF)
     assert r.status_code == 404 and r.json()["detail"].startswith("没有此告警 / no alert")
     alert_id = desk.open_alert()
     desk.monitor.resolve(alert_id, STAFF, "已在微信联系 / reached on WeChat")
-    r = await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": STAFF})
+    r = await call_back(desk, alert_id, STAFF)
     assert r.status_code == 409 and "告警已关闭" in r.json()["detail"] and "resolved" in r.json()["detail"]
     assert desk.twilio is not None and desk.twilio.requests == []  # no call placed
 
 
 async def test_staff_without_a_mobile_or_not_in_the_roster_is_422(desk: Desk) -> None:
     alert_id = desk.open_alert()
-    r = await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": NO_MOBILE})
+    r = await call_back(desk, alert_id, NO_MOBILE)
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert detail.startswith(f"{NO_MOBILE} 在值班表中没有手机号 / {NO_MOBILE} has no mobile") and "8009" in detail
-    r = await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": "路人甲"})
+    r = await call_back(desk, alert_id, "路人甲")
     assert r.status_code == 422 and r.json()["detail"].startswith("值班表中没有 '路人甲'")
-    assert (await desk.client.post(f"/api/alerts/{alert_id}/callback", json={"by": ""})).status_code == 422
+    r = await call_back(desk, alert_id, None)  # an account not linked to a roster person
+    assert r.status_code == 422 and "staff-none" in r.json()["detail"]
     assert desk.twilio is not None and desk.twilio.requests == []
     assert "callback" not in [e.type for e in desk.monitor.events(alert_id)]
 
 
 async def test_twilio_not_configured_is_503_naming_what_to_set(unconfigured: Desk) -> None:
     alert_id = unconfigured.open_alert()
-    r = await unconfigured.client.post(f"/api/alerts/{alert_id}/callback", json={"by": STAFF})
+    r = await call_back(unconfigured, alert_id, STAFF)
     assert r.status_code == 503
     detail = r.json()["detail"]
     assert detail.startswith("Twilio 未配置") and "HOTLINE_TWILIO_AUTH_TOKEN" in detail
@@ -268,7 +276,7 @@ async def test_twilio_refusing_the_call_is_502_and_records_nothing(
     d = await _desk(settings, db_url, tmp_path, fake_server(twilio_api(status=503)))
     try:
         alert_id = d.open_alert()
-        r = await d.client.post(f"/api/alerts/{alert_id}/callback", json={"by": STAFF})
+        r = await call_back(d, alert_id, STAFF)
         assert r.status_code == 502 and r.json()["detail"].startswith("Twilio 拒绝外呼 / Twilio refused")
         assert TOKEN not in r.text
         assert "callback" not in [e.type for e in d.monitor.events(alert_id)]

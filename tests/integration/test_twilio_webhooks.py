@@ -83,7 +83,8 @@ async def hotline(settings: Settings, db_url: str) -> AsyncIterator[Hotline]:
     clock = ManualClock(datetime(2024, 5, 6, 9, 0, tzinfo=TZ), TZ)
     app = create_app(signed_settings(settings), db.factory, clock)
     service = app.state.twilio_calls = build_service(app)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://hotline.example.com") as client:
         yield Hotline(client, service, clock, db_url)
     db.engine.dispose()
 

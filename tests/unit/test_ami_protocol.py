@@ -286,3 +286,15 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     assert max(delays) <= 60.0
     assert backoff_delay(10_000, 1.0, 60.0, rng) <= 60.0
     assert len({round(backoff_delay(3, 1.0, 60.0, rng), 6) for _ in range(10)}) > 1
+
+
+def test_decoder_warnings_name_the_event_but_never_log_the_callers_number(
+        caplog: pytest.LogCaptureFixture) -> None:
+    data = (b"Event: Newchannel\r\nCallerIDNum: 13800138002\r\nCallerIDName: \xff\xfe\x80\r\n\r\n"
+            b"Event: Hangup\r\nCallerIDNum: 13900139005\r\nbroken line without colon\r\n\r\n")
+    with caplog.at_level("WARNING", logger="hotline.providers.asterisk.protocol"):
+        _, packets = parse_all(data)
+    assert packets[0]["CallerIDNum"] == "13800138002"  # kept in the packet, for the ledger
+    assert "Event=Newchannel" in caplog.text and "undecodable" in caplog.text
+    assert "Event=Hangup with 1 line(s) without a colon" in caplog.text
+    assert "13800138002" not in caplog.text and "13900139005" not in caplog.text

@@ -250,8 +250,9 @@ class PacketParser:
         text, used, undecodable = decode_lines(chunk, self.encoding, self.fallback)
         if undecodable:
             self.undecodable += 1
-            logger.warning("AMI packet with bytes undecodable as %s or %s (kept with surrogateescape): %r",
-                           self.encoding, self.fallback, chunk[:200])
+            # Not the bytes themselves: they hold caller numbers (CallerIDNum); the raw store keeps them.
+            logger.warning("AMI packet %s of %d bytes with bytes undecodable as %s or %s (kept with "
+                           "surrogateescape)", _event_of(chunk), len(chunk), self.encoding, self.fallback)
         packet = self._fast_build(text) if self._newline == "\r\n" else None
         if packet is None:
             return self._careful_build(text, chunk, used, undecodable)
@@ -284,7 +285,8 @@ class PacketParser:
         packet._pairs = pairs
         if bad:
             packet._bad = bad
-            logger.warning("AMI packet with %d line(s) without a colon, kept in bad_lines: %r", len(bad), bad[:3])
+            logger.warning("AMI packet %s with %d line(s) without a colon, kept in bad_lines", _event_of(raw),
+                           len(bad))
         packet.raw = raw
         packet.encoding = encoding
         packet.undecodable = undecodable
@@ -443,3 +445,12 @@ def mask_secrets(data: str | bytes | HeaderItems) -> str:
         return _SECRET_LINE.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", data)
     items: Iterable[tuple[str, str]] = data.items() if isinstance(data, Mapping) else data
     return ", ".join(f"{k}: {SECRET_MASK if k.lower() in _SECRET_KEYS else v}" for k, v in items)
+
+
+_EVENT = re.compile(rb"^(Event|Response): ?([\w-]{1,64})", re.MULTILINE)
+
+
+def _event_of(chunk: bytes) -> str:
+    """'Event: Newchannel' of a packet, for a log line that must not carry its values."""
+    found = _EVENT.search(chunk)
+    return f"{found.group(1).decode()}={found.group(2).decode()}" if found else "(no Event line)"

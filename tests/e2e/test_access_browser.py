@@ -1,0 +1,147 @@
+"""Signing in and out in a real browser (Debian chromium): the login form, a form post without the CSRF
+token refused, logout, and the dashboard as a viewer's wallboard with caller numbers masked. The page runs
+under the strict CSP (no inline script), so a violation would stop these pages from working."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hotline.api.app import create_app
+from hotline.config import Settings
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.services.calls.ledger import Ledger
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.signin import PASSWORD, add_account
+from tests.truth import FIXTURES
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    db = open_database(f"sqlite:///{tmp_path / 'access.db'}")
+    ledger = Ledger(db.factory)
+    ingest = AmiIngest(settings, ledger)
+    for packet in packets_of_file(FIXTURES / "answered_caller_hangup.ami", settings):  # caller 13800138000
+        ingest.feed(packet)
+    ingest.finish()
+    add_account(db.factory, "zhangwei", "staff", "张伟")
+    add_account(db.factory, "wall", "viewer")
+    with serve(create_app(settings, db.factory, live={"ledger": ledger})) as url:
+        yield url
+    db.engine.dispose()
+
+
+def test_login_wrong_password_then_right_then_logout(served: str) -> None:
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(served + "/")
+        assert page.url == served + "/login?next=/"
+        page.fill("input[name=username]", "zhangwei")
+        page.fill("input[name=password]", "not-the-password")
+        page.click("button[type=submit]")
+        expect(page.locator("#error")).to_contain_text("wrong user name or password")
+        page.fill("input[name=username]", "zhangwei")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(served + "/")
+        expect(page.locator("#me")).to_have_text("张伟 · staff")
+        expect(page.locator("#calls tbody tr")).to_have_count(1)
+        assert "13800138000" in page.locator("#calls tbody").inner_text()  # staff call back: full numbers
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        assert cookies["hotline_session"]["httpOnly"] and cookies["hotline_session"]["sameSite"] == "Lax"
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+
+        page.click("#account button[type=submit]")  # logout: a form post with the CSRF field
+        page.wait_for_url(served + "/login")
+        assert "hotline_session" not in {c["name"] for c in page.context.cookies()}
+        page.goto(served + "/")
+        assert page.url.startswith(served + "/login")  # the session is gone on the server too
+        browser.close()
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(served: str, tmp_path: Path) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    # Another site's page posting a form to the desk, as a signed-in person's browser would send it.
+    attack = tmp_path / "attack.html"
+    attack.write_text(f'<form method="post" action="{served}/logout"><button>win a prize</button></form>',
+                      encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        sign_in(page, served, "zhangwei", PASSWORD)
+        # a same-site form post that lacks the token: the page's form with its hidden field emptied
+        page.evaluate("document.querySelector('#account input[name=csrf_token]').value = ''")
+        with page.expect_response(served + "/logout") as refused:
+            page.click("#account button[type=submit]")
+        assert refused.value.status == 403 and "CSRF" in refused.value.text()
+        page.goto(served + "/api/me")
+        assert "zhangwei" in page.content()  # still signed in: the post changed nothing
+        page.goto(attack.as_uri())
+        with page.expect_response(served + "/logout") as cross:
+            page.click("button")
+        assert cross.value.status in (401, 403)  # SameSite=Lax keeps the cookie home, the CSRF check too
+        page.goto(served + "/api/me")
+        assert "zhangwei" in page.content()
+        browser.close()
+
+
+def test_the_wallboard_reads_as_a_viewer_with_numbers_masked(served: str) -> None:
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        sign_in(page, served, "wall", PASSWORD)
+        expect(page.locator("#me")).to_have_text("wall · viewer")
+        expect(page.locator("#calls tbody tr")).to_have_count(1)
+        calls = page.locator("#calls tbody").inner_text()
+        assert "138****8000" in calls and "13800138000" not in calls
+        expect(page.locator("#rates tbody tr").first).to_be_visible()
+        assert "13800138000" not in page.content()
+        browser.close()
+
+
+def test_the_one_tap_link_still_acknowledges_under_the_csp(settings: Settings, tmp_path: Path) -> None:
+    """The page of a page's link submits its form by a script file (no inline script under the CSP): one
+    tap in a real browser acknowledges, without signing in, as the person the link was issued to."""
+    require_browser()
+    from dataclasses import replace
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from hotline.services.monitor.ack_links import AckLinks
+    from tests.integration.monitor_fakes import ZHANG, missed, rig
+
+    r = rig(f"sqlite:///{tmp_path / 'link.db'}")
+    base = "http://127.0.0.1:8080"
+    r.monitor.links = AckLinks(b"k" * 32, base)
+    r.monitor.on_call(missed("13800138002", r.clock.now()))
+    link = next(p for p in r.outbox.claim()).page.ack_url
+    assert link is not None
+    app = create_app(replace(settings, api=replace(settings.api, public_base_url=base)), r.monitor.factory,
+                     r.clock, live={"monitor": r.monitor})
+    with serve(app) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        refused: list[str] = []
+        page.on("response", lambda resp: refused.append(resp.url) if resp.status >= 400
+                and not resp.url.endswith("/favicon.ico") else None)
+        page.goto(url + link.removeprefix(base))
+        expect(page.locator("h1")).to_have_text("已确认 / Acknowledged")
+        assert not errors and not refused, (errors, refused)
+        browser.close()
+    assert r.monitor.alerts("open")[0].acked_by == ZHANG.name
+    r.dispose()
