@@ -46,12 +46,18 @@ def _shift_dict(service: RosterService, s: Shift) -> dict[str, Any]:
             "end": s.end.astimezone(service.tz).isoformat(), "label": s.label, "layer": s.source}
 
 
-def _override(service: RosterService, body: OverrideIn) -> Override:
+def _override(service: RosterService, body: OverrideIn, actor: str) -> Override:
     def aware(at: datetime) -> datetime:
         return at.replace(tzinfo=service.tz) if at.tzinfo is None else at
 
     return Override(body.tier, aware(body.start), aware(body.end), body.replace or None, body.by or None,
-                    body.reason, body.actor)
+                    body.reason, actor)
+
+
+def _who(request: Request, given: str) -> str:
+    """Who acts: the signed-in person (never free text from the request when there is a sign-in)."""
+    principal = getattr(request.state, "principal", None)
+    return principal.name if principal is not None else given
 
 
 @router.get("/shifts")
@@ -74,7 +80,7 @@ def preview_override(request: Request, body: OverrideIn) -> dict[str, Any]:
     """What an override would end and make, nothing stored; 422 with the reason for nonsense."""
     service = roster_service(request)
     try:
-        ended, made = service.preview_override(_override(service, body))
+        ended, made = service.preview_override(_override(service, body, _who(request, body.actor)))
     except RosterError as e:
         raise HTTPException(422, str(e)) from None
     return {"ends": [_shift_dict(service, s) for s in ended], "makes": [_shift_dict(service, s) for s in made]}
@@ -84,9 +90,10 @@ def preview_override(request: Request, body: OverrideIn) -> dict[str, Any]:
 def add_override(request: Request, body: OverrideIn) -> dict[str, Any]:
     """Make an override now; with `[roster] approval`, only a manager may (the others file a request)."""
     service = roster_service(request)
-    o = _override(service, body)
-    if service.config.approval and body.actor not in service.managers():
-        raise HTTPException(403, f"需经理审批，请提交申请 / {body.actor!r} is not a manager: file a request "
+    o = _override(service, body, _who(request, body.actor))
+    actor = _who(request, body.actor)
+    if service.config.approval and actor not in service.managers():
+        raise HTTPException(403, f"需经理审批，请提交申请 / {actor!r} is not a manager: file a request "
                                  "(POST /api/roster/requests)")
     try:
         stored = service.add_override(o.tier, o.start, o.end, o.replaced, o.replacement, o.reason, o.created_by)
@@ -128,9 +135,9 @@ def swap(request: Request, body: SwapIn) -> dict[str, Any]:
         shifts.append(shift)
     try:
         overrides = service.swap_overrides(body.tier, shifts[0], shifts[1], body.reason)
-        if service.config.approval and body.actor not in service.managers():
-            return {"request": service.request(overrides, body.reason, body.actor, kind="swap")}
-        made = service.swap(body.tier, shifts[0], shifts[1], body.reason, body.actor)
+        if service.config.approval and _who(request, body.actor) not in service.managers():
+            return {"request": service.request(overrides, body.reason, _who(request, body.actor), kind="swap")}
+        made = service.swap(body.tier, shifts[0], shifts[1], body.reason, _who(request, body.actor))
     except RosterError as e:
         raise HTTPException(422, str(e)) from None
     return {"ids": [o.id for o in made]}
@@ -148,7 +155,8 @@ def file_request(request: Request, body: OverrideIn) -> dict[str, Any]:
     """Ask for an override; a manager approves or rejects it."""
     service = roster_service(request)
     try:
-        return {"request": service.request([_override(service, body)], body.reason, body.actor)}
+        actor = _who(request, body.actor)
+        return {"request": service.request([_override(service, body, actor)], body.reason, actor)}
     except RosterError as e:
         raise HTTPException(422, str(e)) from None
 
@@ -159,7 +167,7 @@ def decide(request: Request, request_id: int, decision: str, actor: str) -> dict
         raise HTTPException(404, "approve or reject")
     service = roster_service(request)
     try:
-        made = service.decide(request_id, decision == "approve", actor)
+        made = service.decide(request_id, decision == "approve", _who(request, actor))
     except RosterError as e:
         raise HTTPException(403 if "not a manager" in str(e) else 409, str(e)) from None
     return {"state": "approved" if decision == "approve" else "rejected", "overrides": [o.id for o in made]}
@@ -170,7 +178,7 @@ def remove_override(request: Request, override_id: int, actor: str = "web") -> d
     """Undo: take back the override (and the other half of a swap)."""
     service = roster_service(request)
     try:
-        removed = service.remove_override(override_id, actor)
+        removed = service.remove_override(override_id, _who(request, actor))
     except RosterError as e:
         raise HTTPException(404 if "no override" in str(e) else 422, str(e)) from None
     return {"removed": [o.id for o in removed]}
@@ -265,7 +273,7 @@ async def import_file(request: Request, file: UploadFile, dry_run: bool = True, 
         path = Path(tmp) / name
         path.write_bytes(data)
         try:
-            report = await asyncio.to_thread(service.import_file, path, actor, dry_run)
+            report = await asyncio.to_thread(service.import_file, path, _who(request, actor), dry_run)
         except RosterFileError as e:
             raise HTTPException(422, str(e)) from None
     return {"applied": report.applied, "summary": report.summary, "lines": list(report.lines),
@@ -288,7 +296,7 @@ def create_feed(request: Request, person: str, actor: str = "admin") -> dict[str
     """A new secret calendar URL for `person` (webcal:// for phones, https:// for the rest); shown once."""
     service = roster_service(request)
     try:
-        token = service.create_feed(person, actor)
+        token = service.create_feed(person, _who(request, actor))
     except RosterError as e:
         raise HTTPException(404, str(e)) from None
     url = str(request.url_for("feed", token=f"{token}.ics"))
@@ -298,7 +306,7 @@ def create_feed(request: Request, person: str, actor: str = "admin") -> dict[str
 @router.delete("/feeds")
 def revoke_feeds(request: Request, person: str, actor: str = "admin") -> dict[str, Any]:
     try:
-        return {"person": person, "revoked": roster_service(request).revoke_feeds(person, actor)}
+        return {"person": person, "revoked": roster_service(request).revoke_feeds(person, _who(request, actor))}
     except RosterError as e:
         raise HTTPException(404, str(e)) from None
 

@@ -80,6 +80,12 @@ def _full(request: Request, view: TicketView) -> dict[str, Any]:
     return data
 
 
+def _who(request: Request, given: str) -> str:
+    """Who acts: the signed-in person (never free text from the request when there is a sign-in)."""
+    principal = getattr(request.state, "principal", None)
+    return principal.name if principal is not None else given
+
+
 def _do(request: Request, act: Any) -> dict[str, Any]:
     try:
         return _full(request, act(tickets_of(request).desk))
@@ -144,44 +150,44 @@ def show_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
 
 @router.post("/api/tickets/{ticket_id}/assign")
 def assign(request: Request, ticket_id: str, body: AssignBody) -> dict[str, Any]:
-    return _do(request, lambda d: d.assign(ticket_id, body.assignee, body.by))
+    return _do(request, lambda d: d.assign(ticket_id, body.assignee, _who(request, body.by)))
 
 
 @router.post("/api/tickets/{ticket_id}/start")
 def start(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
-    return _do(request, lambda d: d.start(ticket_id, body.by))
+    return _do(request, lambda d: d.start(ticket_id, _who(request, body.by)))
 
 
 @router.post("/api/tickets/{ticket_id}/escalate")
 def escalate(request: Request, ticket_id: str, body: EscalateBody) -> dict[str, Any]:
-    return _do(request, lambda d: d.escalate(ticket_id, body.reason, body.by, body.assignee))
+    return _do(request, lambda d: d.escalate(ticket_id, body.reason, _who(request, body.by), body.assignee))
 
 
 @router.post("/api/tickets/{ticket_id}/resolve")
 def resolve(request: Request, ticket_id: str, body: ResolveBody) -> dict[str, Any]:
-    return _do(request, lambda d: d.resolve(ticket_id, body.solution, body.by, body.cause))
+    return _do(request, lambda d: d.resolve(ticket_id, body.solution, _who(request, body.by), body.cause))
 
 
 @router.post("/api/tickets/{ticket_id}/close")
 def close(request: Request, ticket_id: str, body: CloseBody) -> dict[str, Any]:
-    return _do(request, lambda d: d.close(ticket_id, body.by, body.confirmed_by))
+    return _do(request, lambda d: d.close(ticket_id, _who(request, body.by), body.confirmed_by))
 
 
 @router.post("/api/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: str, body: ReopenBody) -> dict[str, Any]:
-    return _do(request, lambda d: d.reopen(ticket_id, body.by, body.reason))
+    return _do(request, lambda d: d.reopen(ticket_id, _who(request, body.by), body.reason))
 
 
 @router.post("/api/tickets/{ticket_id}/report")
 def report(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
     """An urgent ticket was reported to the maintenance lead (the linked incident too)."""
-    return _do(request, lambda d: d.major_reported(ticket_id, body.by))
+    return _do(request, lambda d: d.major_reported(ticket_id, _who(request, body.by)))
 
 
 @router.patch("/api/tickets/{ticket_id}")
 def edit(request: Request, ticket_id: str, body: EditBody) -> dict[str, Any]:
     values = body.model_dump(exclude={"by"}, exclude_none=True)
-    return _do(request, lambda d: d.edit(ticket_id, body.by, **values))
+    return _do(request, lambda d: d.edit(ticket_id, _who(request, body.by), **values))
 
 
 class ArticleEdit(By):
@@ -220,17 +226,17 @@ def show_article(request: Request, article_id: int) -> dict[str, Any]:
 @router.patch("/api/kb/{article_id}")
 def edit_article(request: Request, article_id: int, body: ArticleEdit) -> dict[str, Any]:
     values = body.model_dump(exclude={"by"}, exclude_none=True)
-    return _article(request, lambda kb: kb.edit(article_id, body.by, **values))
+    return _article(request, lambda kb: kb.edit(article_id, _who(request, body.by), **values))
 
 
 @router.post("/api/kb/{article_id}/publish")
 def publish_article(request: Request, article_id: int, body: By) -> dict[str, Any]:
-    return _article(request, lambda kb: kb.publish(article_id, body.by))
+    return _article(request, lambda kb: kb.publish(article_id, _who(request, body.by)))
 
 
 @router.post("/api/tickets/{ticket_id}/kb-draft")
 def draft_article(request: Request, ticket_id: str, body: By) -> dict[str, Any]:
-    return _article(request, lambda kb: kb.draft_from_ticket(ticket_id, body.by))
+    return _article(request, lambda kb: kb.draft_from_ticket(ticket_id, _who(request, body.by)))
 
 
 @router.get("/api/tickets/{ticket_id}/suggestions")

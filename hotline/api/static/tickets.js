@@ -1,0 +1,124 @@
+const $ = (id) => document.getElementById(id);
+const STATUS = {new: "新建", in_progress: "处理中", escalated: "已升级", resolved: "已解决", closed: "已关闭"};
+const TIER = {first_line: "一线", second_line: "二线", vendor: "厂商"};
+let current = null;
+
+function td(text) { const c = document.createElement("td"); c.textContent = text ?? "-"; return c; }
+function li(text) { const e = document.createElement("li"); e.textContent = text; return e; }
+function me() { return $("me").value.trim() || "dashboard"; }
+
+async function call(method, url, body) {
+  $("error").textContent = "";
+  const r = await fetch(url, {method, headers: {"Content-Type": "application/json"},
+                              body: body ? JSON.stringify(body) : undefined});
+  const data = await r.json();
+  if (!r.ok) { $("error").textContent = (data.detail && data.detail.toString()) || r.statusText; throw data; }
+  return data;
+}
+
+async function loadList() {
+  const q = new URLSearchParams({state: $("state").value});
+  const scope = $("scope").value;
+  if (scope === "mine") q.set("assignee", me());
+  else if (scope !== "all") q.set("tier", scope);
+  const tickets = await call("GET", "/api/tickets?" + q);
+  const body = $("tickets").querySelector("tbody");
+  body.replaceChildren(...tickets.map((t) => {
+    const tr = document.createElement("tr");
+    tr.className = "pick" + (t.overdue ? " overdue" : "");
+    tr.dataset.id = t.ticket_id;
+    tr.append(td(t.ticket_id), td(`${STATUS[t.status]} ${t.status}`), td(TIER[t.tier]), td(t.assignee),
+              td(t.caller), td(t.specialty), td(t.summary), td(t.overdue ? "是 yes" : "-"));
+    tr.onclick = () => show(t.ticket_id);
+    return tr;
+  }));
+}
+
+function render(t) {
+  current = t.ticket_id;
+  $("ticket").classList.remove("hidden");
+  $("t-id").textContent = t.ticket_id;
+  $("t-state").textContent = `${STATUS[t.status]} ${t.status} · ${TIER[t.tier]} ${t.tier}`;
+  $("t-caller").textContent = t.caller + (t.caller_name ? ` (${t.caller_name})` : "");
+  $("t-first").textContent = t.first_contact_at;
+  $("t-assignee").textContent = t.assignee || "-";
+  $("t-solution").textContent = t.solution || "-";
+  $("f-summary").value = t.summary || "";
+  $("f-type").value = t.ticket_type; $("f-priority").value = t.priority;
+  $("t-calls").replaceChildren(...t.call_details.map((c) => li(`${c.call_id} ${c.role} ${c.started_at} ${c.staff || ""}`)));
+  $("t-clocks").replaceChildren(...t.clocks.map((c) => li(
+    `${c.clock}: 期限 due ${c.due_at} · ${c.met === null ? "进行中 running" : (c.met ? "达标 met" : "超时 missed")}`)));
+  $("t-timeline").replaceChildren(...(t.timeline || []).map((c) => li(
+    `${c.at} ${c.actor} ${c.action} ${c.field ? c.field + ": " + (c.old || "-") + " → " + (c.new || "-") : ""} ${c.note || ""}`)));
+}
+
+async function show(id) {
+  render(await call("GET", `/api/tickets/${id}`));
+  const suggested = await call("GET", `/api/tickets/${id}/suggestions`);
+  $("t-suggest").replaceChildren(...suggested.map((a) => li(`[${a.article_id}] ${a.title}`)));
+}
+
+async function act(path, body) {
+  render(await call("POST", `/api/tickets/${current}/${path}`, {by: me(), ...body}));
+  await loadList();
+}
+
+async function searchKb() {
+  const q = new URLSearchParams({q: $("kb-q").value, drafts: $("kb-drafts").checked});
+  const found = await call("GET", "/api/kb?" + q);
+  $("kb").querySelector("tbody").replaceChildren(...found.map((a) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = a.article_id;
+    tr.append(td(`[${a.article_id}] ${a.title}`), td(a.status), td(a.specialty), td(a.solution));
+    const cell = document.createElement("td");
+    if (a.status !== "published") {
+      const b = document.createElement("button");
+      b.textContent = "发布 / publish"; b.className = "publish";
+      b.onclick = async () => { await call("POST", `/api/kb/${a.article_id}/publish`, {by: me()}); await searchKb(); };
+      cell.append(b);
+    }
+    tr.append(cell);
+    return tr;
+  }));
+}
+
+async function screenPop(number) {
+  const pop = await call("GET", "/api/tickets/screen-pop?" + new URLSearchParams({number}));
+  const t = pop.open_ticket;
+  $("pop-result").textContent = (pop.caller && pop.caller.name ? pop.caller.name + " · " : "") +
+    (t ? `未关闭工单 open ticket ${t.ticket_id} (${STATUS[t.status]}, ${t.assignee || "-"})` : "无未关闭工单 no open ticket") +
+    ` · 历史工单 ${pop.history.length} tickets`;
+  if (t) render(t);
+}
+
+let popped = null;
+async function watchCalls() {  // when my extension answers (or calls back), the caller's ticket pops up
+  const ext = $("ext").value.trim();
+  if (!ext) return;
+  const open = await (await fetch("/api/calls/open")).json();
+  const mine = open.find((c) => c.answered_at && (c.answered_by === ext || (c.direction === "outbound" && c.caller === ext)));
+  if (mine && mine.call_id !== popped) {
+    popped = mine.call_id;
+    await screenPop(mine.direction === "outbound" ? mine.called : mine.caller);
+  }
+}
+
+$("reload").onclick = loadList;
+$("state").onchange = loadList; $("scope").onchange = loadList;
+$("pop-go").onclick = () => screenPop($("pop-number").value);
+$("save").onclick = async () => {
+  render(await call("PATCH", `/api/tickets/${current}`, {by: me(), summary: $("f-summary").value,
+                                                         ticket_type: $("f-type").value, priority: $("f-priority").value}));
+  await loadList();
+};
+$("escalate").onclick = () => act("escalate", {reason: $("f-reason").value});
+$("resolve").onclick = () => act("resolve", {solution: $("f-solution").value, cause: $("f-cause").value || null});
+$("close").onclick = () => act("close", {});
+$("reopen").onclick = () => act("reopen", {reason: $("f-reopen").value});
+$("draft").onclick = async () => {
+  const a = await call("POST", `/api/tickets/${current}/kb-draft`, {by: me()});
+  $("kb-q").value = a.title; $("kb-drafts").checked = true; await searchKb();
+};
+$("kb-go").onclick = searchKb;
+loadList();
+setInterval(watchCalls, 2000);
