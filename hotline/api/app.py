@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.api.ranges import days_or_today
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -74,16 +75,19 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
         return [_local(c, settings) for c in sorted(ledger.open.values(), key=lambda c: c.started_at)]
 
     @app.get("/api/reports/answer-rate")
-    def answer_rate(by: str = "specialty", start: date | None = Query(None, alias="from"),
+    def answer_rate(request: Request, by: str = "specialty", start: date | None = Query(None, alias="from"),
                     end: date | None = Query(None, alias="to"),
                     short_abandon: float | None = None) -> dict[str, Any]:
+        """Answer rate per group from `from` to `to` (local days); without dates, today."""
         if by not in ("specialty", "day", "hour", "agent"):
             raise HTTPException(422, f"unknown grouping {by!r}: specialty, day, hour or agent")
         short = settings.reports.short_abandon_seconds if short_abandon is None else short_abandon
-        rows, total = answer_rate_report(factory, settings.tz, start=start, end=end, by=by,
+        first, last = days_or_today(request, start, end)
+        rows, total = answer_rate_report(factory, settings.tz, start=first, end=last, by=by,
                                          target=settings.reports.answer_rate_target,
                                          short_abandon_seconds=short)
-        return {"by": by, "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
+        return {"by": by, "from": first.isoformat(), "to": last.isoformat(),
+                "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
                 "formula": "answer_rate = answered / offered; offered = answered + abandoned + timeout + busy"}
 
     @app.get("/")

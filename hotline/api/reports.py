@@ -22,6 +22,7 @@ from sqlalchemy import select
 from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
+from hotline.api.ranges import span_or_today, today
 from hotline.services.reports.answer_rate import answer_rate_report, day_span
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
@@ -277,6 +278,8 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
     """Ledger rows started from `from` 00:00 to the end of `to` (local dates), oldest first; streamed."""
     settings = _settings(request)
     first, last = parse_range(start, end)
+    if first is None and last is None:  # never the whole ledger by default
+        first = last = today(request)
     lo, hi = day_span(first, last, settings.tz)
     stmt = select(CallRow).order_by(CallRow.started_at, CallRow.call_id)
     if lo is not None:
@@ -312,11 +315,7 @@ def breaches(request: Request, start: str | None = FROM, end: str | None = TO) -
     """Alerts whose deadline passed (breached_at) from `from` to `to` (local dates; without them today
     by the app's clock): the count of missed-call breaches (the 15-minute rule), other kinds apart."""
     settings = _settings(request)
-    given_first, given_last = parse_range(start, end)
-    today = request.app.state.clock.now().astimezone(settings.tz).date()
-    last = given_last or max(given_first or today, today)
-    first = given_first or last
-    lo, hi = day_span(first, last, settings.tz)
+    first, last, lo, hi = span_or_today(request, *parse_range(start, end))
     stmt = (select(AlertRow).where(AlertRow.breached_at.is_not(None), AlertRow.breached_at >= lo,
                                    AlertRow.breached_at < hi).order_by(AlertRow.breached_at))
     by_kind: dict[str, int] = {str(k): 0 for k in AlertKind}

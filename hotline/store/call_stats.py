@@ -1,0 +1,155 @@
+"""Answer-rate figures counted by the database (GROUP BY), the same formulas as `domain/kpi.py`.
+
+`domain.kpi.answer_rates` stays the reference: the tests run both on the same calls, on SQLite and
+PostgreSQL. The 90th percentile of waits is `percentile_disc(0.9)` on PostgreSQL and the same nearest
+rank (ROW_NUMBER over the group) on SQLite. Local days and hours use the desk's timezone: `timezone()`
+on PostgreSQL, the `hotline_local` function registered on every SQLite connection (store.base).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select
+from sqlalchemy.orm import Session
+
+from hotline.domain.calls import Outcome
+from hotline.domain.kpi import NO_SPECIALTY, P90, UNANSWERED, AnswerRate, WaitSums
+from hotline.store.calls import CallRow
+
+GROUPINGS = ("specialty", "day", "hour", "agent", "all")
+LOCAL_FORMATS = {  # (PostgreSQL to_char, SQLite/Python strftime)
+    "day": ("YYYY-MM-DD", "%Y-%m-%d"),
+    "hour": ('HH24":00"', "%H:00"),
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Which calls: started in [start, end), of one direction (None: all)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    direction: str | None = "inbound"
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if self.start is not None:
+            conds.append(CallRow.started_at >= self.start)
+        if self.end is not None:
+            conds.append(CallRow.started_at < self.end)
+        if self.direction is not None:
+            conds.append(CallRow.direction == self.direction)
+        return conds
+
+
+def _named(column: Any, fallback: str) -> ColumnElement[str]:
+    return func.coalesce(func.nullif(column, ""), fallback)
+
+
+def group_key(session: Session, by: str, tz: str) -> ColumnElement[str]:
+    """The SQL expression naming a call's group, as `domain.kpi.GROUPINGS` names it."""
+    if by == "specialty":
+        return _named(CallRow.specialty, NO_SPECIALTY)
+    if by == "agent":
+        return _named(CallRow.answered_by, UNANSWERED)
+    if by == "all":
+        return literal("total")
+    if by in LOCAL_FORMATS:
+        pg_fmt, py_fmt = LOCAL_FORMATS[by]
+        if session.get_bind().dialect.name == "postgresql":
+            return func.to_char(func.timezone(tz, CallRow.started_at), pg_fmt)
+        return func.hotline_local(CallRow.started_at, tz, py_fmt)
+    raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
+
+
+def _flags(short: float) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(is a short abandon, is offered) for the threshold `short` (0: no short abandons)."""
+    outcome = CallRow.outcome
+    if short > 0:
+        is_short = and_(outcome == str(Outcome.ABANDONED), func.coalesce(CallRow.wait_seconds, 0.0) <= short)
+    else:
+        is_short = literal(False)
+    offered_outcomes = [str(o) for o in (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY)]
+    offered = and_(outcome.in_(offered_outcomes), not_(is_short)) if short > 0 else outcome.in_(offered_outcomes)
+    return is_short, offered
+
+
+def _count(cond: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: float = 0.75,
+                     short_abandon_seconds: float = 0.0) -> tuple[list[AnswerRate], AnswerRate]:
+    """Answer-rate rows per group (sorted by group) and the total row, counted by the database."""
+    key = group_key(session, by, tz).label("grp")
+    is_short, offered = _flags(short_abandon_seconds)
+    outcome = CallRow.outcome
+    waited = and_(offered, CallRow.wait_seconds.is_not(None))
+    talked = and_(outcome == str(Outcome.ANSWERED), CallRow.talk_seconds.is_not(None))
+    abandoned = outcome == str(Outcome.ABANDONED)
+    stmt = (select(
+        key,
+        _count(outcome == str(Outcome.ANSWERED)),
+        _count(and_(abandoned, not_(is_short)) if short_abandon_seconds > 0 else abandoned),
+        _count(outcome == str(Outcome.TIMEOUT)),
+        _count(outcome == str(Outcome.BUSY)),
+        _count(outcome == str(Outcome.IVR_ABANDONED)),
+        _count(outcome == str(Outcome.FAILED)),
+        _count(is_short),
+        _count(waited),
+        func.coalesce(func.sum(case((waited, CallRow.wait_seconds), else_=None)), 0.0),
+        _count(talked),
+        func.coalesce(func.sum(case((talked, CallRow.talk_seconds), else_=None)), 0.0),
+    ).where(*span.where()).group_by(key))
+    p90s = _p90_waits(session, span, key_by=by, tz=tz, offered=offered)
+    rows: list[AnswerRate] = []
+    total = AnswerRate("total", target=target)
+    sums_total = [0, 0.0, 0, 0.0]
+    for grp, answered, aband, timeout, busy, ivr, failed, short, wn, ws, tn, ts in session.execute(stmt):
+        row = AnswerRate(str(grp), target=target, answered=int(answered), abandoned=int(aband),
+                         timeout=int(timeout), busy=int(busy), ivr_abandoned=int(ivr), failed=int(failed),
+                         short_abandoned=int(short))
+        row.offered = row.answered + row.abandoned + row.timeout + row.busy
+        row.sums = WaitSums(int(wn), float(ws), p90s.get(str(grp)), int(tn), float(ts))
+        rows.append(row)
+        for name in ("answered", "abandoned", "timeout", "busy", "ivr_abandoned", "failed", "short_abandoned",
+                     "offered"):
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+        sums_total = [sums_total[0] + int(wn), sums_total[1] + float(ws), sums_total[2] + int(tn),
+                      sums_total[3] + float(ts)]
+    total_p90 = _p90_waits(session, span, key_by="all", tz=tz, offered=offered).get("total")
+    total.sums = WaitSums(int(sums_total[0]), float(sums_total[1]), total_p90, int(sums_total[2]),
+                          float(sums_total[3]))
+    rows.sort(key=lambda r: r.group)
+    return rows, total
+
+
+def _p90_waits(session: Session, span: Span, key_by: str, tz: str,
+               offered: ColumnElement[bool]) -> dict[str, float]:
+    """The nearest-rank 90th percentile of offered calls' waits, per group."""
+    key = group_key(session, key_by, tz).label("grp")
+    conds = [*span.where(), offered, CallRow.wait_seconds.is_not(None)]
+    if session.get_bind().dialect.name == "postgresql":
+        p90 = func.percentile_disc(P90).within_group(CallRow.wait_seconds)
+        stmt = select(key, p90).where(*conds).group_by(key)
+        return {str(g): float(v) for g, v in session.execute(stmt) if v is not None}
+    ranked = select(
+        key, CallRow.wait_seconds.label("wait"),
+        func.row_number().over(partition_by=key, order_by=CallRow.wait_seconds).label("rn"),
+        func.count().over(partition_by=key).label("n"),
+    ).where(*conds).subquery()
+    # nearest rank: the first row whose rank reaches q * n (kpi.percentile's ceil(q * n))
+    pick = select(ranked.c.grp, ranked.c.wait).where(
+        ranked.c.rn >= P90 * ranked.c.n, ranked.c.rn - 1 < P90 * ranked.c.n)
+    return {str(g): float(v) for g, v in session.execute(pick)}
+
+
+def outcome_counts(session: Session, span: Span, by: str = "specialty", tz: str = "UTC",
+                   ) -> list[tuple[str, str | None, int]]:
+    """(group, outcome, calls) for every group and outcome that occurs (metrics, tiles)."""
+    key = group_key(session, by, tz).label("grp")
+    stmt = select(key, CallRow.outcome, func.count()).where(*span.where()).group_by(key, CallRow.outcome)
+    return [(str(g), o, int(n)) for g, o, n in session.execute(stmt)]
