@@ -125,7 +125,7 @@ def floor_sql(factory: sessionmaker[Session], lo: datetime, hi: datetime, key: s
 def local_key(dialect: str, by: str) -> str:
     if by in ("specialty", "agent"):
         return "specialty" if by == "specialty" else "answered_by"
-    fmt = {"day": ("YYYY-MM-DD", "%Y-%m-%d"), "hour": ('HH24":00"', "%H:00")}[by]
+    fmt = {"day": ("YYYY-MM-DD", "%Y-%m-%d"), "hour": ("HH24", "%H:00")}[by]
     if dialect == "postgresql":
         return f"to_char(timezone('Asia/Shanghai', started_at), '{fmt[0]}')"
     return f"hotline_local(started_at, 'Asia/Shanghai', '{fmt[1]}')"

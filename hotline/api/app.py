@@ -31,6 +31,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.twilio", "router"),
     ("hotline.api.reports", "router"),
     ("hotline.api.callbacks", "router"),
+    ("hotline.api.metrics", "router"),
 ]
 
 

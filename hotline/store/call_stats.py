@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select, tuple_
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Outcome
@@ -83,15 +83,17 @@ def _count(cond: ColumnElement[bool]) -> Any:
 
 def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: float = 0.75,
                      short_abandon_seconds: float = 0.0) -> tuple[list[AnswerRate], AnswerRate]:
-    """Answer-rate rows per group (sorted by group) and the total row, counted by the database."""
-    key = group_key(session, by, tz).label("grp")
+    """Answer-rate rows per group (sorted by group) and the total row, counted by the database.
+
+    PostgreSQL: one scan (GROUPING SETS for the groups and the total, percentile_disc for P90);
+    SQLite: the counts in one GROUP BY, the P90 by rank in two more queries."""
+    key_expr = group_key(session, by, tz)
     is_short, offered = _flags(short_abandon_seconds)
     outcome = CallRow.outcome
     waited = and_(offered, CallRow.wait_seconds.is_not(None))
     talked = and_(outcome == str(Outcome.ANSWERED), CallRow.talk_seconds.is_not(None))
     abandoned = outcome == str(Outcome.ABANDONED)
-    stmt = (select(
-        key,
+    figures = [
         _count(outcome == str(Outcome.ANSWERED)),
         _count(and_(abandoned, not_(is_short)) if short_abandon_seconds > 0 else abandoned),
         _count(outcome == str(Outcome.TIMEOUT)),
@@ -103,45 +105,48 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: flo
         func.coalesce(func.sum(case((waited, CallRow.wait_seconds), else_=None)), 0.0),
         _count(talked),
         func.coalesce(func.sum(case((talked, CallRow.talk_seconds), else_=None)), 0.0),
-    ).where(*span.where()).group_by(key))
-    p90s = _p90_waits(session, span, key_by=by, tz=tz, offered=offered)
+    ]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        p90 = func.percentile_disc(P90).within_group(CallRow.wait_seconds).filter(waited)
+        stmt = (select(key_expr, func.grouping(key_expr), *figures, p90).where(*span.where())
+                .group_by(func.grouping_sets(tuple_(key_expr), tuple_())))
+        found = [(None if is_total else str(grp), rest[:-1], rest[-1])
+                 for grp, is_total, *rest in session.execute(stmt)]
+    else:
+        key = key_expr.label("grp")
+        p90s = _p90_ranked(session, span, key_by=by, tz=tz, offered=offered)
+        p90s_total = _p90_ranked(session, span, key_by="all", tz=tz, offered=offered)
+        found = [(str(grp), rest, p90s.get(str(grp))) for grp, *rest in
+                 session.execute(select(key, *figures).where(*span.where()).group_by(key))]
+        totals = [sum(col) for col in zip(*(r for _, r, _ in found), strict=True)] if found else [0] * len(figures)
+        found.append((None, totals, p90s_total.get("total")))
     rows: list[AnswerRate] = []
     total = AnswerRate("total", target=target)
-    sums_total = [0, 0.0, 0, 0.0]
-    for grp, answered, aband, timeout, busy, ivr, failed, short, wn, ws, tn, ts in session.execute(stmt):
-        row = AnswerRate(str(grp), target=target, answered=int(answered), abandoned=int(aband),
-                         timeout=int(timeout), busy=int(busy), ivr_abandoned=int(ivr), failed=int(failed),
-                         short_abandoned=int(short))
+    for grp, values, p90_value in found:
+        answered, aband, timeout, busy, ivr, failed, short, wn, ws, tn, ts = values
+        row = total if grp is None else AnswerRate(grp, target=target)
+        row.answered, row.abandoned, row.timeout, row.busy = int(answered), int(aband), int(timeout), int(busy)
+        row.ivr_abandoned, row.failed, row.short_abandoned = int(ivr), int(failed), int(short)
         row.offered = row.answered + row.abandoned + row.timeout + row.busy
-        row.sums = WaitSums(int(wn), float(ws), p90s.get(str(grp)), int(tn), float(ts))
-        rows.append(row)
-        for name in ("answered", "abandoned", "timeout", "busy", "ivr_abandoned", "failed", "short_abandoned",
-                     "offered"):
-            setattr(total, name, getattr(total, name) + getattr(row, name))
-        sums_total = [sums_total[0] + int(wn), sums_total[1] + float(ws), sums_total[2] + int(tn),
-                      sums_total[3] + float(ts)]
-    total_p90 = _p90_waits(session, span, key_by="all", tz=tz, offered=offered).get("total")
-    total.sums = WaitSums(int(sums_total[0]), float(sums_total[1]), total_p90, int(sums_total[2]),
-                          float(sums_total[3]))
+        row.sums = WaitSums(int(wn), float(ws), None if p90_value is None else float(p90_value), int(tn), float(ts))
+        if grp is not None:
+            rows.append(row)
     rows.sort(key=lambda r: r.group)
     return rows, total
 
 
-def _p90_waits(session: Session, span: Span, key_by: str, tz: str,
-               offered: ColumnElement[bool]) -> dict[str, float]:
-    """The nearest-rank 90th percentile of offered calls' waits, per group."""
+def _p90_ranked(session: Session, span: Span, key_by: str, tz: str,
+                offered: ColumnElement[bool]) -> dict[str, float]:
+    """The nearest-rank 90th percentile of offered calls' waits per group, by ROW_NUMBER (SQLite has no
+    percentile_disc): the first row whose rank reaches q * n, as `domain.kpi.percentile`."""
     key = group_key(session, key_by, tz).label("grp")
     conds = [*span.where(), offered, CallRow.wait_seconds.is_not(None)]
-    if session.get_bind().dialect.name == "postgresql":
-        p90 = func.percentile_disc(P90).within_group(CallRow.wait_seconds)
-        stmt = select(key, p90).where(*conds).group_by(key)
-        return {str(g): float(v) for g, v in session.execute(stmt) if v is not None}
     ranked = select(
         key, CallRow.wait_seconds.label("wait"),
         func.row_number().over(partition_by=key, order_by=CallRow.wait_seconds).label("rn"),
         func.count().over(partition_by=key).label("n"),
     ).where(*conds).subquery()
-    # nearest rank: the first row whose rank reaches q * n (kpi.percentile's ceil(q * n))
     pick = select(ranked.c.grp, ranked.c.wait).where(
         ranked.c.rn >= P90 * ranked.c.n, ranked.c.rn - 1 < P90 * ranked.c.n)
     return {str(g): float(v) for g, v in session.execute(pick)}
