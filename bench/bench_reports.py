@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from hotline.clock import ManualClock  # noqa: E402
@@ -84,10 +84,10 @@ def fill(factory: sessionmaker[Session], n: int) -> float:
             for row in generated(n):
                 batch.append(dict(zip(COLUMNS, row, strict=True)))
                 if len(batch) == 20000:
-                    conn.execute(CallRow.__table__.insert(), batch)
+                    conn.execute(insert(CallRow), batch)
                     batch = []
             if batch:
-                conn.execute(CallRow.__table__.insert(), batch)
+                conn.execute(insert(CallRow), batch)
         s.commit()
         if conn.dialect.name == "postgresql":
             s.execute(text("ANALYZE calls"))
@@ -145,7 +145,10 @@ def bench(url: str, n: int, reference: bool) -> None:
     print(f"  a month (2026-11) = {month_calls:,} calls")
     print(f"  {'figure':<44}{'time':>10}{'SQL floor':>12}{'ratio':>8}")
     for by in ("specialty", "day", "hour", "agent"):
-        t = best(lambda by=by: answer_rate_report(db.factory, TZ, start=MONTH, end=last, by=by))
+        def report(by: str = by) -> object:
+            return answer_rate_report(db.factory, TZ, start=MONTH, end=last, by=by)
+
+        t = best(report)
         f = best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
         print(f"  {'month answer rate by ' + by:<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
     try:

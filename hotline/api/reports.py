@@ -19,10 +19,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from hotline.api.ranges import span_or_today, today
 from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
-from hotline.api.ranges import span_or_today, today
 from hotline.services.reports.answer_rate import answer_rate_report, day_span
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work

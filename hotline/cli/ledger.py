@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.cli import COMMON
+from hotline.cli.monthly import register_monthly
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import AnswerRate
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument("--json", action="store_true")
     a.add_argument("--db", help="database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
+    register_monthly(rsub, COMMON)
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:

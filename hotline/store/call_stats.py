@@ -19,8 +19,9 @@ from hotline.domain.calls import Outcome
 from hotline.domain.kpi import NO_SPECIALTY, P90, UNANSWERED, AnswerRate, WaitSums
 from hotline.store.calls import CallRow
 
-GROUPINGS = ("specialty", "day", "hour", "agent", "all")
+GROUPINGS = ("specialty", "day", "hour", "agent", "month", "all")
 LOCAL_FORMATS = {  # (PostgreSQL to_char, SQLite/Python strftime)
+    "month": ("YYYY-MM", "%Y-%m"),
     "day": ("YYYY-MM-DD", "%Y-%m-%d"),
     "hour": ('HH24":00"', "%H:00"),
 }
@@ -158,3 +159,12 @@ def outcome_counts(session: Session, span: Span, by: str = "specialty", tz: str 
     key = group_key(session, by, tz).label("grp")
     stmt = select(key, CallRow.outcome, func.count()).where(*span.where()).group_by(key, CallRow.outcome)
     return [(str(g), o, int(n)) for g, o, n in session.execute(stmt)]
+
+
+def offered_answered(session: Session, span: Span, by: str, tz: str) -> list[tuple[str, int, int]]:
+    """(group, offered, answered) per group: the light count behind trend charts (no waits, no P90)."""
+    key = group_key(session, by, tz).label("grp")
+    offered = [str(o) for o in (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY)]
+    stmt = (select(key, _count(CallRow.outcome.in_(offered)), _count(CallRow.outcome == str(Outcome.ANSWERED)))
+            .where(*span.where()).group_by(key).order_by(key))
+    return [(str(g), int(o), int(a)) for g, o, a in session.execute(stmt)]
