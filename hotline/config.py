@@ -104,6 +104,9 @@ class ApiSection:
     public_base_url: str = "http://127.0.0.1:8080"
     # Secret: only from HOTLINE_API_LINK_KEY (signs acknowledgement links).
     link_key: str = field(default="", repr=False)
+    # Secret: only from HOTLINE_API_WALL_TOKEN; when set, /wall (the desk's TV) needs ?token=<it>.
+    wall_token: str = field(default="", repr=False)
+    live_interval: float = 2.0  # seconds between live updates pushed to the dashboard and the wall
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class Settings:
 SECRETS: dict[tuple[str, str], str] = {
     ("ami", "secret"): "HOTLINE_AMI_SECRET",
     ("api", "link_key"): "HOTLINE_API_LINK_KEY",
+    ("api", "wall_token"): "HOTLINE_API_WALL_TOKEN",
     ("twilio", "auth_token"): "HOTLINE_TWILIO_AUTH_TOKEN",
 }
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import importlib
 import logging
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +21,6 @@ from hotline.store.base import unit_of_work
 from hotline.store.calls import CallRow, row_as_dict
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 
 # Routers of other parts, mounted when present: (module, attribute).
 OPTIONAL_ROUTERS = [
@@ -32,6 +30,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.reports", "router"),
     ("hotline.api.callbacks", "router"),
     ("hotline.api.metrics", "router"),
+    ("hotline.api.dashboard", "router"),
 ]
 
 
@@ -90,10 +89,6 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
         return {"by": by, "from": first.isoformat(), "to": last.isoformat(),
                 "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
                 "formula": "answer_rate = answered / offered; offered = answered + abandoned + timeout + busy"}
-
-    @app.get("/")
-    def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "dashboard.html", media_type="text/html")
 
     @app.exception_handler(ValueError)
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.clock import SystemClock
     from hotline.runtime.assembly import open_database
     from hotline.services.reports.monthly import build_monthly, parse_month
+    from hotline.services.reports.monthly_files import render
 
     try:
         first_day = parse_month(args.month)
@@ -46,19 +46,3 @@ def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
         print(f"已写入 / written: {args.output}", file=sys.stderr)
     db.engine.dispose()
     return 0
-
-
-def render(doc: dict[str, object], fmt: str, target: float) -> bytes:
-    if fmt == "json":
-        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    if fmt == "html":
-        from hotline.services.reports.monthly_render import monthly_html
-
-        return monthly_html(doc, target).encode("utf-8")
-    if fmt == "xlsx":
-        from hotline.services.reports.monthly_xlsx import monthly_xlsx
-
-        return monthly_xlsx(doc, target)
-    from hotline.services.reports.monthly_render import monthly_pdf
-
-    return monthly_pdf(doc, target)

@@ -68,16 +68,15 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        page.goto(served + "/")
+        page.goto(served + "/alerts")  # alerts, breaches and returns have a page of their own
         page.wait_for_selector("#alerts tbody tr")
-        page.wait_for_selector("#duty tbody tr")
         page.wait_for_selector("#warnings .warn")
 
         (alert,) = page.locator("#alerts tbody tr").all_inner_texts()
         cells = alert.split("\t")
         assert cells[0] == f"{CALLER} (Wang Fang)"
         assert cells[1].startswith(f"{DAY} 13:48:34")  # first missed: when the caller hung up
-        assert cells[2:4] == ["network", "待处理 open"]
+        assert cells[2:4] == ["网络 / Network", "待处理 open"]  # the config's name, not `network`
         # paged at 0, 5 and 10 minutes: first line, second line, manager on duty then
         assert cells[4] == "、".join(name for tier in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)
                                      for name, _ in duty[tier])
@@ -92,7 +91,12 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         unreturned = page.locator("#unreturned tbody tr").all_inner_texts()
         assert len(unreturned) == 1 and unreturned[0].startswith(CALLER) and unreturned[0].endswith("是 yes")
         assert page.locator("#returned tbody tr").inner_text().split("\t")[:2] == ["0", "0"]
+        assert "不可用" not in page.locator("body").inner_text()
+        page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)
 
+        page.goto(served + "/roster")
+        page.wait_for_selector("#duty tbody tr")
+        page.wait_for_selector("#warnings .warn")
         rows = [r.split("\t") for r in page.locator("#duty tbody tr").all_inner_texts()]
         shown = {(r[0], r[1], r[2]) for r in rows}
         for tier, label in ((Tier.FIRST_LINE, "一线 First line"), (Tier.SECOND_LINE, "二线 Second line"),
@@ -102,8 +106,15 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
 
         banner = page.locator("#warnings").inner_text()
         assert "2027 年的法定节假日" in banner and "official 2027 holiday" in banner
+        page.wait_for_selector("#gaps tbody tr")
         assert "无空档 no gaps" in page.locator("#gaps tbody").inner_text()
-        assert "network" in page.locator("#rates tbody").inner_text()
+        assert "不可用" not in page.locator("body").inner_text()
+
+        page.goto(served + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
+        page.wait_for_function("document.getElementById('tile-breaches').textContent === '1'")
+        assert page.locator("#tile-alerts").inner_text() == "1"
         assert "不可用" not in page.locator("body").inner_text()
         page.screenshot(path=str(tmp_path / "panels.png"), full_page=True)
         browser.close()
@@ -116,7 +127,7 @@ def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(accept_downloads=True)
-        page.goto(served + "/")
+        page.goto(served + "/reports")
         page.wait_for_selector("#rates tbody tr")
         page.fill("#from", DAY)
         page.fill("#to", DAY)
@@ -169,20 +180,26 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
         page = browser.new_page()
         page.route("**/api/roster/on-duty*", fail)
         page.route("**/api/reports/breaches*", lambda route: route.abort())
-        page.goto(served + "/")
-        page.wait_for_selector("#alerts tbody tr")
+        page.goto(served + "/roster")
         page.wait_for_function("document.getElementById('duty-status').textContent.includes('不可用')")
-        page.wait_for_function("document.getElementById('breaches-status').textContent.includes('不可用')")
         assert page.locator("#duty-status").inner_text() == "不可用 / unavailable (HTTP 500)"
         assert page.locator("#duty tbody tr").count() == 0
+        page.wait_for_selector("#gaps tbody tr")  # the other roster panel still works
+        assert "2027" in page.locator("#warnings").inner_text()
+
+        page.goto(served + "/alerts")
+        page.wait_for_selector("#alerts tbody tr")
+        page.wait_for_function("document.getElementById('breaches-status').textContent.includes('不可用')")
         assert page.locator("#breach-count").inner_text() == "-"
         # everything else still works
         assert CALLER in page.locator("#alerts tbody").inner_text()
         assert CALLER in page.locator("#unreturned tbody").inner_text()
-        assert "2027" in page.locator("#warnings").inner_text()
-        assert "network" in page.locator("#rates tbody").inner_text()
         page.wait_for_function("document.getElementById('status').textContent.includes('panels unavailable')")
         assert "breaches" in page.locator("#status").inner_text()
+
+        page.goto(served + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         browser.close()
 
 
@@ -198,12 +215,15 @@ def test_page_without_the_alerts_part_shows_those_panels_unavailable(
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        page.goto(url + "/")
-        page.wait_for_selector("#duty tbody tr")
+        page.goto(url + "/alerts")
         for panel in ("alerts", "unreturned", "returned"):
             page.wait_for_function(f"document.getElementById('{panel}-status').textContent.includes('HTTP 404')")
         assert page.locator("#alerts-status").inner_text() == "不可用 / unavailable (HTTP 404)"
         page.wait_for_function("document.getElementById('breach-count').textContent === '1'")
-        assert "network" in page.locator("#rates tbody").inner_text()
+        page.goto(url + "/roster")
+        page.wait_for_selector("#duty tbody tr")
+        page.goto(url + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         browser.close()
     db.engine.dispose()
