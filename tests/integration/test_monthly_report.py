@@ -207,3 +207,47 @@ def test_pdf_has_the_indicator_table_in_chinese(month_db: str, capsys: pytest.Ca
                    check=True)
     png = next(tmp_path.glob("page*.png"))
     assert png.stat().st_size > 10_000  # a page with a table drawn on it, kept for a reviewer to look at
+
+
+def test_issuing_needs_cause_and_action_then_freezes_and_versions(
+        month_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    issue = ["report", "issue", "--month", "2026-11", "--by", "周强", "--db", month_db, "--config", CONFIG]
+    capsys.readouterr()
+    assert main(issue) == 2  # missed targets without their cause and action
+    err = capsys.readouterr().err
+    assert "原因分析" in err and "answer_rate.total" in err and "outage.total" in err
+
+    draft = json.loads(monthly(month_db, capsys))
+    notes = tmp_path / "analysis.yaml"
+    notes.write_text("\n".join(
+        f"{a['key']}:\n  cause: 服务器专业人手不足（{a['key']}）\n  action: 增加二线值守，每周复盘" for a in draft["analysis"]),
+        encoding="utf-8")
+    capsys.readouterr()
+    assert main([*issue, "--analysis", str(notes)]) == 0
+    assert "第 1 版" in capsys.readouterr().out
+
+    # a call arrives later (a late import): the live figures change, the issued report does not
+    db = open_database(month_db)
+    with unit_of_work(db.factory) as s:
+        s.add(call("n5", at(28, 10, 0), "answered", "servers", 3, 30, "王芳"))
+    db.engine.dispose()
+    live = json.loads(monthly(month_db, capsys))
+    frozen = json.loads(monthly(month_db, capsys, "--issued"))
+    live_total = next(i for i in live["indicators"] if i["key"] == "answer_rate.total")
+    frozen_total = next(i for i in frozen["indicators"] if i["key"] == "answer_rate.total")
+    assert (live_total["detail"], frozen_total["detail"]) == ("5 / 8", "4 / 7")
+    assert frozen["issued"]["version"] == 1 and frozen["issued"]["issued_by"] == "周强"
+    assert frozen["analysis"][0]["action"] == "增加二线值守，每周复盘"
+    html = monthly(month_db, capsys, "--issued", "--format", "html")
+    assert "第 1 版 已发布" in html and "增加二线值守" in html
+
+    # a correction is a new version; the first stays as issued
+    capsys.readouterr()
+    assert main([*issue, "--analysis", str(notes)]) == 0
+    assert json.loads(monthly(month_db, capsys, "--issued"))["issued"]["version"] == 2
+    assert json.loads(monthly(month_db, capsys, "--issued", "--version", "1"))["answer_rate"]["by_specialty"][-1][
+        "offered"] == 7
+    capsys.readouterr()
+    assert main(["report", "issued", "--db", month_db, "--config", CONFIG]) == 0
+    listing = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split()[:2] for line in listing] == [["2026-11", "2"], ["2026-11", "1"]]
