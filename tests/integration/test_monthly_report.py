@@ -219,9 +219,8 @@ def test_issuing_needs_cause_and_action_then_freezes_and_versions(
 
     draft = json.loads(monthly(month_db, capsys))
     notes = tmp_path / "analysis.yaml"
-    notes.write_text("\n".join(
-        f"{a['key']}:\n  cause: 服务器专业人手不足（{a['key']}）\n  action: 增加二线值守，每周复盘" for a in draft["analysis"]),
-        encoding="utf-8")
+    entry = "{key}:\n  cause: 服务器专业人手不足（{key}）\n  action: 增加二线值守，每周复盘"
+    notes.write_text("\n".join(entry.format(key=a["key"]) for a in draft["analysis"]), encoding="utf-8")
     capsys.readouterr()
     assert main([*issue, "--analysis", str(notes)]) == 0
     assert "第 1 版" in capsys.readouterr().out
