@@ -161,6 +161,11 @@ def bench(url: str, n: int, reference: bool) -> None:
         f = sum(best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
                 for by in ("specialty", "agent", "day", "hour"))
         print(f"  {'monthly quality report (all figures)':<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
+        from hotline.services.reports.monthly_render import monthly_pdf
+
+        doc = build_monthly(db.factory, settings, MONTH, clock.now())
+        t = best(lambda: monthly_pdf(doc), runs=1)
+        print(f"  {'monthly report PDF rendering (WeasyPrint)':<44}{t:>9.3f}s")
     summary(db, settings)
     if reference:
         t = best(lambda: reference_answer_rate_report(db.factory, TZ, start=MONTH, end=last), runs=1)
