@@ -9,8 +9,9 @@ on PostgreSQL, the `hotline_local` function registered on every SQLite connectio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select, tuple_
 from sqlalchemy.orm import Session
@@ -50,20 +51,59 @@ def _named(column: Any, fallback: str) -> ColumnElement[str]:
     return func.coalesce(func.nullif(column, ""), fallback)
 
 
-def group_key(session: Session, by: str, tz: str) -> ColumnElement[str]:
-    """The SQL expression naming a call's group, as `domain.kpi.GROUPINGS` names it."""
+def fixed_offset_minutes(tz: str, span: Span | None) -> int | None:
+    """The timezone's UTC offset in minutes when it is the same over the whole span (no daylight-saving
+    change inside it); None for an open span or a change."""
+    if span is None or span.start is None or span.end is None:
+        return None
+    zone = ZoneInfo(tz)
+    offsets = set()
+    at = span.start.astimezone(UTC)
+    while at < span.end:
+        offsets.add(zone.utcoffset(at.replace(tzinfo=None)))
+        at += timedelta(days=1)
+    offsets.add(zone.utcoffset(span.end.astimezone(UTC).replace(tzinfo=None)))
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return None if offset is None else int(offset.total_seconds() // 60)
+
+
+def group_key(session: Session, by: str, tz: str, span: Span | None = None) -> ColumnElement[str]:
+    """The SQL expression naming a call's group, as `domain.kpi.GROUPINGS` names it. On SQLite a local
+    day or hour is SQLite's own strftime shifted by the offset when the span has one offset, else the
+    `hotline_local` function (a Python call per row)."""
     if by == "specialty":
         return _named(CallRow.specialty, NO_SPECIALTY)
     if by == "agent":
         return _named(CallRow.answered_by, UNANSWERED)
     if by == "all":
         return literal("total")
+    if by == "month" and span is not None and span.start is not None and span.end is not None:
+        return _month_case(tz, span.start, span.end)
     if by in LOCAL_FORMATS:
         pg_fmt, py_fmt = LOCAL_FORMATS[by]
         if session.get_bind().dialect.name == "postgresql":
             return func.to_char(func.timezone(tz, CallRow.started_at), pg_fmt)
+        offset = fixed_offset_minutes(tz, span)
+        if offset is not None:
+            return func.strftime(py_fmt, CallRow.started_at, f"{offset:+d} minutes")
         return func.hotline_local(CallRow.started_at, tz, py_fmt)
     raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
+
+
+def _month_case(tz: str, start: datetime, end: datetime) -> ColumnElement[str]:
+    """The local month of a call as a CASE over the months' boundaries: plain comparisons of the stored
+    time, no conversion per row (a year of calls is read in one pass)."""
+    zone = ZoneInfo(tz)
+    local = start.astimezone(zone)
+    first = datetime(local.year, local.month, 1, tzinfo=zone)
+    whens = []
+    while first < end:
+        following = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=zone)
+        whens.append((CallRow.started_at < following, first.strftime("%Y-%m")))
+        first = following
+    return case(*whens, else_=literal("later"))
 
 
 def _flags(short: float) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -88,7 +128,7 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: flo
 
     PostgreSQL: one scan (GROUPING SETS for the groups and the total, percentile_disc for P90);
     SQLite: the counts in one GROUP BY, the P90 by rank in two more queries."""
-    key_expr = group_key(session, by, tz)
+    key_expr = group_key(session, by, tz, span)
     is_short, offered = _flags(short_abandon_seconds)
     outcome = CallRow.outcome
     waited = and_(offered, CallRow.wait_seconds.is_not(None))
@@ -141,7 +181,7 @@ def _p90_ranked(session: Session, span: Span, key_by: str, tz: str,
                 offered: ColumnElement[bool]) -> dict[str, float]:
     """The nearest-rank 90th percentile of offered calls' waits per group, by ROW_NUMBER (SQLite has no
     percentile_disc): the first row whose rank reaches q * n, as `domain.kpi.percentile`."""
-    key = group_key(session, key_by, tz).label("grp")
+    key = group_key(session, key_by, tz, span).label("grp")
     conds = [*span.where(), offered, CallRow.wait_seconds.is_not(None)]
     ranked = select(
         key, CallRow.wait_seconds.label("wait"),
@@ -156,14 +196,14 @@ def _p90_ranked(session: Session, span: Span, key_by: str, tz: str,
 def outcome_counts(session: Session, span: Span, by: str = "specialty", tz: str = "UTC",
                    ) -> list[tuple[str, str | None, int]]:
     """(group, outcome, calls) for every group and outcome that occurs (metrics, tiles)."""
-    key = group_key(session, by, tz).label("grp")
+    key = group_key(session, by, tz, span).label("grp")
     stmt = select(key, CallRow.outcome, func.count()).where(*span.where()).group_by(key, CallRow.outcome)
     return [(str(g), o, int(n)) for g, o, n in session.execute(stmt)]
 
 
 def offered_answered(session: Session, span: Span, by: str, tz: str) -> list[tuple[str, int, int]]:
     """(group, offered, answered) per group: the light count behind trend charts (no waits, no P90)."""
-    key = group_key(session, by, tz).label("grp")
+    key = group_key(session, by, tz, span).label("grp")
     offered = [str(o) for o in (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.BUSY)]
     stmt = (select(key, _count(CallRow.outcome.in_(offered)), _count(CallRow.outcome == str(Outcome.ANSWERED)))
             .where(*span.where()).group_by(key).order_by(key))

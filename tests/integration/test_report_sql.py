@@ -88,3 +88,29 @@ def test_local_day_and_hour_follow_the_desk_timezone(db_url: str) -> None:
         counts = outcome_counts(s, Span(direction=None))
     assert counts == [("network", "answered", 1)]
     db.engine.dispose()
+
+
+@pytest.mark.parametrize("by", ["day", "hour"])
+def test_local_days_and_hours_across_a_daylight_saving_change(db_url: str, by: str) -> None:
+    """Berlin leaves summer time on 2026-10-25: a span across it uses the per-row conversion, a span
+    after it the fixed offset; both equal the reference."""
+    from hotline.store.call_stats import fixed_offset_minutes
+
+    berlin = ZoneInfo("Europe/Berlin")
+    db = open_database(db_url)
+    with unit_of_work(db.factory) as s:
+        for i in range(96):  # every 30 minutes from 10-24 00:00 UTC, two days across the change
+            at = datetime(2026, 10, 24, tzinfo=UTC) + timedelta(minutes=30 * i)
+            s.add(CallRow(call_id=f"b{i}", provider="asterisk", direction="inbound", specialty="network",
+                          outcome="answered" if i % 3 else "abandoned", started_at=at, wait_seconds=float(i % 7),
+                          estimated=False))
+    assert fixed_offset_minutes("Europe/Berlin", Span(datetime(2026, 10, 24, tzinfo=berlin),
+                                                     datetime(2026, 10, 26, tzinfo=berlin))) is None
+    assert fixed_offset_minutes("Europe/Berlin", Span(datetime(2026, 10, 25, 12, tzinfo=berlin),
+                                                     datetime(2026, 10, 27, tzinfo=berlin))) == 60
+    for start, end in ((date(2026, 10, 24), date(2026, 10, 25)), (date(2026, 10, 26), date(2026, 10, 26)),
+                       (date(2026, 10, 25), date(2026, 10, 25))):
+        sql_rows, _ = answer_rate_report(db.factory, berlin, start=start, end=end, by=by)
+        ref_rows, _ = reference_answer_rate_report(db.factory, berlin, start=start, end=end, by=by)
+        assert [r.as_dict() for r in sql_rows] == [r.as_dict() for r in ref_rows], (start, end)
+    db.engine.dispose()
