@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.cli import main
+from hotline.config import Settings
 from hotline.runtime.assembly import open_database
 from hotline.store.alerts import AlertRow, IncidentRow, OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
@@ -250,3 +251,25 @@ def test_issuing_needs_cause_and_action_then_freezes_and_versions(
     assert main(["report", "issued", "--db", month_db, "--config", CONFIG]) == 0
     listing = capsys.readouterr().out.splitlines()[1:]
     assert [line.split()[:2] for line in listing] == [["2026-11", "2"], ["2026-11", "1"]]
+
+
+async def test_the_report_on_the_dashboard(month_db: str, settings: Settings) -> None:
+    import httpx
+
+    from hotline.api.app import create_app
+    from hotline.clock import ManualClock
+
+    db = open_database(month_db)
+    app = create_app(settings, db.factory, ManualClock(at(3, 9, 0, month=12), TZ), live={})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        doc = (await http.get("/api/reports/monthly/2026-11.json")).json()
+        html = await http.get("/api/reports/monthly/2026-11.html")
+        xlsx = await http.get("/api/reports/monthly/2026-11.xlsx")
+        bad_month = await http.get("/api/reports/monthly/2026-13.json")
+        bad_format = await http.get("/api/reports/monthly/2026-11.doc")
+    assert next(i for i in doc["indicators"] if i["key"] == "answer_rate.total")["detail"] == "4 / 7"
+    assert html.status_code == 200 and "上月" in html.text and html.headers["content-type"].startswith("text/html")
+    assert xlsx.content[:2] == b"PK" and "quality-report-2026-11.xlsx" in xlsx.headers["content-disposition"]
+    assert bad_month.status_code == 422 and "YYYY-MM" in bad_month.json()["detail"]
+    assert bad_format.status_code == 404
+    db.engine.dispose()
