@@ -212,6 +212,7 @@ def summary(db: Any, settings: Any) -> None:
 
     async def run() -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            (await http.get("/api/dashboard/summary")).raise_for_status()  # the server's first computation
             await asyncio.gather(*(client(http) for _ in range(20)))
 
     asyncio.run(run())

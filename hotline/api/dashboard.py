@@ -64,21 +64,31 @@ def _local_call(call: Any, tz: Any) -> dict[str, Any]:
 
 
 class LiveFeed:
-    """The latest payloads, recomputed at most once per interval whoever asks (in a worker thread)."""
+    """The latest payloads, recomputed at most once per interval whoever asks (in a worker thread).
+    Once there is a payload, askers get it at once; a stale one is refreshed in the background."""
 
     def __init__(self, state: Any) -> None:
         self.state = state
         self.interval = float(state.settings.api.live_interval)
         self._at = -1e9
-        self._payload: dict[str, Any] = {}
+        self._payload: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     async def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            await self._update()
+        elif time.monotonic() - self._at >= self.interval and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.get_running_loop().create_task(self._update())
+        assert self._payload is not None
+        return self._payload
+
+    async def _update(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._at >= self.interval:
-                self._payload = await asyncio.to_thread(self._compute)
-                self._at = time.monotonic()
-            return self._payload
+            if self._payload is not None and time.monotonic() - self._at < self.interval:
+                return
+            self._payload = await asyncio.to_thread(self._compute)
+            self._at = time.monotonic()
 
     def _compute(self) -> dict[str, Any]:
         return {"summary": summary_now(self.state), "calls": calls_now(self.state)}
