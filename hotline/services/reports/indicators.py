@@ -11,9 +11,9 @@ provider under the same source name, which replaces the placeholder:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,7 @@ class MonthContext:
     start: datetime
     end: datetime
     now: datetime
+    cache: dict[str, Any] = field(default_factory=dict)  # figures already counted for this month
 
     @property
     def last_day(self) -> date:
@@ -68,6 +69,9 @@ class CallIndicators:
     source = "calls"
 
     def rates(self, ctx: MonthContext) -> tuple[list[AnswerRate], AnswerRate]:
+        if "specialty_rates" in ctx.cache:
+            cached: tuple[list[AnswerRate], AnswerRate] = ctx.cache["specialty_rates"]
+            return cached
         r = ctx.settings.reports
         with unit_of_work(ctx.factory) as s:
             return answer_rate_rows(s, Span(ctx.start, ctx.end), "specialty", str(ctx.settings.tz),

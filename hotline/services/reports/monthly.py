@@ -72,8 +72,6 @@ def build_monthly(factory: sessionmaker[Session], settings: Settings, first_day:
     """The whole report of the month starting `first_day`, as made at `now`."""
     ctx = month_context(factory, settings, first_day, now)
     previous = month_context(factory, settings, add_months(first_day, -1), now)
-    last = {i.key: i for i in indicator_table(previous)}
-    indicators = [i.with_last_month(last.get(i.key)) for i in indicator_table(ctx)]
     tz = str(settings.tz)
     r = settings.reports
     span = Span(ctx.start, ctx.end)
@@ -81,6 +79,10 @@ def build_monthly(factory: sessionmaker[Session], settings: Settings, first_day:
         tables = {by: answer_rate_rows(s, span, by, tz, target=r.answer_rate_target,
                                        short_abandon_seconds=r.short_abandon_seconds)
                   for by in ("specialty", "agent", "hour", "day")}
+    ctx.cache["specialty_rates"] = tables["specialty"]
+    last = {i.key: i for i in indicator_table(previous)}
+    indicators = [i.with_last_month(last.get(i.key)) for i in indicator_table(ctx)]
+    with unit_of_work(factory) as s:
         trend = offered_answered(s, Span(datetime.combine(add_months(first_day, -11), time(0), settings.tz),
                                          ctx.end), "month", tz)
         breaches, incidents = _breaches(s, ctx), _incidents(s, ctx)
