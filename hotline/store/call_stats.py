@@ -2,12 +2,13 @@
 
 `domain.kpi.answer_rates` stays the reference: the tests run both on the same calls, on SQLite and
 PostgreSQL. The 90th percentile of waits is `percentile_disc(0.9)` on PostgreSQL and the same nearest
-rank (ROW_NUMBER over the group) on SQLite. Local days and hours use the desk's timezone: `timezone()`
+rank over the waits read back on SQLite. Local days and hours use the desk's timezone: `timezone()`
 on PostgreSQL, the `hotline_local` function registered on every SQLite connection (store.base).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,7 +128,7 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: flo
     """Answer-rate rows per group (sorted by group) and the total row, counted by the database.
 
     PostgreSQL: one scan (GROUPING SETS for the groups and the total, percentile_disc for P90);
-    SQLite: the counts in one GROUP BY, the P90 by rank in two more queries."""
+    SQLite: the counts in one GROUP BY, the P90 from the sorted waits of one more query."""
     key_expr = group_key(session, by, tz, span)
     is_short, offered = _flags(short_abandon_seconds)
     outcome = CallRow.outcome
@@ -156,12 +157,11 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: flo
                  for grp, is_total, *rest in session.execute(stmt)]
     else:
         key = key_expr.label("grp")
-        p90s = _p90_ranked(session, span, key_by=by, tz=tz, offered=offered)
-        p90s_total = _p90_ranked(session, span, key_by="all", tz=tz, offered=offered)
+        p90s, p90_total = _p90_sqlite(session, span, key_by=by, tz=tz, offered=offered)
         found = [(str(grp), rest, p90s.get(str(grp))) for grp, *rest in
                  session.execute(select(key, *figures).where(*span.where()).group_by(key))]
         totals = [sum(col) for col in zip(*(r for _, r, _ in found), strict=True)] if found else [0] * len(figures)
-        found.append((None, totals, p90s_total.get("total")))
+        found.append((None, totals, p90_total))
     rows: list[AnswerRate] = []
     total = AnswerRate("total", target=target)
     for grp, values, p90_value in found:
@@ -177,20 +177,24 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str, target: flo
     return rows, total
 
 
-def _p90_ranked(session: Session, span: Span, key_by: str, tz: str,
-                offered: ColumnElement[bool]) -> dict[str, float]:
-    """The nearest-rank 90th percentile of offered calls' waits per group, by ROW_NUMBER (SQLite has no
-    percentile_disc): the first row whose rank reaches q * n, as `domain.kpi.percentile`."""
+def _p90_sqlite(session: Session, span: Span, key_by: str, tz: str,
+                offered: ColumnElement[bool]) -> tuple[dict[str, float], float | None]:
+    """The nearest-rank 90th percentile of offered calls' waits per group and over all (SQLite has no
+    percentile_disc): the waits alone read back (one float per offered call) and ranked as
+    `domain.kpi.percentile` does (ceil(q * n))."""
     key = group_key(session, key_by, tz, span).label("grp")
-    conds = [*span.where(), offered, CallRow.wait_seconds.is_not(None)]
-    ranked = select(
-        key, CallRow.wait_seconds.label("wait"),
-        func.row_number().over(partition_by=key, order_by=CallRow.wait_seconds).label("rn"),
-        func.count().over(partition_by=key).label("n"),
-    ).where(*conds).subquery()
-    pick = select(ranked.c.grp, ranked.c.wait).where(
-        ranked.c.rn >= P90 * ranked.c.n, ranked.c.rn - 1 < P90 * ranked.c.n)
-    return {str(g): float(v) for g, v in session.execute(pick)}
+    stmt = select(key, CallRow.wait_seconds).where(*span.where(), offered, CallRow.wait_seconds.is_not(None))
+    groups: dict[str, list[float]] = {}
+    for grp, wait in session.execute(stmt):
+        groups.setdefault(str(grp), []).append(float(wait or 0.0))
+    for waits in groups.values():
+        waits.sort()
+    every = sorted(w for waits in groups.values() for w in waits)
+    return {g: _nearest_rank(w) for g, w in groups.items()}, (_nearest_rank(every) if every else None)
+
+
+def _nearest_rank(ordered: list[float]) -> float:
+    return ordered[max(1, math.ceil(P90 * len(ordered))) - 1]
 
 
 def outcome_counts(session: Session, span: Span, by: str = "specialty", tz: str = "UTC",

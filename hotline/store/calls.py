@@ -52,7 +52,7 @@ class CallRow(Base):
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_caller", "caller"),
         Index("ix_calls_called", "called"),
-        Index("ix_calls_direction_started_at", "direction", "started_at"),
+        Index("ix_calls_direction_started_at", "direction", "started_at", "outcome"),
     )
 
 

@@ -1,4 +1,4 @@
-"""Reports: an index on raw_events.last_at (the retention purge), one on calls (direction, started_at)
+"""Reports: an index on raw_events.last_at (the retention purge), one on calls (direction, started_at, outcome)
 for the answer-rate GROUP BY, and the issued monthly quality reports (frozen, versioned).
 
 Revision ID: 0007_reports
@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_raw_events_last_at", "raw_events", ["last_at"])
-    op.create_index("ix_calls_direction_started_at", "calls", ["direction", "started_at"])
+    op.create_index("ix_calls_direction_started_at", "calls", ["direction", "started_at", "outcome"])
     op.create_table(
         "quality_reports",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
