@@ -88,6 +88,16 @@ class ReportsSection:
     satisfaction_target: float = 0.90
     satisfaction_full_score: int = 5
     short_abandon_seconds: float = 0.0
+    # The monthly quality report's targets (质量月报); the defaults are the regulations' numbers.
+    unanswered_minutes: float = 15.0          # no unanswered hotline call longer than this (on-site duty)
+    incident_report_minutes: float = 30.0     # major incidents reported within
+    response_minutes: float = 60.0            # tickets: response within
+    repair_start_minutes: float = 240.0       # tickets: repair started within
+    repair_minutes: float = 240.0             # tickets: mean time to repair
+    complaint_reply_minutes: float = 60.0     # complaints answered within
+    outage_each_minutes: float = 30.0         # hotline outages: each at most
+    outage_total_minutes: float = 60.0        # hotline outages: the month's total at most
+    monthly_recipients: list[str] = field(default_factory=list)  # e-mail addresses of the monthly report
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class ApiSection:
     public_base_url: str = "http://127.0.0.1:8080"
     # Secret: only from HOTLINE_API_LINK_KEY (signs acknowledgement links).
     link_key: str = field(default="", repr=False)
+    live_interval: float = 2.0  # seconds between live updates pushed to the dashboard and the wall
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.api.auth import principal_of
+from hotline.api.ranges import LIMIT, MAX_LIMIT, span_or_today
 from hotline.config import ConfigError
 from hotline.domain.alerts import AlertClosed
 from hotline.services.monitor import alert_reports
@@ -66,23 +68,29 @@ def _fail(e: Exception) -> HTTPException:
 
 
 @router.get("/api/alerts")
-def list_alerts(request: Request, state: str = "open", limit: int = 500,
+def list_alerts(request: Request, state: str = "open", limit: int = Query(500, ge=1, le=MAX_LIMIT),
                 monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
     if state not in STATES:
         raise HTTPException(422, f"unknown state {state!r}: {', '.join(STATES)}")
-    return [alert_view(a, _tz(request)) for a in monitor.alerts(state, limit=min(max(limit, 1), 5000))]
+    return [alert_view(a, _tz(request)) for a in monitor.alerts(state, limit=limit)]
 
 
 @router.get("/api/alerts/unreturned")
-def unreturned(request: Request, monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
+def unreturned(request: Request, limit: int = LIMIT,
+               monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
     """The missed calls not yet returned: who called, when, how often, who was paged, who acknowledged."""
-    return [r.as_dict(_tz(request)) for r in alert_reports.unreturned(monitor.factory)]
+    return [r.as_dict(_tz(request)) for r in alert_reports.unreturned(monitor.factory, limit=limit)]
 
 
 @router.get("/api/reports/returned")
-def returned(request: Request, monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
-    """Per cleared alert: how long until the caller was reached."""
-    return [r.as_dict(_tz(request)) for r in alert_reports.returned(monitor.factory)]
+def returned(request: Request, start: date | None = Query(None, alias="from"),
+             end: date | None = Query(None, alias="to"), limit: int = LIMIT,
+             monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
+    """Per cleared alert missed from `from` to `to` (local days; without them today): how long until the
+    caller was reached; at most `limit` rows."""
+    _, _, lo, hi = span_or_today(request, start, end)
+    rows = alert_reports.returned(monitor.factory, lo, hi, limit=limit)
+    return [r.as_dict(_tz(request)) for r in rows]
 
 
 @router.get("/api/alerts/{alert_id}")
@@ -128,9 +136,10 @@ def declare_incident(request: Request, body: IncidentBody,
 
 
 @router.get("/api/incidents")
-def list_incidents(request: Request, open: bool = False,
+def list_incidents(request: Request, open: bool = False, limit: int = LIMIT,
                    monitor: MonitorService = Depends(monitor_of)) -> list[dict[str, object]]:
-    return [i.as_dict(_tz(request)) for i in IncidentService(monitor).list(open_only=open)]
+    """Incidents, newest first, at most `limit`."""
+    return [i.as_dict(_tz(request)) for i in IncidentService(monitor).list(open_only=open, limit=limit)]
 
 
 @router.post("/api/incidents/{incident_id}/reported")

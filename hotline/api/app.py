@@ -7,17 +7,17 @@ import importlib
 import logging
 import math
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.api.auth import install_access
 from hotline.api.prefix import PathPrefix, base_path
+from hotline.api.ranges import days_or_today
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -28,7 +28,6 @@ from hotline.store.calls import CallRow, row_as_dict
 log = logging.getLogger(__name__)
 OUT_OF_RANGE = ("日期超出可处理的范围 / a date in the query is out of the range hotline can handle "
                 "(use years 1970-2999)")
-STATIC = Path(__file__).resolve().parent / "static"
 
 # Routers of other parts, mounted when present: (module, attribute).
 OPTIONAL_ROUTERS = [
@@ -39,6 +38,8 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.reports", "router"),
     ("hotline.api.callbacks", "router"),
     ("hotline.api.tickets", "router"),
+    ("hotline.api.metrics", "router"),
+    ("hotline.api.dashboard", "router"),
 ]
 
 
@@ -88,9 +89,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
         return [_local(c, settings) for c in sorted(calls.values(), key=lambda c: c.started_at)]
 
     @app.get("/api/reports/answer-rate")
-    def answer_rate(by: str = "specialty", start: date | None = Query(None, alias="from"),
+    def answer_rate(request: Request, by: str = "specialty", start: date | None = Query(None, alias="from"),
                     end: date | None = Query(None, alias="to"),
                     short_abandon: float | None = None) -> dict[str, Any]:
+        """Answer rate per group from `from` to `to` (local days); without dates, today."""
         if by not in ("specialty", "day", "hour", "agent"):
             raise HTTPException(422, f"unknown grouping {by!r}: specialty, day, hour or agent")
         if short_abandon is not None and (not math.isfinite(short_abandon) or short_abandon < 0):
@@ -98,15 +100,13 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
                                      f"query parameter `short_abandon`: {short_abandon!r} is not a number of "
                                      "seconds, 0 or more")
         short = settings.reports.short_abandon_seconds if short_abandon is None else short_abandon
-        rows, total = answer_rate_report(factory, settings.tz, start=start, end=end, by=by,
+        first, last = days_or_today(request, start, end)
+        rows, total = answer_rate_report(factory, settings.tz, start=first, end=last, by=by,
                                          target=settings.reports.answer_rate_target,
                                          short_abandon_seconds=short)
-        return {"by": by, "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
+        return {"by": by, "from": first.isoformat(), "to": last.isoformat(),
+                "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
                 "formula": "answer_rate = answered / offered; offered = answered + abandoned + timeout + busy"}
-
-    @app.get("/")
-    def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "dashboard.html", media_type="text/html")
 
     @app.exception_handler(OverflowError)
     async def out_of_range(_request: Request, exc: OverflowError) -> JSONResponse:

@@ -207,9 +207,15 @@ class AccessGuard:
                                          target=safe_target(method, path), outcome=outcome, detail=note))
 
 
+# Read-only screens that cannot send a header: the desk's TV (the wallboard and its live stream).
+TOKEN_IN_QUERY = ("/wall", "/api/wall/stream")
+
+
 def _feed_token(scope: Scope) -> str | None:
-    """`?token=` of a calendar feed (`….ics`): phone calendars subscribe to a URL and send no header."""
-    if scope["method"] != "GET" or not scope["path"].endswith(".ics"):
+    """`?token=` of a calendar feed (`….ics`) or the wallboard: phone calendars and a TV browser open a URL
+    and send no header."""
+    path = scope["path"]
+    if scope["method"] != "GET" or not (path.endswith(".ics") or path in TOKEN_IN_QUERY):
         return None
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
     return values[0] if values else None

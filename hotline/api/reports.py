@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from hotline.clock import today as desk_today
+from hotline.api.ranges import span_or_today, today
 from hotline.config import Settings
 from hotline.domain.access import exports_numbers, neutral_cell
 from hotline.domain.alerts import AlertKind
@@ -284,6 +284,8 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
     """Ledger rows started from `from` 00:00 to the end of `to` (local dates), oldest first; streamed."""
     settings = _settings(request)
     first, last = parse_range(start, end)
+    if first is None and last is None:  # never the whole ledger by default
+        first = last = today(request)
     lo, hi = day_span(first, last, settings.tz)
     stmt = select(CallRow).order_by(CallRow.started_at, CallRow.call_id)
     if lo is not None:
@@ -338,11 +340,7 @@ def breaches(request: Request, start: str | None = FROM, end: str | None = TO) -
     """Alerts whose deadline passed (breached_at) from `from` to `to` (local dates; without them today
     by the app's clock): the count of missed-call breaches (the 15-minute rule), other kinds apart."""
     settings = _settings(request)
-    given_first, given_last = parse_range(start, end)
-    today = desk_today(request.app.state.clock, settings.tz)
-    last = given_last or max(given_first or today, today)
-    first = given_first or last
-    lo, hi = day_span(first, last, settings.tz)
+    first, last, lo, hi = span_or_today(request, *parse_range(start, end))
     stmt = (select(AlertRow).where(AlertRow.breached_at.is_not(None), AlertRow.breached_at >= lo,
                                    AlertRow.breached_at < hi).order_by(AlertRow.breached_at))
     by_kind: dict[str, int] = {str(k): 0 for k in AlertKind}

@@ -16,6 +16,10 @@ from typing import Any
 
 from hotline.domain.calls import OFFERED, Outcome
 
+P90 = 0.9
+NO_SPECIALTY = "(none)"
+UNANSWERED = "(unanswered)"
+
 
 @dataclass(frozen=True, slots=True)
 class CallFigures:
@@ -27,6 +31,17 @@ class CallFigures:
     started_at: datetime
     wait_seconds: float | None
     talk_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitSums:
+    """Waits and talk times already summed elsewhere (by the database): counts, sums, the 90th percentile."""
+
+    wait_count: int = 0
+    wait_sum: float = 0.0
+    p90_wait: float | None = None
+    talk_count: int = 0
+    talk_sum: float = 0.0
 
 
 @dataclass
@@ -43,6 +58,7 @@ class AnswerRate:
     target: float = 0.75
     waits: list[float] = field(default_factory=list)
     talks: list[float] = field(default_factory=list)
+    sums: WaitSums | None = None  # when set, the averages and P90 come from here instead of the lists
 
     @property
     def answer_rate(self) -> float | None:
@@ -55,14 +71,20 @@ class AnswerRate:
 
     @property
     def avg_wait(self) -> float | None:
+        if self.sums is not None:
+            return None if not self.sums.wait_count else self.sums.wait_sum / self.sums.wait_count
         return mean(self.waits)
 
     @property
     def p90_wait(self) -> float | None:
-        return percentile(self.waits, 0.9)
+        if self.sums is not None:
+            return self.sums.p90_wait
+        return percentile(self.waits, P90)
 
     @property
     def avg_talk(self) -> float | None:
+        if self.sums is not None:
+            return None if not self.sums.talk_count else self.sums.talk_sum / self.sums.talk_count
         return mean(self.talks)
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,10 +126,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 GROUPINGS: dict[str, Callable[[CallFigures], str]] = {
-    "specialty": lambda c: c.specialty or "(none)",
+    "specialty": lambda c: c.specialty or NO_SPECIALTY,
     "day": lambda c: c.started_at.strftime("%Y-%m-%d"),
     "hour": lambda c: c.started_at.strftime("%H:00"),
-    "agent": lambda c: c.answered_by or "(unanswered)",
+    "agent": lambda c: c.answered_by or UNANSWERED,
 }
 
 

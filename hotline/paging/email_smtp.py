@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -12,6 +13,13 @@ from email.utils import formatdate, make_msgid
 from hotline.paging.base import Page, SendResult
 from hotline.paging.secret import Secret
 from hotline.paging.transport import DeliveryError, as_result
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    mime_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,29 @@ class EmailChannel:
 
     async def send(self, page: Page) -> SendResult:
         return await as_result(self.name, self._send(page))
+
+    async def send_document(self, to: Sequence[str], subject: str, text: str,
+                            attachments: Sequence[Attachment] = ()) -> SendResult:
+        """A report by e-mail (not a page): plain text with files attached, to every address in `to`."""
+        msg = EmailMessage()
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(to)
+        msg["Subject"] = subject
+        msg["Date"] = formatdate(localtime=True)
+        msg["Message-ID"] = make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1].strip("> ") or None)
+        msg.set_content(text)
+        for a in attachments:
+            maintype, subtype = a.mime_type.split("/", 1)
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+
+        async def deliver() -> str | None:
+            try:
+                await asyncio.to_thread(self._deliver, msg)
+            except (smtplib.SMTPException, OSError) as e:
+                raise DeliveryError(f"SMTP 发送失败 / SMTP send failed ({type(e).__name__})", retryable=True) from None
+            return str(msg["Message-ID"])
+
+        return await as_result(self.name, deliver())
 
     def __repr__(self) -> str:
         return f"EmailChannel(name={self.name!r}, host={self.settings.host!r}, port={self.settings.port})"

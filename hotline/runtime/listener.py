@@ -23,7 +23,7 @@ from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
-from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events, record_outage
+from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events_chunk, record_outage
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class AmiListener:
         self.connects = 0
         self.retention_days = retention_days
         self._purged_on: str | None = None
+        self._purge_task: asyncio.Future[int] | None = None
         self.queue_members = QueueMembers()
         self.on_page_ack = on_page_ack  # set by the monitor's wiring (acknowledges in page_replies)
         self.status: dict[str, Any] = {"connected": False, "connects": 0, "events": 0}
@@ -267,20 +268,37 @@ class AmiListener:
             try:
                 self._done(self.ingest.flush())  # keeps the batch and retries while the database is away
                 self._heartbeat()
-                self.purge_if_due()
+                self._start_purge()
             except Exception:  # anything else must not stop the writes for good
                 log.exception("writing the ledger failed; the batch is kept and written at the next flush")
 
-    def purge_if_due(self) -> int:
-        """Once a day: drop raw events older than the retention (the calls themselves stay)."""
+    def _purge_due(self) -> bool:
+        return (self.retention_days is not None and self.ingest.ledger.factory is not None
+                and self._purged_on != self.clock.now().date().isoformat())
+
+    def _start_purge(self) -> None:
+        """The daily purge runs in a worker thread, so the event loop keeps reading the PBX."""
+        if self._purge_task is not None and not self._purge_task.done():
+            return
+        if self._purge_due():
+            self._purge_task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.purge_if_due))
+
+    def purge_if_due(self, chunk: int = 1000) -> int:
+        """Once a day: drop raw events older than the retention (the calls themselves stay), `chunk`
+        runs per transaction so that no long lock holds up the ledger's writes."""
         factory = self.ingest.ledger.factory
         now = self.clock.now()
-        today = now.date().isoformat()
-        if self.retention_days is None or factory is None or self._purged_on == today:
+        if not self._purge_due() or factory is None or self.retention_days is None:
             return 0
-        self._purged_on = today
-        with unit_of_work(factory) as s:
-            removed = purge_raw_events(s, now - timedelta(days=self.retention_days))
+        self._purged_on = now.date().isoformat()
+        before = now - timedelta(days=self.retention_days)
+        removed = 0
+        while True:
+            with unit_of_work(factory) as s:
+                n = purge_raw_events_chunk(s, before, chunk)
+            removed += n
+            if n < chunk:
+                break
         if removed:
             log.info("raw events: %d run(s) older than %d days removed", removed, self.retention_days)
         return removed

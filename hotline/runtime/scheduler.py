@@ -184,6 +184,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher,
                                     open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
+    if settings.reports.monthly_recipients:
+        live["monthly_mail"] = start_monthly_mail(scheduler, settings, factory, clock, dispatcher.channels)
     ledger.on_completed(monitor.on_call)
     ledger.on_answered(monitor.on_answered)
     # after the monitor's listeners: a reaching call has cleared its alert when the tickets hear of it
@@ -245,3 +247,20 @@ def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[
     scheduler.add_job(jobs.tick, "cron", second=0, id=ROSTER_JOB, next_run_time=clock.now(),
                       replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)
     return jobs
+
+
+def start_monthly_mail(scheduler: Any, settings: Settings, factory: sessionmaker[Session], clock: Clock,
+                       channels: Mapping[str, Any]) -> Any:
+    """The monthly quality report on the 1st at 08:00 (and once at start, to catch up), archived and
+    e-mailed to `[reports] monthly_recipients` through the first e-mail channel of `[paging]`."""
+    from pathlib import Path
+
+    from hotline.paging.email_smtp import EmailChannel
+    from hotline.services.reports.monthly_mail import SEND_AT, MonthlyMail
+
+    mailer = next((c for c in channels.values() if isinstance(c, EmailChannel)), None)
+    job = MonthlyMail(factory, settings, clock, mailer, Path(settings.hotline.data_dir) / "reports")
+    scheduler.add_job(job.run_if_due, "cron", day=1, hour=SEND_AT.hour, minute=SEND_AT.minute, id="monthly-report",
+                      next_run_time=clock.now(), replace_existing=True, max_instances=1, coalesce=True,
+                      misfire_grace_time=None)
+    return job

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -52,6 +53,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def local_text(stored: str | None, tz: str, fmt: str) -> str | None:
+    """SQLite's `hotline_local(started_at, 'Asia/Shanghai', '%Y-%m-%d')`: a stored UTC time, formatted
+    in a timezone (PostgreSQL does this with `to_char(timezone(tz, t), ...)`)."""
+    if stored is None:
+        return None
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout, its folder is created."""
     parsed = make_url(url)
@@ -74,6 +83,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            dbapi_conn.create_function("hotline_local", 3, local_text, deterministic=True)
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)

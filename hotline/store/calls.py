@@ -53,6 +53,7 @@ class CallRow(Base):
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_caller", "caller"),
         Index("ix_calls_called", "called"),
+        Index("ix_calls_direction_started_at", "direction", "started_at", "outcome"),
     )
 
 
@@ -75,7 +76,8 @@ class RawEventRow(Base):
     digest: Mapped[str] = mapped_column(String(40), unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_raw_events_call_id", "call_id"), Index("ix_raw_events_first_at", "first_at"))
+    __table_args__ = (Index("ix_raw_events_call_id", "call_id"), Index("ix_raw_events_first_at", "first_at"),
+                      Index("ix_raw_events_last_at", "last_at"))
 
 
 class OutageRow(Base):
@@ -202,9 +204,11 @@ def load_calls(session: Session, start: datetime | None = None, end: datetime | 
     return list(session.scalars(stmt))
 
 
-def purge_raw_events(session: Session, before: datetime) -> int:
-    """Drop raw events older than the retention horizon; returns how many."""
-    result = session.execute(delete(RawEventRow).where(RawEventRow.last_at < before))
+def purge_raw_events_chunk(session: Session, before: datetime, chunk: int = 1000) -> int:
+    """Drop at most `chunk` raw-event runs older than the retention horizon (found by the `last_at`
+    index); returns how many. Call again, each in its own transaction, until it returns 0."""
+    ids = select(RawEventRow.id).where(RawEventRow.last_at < before).limit(chunk).scalar_subquery()
+    result = session.execute(delete(RawEventRow).where(RawEventRow.id.in_(ids)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -71,15 +71,15 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         sign_in(page, served, "supervisor-张伟", PASSWORD)
+        page.goto(served + "/alerts")  # alerts, breaches and returns have a page of their own
         page.wait_for_selector("#alerts tbody tr")
-        page.wait_for_selector("#duty tbody tr")
         page.wait_for_selector("#warnings .warn")
 
         (alert,) = page.locator("#alerts tbody tr").all_inner_texts()
         cells = alert.split("\t")
         assert cells[0] == f"{CALLER} (Wang Fang)"
         assert cells[1].startswith(f"{DAY} 13:48:34")  # first missed: when the caller hung up
-        assert cells[2:4] == ["network", "待处理 open"]
+        assert cells[2:4] == ["网络 / Network", "待处理 open"]  # the config's name, not `network`
         # paged at 0, 5 and 10 minutes: first line, second line, manager on duty then
         assert cells[4] == "、".join(name for tier in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)
                                      for name, _ in duty[tier])
@@ -94,7 +94,12 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         unreturned = page.locator("#unreturned tbody tr").all_inner_texts()
         assert len(unreturned) == 1 and unreturned[0].startswith(CALLER) and unreturned[0].endswith("是 yes")
         assert page.locator("#returned tbody tr").inner_text().split("\t")[:2] == ["0", "0"]
+        assert "不可用" not in page.locator("body").inner_text()
+        page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)
 
+        page.goto(served + "/duty")
+        page.wait_for_selector("#duty tbody tr")
+        page.wait_for_selector("#warnings .warn")
         rows = [r.split("\t") for r in page.locator("#duty tbody tr").all_inner_texts()]
         shown = {(r[0], r[1], r[2]) for r in rows}
         for tier, label in ((Tier.FIRST_LINE, "一线 First line"), (Tier.SECOND_LINE, "二线 Second line"),
@@ -104,8 +109,15 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
 
         banner = page.locator("#warnings").inner_text()
         assert "2027 年的法定节假日" in banner and "official 2027 holiday" in banner
+        page.wait_for_selector("#gaps tbody tr")
         assert "无空档 no gaps" in page.locator("#gaps tbody").inner_text()
-        assert "network" in page.locator("#rates tbody").inner_text()
+        assert "不可用" not in page.locator("body").inner_text()
+
+        page.goto(served + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
+        expect(page.locator("#tile-breaches")).to_have_text("1")
+        assert page.locator("#tile-alerts").inner_text() == "1"
         assert "不可用" not in page.locator("body").inner_text()
         page.screenshot(path=str(tmp_path / "panels.png"), full_page=True)
         browser.close()
@@ -119,6 +131,7 @@ def test_export_links_download_the_selected_range(served: str, tmp_path: Path) -
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(accept_downloads=True)
         sign_in(page, served, "supervisor-张伟", PASSWORD)
+        page.goto(served + "/reports")
         page.wait_for_selector("#rates tbody tr")
         page.fill("#from", DAY)
         page.fill("#to", DAY)
@@ -172,19 +185,26 @@ def test_page_survives_a_failing_and_an_unreachable_endpoint(served: str) -> Non
         page.route("**/api/roster/on-duty*", fail)
         page.route("**/api/reports/breaches*", lambda route: route.abort())
         sign_in(page, served, "supervisor-张伟", PASSWORD)
-        page.wait_for_selector("#alerts tbody tr")
+        page.goto(served + "/duty")
         expect(page.locator("#duty-status")).to_contain_text("不可用")
-        expect(page.locator("#breaches-status")).to_contain_text("不可用")
         assert page.locator("#duty-status").inner_text() == "不可用 / unavailable (HTTP 500)"
         assert page.locator("#duty tbody tr").count() == 0
+        page.wait_for_selector("#gaps tbody tr")  # the other roster panel still works
+        assert "2027" in page.locator("#warnings").inner_text()
+
+        page.goto(served + "/alerts")
+        page.wait_for_selector("#alerts tbody tr")
+        expect(page.locator("#breaches-status")).to_contain_text("不可用")
         assert page.locator("#breach-count").inner_text() == "-"
         # everything else still works
         assert CALLER in page.locator("#alerts tbody").inner_text()
         assert CALLER in page.locator("#unreturned tbody").inner_text()
-        assert "2027" in page.locator("#warnings").inner_text()
-        assert "network" in page.locator("#rates tbody").inner_text()
         expect(page.locator("#status")).to_contain_text("panels unavailable")
         assert "breaches" in page.locator("#status").inner_text()
+
+        page.goto(served + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         browser.close()
 
 
@@ -202,11 +222,15 @@ def test_page_without_the_alerts_part_shows_those_panels_unavailable(
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         sign_in(page, url, "supervisor-张伟", PASSWORD)
-        page.wait_for_selector("#duty tbody tr")
+        page.goto(url + "/alerts")
         for panel in ("alerts", "unreturned", "returned"):
             expect(page.locator(f"#{panel}-status")).to_contain_text("HTTP 404")
         assert page.locator("#alerts-status").inner_text() == "不可用 / unavailable (HTTP 404)"
         expect(page.locator("#breach-count")).to_have_text("1")
-        assert "network" in page.locator("#rates tbody").inner_text()
+        page.goto(url + "/duty")
+        page.wait_for_selector("#duty tbody tr")
+        page.goto(url + "/")
+        page.wait_for_selector("#rates tbody tr")
+        assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         browser.close()
     db.engine.dispose()

@@ -4,6 +4,7 @@ nonsense override refused with its reason. Every effect is checked against the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -38,7 +39,7 @@ def night_of_1124(service: RosterService) -> list[str]:
 
 def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterService], tmp_path: Path) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, service = roster
     with sync_playwright() as pw:
@@ -67,9 +68,7 @@ def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterS
 
         page.click("#save-btn")
         page.wait_for_selector("#undo-btn")
-        page.wait_for_function(
-            "document.querySelector(\"#grid tr[data-tier=first_line] td[data-day='2026-11-24']\").innerText"
-            ".includes('李娜')")
+        expect(page.locator("#grid tr[data-tier=first_line] td[data-day='2026-11-24']")).to_contain_text("李娜")
         assert night_of_1124(service) == ["李娜"]
         assert page.locator(f"{first} .shift[data-person=李娜]").get_attribute("data-layer") == "override"
         assert service.history(1)[0].action == "override"
@@ -77,9 +76,7 @@ def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterS
         page.click("#undo-btn")
         page.wait_for_selector("#undo-result")
         assert page.locator("#undo-result").inner_text().startswith("已撤销 / undone #")
-        page.wait_for_function(
-            "document.querySelector(\"#grid tr[data-tier=first_line] td[data-day='2026-11-24']\").innerText"
-            ".includes('张伟')")
+        expect(page.locator("#grid tr[data-tier=first_line] td[data-day='2026-11-24']")).to_contain_text("张伟")
         assert night_of_1124(service) == ["张伟"]
         assert service.history(1)[0].action == "override.remove"
 
@@ -92,14 +89,14 @@ def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterS
         assert page.is_disabled("#save-btn")
 
         page.select_option("#view", "month")
-        page.wait_for_function("document.querySelectorAll('#grid thead th').length === 31")  # the tier + 30 days
+        expect(page.locator("#grid thead th")).to_have_count(31)  # the tier + 30 days
         page.screenshot(path=str(tmp_path / "roster.png"), full_page=True)
         browser.close()
 
 
 def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService], tmp_path: Path) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, service = roster
     table = tmp_path / "11月.csv"
@@ -122,7 +119,7 @@ def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService],
             "~ 缩短 / change: 2026-11-24 09:00–17:00 二线 陈静 二线 → 09:00–13:00"]
         assert page.locator(second).inner_text() == "09:00–17:00 陈静"  # nothing stored yet
         page.click("#import-apply")
-        page.wait_for_function(f"document.querySelector(\"{second}\").innerText.includes('赵敏')")
+        expect(page.locator(second)).to_contain_text("赵敏")
         assert page.locator(second).inner_text().splitlines() == ["09:00–13:00 陈静", "13:00–17:00 赵敏"]
         assert page.locator("#import-summary").inner_text().startswith("已导入 / imported")
         assert page.is_disabled("#import-apply")
@@ -140,7 +137,7 @@ def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService],
 def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, settings: Settings) -> None:
     require_browser()
     import httpx
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     approving = replace(settings, extra={**settings.extra, "roster": {"approval": True}})
     db = open_database(f"sqlite:///{tmp_path / 'approval.db'}")
@@ -154,7 +151,7 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
         page.goto(url + "/roster?start=2026-11-23")
         page.wait_for_selector("#grid tbody tr")
         page.select_option("#actor", "张伟")
-        page.wait_for_function("document.getElementById('save-btn').textContent === '申请 Request'")
+        expect(page.locator("#save-btn")).to_have_text("申请 Request")
         page.click(f"{first} .shift[data-person=张伟]")
         page.select_option("#o-by", "李娜")
         page.click("#preview-btn")
@@ -171,7 +168,7 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
         assert "is not a manager" in page.locator("#preview").inner_text()
         page.select_option("#actor", "周强")
         page.click("#requests tbody tr button.approve")
-        page.wait_for_function(f"document.querySelector(\"{first}\").innerText.includes('李娜')")
+        expect(page.locator(first)).to_contain_text("李娜")
         assert page.locator("#requests tbody tr").count() == 0
         assert night_of_1124(service) == ["李娜"]
         assert [c.action for c in service.history(3)][:2] == ["request.approve", "override"]
@@ -188,7 +185,7 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
 
 def test_swap_from_the_grid_and_undo(roster: tuple[str, RosterService]) -> None:
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, service = roster
     day = "#grid tr[data-tier=first_line] td[data-day='2026-11-26']"
@@ -209,11 +206,11 @@ def test_swap_from_the_grid_and_undo(roster: tuple[str, RosterService]) -> None:
             "王芳@2026-11-26T08:00", "张伟@2026-11-26T20:00")
         page.click("#swap-btn")
         page.wait_for_selector("#swap-undo")
-        page.wait_for_function(f"document.querySelector(\"{day}\").innerText.startsWith('08:00–20:00 张伟')")
+        expect(page.locator(day)).to_have_text(re.compile("^" + re.escape("08:00–20:00 张伟")))
         assert page.locator(day).inner_text().splitlines() == ["08:00–20:00 张伟", "20:00–08:00 王芳"]
         assert (first_line("2026-11-26T10:00"), first_line("2026-11-26T22:00")) == (["张伟"], ["王芳"])
         page.click("#swap-undo")
-        page.wait_for_function(f"document.querySelector(\"{day}\").innerText.startsWith('08:00–20:00 王芳')")
+        expect(page.locator(day)).to_have_text(re.compile("^" + re.escape("08:00–20:00 王芳")))
         assert page.locator("#swap-result").inner_text().startswith("已撤销 / undone #")
         assert (first_line("2026-11-26T10:00"), first_line("2026-11-26T22:00")) == (["王芳"], ["张伟"])
         # swapping with oneself is refused with its reason

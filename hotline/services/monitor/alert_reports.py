@@ -77,10 +77,10 @@ def unreturned(factory: sessionmaker[Session], limit: int = 1000) -> list[Unretu
 
 
 def returned(factory: sessionmaker[Session], start: datetime | None = None, end: datetime | None = None,
-             ) -> list[Returned]:
+             limit: int | None = None) -> list[Returned]:
     """Cleared missed-call alerts (the caller was reached), by time of the missed call."""
     stmt = select(AlertRow).where(AlertRow.kind == str(AlertKind.MISSED_CALL),
-                                  AlertRow.state == str(AlertState.CLEARED)).order_by(AlertRow.opened_at)
+                                  AlertRow.state == str(AlertState.CLEARED)).order_by(AlertRow.opened_at).limit(limit)
     if start is not None:
         stmt = stmt.where(AlertRow.opened_at >= start)
     if end is not None:

@@ -88,9 +88,9 @@ class IncidentService:
             assert alert is not None
             return _incident(row, alert)
 
-    def list(self, open_only: bool = False) -> list[Incident]:
+    def list(self, open_only: bool = False, limit: int | None = None) -> list[Incident]:
         stmt = (select(IncidentRow, AlertRow).join(AlertRow, AlertRow.alert_id == IncidentRow.alert_id)
-                .order_by(IncidentRow.declared_at.desc()))
+                .order_by(IncidentRow.declared_at.desc()).limit(limit))
         if open_only:
             stmt = stmt.where(IncidentRow.reported_at.is_(None))
         with unit_of_work(self.monitor.factory) as s:

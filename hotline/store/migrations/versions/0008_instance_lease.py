@@ -1,7 +1,7 @@
 """Instance leases: the single active instance serving Twilio webhooks.
 
 Revision ID: 0008_instance_lease
-Revises: 0006_tickets
+Revises: 0007_reports
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0008_instance_lease"
-down_revision = "0006_tickets"
+down_revision = "0007_reports"
 branch_labels = None
 depends_on = None
 

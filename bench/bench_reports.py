@@ -1,0 +1,256 @@
+"""Report benchmark: fill N generated calls over 12 months, then time each report beside the plain-SQL
+floor (the simplest GROUP BY that counts the same calls), on SQLite (a file) and PostgreSQL (a private
+schema, with --pg URL or HOTLINE_TEST_PG_URL).
+
+    python bench/bench_reports.py [--calls 500000] [--big (5,000,000)] [--pg URL] [--no-sqlite]
+                                  [--reference]
+
+Figures: a month's answer rate by specialty / day / hour / agent (GROUP BY, P90 by percentile_disc on
+PostgreSQL), the whole monthly quality report's figures, the dashboard summary of today with 20
+concurrent clients (p50 / p99); with --reference also the old path (every call loaded and counted in
+Python by domain/kpi.py) for one month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from hotline.clock import ManualClock  # noqa: E402
+from hotline.config import load_settings  # noqa: E402
+from hotline.runtime.assembly import open_database  # noqa: E402
+from hotline.services.reports.answer_rate import answer_rate_report, reference_answer_rate_report  # noqa: E402
+from hotline.store.calls import CallRow  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONTH = date(2026, 11, 1)
+END = datetime(2026, 12, 1, tzinfo=TZ)  # the calls fill the 365 days before this
+SPECIALTIES = ["network", "servers", "applications"]
+PEOPLE = ["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄勇"]
+OUTCOMES = ["answered"] * 16 + ["abandoned"] * 2 + ["timeout", "busy", "ivr_abandoned"]
+COLUMNS = ["call_id", "provider", "direction", "caller", "called", "specialty", "outcome", "answered_by",
+           "started_at", "ended_at", "wait_seconds", "talk_seconds", "estimated"]
+
+
+def generated(n: int, seed: int = 5) -> Any:
+    """n calls over the 365 days before END, busier in office hours; one tuple per call (UTC times)."""
+    rnd = random.Random(seed)
+    first = END - timedelta(days=365)
+    span = 365 * 86400
+    for i in range(n):
+        at = first + timedelta(seconds=rnd.randrange(span))
+        if not 8 <= at.hour <= 18 and rnd.random() < 0.6:  # fold most night calls into the day
+            at = at.replace(hour=rnd.randrange(9, 18))
+        outcome = rnd.choice(OUTCOMES)
+        wait = round(rnd.expovariate(1 / 20), 3) if outcome != "ivr_abandoned" else None
+        talk = round(rnd.uniform(20, 900), 3) if outcome == "answered" else None
+        utc = at.astimezone(UTC)
+        yield (f"b{i:08d}", "asterisk", "inbound" if rnd.random() > 0.08 else "outbound",
+               f"138{rnd.randrange(10**8):08d}", "4008001234", rnd.choice(SPECIALTIES), outcome,
+               rnd.choice(PEOPLE) if outcome == "answered" else None, utc, utc + timedelta(seconds=300),
+               wait, talk, False)
+
+
+def fill(factory: sessionmaker[Session], n: int) -> float:
+    t0 = time.perf_counter()
+    with factory() as s:
+        conn = s.connection()
+        if conn.dialect.name == "postgresql":
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor().copy(f"COPY calls ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in generated(n):
+                    copy.write_row(row)
+        else:
+            batch: list[dict[str, Any]] = []
+            for row in generated(n):
+                batch.append(dict(zip(COLUMNS, row, strict=True)))
+                if len(batch) == 20000:
+                    conn.execute(insert(CallRow), batch)
+                    batch = []
+            if batch:
+                conn.execute(insert(CallRow), batch)
+        s.commit()
+        if conn.dialect.name == "postgresql":
+            s.execute(text("ANALYZE calls"))
+        else:
+            s.execute(text("ANALYZE"))
+        s.commit()
+    return time.perf_counter() - t0
+
+
+def best(fn: Callable[[], Any], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def floor_sql(factory: sessionmaker[Session], lo: datetime, hi: datetime, key: str) -> Callable[[], Any]:
+    """The plain-SQL floor: count offered and answered per group, nothing else."""
+    def run() -> Any:
+        with factory() as s:
+            dialect = s.get_bind().dialect.name
+            if dialect == "sqlite":
+                lo_v: Any = lo.astimezone(UTC).replace(tzinfo=None)
+                hi_v: Any = hi.astimezone(UTC).replace(tzinfo=None)
+            else:
+                lo_v, hi_v = lo, hi
+            sql = (f"SELECT {key}, count(*), sum(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) FROM calls "
+                   "WHERE direction = 'inbound' AND started_at >= :lo AND started_at < :hi GROUP BY 1")
+            return s.execute(text(sql), {"lo": lo_v, "hi": hi_v}).all()
+    return run
+
+
+def local_key(dialect: str, by: str) -> str:
+    if by in ("specialty", "agent"):
+        return "specialty" if by == "specialty" else "answered_by"
+    fmt = {"day": ("YYYY-MM-DD", "%Y-%m-%d"), "hour": ("HH24", "%H:00")}[by]
+    if dialect == "postgresql":
+        return f"to_char(timezone('Asia/Shanghai', started_at), '{fmt[0]}')"
+    return f"hotline_local(started_at, 'Asia/Shanghai', '{fmt[1]}')"
+
+
+def bench(url: str, n: int, reference: bool) -> None:
+    db = open_database(url)
+    print(f"  filled {n:,} calls in {fill(db.factory, n):.1f} s")
+    settings = load_settings(ROOT / "config" / "hotline.toml", env={})
+    last = (MONTH.replace(month=MONTH.month % 12 + 1) - timedelta(days=1))
+    lo, hi = datetime(2026, 11, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ)
+    with db.factory() as s:
+        month_calls = s.execute(text("SELECT count(*) FROM calls WHERE started_at >= :lo AND started_at < :hi"),
+                                {"lo": lo.astimezone(UTC).replace(tzinfo=None) if db.engine.dialect.name == "sqlite"
+                                 else lo, "hi": hi.astimezone(UTC).replace(tzinfo=None)
+                                 if db.engine.dialect.name == "sqlite" else hi}).scalar()
+    print(f"  a month (2026-11) = {month_calls:,} calls")
+    print(f"  {'figure':<44}{'time':>10}{'SQL floor':>12}{'ratio':>8}")
+    for by in ("specialty", "day", "hour", "agent"):
+        def report(by: str = by) -> object:
+            return answer_rate_report(db.factory, TZ, start=MONTH, end=last, by=by)
+
+        t = best(report)
+        f = best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
+        print(f"  {'month answer rate by ' + by:<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
+    try:
+        from hotline.services.reports.monthly import build_monthly
+    except ImportError:
+        build_monthly = None  # type: ignore[assignment]
+    if build_monthly is not None:
+        clock = ManualClock(datetime(2026, 12, 1, 8, tzinfo=TZ), TZ)
+        t = best(lambda: build_monthly(db.factory, settings, MONTH, clock.now()), runs=2)
+        f = sum(best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
+                for by in ("specialty", "agent", "day", "hour"))
+        print(f"  {'monthly quality report (all figures)':<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
+        from hotline.services.reports.monthly_render import monthly_pdf
+
+        doc = build_monthly(db.factory, settings, MONTH, clock.now())
+        t = best(lambda: monthly_pdf(doc), runs=1)
+        print(f"  {'monthly report PDF rendering (WeasyPrint)':<44}{t:>9.3f}s")
+    summary(db, settings)
+    if reference:
+        t = best(lambda: reference_answer_rate_report(db.factory, TZ, start=MONTH, end=last), runs=1)
+        f = best(floor_sql(db.factory, lo, hi, "specialty"))
+        print(f"  {'month answer rate, old path (Python)':<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
+    db.engine.dispose()
+
+
+def summary(db: Any, settings: Any) -> None:
+    """The dashboard summary of one busy day: computed once (cold, the month's days not yet cached), then
+    asked over HTTP by 20 clients at once, 20 requests each, from a real uvicorn (the app shares one
+    computation per live interval between its clients, as it does in production)."""
+    import asyncio
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from hotline.api.app import create_app
+    from hotline.services.reports.dashboard import Dashboard
+
+    now = datetime(2026, 11, 30, 16, 0, tzinfo=TZ)
+    t0 = time.perf_counter()
+    Dashboard(db.factory, settings).summary(now)
+    print(f"  {'dashboard summary, one computation (cold)':<44}{(time.perf_counter() - t0) * 1000:>8.1f}ms")
+    app = create_app(settings, db.factory, ManualClock(now, TZ), live={})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    latencies: list[float] = []
+
+    async def client(http: httpx.AsyncClient) -> None:
+        for _ in range(20):
+            t = time.perf_counter()
+            r = await http.get("/api/dashboard/summary")
+            r.raise_for_status()
+            latencies.append(time.perf_counter() - t)
+            await asyncio.sleep(0.1)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            (await http.get("/api/dashboard/summary")).raise_for_status()  # the server's first computation
+            await asyncio.gather(*(client(http) for _ in range(20)))
+
+    asyncio.run(run())
+    server.should_exit = True
+    thread.join(10)
+    latencies.sort()
+    p50, p99 = statistics.median(latencies), latencies[max(0, int(0.99 * len(latencies)) - 1)]
+    print(f"  {'dashboard summary over HTTP, 20 clients: p50':<44}{p50 * 1000:>8.1f}ms")
+    print(f"  {'dashboard summary over HTTP, 20 clients: p99':<44}{p99 * 1000:>8.1f}ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=500_000)
+    ap.add_argument("--big", action="store_true", help="5,000,000 calls (the issue's figure)")
+    ap.add_argument("--pg", default=os.environ.get("HOTLINE_TEST_PG_URL", ""))
+    ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--reference", action="store_true", help="also time the old Python path for one month")
+    args = ap.parse_args()
+    n = 5_000_000 if args.big else args.calls
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"SQLite ({n:,} calls)")
+            bench(f"sqlite:///{tmp}/bench.db", n, args.reference)
+    if args.pg:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            sep = "&" if "?" in args.pg else "?"
+            print(f"PostgreSQL ({n:,} calls)")
+            bench(f"{args.pg}{sep}options=-csearch_path%3D{schema}", n, args.reference)
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""`hotline report monthly | issue | issued`: the monthly quality report (质量月报) as JSON, HTML, XLSX or
+PDF; issuing it (frozen, versioned) once every missed target has its cause and action."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hotline.config import Settings
+
+FORMATS = ("json", "html", "xlsx", "pdf")
+
+
+def register_monthly(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
+                     common: argparse.ArgumentParser) -> None:
+    m = rsub.add_parser("monthly", parents=[common], help="质量月报 monthly quality report")
+    m.add_argument("--month", required=True, help="the month, YYYY-MM (e.g. 2026-11)")
+    m.add_argument("--format", choices=FORMATS, default="json")
+    m.add_argument("-o", "--output", type=Path, default=None,
+                   help="file to write (default: standard output; required for xlsx and pdf)")
+    m.add_argument("--issued", action="store_true", help="the issued (frozen) report instead of today's figures")
+    m.add_argument("--version", type=int, default=None, help="with --issued: this version (default: the latest)")
+    m.add_argument("--db", help="database URL (default from config)")
+    m.set_defaults(func=cmd_monthly)
+
+    i = rsub.add_parser("issue", parents=[common], help="发布质量月报 issue the monthly report (frozen, versioned)")
+    i.add_argument("--month", required=True, help="the month, YYYY-MM")
+    i.add_argument("--by", required=True, help="who issues it (name)")
+    i.add_argument("--analysis", type=Path, default=None,
+                   help="YAML file: indicator key -> {cause: 原因分析, action: 改进措施}, for every missed target")
+    i.add_argument("--db", help="database URL (default from config)")
+    i.set_defaults(func=cmd_issue)
+
+    ls = rsub.add_parser("issued", parents=[common], help="已发布的质量月报 list issued monthly reports")
+    ls.add_argument("--db", help="database URL (default from config)")
+    ls.set_defaults(func=cmd_issued)
+
+
+def _fail(text: str) -> int:
+    print(f"错误 / error: {text}", file=sys.stderr)
+    return 2
+
+
+def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.monthly import build_monthly, parse_month
+    from hotline.services.reports.monthly_files import render
+    from hotline.services.reports.monthly_issue import issued_report
+
+    try:
+        first_day = parse_month(args.month)
+    except ValueError as e:
+        return _fail(str(e))
+    if args.format in ("xlsx", "pdf") and args.output is None:
+        return _fail(f"--format {args.format} needs -o FILE")
+    db = open_database(args.db or settings.database_url)
+    doc: dict[str, Any] | None
+    if args.issued:
+        doc = issued_report(db.factory, first_day.strftime("%Y-%m"), args.version)
+        if doc is None:
+            return _fail(f"{first_day:%Y-%m} 的质量月报尚未发布 / the report of {first_day:%Y-%m} "
+                         f"{'version ' + str(args.version) + ' ' if args.version else ''}was not issued")
+    else:
+        doc = build_monthly(db.factory, settings, first_day, SystemClock(settings.tz).now())
+    data = render(doc, args.format, settings.reports.answer_rate_target)
+    if args.output is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        args.output.write_bytes(data)
+        print(f"已写入 / written: {args.output}", file=sys.stderr)
+    db.engine.dispose()
+    return 0
+
+
+def _analysis(path: Path | None) -> dict[str, dict[str, str]]:
+    import yaml
+
+    if path is None:
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f"{path}: expected `indicator.key: {{cause: ..., action: ...}}` entries")
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.items()}
+
+
+def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.monthly import parse_month
+    from hotline.services.reports.monthly_issue import issue_monthly
+
+    try:
+        first_day = parse_month(args.month)
+        analysis = _analysis(args.analysis)
+    except (ValueError, OSError) as e:
+        return _fail(str(e))
+    db = open_database(args.db or settings.database_url)
+    try:
+        doc = issue_monthly(db.factory, settings, first_day, SystemClock(settings.tz).now(), args.by, analysis)
+    except ValueError as e:
+        return _fail(str(e))
+    finally:
+        db.engine.dispose()
+    issued = doc["issued"]
+    print(f"已发布 {doc['month']} 质量月报 第 {issued['version']} 版 / issued the {doc['month']} report, "
+          f"version {issued['version']}, by {issued['issued_by']}")
+    return 0
+
+
+def cmd_issued(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.monthly_issue import issued_reports
+
+    db = open_database(args.db or settings.database_url)
+    rows = issued_reports(db.factory)
+    db.engine.dispose()
+    print(f"{'月份 month':<12}{'版本 version':>14}  {'发布时间 issued at':<28}发布人 by")
+    for month, version, at, by in rows:
+        print(f"{month:<12}{version:>14}  {at.astimezone(settings.tz).isoformat(timespec='minutes'):<28}{by}")
+    return 0

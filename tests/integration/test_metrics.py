@@ -1,0 +1,82 @@
+"""/metrics scraped over HTTP and parsed with prometheus_client's own parser: today's calls by outcome
+and specialty, callers waiting, open alerts, pages sent / failed per channel, outbox depth, AMI state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from hotline.api.app import create_app
+from hotline.config import Settings
+from hotline.domain.calls import Call, Direction
+from hotline.services.calls.ledger import Ledger
+from hotline.store.base import unit_of_work
+from hotline.store.calls import upsert_calls
+from tests.integration.monitor_fakes import MIN, T0, RecordingSender, answered, missed, rig
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+async def test_metrics_are_scraped_and_parse(settings: Settings, db_url: str) -> None:
+    r = rig(db_url)
+    # two inbound calls today: one answered (network), one abandoned (network) -> an open alert, paged
+    calls = [missed("13800138004", T0, "m1"),
+             answered("010-12345678", "4008001234", T0 - 5 * MIN, Direction.INBOUND, "a1")]
+    calls[1].specialty = "servers"
+    with unit_of_work(r.monitor.factory) as s:
+        upsert_calls(s, calls)
+    r.monitor.on_call(calls[0])
+    await r.outbox.drain(RecordingSender(failing=frozenset({"sms"})))  # first attempt fails
+    # a caller in the queue for 95 s right now, in the live ledger
+    ledger = Ledger(r.monitor.factory)
+    r.clock.set(T0 + 2 * MIN)
+    waiting = Call("w1", "asterisk", Direction.INBOUND, T0, caller="13912345678", queue="network",
+                   specialty="network", staff_reached_at=T0 + 2 * MIN - timedelta(seconds=95))
+    ledger.open["w1"] = waiting
+    live = {"ledger": ledger, "monitor": r.monitor, "listener": {"connected": True, "connects": 2, "events": 417}}
+    app = create_app(settings, r.monitor.factory, r.clock, live=live)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        resp = await client.get("/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    m = samples(resp.text)
+    assert m[("hotline_calls_today", (("outcome", "abandoned"), ("specialty", "network")))] == 1
+    assert m[("hotline_calls_today", (("outcome", "answered"), ("specialty", "servers")))] == 1
+    assert m[("hotline_callers_waiting", ())] == 1
+    assert m[("hotline_longest_wait_seconds", ())] == 95
+    assert m[("hotline_open_alerts", (("kind", "missed_call"),))] == 1
+    assert m[("hotline_open_alerts", (("kind", "incident"),))] == 0
+    assert m[("hotline_oldest_open_alert_seconds", ())] == 120
+    assert m[("hotline_pages_total", (("channel", "sms"), ("result", "failed")))] == 1
+    assert m[("hotline_outbox_depth", (("status", "pending"),))] == 1  # the failed page waits for its retry
+    assert m[("hotline_ami_connected", ())] == 1
+    assert m[("hotline_ami_events_total", ())] == 417
+    assert m[("hotline_breaches_today", ())] == 0
+
+    # without a listener in the process the AMI state is 0, and the scrape still works
+    app2 = create_app(settings, r.monitor.factory, r.clock, live={})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app2), base_url="http://t") as client:
+        m2 = samples((await client.get("/metrics")).text)
+    assert m2[("hotline_ami_connected", ())] == 0 and m2[("hotline_callers_waiting", ())] == 0
+    r.dispose()
+
+
+def test_the_grafana_dashboard_only_asks_for_metrics_we_export() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-hotline.json").read_text("utf-8"))
+    exported = {"hotline_calls_today", "hotline_callers_waiting", "hotline_longest_wait_seconds",
+                "hotline_open_alerts", "hotline_oldest_open_alert_seconds", "hotline_breaches_today",
+                "hotline_pages_total", "hotline_outbox_depth", "hotline_ami_connected", "hotline_ami_events_total",
+                "hotline_ami_connects_total"}
+    asked = {name for p in doc["panels"] for t in p["targets"] for name in re.findall(r"hotline_\w+", t["expr"])}
+    assert asked and asked <= exported
