@@ -17,7 +17,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
+from hotline.api.guard import mask_numbers
 from hotline.api.ranges import today
+from hotline.domain.access import sees_numbers
 from hotline.services.reports.answer_rate import day_span
 from hotline.services.reports.dashboard import Dashboard, recent_calls
 
@@ -103,12 +105,16 @@ def feed_of(state: Any) -> LiveFeed:
 async def _events(request: Request, names: tuple[str, ...]) -> AsyncIterator[str]:
     """SSE frames: each named part of the live payload whenever it changed, then a comment to keep alive."""
     feed = feed_of(request.app.state)
+    principal = getattr(request.state, "principal", None)
+    # the guard masks JSON responses for roles that do not see numbers; a stream is masked here
+    masked = principal is None or not sees_numbers(principal.role)
     sent: dict[str, str] = {}
     yield f"retry: {int(feed.interval * 1000)}\n\n"
     while not await request.is_disconnected():
         payload = await feed.payload()
         for name in names:
-            data = json.dumps(payload[name], ensure_ascii=False, default=str)
+            part = mask_numbers(payload[name]) if masked else payload[name]
+            data = json.dumps(part, ensure_ascii=False, default=str)
             if sent.get(name) != data:
                 sent[name] = data
                 yield f"event: {name}\ndata: {data}\n\n"

@@ -5,11 +5,13 @@ under the strict CSP (no inline script), so a violation would stop these pages f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from hotline.api.app import create_app
+from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
 from hotline.services.calls.ledger import Ledger
@@ -28,7 +30,9 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
     ingest.finish()
     add_account(db.factory, "zhangwei", "staff", "张伟")
     add_account(db.factory, "wall", "viewer")
-    with serve(create_app(settings, db.factory, live={"ledger": ledger})) as url:
+    # the app's clock on the day of the recorded call: the pages show today by default
+    clock = ManualClock(datetime(2026, 11, 23, 15, 0, tzinfo=settings.tz), settings.tz)
+    with serve(create_app(settings, db.factory, clock, live={"ledger": ledger})) as url:
         yield url
     db.engine.dispose()
 
@@ -53,6 +57,7 @@ def test_login_wrong_password_then_right_then_logout(served: str) -> None:
         page.click("button[type=submit]")
         page.wait_for_url(served + "/")
         expect(page.locator("#me")).to_have_text("张伟 · staff")
+        page.goto(served + "/calls")  # the calls have a page of their own
         expect(page.locator("#calls tbody tr")).to_have_count(1)
         assert "13800138000" in page.locator("#calls tbody").inner_text()  # staff call back: full numbers
         cookies = {c["name"]: c for c in page.context.cookies()}
@@ -104,9 +109,12 @@ def test_the_wallboard_reads_as_a_viewer_with_numbers_masked(served: str) -> Non
         page = browser.new_page()
         sign_in(page, served, "wall", PASSWORD)
         expect(page.locator("#me")).to_have_text("wall · viewer")
+        page.goto(served + "/calls")
         expect(page.locator("#calls tbody tr")).to_have_count(1)
         calls = page.locator("#calls tbody").inner_text()
         assert "138****8000" in calls and "13800138000" not in calls
+        assert "13800138000" not in page.content()
+        page.goto(served + "/reports")
         expect(page.locator("#rates tbody tr").first).to_be_visible()
         assert "13800138000" not in page.content()
         browser.close()

@@ -75,7 +75,8 @@ def test_a_new_call_appears_without_reload(served: Served, tmp_path: Path) -> No
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        calls = browser.new_page()
+        context = browser.new_context()  # one browser session: both pages share the sign-in
+        calls = context.new_page()
         sign_in(calls, served.url, "supervisor-张伟", PASSWORD)
         calls.goto(served.url + "/calls")
         expect(calls.locator("#calls tbody tr")).to_have_count(1)
@@ -84,7 +85,7 @@ def test_a_new_call_appears_without_reload(served: Served, tmp_path: Path) -> No
         assert first[6:] == ["12秒", "3分12秒"]  # wait from reaching staff; durations as the desk says them, not 192.0
         assert "+8613912345678" in calls.locator("#open tbody").inner_text()
 
-        overview = browser.new_page()
+        overview = context.new_page()
         overview.goto(served.url + "/")
         expect(overview.locator("#tile-rate-total")).to_have_text("100.0%")
         assert overview.locator("#tile-waiting").inner_text() == "1"
