@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from anyio import to_thread
+from starlette._utils import get_route_path
 
 from hotline.clock import Clock
 from hotline.domain.access import (
@@ -87,6 +88,13 @@ def host_of(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def route_path(scope: Scope) -> str:
+    """The path the router routes: without the `root_path` a proxy's prefix gave (hotline/api/prefix.py),
+    e.g. '/twilio/voice' for '/desk/twilio/voice'. The guard decides on this path and nothing else, with
+    Starlette's own function, so that what it lets through is the route that answers."""
+    return get_route_path(scope)
+
+
 def client_address(scope: Scope) -> str | None:
     client = scope.get("client")
     return str(client[0]) if client else None
@@ -124,7 +132,7 @@ class AccessGuard:
             return
         parts = self.parts()
         method: str = scope["method"]
-        path: str = scope["path"]
+        path = route_path(scope)
         headers = _headers(scope)
         https = parts.config.https or scope.get("scheme") == "https"
         send = _with_security_headers(send, path, https)
@@ -140,7 +148,7 @@ class AccessGuard:
         principal = await to_thread.run_sync(self._principal, parts, headers, _feed_token(scope))
         if principal is None:
             if method == "GET" and b"text/html" in headers.get(b"accept", b""):
-                await _redirect(send, "/login?next=" + quote(path))
+                await _redirect(send, "/login?next=" + quote(scope["path"]))  # the path the browser asked for
             else:
                 await _refuse(send, 401, "请先登录 / sign in first (session cookie or API token)")
             return
@@ -214,7 +222,7 @@ TOKEN_IN_QUERY = ("/wall", "/api/wall/stream")
 def _feed_token(scope: Scope) -> str | None:
     """`?token=` of a calendar feed (`….ics`) or the wallboard: phone calendars and a TV browser open a URL
     and send no header."""
-    path = scope["path"]
+    path = route_path(scope)
     if scope["method"] != "GET" or not (path.endswith(".ics") or path in TOKEN_IN_QUERY):
         return None
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")

@@ -249,6 +249,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ack.set_defaults(func=cmd_page_ack)
     pbx = sub.add_parser("pbx", parents=[COMMON],
                          help="打印 PBX 需要安装的全部内容 / print everything to install on the Asterisk PBX")
-    pbx.add_argument("files", nargs="*", metavar="FILE", help="IVR scripts (default ivr_scripts/*.yaml)")
-    pbx.add_argument("--out", help="write the files into this directory instead of printing")
+    pbx.add_argument("files", nargs="*", metavar="FILE", help="IVR 脚本 / IVR scripts (default ivr_scripts/*.yaml)")
+    pbx.add_argument("--out", help="写入此目录 / write the files into this directory instead of printing")
     pbx.set_defaults(func=cmd_pbx)

@@ -17,34 +17,34 @@ from hotline.services.tickets.knowledge import Article, ArticleNotFound, Knowled
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    k = sub.add_parser("kb", parents=[COMMON], help="knowledge base / 知识库")
+    k = sub.add_parser("kb", parents=[COMMON], help="知识库 / knowledge base")
     ksub = k.add_subparsers(dest="kb", required=True)
 
     def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
         p = ksub.add_parser(name, parents=[COMMON], help=help_)
-        p.add_argument("--json", action="store_true", help="JSON output")
-        p.add_argument("--db", help="database URL (default from config)")
+        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
         p.set_defaults(func=func)
         return p
 
     s = command("search", "search (two-character words too: 打印, 脱机) / 搜索", cmd_search)
-    s.add_argument("query", help="words, separated by spaces")
-    s.add_argument("--specialty")
-    s.add_argument("--drafts", action="store_true", help="drafts too")
-    s.add_argument("--limit", type=int, default=20)
-    sh = command("show", "one article / 查看", cmd_show)
-    sh.add_argument("article_id", type=int)
-    d = command("draft", "draft from a resolved ticket / 由工单生成草稿", cmd_draft)
-    d.add_argument("ticket_id")
-    d.add_argument("--by", required=True)
-    e = command("edit", "edit a draft or an article / 编辑", cmd_edit)
-    e.add_argument("article_id", type=int)
-    e.add_argument("--by", required=True)
+    s.add_argument("query", help="关键词 / words, separated by spaces")
+    s.add_argument("--specialty", help="专业 / specialty")
+    s.add_argument("--drafts", action="store_true", help="包括草稿 / drafts too")
+    s.add_argument("--limit", type=int, default=20, help="最多条数 / at most this many")
+    sh = command("show", "查看 / one article", cmd_show)
+    sh.add_argument("article_id", type=int, help="文章编号 / article id")
+    d = command("draft", "由工单生成草稿 / draft from a resolved ticket", cmd_draft)
+    d.add_argument("ticket_id", help="工单号 / ticket number")
+    d.add_argument("--by", required=True, help="操作人 / who does it")
+    e = command("edit", "编辑 / edit a draft or an article", cmd_edit)
+    e.add_argument("article_id", type=int, help="文章编号 / article id")
+    e.add_argument("--by", required=True, help="操作人 / who does it")
     for name in ("title", "problem", "cause", "solution", "specialty", "tags"):
-        e.add_argument(f"--{name}")
-    pb = command("publish", "publish / 发布", cmd_publish)
-    pb.add_argument("article_id", type=int)
-    pb.add_argument("--by", required=True)
+        e.add_argument(f"--{name}", help="字段内容 / the field's new text")
+    pb = command("publish", "发布 / publish", cmd_publish)
+    pb.add_argument("article_id", type=int, help="文章编号 / article id")
+    pb.add_argument("--by", required=True, help="操作人 / who does it")
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> KnowledgeBase:

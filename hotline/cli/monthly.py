@@ -16,25 +16,26 @@ FORMATS = ("json", "html", "xlsx", "pdf")
 def register_monthly(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
                      common: argparse.ArgumentParser) -> None:
     m = rsub.add_parser("monthly", parents=[common], help="质量月报 monthly quality report")
-    m.add_argument("--month", required=True, help="the month, YYYY-MM (e.g. 2026-11)")
-    m.add_argument("--format", choices=FORMATS, default="json")
+    m.add_argument("--month", required=True, help="月份 / the month, YYYY-MM (e.g. 2026-11)")
+    m.add_argument("--format", choices=FORMATS, default="json", help="格式 / output format")
     m.add_argument("-o", "--output", type=Path, default=None,
-                   help="file to write (default: standard output; required for xlsx and pdf)")
-    m.add_argument("--issued", action="store_true", help="the issued (frozen) report instead of today's figures")
-    m.add_argument("--version", type=int, default=None, help="with --issued: this version (default: the latest)")
-    m.add_argument("--db", help="database URL (default from config)")
+                   help="输出文件 / file to write (default: standard output; required for xlsx and pdf)")
+    m.add_argument("--issued", action="store_true",
+                   help="已发布（冻结）的报告 / the issued (frozen) report instead of today's figures")
+    m.add_argument("--version", type=int, default=None, help="版本 / with --issued: this version (default: the latest)")
+    m.add_argument("--db", help="数据库地址 / database URL (default from config)")
     m.set_defaults(func=cmd_monthly)
 
     i = rsub.add_parser("issue", parents=[common], help="发布质量月报 issue the monthly report (frozen, versioned)")
-    i.add_argument("--month", required=True, help="the month, YYYY-MM")
-    i.add_argument("--by", required=True, help="who issues it (name)")
+    i.add_argument("--month", required=True, help="月份 / the month, YYYY-MM")
+    i.add_argument("--by", required=True, help="发布人 / who issues it (name)")
     i.add_argument("--analysis", type=Path, default=None,
                    help="YAML file: indicator key -> {cause: 原因分析, action: 改进措施}, for every missed target")
-    i.add_argument("--db", help="database URL (default from config)")
+    i.add_argument("--db", help="数据库地址 / database URL (default from config)")
     i.set_defaults(func=cmd_issue)
 
     ls = rsub.add_parser("issued", parents=[common], help="已发布的质量月报 list issued monthly reports")
-    ls.add_argument("--db", help="database URL (default from config)")
+    ls.add_argument("--db", help="数据库地址 / database URL (default from config)")
     ls.set_defaults(func=cmd_issued)
 
 

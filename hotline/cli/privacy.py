@@ -15,11 +15,11 @@ from hotline.services.privacy.service import PrivacyService, retention_of
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("privacy", parents=[COMMON], help="a person's data; retention / 个人信息")
-    p.add_argument("action", choices=["export", "erase", "purge"])
-    p.add_argument("--number", help="export/erase: the caller's phone number (any written form)")
-    p.add_argument("--yes", action="store_true", help="erase without asking")
-    p.add_argument("--db", help="database URL (default from config)")
+    p = sub.add_parser("privacy", parents=[COMMON], help="个人信息 / a person's data; retention")
+    p.add_argument("action", choices=["export", "erase", "purge"], help="操作 / export, erase or purge")
+    p.add_argument("--number", help="来电号码 / export/erase: the caller's phone number (any written form)")
+    p.add_argument("--yes", action="store_true", help="不再确认直接删除 / erase without asking")
+    p.add_argument("--db", help="数据库地址 / database URL (default from config)")
     p.set_defaults(func=cmd_privacy)
 
 

@@ -16,41 +16,44 @@ from hotline.services.access.sessions import TokenService
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = sub.add_parser("users", parents=[COMMON], help="accounts and roles / 账号与角色")
-    users.add_argument("--db", help="database URL (default from config)")
+    users = sub.add_parser("users", parents=[COMMON], help="账号与角色 / accounts and roles")
+    users.add_argument("--db", help="数据库地址 / database URL (default from config)")
     cmds = users.add_subparsers(dest="users_command", required=True)
     roles = [r.value for r in Role]
 
-    add = cmds.add_parser("add", parents=[COMMON], help="add an account / 新增账号")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=roles)
+    add = cmds.add_parser("add", parents=[COMMON], help="新增账号 / add an account")
+    add.add_argument("username", help="用户名 / user name")
+    add.add_argument("--role", required=True, choices=roles, help="角色 / role")
     add.add_argument("--person", help="the roster person this account is (值班表中的姓名)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.add_argument("--sso-only", action="store_true", help="no password: signs in through [oidc] only")
-    add.add_argument("--db", default=argparse.SUPPRESS)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="从标准输入读取密码 / read the password from standard input")
+    add.add_argument("--sso-only", action="store_true",
+                     help="无密码，仅单点登录 / no password: signs in through [oidc] only")
+    add.add_argument("--db", default=argparse.SUPPRESS, help="数据库地址 / database URL")
     add.set_defaults(func=cmd_add)
 
-    ls = cmds.add_parser("list", parents=[COMMON], help="list accounts / 账号列表")
-    ls.add_argument("--db", default=argparse.SUPPRESS)
+    ls = cmds.add_parser("list", parents=[COMMON], help="账号列表 / list accounts")
+    ls.add_argument("--db", default=argparse.SUPPRESS, help="数据库地址 / database URL")
     ls.set_defaults(func=cmd_list)
 
-    dis = cmds.add_parser("disable", parents=[COMMON], help="disable an account / 停用账号")
-    dis.add_argument("username")
-    dis.add_argument("--db", default=argparse.SUPPRESS)
+    dis = cmds.add_parser("disable", parents=[COMMON], help="停用账号 / disable an account")
+    dis.add_argument("username", help="用户名 / user name")
+    dis.add_argument("--db", default=argparse.SUPPRESS, help="数据库地址 / database URL")
     dis.set_defaults(func=cmd_disable)
 
-    reset = cmds.add_parser("reset-password", parents=[COMMON], help="set a new password / 重置密码")
-    reset.add_argument("username")
-    reset.add_argument("--password-stdin", action="store_true")
-    reset.add_argument("--db", default=argparse.SUPPRESS)
+    reset = cmds.add_parser("reset-password", parents=[COMMON], help="重置密码 / set a new password")
+    reset.add_argument("username", help="用户名 / user name")
+    reset.add_argument("--password-stdin", action="store_true",
+                       help="从标准输入读取密码 / read the password from standard input")
+    reset.add_argument("--db", default=argparse.SUPPRESS, help="数据库地址 / database URL")
     reset.set_defaults(func=cmd_reset)
 
-    tok = cmds.add_parser("token", parents=[COMMON], help="personal API tokens / API 令牌")
-    tok.add_argument("action", choices=["add", "list", "revoke"])
-    tok.add_argument("target", nargs="?", help="add/list: user name; revoke: token id")
-    tok.add_argument("--name", default="script", help="add: what the token is for")
-    tok.add_argument("--scope", choices=roles, help="add: the highest role the token acts with")
-    tok.add_argument("--db", default=argparse.SUPPRESS)
+    tok = cmds.add_parser("token", parents=[COMMON], help="API 令牌 / personal API tokens")
+    tok.add_argument("action", choices=["add", "list", "revoke"], help="操作 / add, list or revoke")
+    tok.add_argument("target", nargs="?", help="用户名或令牌编号 / add/list: user name; revoke: token id")
+    tok.add_argument("--name", default="script", help="令牌用途 / add: what the token is for")
+    tok.add_argument("--scope", choices=roles, help="令牌最高角色 / add: the highest role the token acts with")
+    tok.add_argument("--db", default=argparse.SUPPRESS, help="数据库地址 / database URL")
     tok.set_defaults(func=cmd_token)
 
 

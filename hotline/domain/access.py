@@ -46,7 +46,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Routes anyone may reach, each with its own check: Twilio's signature, the signed one-tap link, the
 # login form. Exact paths, or prefixes ending with '/'.
 PUBLIC = ("/healthz", "/login", "/login/oidc", "/login/oidc/callback", "/static/", "/ack/", "/twilio/",
-          "/favicon.ico")
+          "/favicon.ico",
+          "/api/roster/feeds/")  # a person's secret calendar feed: the secret in the path is its check
 
 # Routes every signed-in account may post to whatever its role (its own session).
 SELF_SERVICE = ("/logout",)

@@ -18,7 +18,8 @@ from hotline.config import Settings
 from hotline.runtime.assembly import open_database
 from hotline.services.roster.service import RosterService
 from tests.conftest import ROOT
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.signin import PASSWORD, add_account
 
 NOW = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 
@@ -28,6 +29,7 @@ def roster(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, RosterServ
     db = open_database(f"sqlite:///{tmp_path / 'editor.db'}")
     service = RosterService(db.factory, settings, ManualClock(NOW, settings.tz))
     service.load_example(ROOT / "config" / "roster.yaml", "周强")
+    add_account(db.factory, "supervisor-周强", "supervisor", "周强")  # roster edits need a supervisor
     with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={})) as url:
         yield url, service
     db.engine.dispose()
@@ -45,6 +47,7 @@ def test_override_from_the_grid_with_preview_and_undo(roster: tuple[str, RosterS
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        sign_in(page, url, "supervisor-周强", PASSWORD)
         page.goto(url + "/roster?start=2026-11-23")
         page.wait_for_selector("#grid tbody tr")
         first = "#grid tr[data-tier=first_line] td[data-day='2026-11-24']"
@@ -108,6 +111,7 @@ def test_import_preview_then_apply_on_the_web(roster: tuple[str, RosterService],
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        sign_in(page, url, "supervisor-周强", PASSWORD)
         page.goto(url + "/roster?start=2026-11-23")
         page.wait_for_selector("#grid tbody tr")
         assert page.locator(second).inner_text() == "09:00–17:00 陈静"
@@ -143,14 +147,18 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
     db = open_database(f"sqlite:///{tmp_path / 'approval.db'}")
     service = RosterService(db.factory, approving, ManualClock(NOW, settings.tz))
     service.load_example(ROOT / "config" / "roster.yaml", "周强")
+    assert "周强" in service.managers() and not {"张伟", "王芳"} & service.managers()
+    for person in ("张伟", "周强", "王芳"):
+        add_account(db.factory, f"supervisor-{person}", "supervisor", person)
     first = "#grid tr[data-tier=first_line] td[data-day='2026-11-24']"
     with serve(create_app(approving, db.factory, ManualClock(NOW, settings.tz), live={})) as url, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        sign_in(page, url, "supervisor-张伟", PASSWORD)  # 张伟 may edit the roster but is no manager
         page.goto(url + "/roster?start=2026-11-23")
         page.wait_for_selector("#grid tbody tr")
-        page.select_option("#actor", "张伟")
+        expect(page.locator("#actor")).to_have_value("张伟")  # the signed-in person acts, not the selector
         expect(page.locator("#save-btn")).to_have_text("申请 Request")
         page.click(f"{first} .shift[data-person=张伟]")
         page.select_option("#o-by", "李娜")
@@ -166,7 +174,11 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
         page.click("#requests tbody tr button.approve")  # 张伟 is no manager
         page.wait_for_selector("#preview.error")
         assert "is not a manager" in page.locator("#preview").inner_text()
-        page.select_option("#actor", "周强")
+        page = browser.new_context().new_page()  # 周强, a manager, signs in on his own browser
+        sign_in(page, url, "supervisor-周强", PASSWORD)
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#requests tbody tr")
+        expect(page.locator("#actor")).to_have_value("周强")
         page.click("#requests tbody tr button.approve")
         expect(page.locator(first)).to_contain_text("李娜")
         assert page.locator("#requests tbody tr").count() == 0
@@ -175,9 +187,12 @@ def test_with_approval_a_person_requests_and_a_manager_approves(tmp_path: Path, 
         browser.close()
 
         # a swap asked for over the API by a person is a request too
-        made = httpx.post(url + "/api/roster/swaps", json={
-            "tier": "first_line", "first": "王芳@2026-11-26T10:00", "second": "张伟@2026-11-26T22:00",
-            "reason": "家里有事", "actor": "王芳"}, timeout=10).json()
+        with httpx.Client(base_url=url, timeout=10) as wang:  # 王芳, signed in, is no manager
+            signed = wang.post("/login", json={"username": "supervisor-王芳", "password": PASSWORD})
+            assert signed.status_code == 200, signed.text
+            made = wang.post("/api/roster/swaps", headers={"X-CSRF-Token": signed.json()["csrf_token"]}, json={
+                "tier": "first_line", "first": "王芳@2026-11-26T10:00", "second": "张伟@2026-11-26T22:00",
+                "reason": "家里有事", "actor": "王芳"}).json()
         [pending] = service.requests()
         assert made == {"request": pending.id} and pending.kind == "swap" and len(pending.overrides) == 2
     db.engine.dispose()
@@ -196,6 +211,7 @@ def test_swap_from_the_grid_and_undo(roster: tuple[str, RosterService]) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        sign_in(page, url, "supervisor-周强", PASSWORD)
         page.goto(url + "/roster?start=2026-11-23")
         page.wait_for_selector("#grid tbody tr")
         page.click(f"{day} .shift[data-person=王芳]")

@@ -19,7 +19,8 @@ from hotline.runtime.assembly import open_database
 from hotline.services.calls.ledger import Ledger
 from hotline.services.roster.service import RosterService
 from tests.conftest import FIXTURES, ROOT
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.signin import PASSWORD, add_account
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
 NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")  # Monday afternoon: second line on duty
@@ -37,6 +38,7 @@ def served(tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str
     ledger.apply([CallEvent("live1", EventKind.STARTED, NOW - timedelta(minutes=1), direction=Direction.INBOUND,
                             caller="13800138000", called="4008001234"),
                   CallEvent("live1", EventKind.ANSWERED, NOW - timedelta(seconds=30), answered_by="8003")])
+    add_account(db.factory, "supervisor-王芳", "supervisor", "王芳")  # works tickets (staff) and publishes (supervisor)
     with serve(create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={"ledger": ledger})) as base:
         yield base
     db.engine.dispose()
@@ -49,6 +51,7 @@ def test_ticket_from_a_call_escalated_resolved_and_found_in_the_knowledge_base(s
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        sign_in(page, served, "supervisor-王芳", PASSWORD)
         page.goto(served + "/tickets")
         row = page.locator("#tickets tbody tr")
         expect(row).to_have_count(1)

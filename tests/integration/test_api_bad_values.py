@@ -16,6 +16,7 @@ from hotline.api.app import create_app
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import ensure_roster, open_database
+from tests.signin import BASE_URL, login
 
 
 @pytest.fixture
@@ -24,7 +25,8 @@ async def client(settings: Settings, db_url: str) -> AsyncIterator[httpx.AsyncCl
     ensure_roster(settings, db.factory)
     clock = ManualClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00"), settings.tz)
     app = create_app(settings, db.factory, clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        await login(c, db.factory, "supervisor", None)  # reports and exports: a supervisor's
         yield c
     db.engine.dispose()
 
@@ -67,7 +69,8 @@ async def test_calls_csv_whose_query_fails_is_not_a_200_with_a_cut_body(settings
         conn.execute(text("DROP TABLE calls CASCADE" if db_url.startswith("postgresql") else "DROP TABLE calls"))
     app = create_app(settings, db.factory, ManualClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+        await login(c, db.factory, "supervisor", None)  # the accounts survive the dropped calls table
         r = await c.get("/api/calls.csv")
     db.engine.dispose()
     assert r.status_code == 500

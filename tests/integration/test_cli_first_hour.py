@@ -159,7 +159,20 @@ async def test_the_demo_keeps_its_own_database_one_clock_and_quiet_logs(tmp_path
             if m := re.search(r"dashboard: (http://127\.0\.0\.1:(\d+)/)", line):
                 url = m.group(1)
                 assert m.group(2) != "0"  # item 9: the port actually bound
+        password = ""
+        while not password:  # the demo's own account, printed once on its terminal
+            line = (await proc.stderr.readline()).decode()
+            assert line, "".join(err_lines)
+            err_lines.append(line)
+            if m := re.search(r"demo account: demo / (\S+)", line):
+                password = m.group(1)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        for _ in range(50):
+            try:
+                assert (await http.post("/login", json={"username": "demo", "password": password})).status_code == 200
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
         for _ in range(50):
             try:
                 duty = (await http.get("/api/roster/on-duty")).json()

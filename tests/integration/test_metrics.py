@@ -11,10 +11,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from hotline.api.app import create_app
 from hotline.config import Settings
 from hotline.domain.calls import Call, Direction
+from hotline.services.access.sessions import TokenService
 from hotline.services.calls.ledger import Ledger
 from hotline.store.base import unit_of_work
 from hotline.store.calls import upsert_calls
 from tests.integration.monitor_fakes import MIN, T0, RecordingSender, answered, missed, rig
+from tests.signin import BASE_URL, add_account
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -43,7 +45,12 @@ async def test_metrics_are_scraped_and_parse(settings: Settings, db_url: str) ->
     ledger.open["w1"] = waiting
     live = {"ledger": ledger, "monitor": r.monitor, "listener": {"connected": True, "connects": 2, "events": 417}}
     app = create_app(settings, r.monitor.factory, r.clock, live=live)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    # scraped as a Prometheus server does: a read-only (viewer) API token in the Authorization header
+    add_account(r.monitor.factory, "prometheus", "viewer")
+    token, _ = TokenService(r.monitor.factory, r.clock).issue("prometheus", "scrape", "viewer")
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
+                                 headers=bearer) as client:
         resp = await client.get("/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     m = samples(resp.text)
@@ -62,7 +69,8 @@ async def test_metrics_are_scraped_and_parse(settings: Settings, db_url: str) ->
 
     # without a listener in the process the AMI state is 0, and the scrape still works
     app2 = create_app(settings, r.monitor.factory, r.clock, live={})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app2), base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app2), base_url=BASE_URL,
+                                 headers=bearer) as client:
         m2 = samples((await client.get("/metrics")).text)
     assert m2[("hotline_ami_connected", ())] == 0 and m2[("hotline_callers_waiting", ())] == 0
     r.dispose()

@@ -258,10 +258,12 @@ async def test_the_report_on_the_dashboard(month_db: str, settings: Settings) ->
 
     from hotline.api.app import create_app
     from hotline.clock import ManualClock
+    from tests.signin import BASE_URL, login
 
     db = open_database(month_db)
     app = create_app(settings, db.factory, ManualClock(at(3, 9, 0, month=12), TZ), live={})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
+        await login(http, db.factory, "supervisor", None)  # reports: a supervisor's
         doc = (await http.get("/api/reports/monthly/2026-11.json")).json()
         html = await http.get("/api/reports/monthly/2026-11.html")
         xlsx = await http.get("/api/reports/monthly/2026-11.xlsx")

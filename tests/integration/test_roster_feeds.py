@@ -19,6 +19,7 @@ from hotline.domain.roster import Tier
 from hotline.services.roster.service import RosterService
 from hotline.store.base import make_engine, migrate, session_factory
 from tests.e2e.browser import serve
+from tests.signin import PASSWORD, add_account
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +53,21 @@ def events(body: bytes) -> list[tuple[datetime, str, str]]:
 
 def test_a_secret_feed_follows_the_roster_and_dies_when_revoked(desk: RosterService, base: str) -> None:
     desk.add_handover_note(Tier.FIRST_LINE, "王芳", "3 楼打印机待厂商上门 / printer on 3F waits for the vendor")
-    with httpx.Client(base_url=base, timeout=10) as http:
+    add_account(desk.factory, "supervisor-周强", "supervisor", "周强")  # roster changes: a supervisor
+
+    def sign_in(http: httpx.Client) -> None:
+        http.cookies.clear()
+        signed = http.post("/login", json={"username": "supervisor-周强", "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        http.headers["X-CSRF-Token"] = signed.json()["csrf_token"]
+
+    with httpx.Client(base_url=base, timeout=10) as http, httpx.Client(timeout=10) as phone:
+        sign_in(http)
         made = http.post("/api/roster/feeds", params={"person": "张伟", "actor": "周强"}).json()
         assert made["webcal"].startswith("webcal://127.0.0.1:") and made["webcal"].endswith(".ics")
         token_url = made["url"]
         assert token_url.startswith(base + "/api/roster/feeds/") and len(token_url) > len(base) + 50
-        got = http.get(token_url)
+        got = phone.get(token_url)  # a phone calendar: no account, no header
         assert got.status_code == 200 and got.headers["content-type"].startswith("text/calendar")
         shown = events(got.content)
         assert all("张伟" in summary for _, summary, _ in shown)
@@ -67,19 +77,20 @@ def test_a_secret_feed_follows_the_roster_and_dies_when_revoked(desk: RosterServ
         assert min(e[0] for e in shown) >= at("2026-10-24 00:00")  # 30 days back
 
         desk.add_override(Tier.FIRST_LINE, at("2026-11-25 20:00"), at("2026-11-26 08:00"), "刘洋", "张伟", "", "周强")
-        assert any(e[0] == at("2026-11-25 20:00") for e in events(http.get(token_url).content))
+        assert any(e[0] == at("2026-11-25 20:00") for e in events(phone.get(token_url).content))
         clock = desk.clock
         assert isinstance(clock, ManualClock)
         clock.set(at("2027-01-20 09:00"))  # the window moves with the (virtual) clock
-        later = events(http.get(token_url).content)
+        later = events(phone.get(token_url).content)
+        sign_in(http)  # two months on, the 12-hour session has ended: 周强 signs in again
         assert min(e[0] for e in later) >= at("2026-12-21 00:00") and max(e[0] for e in later) > at("2027-04-01")
 
         assert http.delete("/api/roster/feeds", params={"person": "张伟"}).json()["revoked"] == 1
-        assert http.get(token_url).status_code == 404
-        assert http.get(base + "/api/roster/feeds/not-a-token.ics").status_code == 404
+        assert phone.get(token_url).status_code == 404
+        assert phone.get(base + "/api/roster/feeds/not-a-token.ics").status_code == 404
         assert http.post("/api/roster/feeds", params={"person": "张三"}).status_code == 404
         again = http.post("/api/roster/feeds", params={"person": "张伟"}).json()["url"]
-        assert again != token_url and http.get(again).status_code == 200
+        assert again != token_url and phone.get(again).status_code == 200
     assert [c.action for c in desk.history(3)] == ["feed.create", "feed.revoke", "override"]
     assert all(token_url.rsplit("/", 1)[1][:-4] not in c.detail for c in desk.history(20))  # no secret logged
 

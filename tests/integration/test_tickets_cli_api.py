@@ -16,6 +16,7 @@ from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
 from tests.conftest import FIXTURES, ROOT
+from tests.signin import BASE_URL, login
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
 
@@ -76,7 +77,8 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
     db = open_database(url)
     clock = ManualClock(datetime.fromisoformat("2026-11-23T14:30:00+08:00"), settings.tz)
     app = create_app(settings, db.factory, clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        await login(client, db.factory, "staff", "王芳")  # tickets are staff work; 王芳 acts
         pop = (await client.get("/api/tickets/screen-pop", params={"number": "+8613800138000"})).json()
         assert pop["number"] == "13800138000" and pop["open_ticket"]["calls"] == ["1795412859.1"]
         assert pop["caller"]["number"] == "13800138000" and len(pop["history"]) == 1
@@ -97,6 +99,7 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         assert r.json()["status"] == "resolved"
         assert (await client.get("/api/tickets/GD1-1")).status_code == 404
         assert (await client.get("/api/tickets", params={"state": "bogus"})).status_code == 400
+        await login(client, db.factory, "supervisor", "周强")  # the caller directory: supervisors write it
         r = await client.put("/api/callers/13800138000", json={"notes": "VIP，财务总监"})
         assert r.status_code == 200 and r.json()["notes"] == "VIP，财务总监"
         pop = (await client.get("/api/tickets/screen-pop", params={"number": "13800138000"})).json()
@@ -127,7 +130,8 @@ async def test_kb_from_the_cli_and_the_api(capsys: pytest.CaptureFixture[str], s
 
     db = open_database(url)
     app = create_app(settings, db.factory, ManualClock(datetime.fromisoformat("2026-11-24T09:00:00+08:00")))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        await login(client, db.factory, "supervisor", "陈静")  # knowledge articles: supervisors edit them
         found = (await client.get("/api/kb", params={"q": "脱机"})).json()
         assert [a["title"] for a in found] == ["打印机脱机"]
         assert (await client.get(f"/api/tickets/{tid}/suggestions")).json()[0]["article_id"] == draft["article_id"]

@@ -26,7 +26,7 @@ from hotline.runtime.assembly import open_database
 from hotline.services.calls.instance_lease import LeaseHeld, SingleInstance
 from tests.integration.test_serve import ROOT, free_port
 from tests.integration.twilio_desk import BASE as TWILIO_BASE
-from tests.integration.twilio_desk import NIGHT, Desk, desk, desk_settings  # noqa: F401
+from tests.integration.twilio_desk import NIGHT, PUBLIC_HOST, Desk, desk, desk_settings  # noqa: F401
 
 TOKEN = "12345"
 BASE = "https://hotline.example.com/desk"
@@ -175,7 +175,7 @@ async def test_one_active_instance_per_database_and_a_standby_takes_over_when_it
             crashed_app = create_app(desk_settings(settings), db.factory, clock)
             crashed_app.state.twilio_lease = crashed
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=crashed_app),
-                                         base_url="http://testserver") as client:
+                                         base_url=PUBLIC_HOST) as client:
                 params = {"CallSid": "CA" + "e8" * 16, "From": "13800138004", "To": "+864008001234"}
                 url = f"{TWILIO_BASE}/twilio/voice"
                 response = await client.post("/twilio/voice", data=params,

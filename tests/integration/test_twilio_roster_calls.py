@@ -181,15 +181,16 @@ async def test_a_call_hotline_hung_up_is_not_hung_up_by_the_caller(desk: Desk) -
 async def test_twilio_calls_in_progress_are_on_the_open_calls_api(desk: Desk) -> None:
     twiml = await dial_staff(desk, SID)
     desk.service.drain()  # what the background writer does every flush_seconds
-    response = await desk.client.get("/api/calls/open")
-    assert response.status_code == 200
-    (call,) = response.json()
-    assert (call["call_id"], call["provider"], call["caller"], call["specialty"]) == (SID, "twilio", CALLER,
-                                                                                        "network")
-    assert call["started_at"].endswith("+08:00") and call["ended_at"] is None
-    await answered_by_staff(desk, twiml, NIGHT + timedelta(seconds=9))
-    desk.service.drain()
-    assert (await desk.client.get("/api/calls/open")).json() == []
+    async with desk.signed_in("staff", NIGHT_STAFF) as staff:  # staff see the caller's full number
+        response = await staff.get("/api/calls/open")
+        assert response.status_code == 200
+        (call,) = response.json()
+        assert (call["call_id"], call["provider"], call["caller"], call["specialty"]) == (SID, "twilio", CALLER,
+                                                                                            "network")
+        assert call["started_at"].endswith("+08:00") and call["ended_at"] is None
+        await answered_by_staff(desk, twiml, NIGHT + timedelta(seconds=9))
+        desk.service.drain()
+        assert (await staff.get("/api/calls/open")).json() == []
 
 
 SKEW = timedelta(seconds=3)  # Twilio's clock runs 3 s behind hotline's

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -29,11 +30,13 @@ from hotline.services.calls.twilio_calls import TwilioCalls
 from hotline.services.roster.service import RosterService
 from hotline.store.calls import CallRow, row_to_call
 from tests.conftest import ROOT
+from tests.signin import login
 
 TZ = ZoneInfo("Asia/Shanghai")
 TOKEN = "12345"
 ACCOUNT = "AC" + "0" * 31 + "1"
 BASE = "https://hotline.example.com/desk"  # behind a reverse proxy that strips /desk
+PUBLIC_HOST = "https://hotline.example.com"  # where Twilio (and the desk's browsers) send their requests
 HOTLINE_NUMBER = "+864008001234"
 CALLER = "+8613912345678"
 # Monday 2026-11-16 22:15, remote hours: first line night shift is 刘洋 (config/roster.yaml, week 46).
@@ -92,6 +95,13 @@ class Desk:
         headers = {"X-Twilio-Signature": signature if signature is not None else sign(TOKEN, url, params)}
         return await self.client.post(path, data=params, headers=headers)
 
+    @asynccontextmanager
+    async def signed_in(self, role: str, person: str | None) -> AsyncIterator[httpx.AsyncClient]:
+        """A browser of the desk on the public host, signed in as an account of `role` for `person`."""
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=PUBLIC_HOST) as c:
+            await login(c, self.db.factory, role, person)
+            yield c
+
     def call_params(self, sid: str, status: str, **extra: str) -> dict[str, str]:
         return {"AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": sid, "CallStatus": status,
                 "Called": HOTLINE_NUMBER, "Caller": CALLER, "Direction": "inbound", "From": CALLER,
@@ -136,7 +146,7 @@ async def desk(settings: Settings, db_url: str) -> AsyncIterator[Desk]:
     clock = ManualClock(NIGHT, TZ)
     load_roster(configured, db, clock)
     app = create_app(configured, db.factory, clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC_HOST) as client:
         d = Desk(app, client, clock, db)
         d.service.refresh_duty()
         yield d

@@ -28,6 +28,14 @@ async function swap() {
   await load();
 }
 let managers = [];
+let signedIn = null;  // the signed-in person: the server records them as the actor, so the page acts as them
+
+async function whoAmI() {
+  const r = await fetch("/api/me");
+  if (!r.ok) return;
+  const me = await r.json();
+  if (me.person) { signedIn = me.person; $("actor").disabled = true; }
+}
 
 async function loadRequests() {
   const r = await fetch("/api/roster/requests");
@@ -78,7 +86,12 @@ async function load() {
   for (const sel of [$("o-replace"), $("o-by"), $("actor")]) {
     const chosen = sel.value; const keep = sel.options[0]; sel.replaceChildren(keep);
     for (const p of data.people) { const o = document.createElement("option"); o.value = p; o.textContent = p; sel.append(o); }
-    if (sel.id === "actor") sel.value = chosen;
+    if (sel.id === "actor") {
+      if (signedIn && !data.people.includes(signedIn)) {
+        const o = document.createElement("option"); o.value = signedIn; o.textContent = signedIn; sel.append(o);
+      }
+      sel.value = signedIn || chosen;
+    }
   }
   await loadRequests();
   const days = []; for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
@@ -193,4 +206,4 @@ $("s-pick-second").onclick = () => { if (clicked) { $("s-second").value = clicke
 $("swap-btn").onclick = swap;
 $("import-preview").onclick = () => importFile(true); $("import-apply").onclick = () => importFile(false);
 $("import-file").onchange = () => { $("import-apply").disabled = true; };
-load();
+whoAmI().then(load);

@@ -120,5 +120,9 @@ $("draft").onclick = async () => {
   $("kb-q").value = a.title; $("kb-drafts").checked = true; await searchKb();
 };
 $("kb-go").onclick = searchKb;
+// "I am" (the "mine" filter) starts as the signed-in person; the server records them as who acts anyway
+fetch("/api/me").then((r) => (r.ok ? r.json() : null)).then((who) => {
+  if (who && who.person && !$("me").value) { $("me").value = who.person; if ($("scope").value === "mine") loadList(); }
+});
 loadList();
 setInterval(watchCalls, 2000);
