@@ -9,8 +9,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from hotline.ivr.prompts import SoundNeed
@@ -56,30 +57,39 @@ def synthesize(tts: Tts, text: str, language: str, out: Path) -> None:
                        check=True, capture_output=True, timeout=60)
 
 
+def _place(report: SoundsReport, need: SoundNeed, sounds_dir: Path, out_dir: Path,
+           make: Callable[[Path], None] | None) -> None:
+    """One prompt into `out_dir`: its recording from `sounds_dir` if there is one, else `make` (synthesis);
+    the report says which, or that it is missing."""
+    target = out_dir / f"{need.name}.wav"
+    recording = sounds_dir / f"{need.name}.wav"
+    if recording.is_file():
+        problem = wav_problem(recording)
+        if problem:
+            report.problems.append(problem)
+        if recording.resolve() != target.resolve():
+            shutil.copyfile(recording, target)
+        report.recorded.append(need)
+        return
+    if make is None:
+        report.missing.append(need)
+        return
+    try:
+        make(target)
+    except (subprocess.SubprocessError, OSError) as e:
+        report.problems.append(f"{need.name}: 语音合成失败 / TTS failed: {e}")
+        report.missing.append(need)
+        return
+    report.synthesized.append(need)
+
+
 def build_sounds(needs: list[SoundNeed], sounds_dir: Path, out_dir: Path, tts: Tts | None) -> SoundsReport:
     """Put every needed prompt into `out_dir`: recordings from `sounds_dir`, the rest synthesized."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report = SoundsReport()
     for need in needs:
-        target = out_dir / f"{need.name}.wav"
-        recording = sounds_dir / f"{need.name}.wav"
-        if recording.is_file():
-            problem = wav_problem(recording)
-            if problem:
-                report.problems.append(problem)
-            if recording.resolve() != target.resolve():
-                shutil.copyfile(recording, target)
-            report.recorded.append(need)
-        elif tts is None:
-            report.missing.append(need)
-        else:
-            try:
-                synthesize(tts, need.text, need.language, target)
-            except (subprocess.SubprocessError, OSError) as e:
-                report.problems.append(f"{need.name}: 语音合成失败 / TTS failed: {e}")
-                report.missing.append(need)
-                continue
-            report.synthesized.append(need)
+        make = None if tts is None else partial(synthesize, tts, need.text, need.language)
+        _place(report, need, sounds_dir, out_dir, make)
     return report
 
 
@@ -102,24 +112,8 @@ def build_page_prompts(prompts: Mapping[str, str], sounds_dir: Path, out_dir: Pa
     for sound, text in prompts.items():
         name = sound.rsplit("/", 1)[-1]
         zh, _, en = (part.strip() for part in text.partition(" / "))
-        recording = sounds_dir / f"{name}.wav"
-        need = SoundNeed(name, "zh+en", text, "page-ack", recording.is_file())
-        target = out_dir / f"{name}.wav"
-        if recording.is_file():
-            problem = wav_problem(recording)
-            if problem:
-                report.problems.append(problem)
-            if recording.resolve() != target.resolve():
-                shutil.copyfile(recording, target)
-            report.recorded.append(need)
-        elif tts is None:
-            report.missing.append(need)
-        else:
-            try:
-                synthesize_bilingual(tts, [("zh", zh), ("en", en)] if en else [("zh", zh)], target)
-            except (subprocess.SubprocessError, OSError) as e:
-                report.problems.append(f"{name}: 语音合成失败 / TTS failed: {e}")
-                report.missing.append(need)
-                continue
-            report.synthesized.append(need)
+        need = SoundNeed(name, "zh+en", text, "page-ack", (sounds_dir / f"{name}.wav").is_file())
+        spoken = [("zh", zh), ("en", en)] if en else [("zh", zh)]
+        make = None if tts is None else partial(synthesize_bilingual, tts, spoken)
+        _place(report, need, sounds_dir, out_dir, make)
     return report
