@@ -3,17 +3,17 @@ front of every route (see hotline/api/guard.py) and mounts these routes."""
 
 from __future__ import annotations
 
-import html
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hotline.api.guard import CSRF_COOKIE, SESSION_COOKIE, AccessGuard, AccessParts, client_address
+from hotline.api.pages import render, root_of
 from hotline.config import Settings
 from hotline.domain.access import Principal
 from hotline.services.access.accounts import Account, AccountService, LoginRefused
@@ -63,37 +63,23 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site: never an absolute URL (an open redirect)."""
+def _safe_next(request: Request, target: str | None) -> str:
+    """Only a path of this site: never an absolute URL (an open redirect). The default is the overview,
+    under the public URL's path prefix."""
     if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-        return "/"
+        return root_of(request) + "/"
     return target
 
 
-_LOGIN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>登录 Sign in · hotline</title>
-<link rel="stylesheet" href="/static/login.css"></head><body>
-<h1>热线监控 <small>hotline</small></h1>
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{next}">
-<label>用户名 User name <input name="username" autocomplete="username" required autofocus></label>
-<label>密码 Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">登录 Sign in</button>
-</form>{sso}{error}</body></html>"""
-
-
 def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
-    note = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
     oidc = _oidc(request)
-    label = request.app.state.settings.oidc.label
-    sso = (f'<p><a id="sso" href="/login/oidc?next={quote(next_path)}">{html.escape(label)}</a></p>'
-           if oidc.enabled else "")
-    return HTMLResponse(_LOGIN.format(next=html.escape(next_path), error=note, sso=sso), status_code=status)
+    label = request.app.state.settings.oidc.label if oidc.enabled else ""
+    return render(request, "login.html", status, next=next_path, error=error, sso_label=label)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return _login_page(request, _safe_next(next))
+    return _login_page(request, _safe_next(request, next))
 
 
 @router.post("/login")
@@ -102,7 +88,7 @@ async def login(request: Request) -> Response:
     is_json = request.headers.get("content-type", "").startswith("application/json")
     data: dict[str, Any] = await request.json() if is_json else dict(await request.form())
     username, password = str(data.get("username", "")), str(data.get("password", ""))
-    next_path = _safe_next(str(data.get("next") or "/"))
+    next_path = _safe_next(request, str(data.get("next") or ""))
     parts = _parts(request)
     state = request.app.state
     accounts = AccountService(state.factory, state.clock)
@@ -155,9 +141,9 @@ async def login_oidc(request: Request, next: str | None = None) -> Response:
     if not oidc.enabled:
         raise HTTPException(404, "未配置单点登录 / single sign-on is not configured ([oidc] issuer, client_id)")
     try:
-        url = await oidc.start(_callback_url(request), _safe_next(next))
+        url = await oidc.start(_callback_url(request), _safe_next(request, next))
     except SignOnFailed as e:
-        return _login_page(request, _safe_next(next), str(e), 502)
+        return _login_page(request, _safe_next(request, next), str(e), 502)
     return RedirectResponse(url, status_code=303)
 
 
@@ -167,14 +153,15 @@ async def login_oidc_callback(request: Request, code: str = "", state: str = "",
     if not oidc.enabled:
         raise HTTPException(404, "未配置单点登录 / single sign-on is not configured")
     if error or not code or not state:
-        return _login_page(request, "/", f"单点登录被拒绝 / single sign-on refused: {error or 'no code'}", 401)
+        refused = f"单点登录被拒绝 / single sign-on refused: {error or 'no code'}"
+        return _login_page(request, _safe_next(request, None), refused, 401)
     try:
         username, next_path = await oidc.finish(code, state, _callback_url(request))
         state_ = request.app.state
         account = AccountService(state_.factory, state_.clock).single_sign_on(
             username, client_address(request.scope), "oidc")
     except (SignOnFailed, LoginRefused) as e:
-        return _login_page(request, "/", str(e), 401)
+        return _login_page(request, _safe_next(request, None), str(e), 401)
     return _signed_in(request, account, next_path, is_json=False)
 
 
@@ -188,7 +175,8 @@ def logout(request: Request) -> Response:
     parts.audit.add(parts.clock.now(), actor=principal.username, person=principal.person, action="logout",
                     target="logout", outcome="ok", address=client_address(request.scope))
     wants_html = "text/html" in request.headers.get("accept", "")
-    response: Response = RedirectResponse("/login", status_code=303) if wants_html else JSONResponse({"ok": True})
+    response: Response = (RedirectResponse(root_of(request) + "/login", status_code=303) if wants_html
+                          else JSONResponse({"ok": True}))
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from hotline.api.guard import mask_numbers
+from hotline.api.pages import render
 from hotline.api.ranges import today
 from hotline.domain.access import sees_numbers
 from hotline.services.reports.answer_rate import day_span
@@ -25,8 +26,11 @@ from hotline.services.reports.dashboard import Dashboard, recent_calls
 
 router = APIRouter(tags=["dashboard"])
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "dashboard.html", "/calls": "calls.html", "/alerts": "alerts.html", "/duty": "duty.html",
-         "/reports": "reports.html"}  # /roster (the roster editor) and /tickets have routers of their own
+# path -> (template in hotline/api/templates, the page's name for its script, its title). /roster (the roster
+# editor) and /tickets have routers of their own.
+PAGES = {"/": ("overview.html", "overview", "总览 Overview"), "/calls": ("calls.html", "calls", "呼叫 Calls"),
+         "/alerts": ("alerts.html", "alerts", "告警 Alerts"), "/duty": ("duty.html", "duty", "值班 On duty"),
+         "/reports": ("reports.html", "reports", "报表 Reports")}
 
 
 def dashboard_of(state: Any) -> Dashboard:
@@ -161,15 +165,18 @@ def today_date(request: Request) -> dict[str, str]:
     return {"day": day.isoformat()}
 
 
-def _page(name: str) -> Any:
-    def page() -> FileResponse:
-        return FileResponse(STATIC / name, media_type="text/html")
+def _page(path: str) -> Any:
+    template, name, title = PAGES[path]
+
+    def page(request: Request) -> HTMLResponse:
+        return render(request, template, page=name, title=title, here=path)
 
     return page
 
 
-for _path, _file in PAGES.items():
-    router.add_api_route(_path, _page(_file), methods=["GET"], include_in_schema=False)
+for _path in PAGES:
+    router.add_api_route(_path, _page(_path), methods=["GET"], include_in_schema=False,
+                         response_class=HTMLResponse)
 
 
 MONTHLY_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8", "pdf": "application/pdf",

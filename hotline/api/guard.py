@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote
 from anyio import to_thread
 from starlette._utils import get_route_path
 
+from hotline.api.prefix import link_prefix
 from hotline.clock import Clock
 from hotline.domain.access import (
     Principal,
@@ -148,7 +149,9 @@ class AccessGuard:
         principal = await to_thread.run_sync(self._principal, parts, headers, _feed_token(scope))
         if principal is None:
             if method == "GET" and b"text/html" in headers.get(b"accept", b""):
-                await _redirect(send, "/login?next=" + quote(scope["path"]))  # the path the browser asked for
+                # to the sign-in form and back to the page the browser asked for, both under the public prefix
+                root = link_prefix(str(scope.get("root_path", "")), parts.config.base_path)
+                await _redirect(send, root + "/login?next=" + quote(root + path))
             else:
                 await _refuse(send, 401, "请先登录 / sign in first (session cookie or API token)")
             return

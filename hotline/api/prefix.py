@@ -17,6 +17,13 @@ def base_path(public_base_url: str) -> str:
     return urlsplit(public_base_url).path.rstrip("/")
 
 
+def link_prefix(root_path: str, public_base: str) -> str:
+    """What every link and asset of a page starts with: the prefix the request came under (its
+    `root_path`), else the public base URL's path (a proxy that strips the prefix still needs links
+    with it: the browser sees the public URL). '' at the root."""
+    return root_path.rstrip("/") or base_path(public_base)
+
+
 def without_prefix(path: str, prefix: str) -> str:
     """`path` as the application routes it: '/hotline/twilio/voice' -> '/twilio/voice' under '/hotline'."""
     if prefix and (path == prefix or path.startswith(prefix + "/")):

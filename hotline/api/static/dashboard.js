@@ -1,3 +1,6 @@
+/* The public URL's path prefix ("" at the root, "/hotline" behind a proxy): every request of these pages
+   starts with it (the page's <body data-root>, see hotline/api/templates/page.html). */
+const ROOT = document.body.dataset.root || "";
 /* The signed-in account and its sign-out form (the CSRF token goes with the form; fetch() gets it from
    session.js). */
 function csrfToken() {
@@ -7,7 +10,7 @@ function csrfToken() {
 function showAccount() {
   const field = document.querySelector("#account input[name=csrf_token]");
   if (field) field.value = csrfToken();
-  fetch("/api/me", {cache: "no-store"}).then(r => r.ok ? r.json() : null).then(me => {
+  fetch(ROOT + "/api/me", {cache: "no-store"}).then(r => r.ok ? r.json() : null).then(me => {
     if (me && document.getElementById("me")) document.getElementById("me").textContent = (me.person || me.username) + " · " + me.role;
   });
 }
@@ -94,15 +97,15 @@ function rangeQuery(extra) {
 function updateExports() {
   if (!$("exports")) return;
   const by = $("by").value;
-  $("export-rate-csv").href = "/api/reports/answer-rate.csv" + rangeQuery({by});
-  $("export-rate-xlsx").href = "/api/reports/answer-rate.xlsx" + rangeQuery({by});
-  $("export-calls-csv").href = "/api/calls.csv" + rangeQuery();
+  $("export-rate-csv").href = ROOT + "/api/reports/answer-rate.csv" + rangeQuery({by});
+  $("export-rate-xlsx").href = ROOT + "/api/reports/answer-rate.xlsx" + rangeQuery({by});
+  $("export-calls-csv").href = ROOT + "/api/calls.csv" + rangeQuery();
 }
 
 /* ---- panels ---------------------------------------------------------------------------------- */
 
 function loadWarnings() {
-  return panel("warnings", "/api/roster/warnings", data => {
+  return panel("warnings", ROOT + "/api/roster/warnings", data => {
     const box = $("warnings");
     box.innerHTML = "";
     const list = data.warnings || [];
@@ -122,7 +125,7 @@ function loadWarnings() {
 }
 
 function loadRates() {
-  return panel("rates", "/api/reports/answer-rate" + rangeQuery({by: "specialty"}), rate => {
+  return panel("rates", ROOT + "/api/reports/answer-rate" + rangeQuery({by: "specialty"}), rate => {
     if ($("rates-span")) $("rates-span").textContent = rate.from === rate.to ? rate.from : rate.from + " – " + rate.to;
     fill("rates", [...rate.rows, rate.total].map(r => [
       r.group === "total" ? "合计 total" : spec(r.group), r.offered, r.answered, pct(r.answer_rate),
@@ -133,7 +136,7 @@ function loadRates() {
 }
 
 function loadBreaches() {
-  return panel("breaches", "/api/reports/breaches" + rangeQuery(), data => {
+  return panel("breaches", ROOT + "/api/reports/breaches" + rangeQuery(), data => {
     $("breach-count").textContent = data.count;
     const span = data.from === data.to ? data.from : data.from + " – " + data.to;
     $("breach-span").textContent =
@@ -149,9 +152,9 @@ async function loadAlerts() {
   let paged = null;  // who was paged comes with the unreturned list; the alerts stay without it
   try {
     paged = {};
-    for (const u of await getJSON("/api/alerts/unreturned")) paged[u.alert_id] = u.paged;
+    for (const u of await getJSON(ROOT + "/api/alerts/unreturned")) paged[u.alert_id] = u.paged;
   } catch (e) { paged = null; }
-  return panel("alerts", "/api/alerts?state=open", alerts => {
+  return panel("alerts", ROOT + "/api/alerts?state=open", alerts => {
     fill("alerts", alerts.map(a => [
       a.caller ? (a.caller_name ? a.caller + " (" + a.caller_name + ")" : a.caller) : (a.title || a.alert_id),
       t(a.opened_at), spec(a.specialty), STATE[a.state] || a.state,
@@ -162,14 +165,14 @@ async function loadAlerts() {
 }
 
 function loadUnreturned() {
-  return panel("unreturned", "/api/alerts/unreturned", rows => {
+  return panel("unreturned", ROOT + "/api/alerts/unreturned", rows => {
     fill("unreturned", rows.map(u => [u.caller, u.caller_name, spec(u.specialty), t(u.first_missed_at),
       t(u.last_missed_at), u.missed_calls, u.paged.join("、"), u.acked_by, t(u.deadline_at), yesNo(u.breached)]));
   }, ["unreturned"]);
 }
 
 function loadReturned() {
-  return panel("returned", "/api/reports/returned" + rangeQuery(), rows => {
+  return panel("returned", ROOT + "/api/reports/returned" + rangeQuery(), rows => {
     const mins = rows.map(r => r.returned_within_minutes);
     const within = mins.filter(m => m <= 15).length;
     const avg = mins.length ? dur(60 * mins.reduce((a, b) => a + b, 0) / mins.length) : "-";
@@ -180,7 +183,7 @@ function loadReturned() {
 }
 
 function loadDuty() {
-  return panel("duty", "/api/roster/on-duty", data => {
+  return panel("duty", ROOT + "/api/roster/on-duty", data => {
     const rows = [];
     for (const [tier, people] of Object.entries(data.tiers)) {
       if (!people.length) {
@@ -194,7 +197,7 @@ function loadDuty() {
 }
 
 function loadGaps() {
-  return panel("gaps", "/api/roster/gaps", data => {
+  return panel("gaps", ROOT + "/api/roster/gaps", data => {
     const rows = data.gaps.map(g => [TIER[g.tier] || g.tier, hm(g.start), hm(g.end), g.holiday ? "是 yes" : "否 no", g.text]);
     if (!rows.length) rows.push([{text: "无空档 no gaps (" + data.from + " – " + data.to + ")", cls: "met"}, "", "", "", ""]);
     fill("gaps", rows);
@@ -291,7 +294,7 @@ function refreshStatus() {
 }
 
 async function startPage(options) {
-  try { renderSummary(await getJSON("/api/dashboard/summary")); } catch (e) { /* names stay codes */ }
+  try { renderSummary(await getJSON(ROOT + "/api/dashboard/summary")); } catch (e) { /* names stay codes */ }
   const slow = () => Promise.all((options.slow || []).map(f => f())).then(refreshStatus);
   const fast = () => Promise.all((options.fast || []).map(f => f())).then(refreshStatus);
   for (const id of ["from", "to", "by"]) {
@@ -300,7 +303,7 @@ async function startPage(options) {
   updateExports();
   loadWarnings();
   fast(); slow();
-  if (options.live) live("/api/dashboard/stream");
+  if (options.live) live(ROOT + "/api/dashboard/stream");
   if ((options.fast || []).length) setInterval(fast, options.fastEvery || 10000);
   if ((options.slow || []).length) setInterval(slow, 60000);
 }
@@ -309,7 +312,7 @@ async function startPage(options) {
 /* Each page says which it is (<body data-page>): no inline script under the Content-Security-Policy. */
 function monthLinks() {
   const m = document.getElementById("month").value;
-  for (const f of ["html", "pdf", "xlsx", "json"]) document.getElementById("monthly-" + f).href = m ? "/api/reports/monthly/" + m + "." + f : "#";
+  for (const f of ["html", "pdf", "xlsx", "json"]) document.getElementById("monthly-" + f).href = m ? ROOT + "/api/reports/monthly/" + m + "." + f : "#";
 }
 const PAGE_SETUP = {
   overview: () => startPage({live: true, fast: [loadRates], fastEvery: 30000}),

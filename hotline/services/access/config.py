@@ -20,6 +20,7 @@ class AccessConfig:
     hosts: tuple[str, ...] = field(default_factory=tuple)  # Host header values accepted
     throttle: Throttle = field(default_factory=Throttle)
     https: bool = False  # public_base_url is https: cookies are Secure
+    base_path: str = ""  # public_base_url's path ('/hotline'): links and redirects start with it
 
 
 def _int(source: str, key: str, value: Any) -> int:
@@ -47,7 +48,8 @@ def access_config(settings: Settings) -> AccessConfig:
                         per_address=_int(source, "failed_logins_per_address", raw.get("failed_logins_per_address", 20)),
                         window=timedelta(minutes=_int(source, "throttle_minutes", raw.get("throttle_minutes", 15))))
     return AccessConfig(session=timedelta(hours=_int(source, "session_hours", raw.get("session_hours", 12))),
-                        hosts=tuple(sorted(hosts)), throttle=throttle, https=base.scheme == "https")
+                        hosts=tuple(sorted(hosts)), throttle=throttle, https=base.scheme == "https",
+                        base_path=base.path.rstrip("/"))
 
 
 def is_loopback(host: str) -> bool:

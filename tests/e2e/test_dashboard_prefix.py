@@ -1,0 +1,88 @@
+"""The dashboard's pages behind a reverse proxy that keeps the public URL's path prefix
+(`public_base_url = http://127.0.0.1:8080/hotline`, the proxy passing `/hotline/...` on): the browser
+signs in, walks the five pages through their navigation and signs out, and every request it makes -
+pages, styles, scripts, JSON, the live stream, redirects - stays under `/hotline/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from hotline.api.app import create_app
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.services.calls.ledger import Ledger
+from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from tests.signin import PASSWORD, add_account
+from tests.truth import FIXTURES
+
+NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    db = open_database(f"sqlite:///{tmp_path / 'prefix.db'}")
+    ledger = Ledger(db.factory)
+    ingest = AmiIngest(settings, ledger)
+    for packet in packets_of_file(FIXTURES / "answered_caller_hangup.ami", settings):  # caller 13800138000
+        ingest.feed(packet)
+    ingest.finish()
+    add_account(db.factory, "liuyang", "supervisor", "刘洋")
+    behind = replace(settings, api=replace(settings.api, public_base_url="http://127.0.0.1:8080/hotline"))
+    app = create_app(behind, db.factory, ManualClock(NOW, settings.tz), live={"ledger": ledger})
+    with serve(app) as url:
+        yield url
+    db.engine.dispose()
+
+
+def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str) -> None:
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    base = served + "/hotline"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        asked: list[str] = []
+        failed: list[str] = []
+        page.on("request", lambda r: asked.append(r.url))
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
+                and not r.url.endswith("/favicon.ico") else None)
+        page.goto(base + "/calls")  # anonymous: to the sign-in form under the prefix, and back afterwards
+        assert page.url == base + "/login?next=/hotline/calls"
+        assert page.locator("link[rel=stylesheet]").get_attribute("href") == "/hotline/static/login.css"
+        page.fill("input[name=username]", "liuyang")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/calls")
+        expect(page.locator("#calls tbody tr")).to_have_count(1)
+        expect(page.locator("#me")).to_have_text("刘洋 · supervisor")
+        nav = page.locator("nav a")
+        hrefs = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
+        assert hrefs == ["/hotline/", "/hotline/calls", "/hotline/alerts", "/hotline/duty", "/hotline/roster",
+                         "/hotline/tickets", "/hotline/reports", "/hotline/wall"]
+        expect(page.locator("nav a.here")).to_have_text("呼叫 Calls")
+        for label, path, ready in (("告警 Alerts", "/alerts", "#alerts-status"),
+                                   ("值班 On duty", "/duty", "#duty"),
+                                   ("报表 Reports", "/reports", "#rates tbody tr"),
+                                   ("总览 Overview", "/", "#rates tbody tr")):
+            page.click(f"nav a:text-is('{label}')")
+            page.wait_for_url(base + path)
+            page.wait_for_selector(ready, state="attached")
+            expect(page.locator("#me")).to_have_text("刘洋 · supervisor")
+        page.goto(base + "/reports")
+        page.wait_for_selector("#rates tbody tr")
+        assert (page.locator("#export-calls-csv").get_attribute("href") or "").startswith("/hotline/api/calls.csv")
+        page.click("#account button[type=submit]")  # sign out: the form posts under the prefix
+        page.wait_for_url(base + "/login")
+        browser.close()
+    outside = [u for u in asked if not u.startswith(base + "/")]
+    assert not outside, outside
+    assert not failed, failed
+    assert any(u.startswith(base + "/api/dashboard/stream") for u in asked)  # the live stream too
+    assert any(u == base + "/static/dashboard.js" for u in asked)

@@ -1,0 +1,70 @@
+"""The dashboard's pages and the sign-in form behind a reverse proxy at `http://hotline.example.cn/desk`:
+whether the proxy keeps `/desk` in the path or strips it, every link, asset, form and redirect the browser
+gets starts with `/desk` (a root-absolute `/static/...` would leave the proxy's path). The same pages at
+the root keep plain paths."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from hotline.api.app import create_app
+from hotline.api.dashboard import PAGES
+from hotline.config import Settings
+from hotline.runtime.assembly import open_database
+from tests.signin import client, signed_in
+
+LINKS = re.compile(r'(?:href|src|action)="([^"#]*)"')
+
+
+@pytest.fixture
+def desk(settings: Settings, tmp_path: Path) -> Iterator[FastAPI]:
+    db = open_database(f"sqlite:///{tmp_path / 'desk.db'}")
+    behind = replace(settings, api=replace(settings.api, public_base_url="http://hotline.example.cn/desk"))
+    yield create_app(behind, db.factory)
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+def test_every_link_of_the_pages_starts_with_the_prefix(desk: FastAPI, kept: str) -> None:
+    c = signed_in(desk, "supervisor", "冯婷")
+    for path, (_template, name, title) in PAGES.items():
+        r = c.get(kept + path)
+        assert r.status_code == 200, (path, r.text)
+        links = LINKS.findall(r.text)
+        assert len(links) >= 11, links  # style, 8 navigation links, sign-out form, 2 scripts
+        assert all(link.startswith("/desk/") for link in links), (path, links)
+        assert f'data-page="{name}"' in r.text and 'data-root="/desk"' in r.text
+        assert f"<title>{title} ·" in r.text
+        here = re.findall(r'<a href="([^"]+)" class="here">', r.text)
+        assert here == ["/desk" + path], (path, here)
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+def test_sign_in_and_out_stay_under_the_prefix(desk: FastAPI, kept: str) -> None:
+    anonymous = client(desk)
+    r = anonymous.get(kept + "/alerts", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/desk/login?next=/desk/alerts"
+    form = anonymous.get(kept + "/login", params={"next": "/desk/alerts"})
+    assert LINKS.findall(form.text) == ["/desk/static/login.css", "/desk/login"]
+    assert 'name="next" value="/desk/alerts"' in form.text
+    bad = anonymous.post(kept + "/login", data={"username": "nobody", "password": "x"})
+    assert bad.status_code == 401 and 'id="error"' in bad.text and 'name="next" value="/desk/"' in bad.text
+    c = signed_in(desk, "staff", "刘洋")
+    out = c.post(kept + "/logout", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/desk/login"
+
+
+def test_at_the_root_links_are_plain_paths(settings: Settings, tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'root.db'}")
+    app = create_app(settings, db.factory)
+    page = signed_in(app, "viewer", None).get("/duty").text
+    links = LINKS.findall(page)
+    assert links[0] == "/static/dashboard.css" and "/logout" in links and "/" in links
+    assert not [link for link in links if link.startswith("//")]
+    db.engine.dispose()
