@@ -1,4 +1,5 @@
-"""A channel that prints pages instead of sending them (demo, staging, first set-up)."""
+"""A channel that prints pages instead of sending them (demo, staging, first set-up). Its output goes to
+a terminal or a log file, so the caller's number is masked in it (`138****8000`), as for a group robot."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 from typing import TextIO
 
 from hotline.paging.base import Page, SendResult
+from hotline.paging.texts import hide_caller
 
 
 class DryRunChannel:
@@ -21,7 +23,8 @@ class DryRunChannel:
         out = self._out if self._out is not None else sys.stdout
         out.write(
             f"[演练 / dry run] {self.name} -> {r.name} ({contact}) key={page.key}\n"
-            f"  {page.subject}\n" + "".join(f"  {line}\n" for line in page.text.splitlines())
+            f"  {hide_caller(page.subject, page.caller)}\n"
+            + "".join(f"  {line}\n" for line in hide_caller(page.text, page.caller).splitlines())
         )
         out.flush()
         return SendResult(ok=True, channel=self.name, provider_id=f"dry-run:{page.key}")

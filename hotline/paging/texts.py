@@ -63,14 +63,19 @@ def short_text(page: Page, limit: int = 300) -> str:
 def group_text(page: Page) -> str:
     """The page text for a chat group (WeCom, DingTalk, Feishu robots): the whole group reads it, so the
     caller's number is masked ('138****8000') in every form the text may hold."""
-    text = page.text or page.subject
-    if not page.caller:
+    return hide_caller(page.text or page.subject, page.caller)
+
+
+def hide_caller(text: str, caller: str | None) -> str:
+    """`text` with the caller's number masked ('138****8000') in every form it may hold (as given,
+    national, E.164): for group robots, logs and the dry-run channel's output."""
+    if not caller:
         return text
-    forms = {page.caller}
-    parsed = try_parse_number(page.caller)
+    forms = {caller}
+    parsed = try_parse_number(caller)
     if parsed is not None:
         forms |= {f for f in (parsed.national, parsed.e164) if f}
-    hidden = parsed.masked() if parsed is not None else mask(page.caller)
+    hidden = parsed.masked() if parsed is not None else mask(caller)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, hidden)
     return text

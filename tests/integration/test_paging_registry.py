@@ -6,6 +6,7 @@ import io
 import logging
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import pytest
 
@@ -110,6 +111,19 @@ async def test_dry_run_prints_instead_of_sending_and_needs_no_credentials() -> N
     assert [(r.channel, r.ok) for r in result] == [("asterisk_call", True)]
     printed = out.getvalue()
     assert "[演练 / dry run] asterisk_call -> 王丽" in printed and sample_page().subject in printed
+
+
+async def test_dry_run_output_masks_the_callers_number_in_every_form() -> None:
+    """The dry run's output lands in a terminal or a service log: the caller's number is masked there,
+    written as the ledger holds it, nationally or in E.164 - the person paged still shows."""
+    out = io.StringIO()
+    page = replace(sample_page(), caller="13800138004", subject="热线未接来电 13800138004 / Missed hotline call",
+                   text="来电号码 +8613800138004，刘洋 请回电 13800138004。\nCaller 13800138004.")
+    await DryRunChannel("wecom", out).send(page)
+    printed = out.getvalue()
+    assert "13800138004" not in printed, printed
+    assert printed.count("138****8004") == 4, printed
+    assert "-> 王丽" in printed and "刘洋 请回电" in printed
 
 
 def test_dispatcher_settings_come_from_the_section() -> None:
