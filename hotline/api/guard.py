@@ -29,6 +29,7 @@ from hotline.domain.access import (
     needed_role,
     sees_numbers,
 )
+from hotline.domain.forwarded import client_of
 from hotline.domain.numbers import try_parse_number
 from hotline.services.access.audit import AuditLog
 from hotline.services.access.config import AccessConfig
@@ -97,8 +98,20 @@ def route_path(scope: Scope) -> str:
 
 
 def client_address(scope: Scope) -> str | None:
+    """Where the request came from, as the guard resolved it (X-Forwarded-For from a trusted proxy only,
+    see hotline/domain/forwarded.py); the connection's peer for a request the guard did not see."""
+    state = scope.get("state") or {}
+    if "client_address" in state:
+        return state["client_address"]  # type: ignore[no-any-return]
     client = scope.get("client")
     return str(client[0]) if client else None
+
+
+def _resolve_client(scope: Scope, headers: dict[bytes, bytes], config: AccessConfig) -> None:
+    client = scope.get("client")
+    peer = str(client[0]) if client else None
+    forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1") or None
+    scope.setdefault("state", {})["client_address"] = client_of(peer, forwarded, config.trusted_proxies)
 
 
 def safe_target(method: str, path: str) -> str:
@@ -135,6 +148,7 @@ class AccessGuard:
         method: str = scope["method"]
         path = route_path(scope)
         headers = _headers(scope)
+        _resolve_client(scope, headers, parts.config)
         https = parts.config.https or scope.get("scheme") == "https"
         send = _with_security_headers(send, path, https)
         host = host_of(headers.get(b"host", b"").decode("latin-1"))

@@ -175,6 +175,15 @@ def _run_api_only(api: Coroutine[Any, Any, None], live: dict[str, Any]) -> int:
     return stop.exit_code if stop.received is not None else 0
 
 
+def server_config(app: Any) -> Any:
+    """uvicorn's settings for the API. uvicorn's own proxy headers are off: it would believe
+    X-Forwarded-For from any local process; the access guard believes it from `[access] trusted_proxies`
+    only (hotline/domain/forwarded.py), so the audit log and the login throttle see the real client."""
+    import uvicorn
+
+    return uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False)
+
+
 async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: socket.socket,
                clock: Clock | None = None) -> None:
     """The API and dashboard on an already bound socket (see `bind_api_socket`)."""
@@ -183,7 +192,7 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: soc
     from hotline.api.app import create_app
 
     app = create_app(settings, factory, clock or SystemClock(settings.tz), live)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = server_config(app)
     server = uvicorn.Server(config)
     live["api_server"] = server
     await server.serve(sockets=[sock])

@@ -138,10 +138,13 @@ class AccountService:
         name = username.strip()[:64]
         with unit_of_work(self.factory) as s:
             since = throttle.since(now)
-            if throttle.refuses(failures_since(s, since, name=name), failures_since(s, since, address=address)):
+            throttled = throttle.refuses(failures_since(s, since, name=name), failures_since(s, since, address=address))
+            if throttled:  # recorded, then refused outside the unit of work (an exception would roll it back)
                 record(s, now, actor=name, action="login_throttled", target="login", outcome="refused",
                        address=address)
-                raise LoginRefused(throttled=True)
+        if throttled:
+            raise LoginRefused(throttled=True)
+        with unit_of_work(self.factory) as s:
             row = account_by_name(s, name)
             ok = _verify(row.password_hash if row is not None and row.password_hash else _DUMMY, password)
             if row is None or not ok or row.disabled or not row.password_hash:

@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 
 from hotline.config import ConfigError, Settings
 from hotline.domain.access import Throttle
+from hotline.domain.forwarded import Network, parse_networks
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-KNOWN = {"session_hours", "hosts", "failed_logins_per_account", "failed_logins_per_address", "throttle_minutes"}
+KNOWN = {"session_hours", "hosts", "failed_logins_per_account", "failed_logins_per_address", "throttle_minutes",
+         "trusted_proxies"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class AccessConfig:
     throttle: Throttle = field(default_factory=Throttle)
     https: bool = False  # public_base_url is https: cookies are Secure
     base_path: str = ""  # public_base_url's path ('/hotline'): links and redirects start with it
+    trusted_proxies: tuple[Network, ...] = ()  # X-Forwarded-For is believed from these peers only
 
 
 def _int(source: str, key: str, value: Any) -> int:
@@ -47,9 +50,17 @@ def access_config(settings: Settings) -> AccessConfig:
     throttle = Throttle(per_account=_int(source, "failed_logins_per_account", raw.get("failed_logins_per_account", 5)),
                         per_address=_int(source, "failed_logins_per_address", raw.get("failed_logins_per_address", 20)),
                         window=timedelta(minutes=_int(source, "throttle_minutes", raw.get("throttle_minutes", 15))))
+    proxies = raw.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        raise ConfigError(source, "access.trusted_proxies",
+                          "must be a list of addresses or networks, e.g. [\"127.0.0.1\", \"10.1.0.0/16\"]")
+    try:
+        trusted = parse_networks(proxies)
+    except ValueError as e:
+        raise ConfigError(source, "access.trusted_proxies", str(e)) from None
     return AccessConfig(session=timedelta(hours=_int(source, "session_hours", raw.get("session_hours", 12))),
                         hosts=tuple(sorted(hosts)), throttle=throttle, https=base.scheme == "https",
-                        base_path=base.path.rstrip("/"))
+                        base_path=base.path.rstrip("/"), trusted_proxies=trusted)
 
 
 def is_loopback(host: str) -> bool:
