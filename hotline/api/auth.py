@@ -21,6 +21,7 @@ from hotline.services.access.audit import AUDIT_COLUMNS, AuditLog
 from hotline.services.access.config import access_config
 from hotline.services.access.oidc import OidcClient, SignOn, SignOnFailed
 from hotline.services.access.sessions import SessionService, TokenService
+from hotline.services.access.sign_on_state import PendingInDatabase
 from hotline.services.reports.answer_rate import day_span
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -125,7 +126,7 @@ def _oidc(request: Request) -> SignOn:
     state = request.app.state
     client: SignOn | None = getattr(state, "sign_on", None)
     if client is None:
-        client = state.sign_on = OidcClient(state.settings.oidc, state.clock)
+        client = state.sign_on = OidcClient(state.settings.oidc, state.clock, PendingInDatabase(state.factory))
     return client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.store.base import Base, UtcDateTime
@@ -81,3 +81,42 @@ def failures_since(s: Session, since: datetime, *, name: str | None = None, addr
     if address is not None:
         stmt = stmt.where(AuditRow.address == address)
     return int(s.scalar(stmt) or 0)
+
+
+class SignOnPendingRow(Base):
+    """A single sign-on in progress (between the redirect to the identity provider and its callback): in
+    the database, so that a restart or another worker finishes it. Keyed by the state's SHA-256; the PKCE
+    verifier lives only as long as the sign-on (deleted when used or expired)."""
+
+    __tablename__ = "access_sign_on_pending"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_access_sign_on_pending_expires_at", "expires_at"),)
+
+
+def put_sign_on(s: Session, state_hash: str, nonce: str, verifier: str, next_path: str, expires_at: datetime,
+                now: datetime) -> None:
+    """Keep a sign-on in progress; expired ones are deleted on the way."""
+    s.execute(delete(SignOnPendingRow).where(SignOnPendingRow.expires_at < now))
+    s.add(SignOnPendingRow(state_hash=state_hash, nonce=nonce, verifier=verifier, next_path=next_path,
+                           expires_at=expires_at))
+
+
+def take_sign_on(s: Session, state_hash: str, now: datetime) -> SignOnPendingRow | None:
+    """The sign-on of this state, removed so that it is used once (of two workers taking it at once, only
+    the one whose delete removed the row gets it); None when unknown or expired."""
+    row = s.get(SignOnPendingRow, state_hash)
+    if row is None:
+        return None
+    taken = SignOnPendingRow(state_hash=row.state_hash, nonce=row.nonce, verifier=row.verifier,
+                             next_path=row.next_path, expires_at=row.expires_at)
+    s.expunge(row)
+    gone = s.execute(delete(SignOnPendingRow).where(SignOnPendingRow.state_hash == state_hash))
+    if int(getattr(gone, "rowcount", 0) or 0) != 1 or taken.expires_at < now:
+        return None
+    return taken

@@ -4,23 +4,25 @@ an unknown person are each refused."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hotline.api.app import create_app
-from hotline.clock import SystemClock
+from hotline.clock import ManualClock, SystemClock
 from hotline.config import Settings
-from hotline.runtime.assembly import open_database
+from hotline.runtime.assembly import Database, open_database
 from hotline.services.access.accounts import AccountService
-from hotline.store.access import AuditRow
+from hotline.store.access import AuditRow, SignOnPendingRow
 from tests.e2e.browser import serve
 from tests.integration.oidc_provider import Provider
 from tests.signin import client
@@ -105,4 +107,64 @@ def test_without_oidc_configured_the_routes_are_404(settings: Settings, tmp_path
     c = client(create_app(settings, db.factory))
     assert c.get("/login/oidc", follow_redirects=False).status_code == 404
     assert 'id="sso"' not in c.get("/login").text
+    db.engine.dispose()
+
+
+def _sso_app(settings: Settings, db_url: str, provider: tuple[Provider, str], clock: ManualClock) -> tuple[
+        FastAPI, Database]:
+    p, url = provider
+    db = open_database(db_url)
+    configured = replace(settings, oidc=replace(settings.oidc, issuer=url, client_id=p.client_id,
+                                                client_secret=p.client_secret))
+    return create_app(configured, db.factory, clock), db
+
+
+def test_a_sign_on_started_on_one_worker_finishes_on_another_after_a_restart(
+        settings: Settings, db_url: str, provider: tuple[Provider, str]) -> None:
+    """The state, nonce and PKCE verifier wait in the database: the callback reaches a second worker (a
+    process of its own, here a second app and engine) or the service restarted in between, and signs in."""
+    clock = ManualClock(datetime.now(UTC), settings.tz)
+    first, db1 = _sso_app(settings, db_url, provider, clock)
+    AccountService(db1.factory, SystemClock()).add("fengting", "supervisor", None, "冯婷")
+    c = client(first)
+    start = c.get("/login/oidc", params={"next": "/alerts"}, follow_redirects=False)
+    p, _ = provider
+    p.user = "fengting"
+    back = urlsplit(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
+    state = parse_qs(back.query)["state"][0]
+    with db1.factory() as s:  # kept as its hash only
+        hashes = list(s.scalars(select(SignOnPendingRow.state_hash)))
+    assert hashes == [hashlib.sha256(state.encode()).hexdigest()]
+    db1.engine.dispose()  # the first worker is gone
+
+    second, db2 = _sso_app(settings, db_url, provider, clock)
+    other = client(second)
+    done = other.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/alerts"
+    assert other.get("/api/me").json()["person"] == "冯婷"
+    again = client(second).get(f"{back.path}?{back.query}", follow_redirects=False)  # used once
+    assert again.status_code == 401 and "unknown or expired sign-in request" in again.text
+    with db2.factory() as s:
+        assert s.scalar(select(func.count()).select_from(SignOnPendingRow)) == 0
+    db2.engine.dispose()
+
+
+def test_a_sign_on_left_longer_than_ten_minutes_expires(settings: Settings, db_url: str,
+                                                        provider: tuple[Provider, str]) -> None:
+    # started ten minutes and a second ago (the provider stamps its ID tokens with the real time)
+    clock = ManualClock(datetime.now(UTC) - timedelta(minutes=10, seconds=1), settings.tz)
+    app, db = _sso_app(settings, db_url, provider, clock)
+    AccountService(db.factory, SystemClock()).add("zhangwei", "staff", None, "张伟")
+    c = client(app)
+    start = c.get("/login/oidc", follow_redirects=False)
+    back = urlsplit(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
+    clock.set(datetime.now(UTC))
+    late = c.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert late.status_code == 401 and "unknown or expired sign-in request" in late.text
+    assert "hotline_session" not in c.cookies
+    # a new sign-on works within its ten minutes; neither the expired nor the used one is left
+    fresh = sign_on(client(app))
+    assert fresh.status_code == 303, fresh.text
+    with db.factory() as s:
+        assert s.scalar(select(func.count()).select_from(SignOnPendingRow)) == 0
     db.engine.dispose()

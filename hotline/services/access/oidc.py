@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -51,19 +51,48 @@ class SignOn(Protocol):
 
 @dataclass(frozen=True)
 class Pending:
+    """A sign-on between the redirect to the provider and its callback."""
+
     nonce: str
     verifier: str
     next_path: str
-    expires_at: float
+    expires_at: datetime
+
+
+class PendingSignOns(Protocol):
+    """Where sign-ons in progress wait for their callback, by state: the database in the service
+    (hotline/services/access/sign_on_state.py: a restart or another worker finishes a sign-on), memory
+    for a client used on its own."""
+
+    def put(self, state: str, pending: Pending, now: datetime) -> None: ...
+
+    def take(self, state: str, now: datetime) -> Pending | None:
+        """The sign-on of `state`, once; None when unknown, used or expired."""
+        ...
+
+
+@dataclass
+class PendingInMemory:
+    """Sign-ons in progress of this process only."""
+
+    items: dict[str, Pending] = field(default_factory=dict)
+
+    def put(self, state: str, pending: Pending, now: datetime) -> None:
+        self.items = {k: p for k, p in self.items.items() if p.expires_at > now}
+        self.items[state] = pending
+
+    def take(self, state: str, now: datetime) -> Pending | None:
+        pending = self.items.pop(state, None)
+        return pending if pending is not None and pending.expires_at >= now else None
 
 
 @dataclass
 class OidcClient:
     config: OidcSection
     clock: Clock
+    pending: PendingSignOns = field(default_factory=PendingInMemory)
     _metadata: dict[str, Any] | None = None
     _keys: KeySet | None = None
-    _pending: dict[str, Pending] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -95,9 +124,8 @@ class OidcClient:
         """The provider's authorization URL to send the browser to."""
         meta = await self.metadata()
         state, nonce, verifier = (secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48))
-        now = self.clock.now().timestamp()
-        self._pending = {k: p for k, p in self._pending.items() if p.expires_at > now}
-        self._pending[state] = Pending(nonce, verifier, next_path, now + PENDING_FOR.total_seconds())
+        now = self.clock.now()
+        self.pending.put(state, Pending(nonce, verifier, next_path, now + PENDING_FOR), now)
         async with self._client(redirect_uri) as client:
             url, _ = client.create_authorization_url(meta["authorization_endpoint"], state=state,
                                                      code_verifier=verifier, nonce=nonce)
@@ -105,8 +133,8 @@ class OidcClient:
 
     async def finish(self, code: str, state: str, redirect_uri: str) -> tuple[str, str]:
         """(the local account name the ID token names, the path to go to next); SignOnFailed otherwise."""
-        pending = self._pending.pop(state, None)
-        if pending is None or pending.expires_at < self.clock.now().timestamp():
+        pending = self.pending.take(state, self.clock.now())
+        if pending is None:
             raise SignOnFailed("登录请求未知或已过期 / unknown or expired sign-in request (state)")
         meta = await self.metadata()
         async with self._client(redirect_uri) as client:
