@@ -1,4 +1,5 @@
-"""`hotline privacy export|erase --number N` and `hotline privacy purge` (retention, e.g. from cron)."""
+"""`hotline privacy export|erase --number N` and `hotline privacy purge [--dry-run]` (retention, e.g. from
+cron; `serve` runs it daily when a retention is configured)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hotline.cli import COMMON
 from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
-from hotline.services.privacy.service import PrivacyService, retention_of
+from hotline.services.privacy.service import PrivacyService, retention_of, twilio_recordings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("action", choices=["export", "erase", "purge"], help="操作 / export, erase or purge")
     p.add_argument("--number", help="来电号码 / export/erase: the caller's phone number (any written form)")
     p.add_argument("--yes", action="store_true", help="不再确认直接删除 / erase without asking")
+    p.add_argument("--dry-run", action="store_true",
+                   help="purge: 只统计不删除 / only count what would be deleted or anonymised")
     p.add_argument("--db", help="数据库地址 / database URL (default from config)")
     p.set_defaults(func=cmd_privacy)
 
@@ -26,10 +29,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
     retention = retention_of(settings)
     db = open_database(args.db or settings.database_url)
-    service = PrivacyService(db.factory, SystemClock(settings.tz))
+    service = PrivacyService(db.factory, SystemClock(settings.tz), twilio_recordings(settings))
     actor = f"cli:{getpass.getuser()}"
     if args.action == "purge":
-        counts = service.purge(retention, actor)
+        counts = service.purge(retention, actor, dry_run=args.dry_run)
         print(json.dumps(counts, ensure_ascii=False))
         return 0
     if not args.number:

@@ -1,4 +1,5 @@
-"""The daily retention run of `[privacy]` (calls, closed alerts, page texts) on the service's scheduler."""
+"""The daily retention run of `[privacy]` (calls, closed alerts, page texts, closed tickets, recordings) on the
+service's scheduler."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.config import Settings
-from hotline.services.privacy.service import PrivacyService, Retention, retention_of
+from hotline.services.privacy.service import PrivacyService, Retention, retention_of, twilio_recordings
 
 RETENTION_JOB = "privacy-retention"
 
@@ -18,7 +19,7 @@ def start_retention(scheduler: Any, settings: Settings, factory: sessionmaker[Se
     retention = retention_of(settings)
     if retention == Retention():
         return False
-    service = PrivacyService(factory, clock)
+    service = PrivacyService(factory, clock, twilio_recordings(settings))
     scheduler.add_job(service.purge, "cron", hour=3, minute=30, args=[retention], id=RETENTION_JOB,
                       replace_existing=True, coalesce=True, misfire_grace_time=3600)
     return True

@@ -20,6 +20,12 @@ from hotline.store.alerts import (
     PageAttemptRow,
 )
 from hotline.store.calls import CallRow, RawEventRow
+from hotline.store.recordings import RecordingRow
+from hotline.store.tickets import CallerRow, MissedCallRow, TicketEventRow, TicketRow
+
+# The ticket fields that name or describe the caller: blanked or scrubbed when a ticket is anonymised. What
+# the statistics need (type, priority, specialty, tier, status, times, the SLA clocks, who worked it) stays.
+CALLER_FIELDS = ("caller", "caller_name", "caller_key", "confirmed_by")
 
 ERASED = "已删除 erased"
 
@@ -38,8 +44,16 @@ def held_for(s: Session, forms: Collection[str]) -> dict[str, list[dict[str, Any
                       .order_by(CallRow.started_at)).all()
     alerts = s.scalars(select(AlertRow).where(AlertRow.caller.in_(forms)).order_by(AlertRow.opened_at)).all()
     pages = s.scalars(select(OutboxRow).where(OutboxRow.caller.in_(forms)).order_by(OutboxRow.id)).all()
+    tickets = s.scalars(select(TicketRow).where(or_(TicketRow.caller.in_(forms), TicketRow.caller_key.in_(forms)))
+                        .order_by(TicketRow.opened_at)).all()
+    callers = s.scalars(select(CallerRow).where(or_(CallerRow.number.in_(forms),
+                                                    CallerRow.caller_key.in_(forms)))).all()
+    call_ids = [c.call_id for c in calls]
+    recordings = s.scalars(select(RecordingRow).where(RecordingRow.call_id.in_(call_ids))).all() if call_ids else []
     return {"calls": [_plain(r) for r in calls], "alerts": [_plain(r) for r in alerts],
-            "pages": [{k: v for k, v in _plain(p).items() if k not in ("ack_url", "recipient")} for p in pages]}
+            "pages": [{k: v for k, v in _plain(p).items() if k not in ("ack_url", "recipient")} for p in pages],
+            "tickets": [_plain(r) for r in tickets], "callers": [_plain(r) for r in callers],
+            "recordings": [_plain(r) for r in recordings]}
 
 
 def _scrub(text: str | None, forms: Collection[str]) -> str | None:
@@ -73,6 +87,56 @@ def erase(s: Session, forms: Collection[str]) -> dict[str, int]:
     for p in pages:
         p.caller, p.text, p.subject = None, _scrub(p.text, forms) or "", _scrub(p.subject, forms) or ""
     counts["pages"] = len(pages)
+    tickets = list(s.scalars(select(TicketRow).where(or_(TicketRow.caller.in_(forms),
+                                                         TicketRow.caller_key.in_(forms)))))
+    counts["tickets"] = _anonymise_tickets(s, tickets, forms)
+    gone = s.execute(delete(CallerRow).where(or_(CallerRow.number.in_(forms), CallerRow.caller_key.in_(forms))))
+    counts["callers"] = int(getattr(gone, "rowcount", 0) or 0)
+    s.execute(delete(MissedCallRow).where(MissedCallRow.caller_key.in_(forms)))
+    return counts
+
+
+def recordings_of_number(s: Session, forms: Collection[str]) -> list[RecordingRow]:
+    """The recordings of the calls of a number not purged yet (before `erase` blanks the calls' numbers)."""
+    calls = select(CallRow.call_id).where(or_(CallRow.caller.in_(forms), CallRow.called.in_(forms)))
+    return list(s.scalars(select(RecordingRow).where(RecordingRow.call_id.in_(calls),
+                                                     RecordingRow.purged_at.is_(None))))
+
+
+def _anonymise_tickets(s: Session, tickets: list[TicketRow], extra_forms: Collection[str] = ()) -> int:
+    """The caller's number, name and own words out of `tickets` (and their history); the rest stays for the
+    statistics and the knowledge base (the solution, scrubbed of the number and the name)."""
+    for ticket in tickets:
+        forms = {f for f in (ticket.caller, ticket.caller_key, ticket.caller_name, ticket.confirmed_by,
+                             *extra_forms) if f and len(f) >= 2 and f != ERASED}  # a one-letter name: no
+        ticket.caller, ticket.caller_key, ticket.caller_name, ticket.confirmed_by = ERASED, ERASED, None, None
+        ticket.open_caller = None
+        ticket.description = ""
+        ticket.summary = _scrub(ticket.summary, forms) or ""
+        ticket.solution, ticket.cause = _scrub(ticket.solution, forms), _scrub(ticket.cause, forms)
+        for e in s.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == ticket.ticket_id)):
+            if e.field in CALLER_FIELDS or e.field == "description":
+                e.old, e.new = (None if e.old is None else ERASED), (None if e.new is None else ERASED)
+            else:
+                e.old, e.new = _scrub(e.old, forms), _scrub(e.new, forms)
+            e.note = _scrub(e.note, forms)
+    return len(tickets)
+
+
+def anonymise_closed_tickets(s: Session, closed_before: datetime) -> dict[str, int]:
+    """Retention of tickets: closed before `closed_before` and not anonymised yet -> anonymised; the caller
+    directory entries no remaining ticket names, unchanged since, are deleted; missed calls that never
+    became a ticket, older than that, too."""
+    due = list(s.scalars(select(TicketRow).where(TicketRow.status == "closed", TicketRow.closed_at < closed_before,
+                                                 TicketRow.caller_key != ERASED)))
+    counts = {"tickets": _anonymise_tickets(s, due)}
+    s.flush()
+    still = select(TicketRow.caller_key).where(TicketRow.caller_key != ERASED)
+    gone = s.execute(delete(CallerRow).where(CallerRow.updated_at < closed_before, CallerRow.caller_key.not_in(still))
+                     .execution_options(synchronize_session=False))
+    counts["callers"] = int(getattr(gone, "rowcount", 0) or 0)
+    missed = s.execute(delete(MissedCallRow).where(MissedCallRow.ended_at < closed_before))
+    counts["missed_calls"] = int(getattr(missed, "rowcount", 0) or 0)
     return counts
 
 

@@ -72,3 +72,9 @@ def due(s: Session, before: datetime) -> list[RecordingRow]:
 
 def of_calls(s: Session, call_ids: list[str]) -> list[RecordingRow]:
     return list(s.scalars(select(RecordingRow).where(RecordingRow.call_id.in_(call_ids)))) if call_ids else []
+
+
+def mark_purged(s: Session, ids: list[int], at: datetime) -> None:
+    """The audio of these recordings is gone: their URL is dropped, the row (when, how long) stays."""
+    for row in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(ids))) if ids else []:
+        row.url, row.purged_at = None, at

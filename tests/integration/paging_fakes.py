@@ -72,7 +72,7 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _handle
+            do_GET = do_POST = do_DELETE = _handle
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
