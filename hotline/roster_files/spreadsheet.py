@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline.domain.access import FORMULA_START, neutral_cell
 from hotline.roster_files.table import Cell
 
 ROSTER_SHEETS = ("值班表", "roster")
@@ -29,7 +30,12 @@ def read_csv(data: bytes) -> list[list[Cell]]:
             continue
     else:  # pragma: no cover - gb18030 decodes every byte string
         raise ValueError("无法识别的编码 / unknown text encoding")
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    return [[_unneutral(c) for c in r] for r in csv.reader(io.StringIO(text))]
+
+
+def _unneutral(cell: str) -> str:
+    """A cell `write_csv` neutralised ("'=..." so that Excel shows it instead of running it) read back."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 def read_xlsx(data: bytes) -> Sheets:
@@ -58,7 +64,8 @@ def read_sheets(path: Path) -> Sheets:
 
 def write_csv(rows: Sequence[Sequence[str]]) -> bytes:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    # a label or name Excel would run as a formula ('=HYPERLINK(...)') gets a leading apostrophe
+    csv.writer(buf, lineterminator="\r\n").writerows([[neutral_cell(c) for c in r] for r in rows])
     return buf.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
 
 
@@ -74,6 +81,10 @@ def write_xlsx(roster: Sequence[Sequence[str]], staff: Sequence[Sequence[str]]) 
     for row in staff:
         people.append(list(row))
     for sheet in (ws, people):
+        for line in sheet.iter_rows():
+            for cell in line:
+                if cell.data_type == "f":  # openpyxl makes '=...' text a live formula: kept as text
+                    cell.data_type = "s"
         sheet.freeze_panes = "A2"
         for col in sheet.columns:
             width = max((len(str(c.value or "")) for c in col), default=8)
