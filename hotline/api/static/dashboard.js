@@ -67,10 +67,21 @@ async function getJSON(url) {
 }
 const failed = new Set();
 const busy = new Set();
-/* One failing panel never stops the others; a panel still loading is not asked again. */
+const queued = new Map();  // panel -> its latest request asked for while it was loading
+/* One failing panel never stops the others; a panel still loading is not asked twice at once: a request
+   for a different URL meanwhile (the dates changed) is made when the first one is done, so the panel
+   always ends up showing what was asked last. */
 async function panel(name, url, render, tables) {
-  if (busy.has(name)) return null;
+  if (busy.has(name)) { queued.set(name, [url, render, tables]); return null; }
   busy.add(name);
+  try { return await load(name, url, render, tables); } finally {
+    busy.delete(name);
+    const next = queued.get(name);
+    queued.delete(name);
+    if (next && next[0] !== url) panel(name, ...next);
+  }
+}
+async function load(name, url, render, tables) {
   const status = $(name + "-status");
   try {
     const data = await getJSON(url);
@@ -83,7 +94,7 @@ async function panel(name, url, render, tables) {
     for (const id of tables || []) fill(id, []);
     if (status) { status.textContent = UNAVAILABLE + " (" + e.message + ")"; status.className = "panel-status unavailable"; }
     return null;
-  } finally { busy.delete(name); }
+  }
 }
 
 function rangeQuery(extra) {
