@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.api.auth import principal_of
+from hotline.api.pages import root_of
 from hotline.api.ranges import LIMIT, MAX_LIMIT, span_or_today
 from hotline.config import ConfigError
 from hotline.domain.alerts import AlertClosed
@@ -155,11 +156,14 @@ def incident_reported(request: Request, incident_id: str,
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
-<link rel="stylesheet" href="/static/ack.css"></head><body><h1>{title}</h1>{body}</body></html>"""
+<link rel="stylesheet" href="{root}/static/ack.css"></head><body><h1>{title}</h1>{body}</body></html>"""
 
 
-def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
+def _html(request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
+    """The link's page; its style and script under the public URL's path prefix (behind a proxy)."""
+    root = html.escape(root_of(request))
+    return HTMLResponse(_PAGE.format(root=root, title=html.escape(title), body=body.replace("{root}", root)),
+                        status_code=status)
 
 
 def _link(request: Request, token: str) -> tuple[MonitorService, str, str]:
@@ -185,8 +189,8 @@ def ack_link(request: Request, token: str) -> HTMLResponse:
     who = html.escape(alert.caller or alert.title or alert_id)
     form = (f'<p>来电 / caller: <b>{who}</b><br>寻呼对象 / paged: {html.escape(person)}</p>'
             f'<form method="post"><button type="submit">确认处理 / Acknowledge</button></form>'
-            '<script src="/static/ack.js"></script>')
-    return _html("确认告警 / Acknowledge alert", form)
+            '<script src="{root}/static/ack.js"></script>')
+    return _html(request, "确认告警 / Acknowledge alert", form)
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
@@ -196,11 +200,11 @@ def ack_link_post(request: Request, token: str) -> HTMLResponse:
     try:
         alert = monitor.acknowledge(alert_id, person, via="link")
     except AlertClosed as e:
-        return _html("告警已关闭 / Alert already closed", f"<p>{html.escape(str(e))}</p>", 409)
+        return _html(request, "告警已关闭 / Alert already closed", f"<p>{html.escape(str(e))}</p>", 409)
     except AlertNotFound as e:
         raise _fail(e) from None
     until = alert.ack_until.astimezone(_tz(request)).strftime("%H:%M") if alert.ack_until else "-"
-    return _html("已确认 / Acknowledged",
+    return _html(request, "已确认 / Acknowledged",
                  f"<p>{html.escape(person)} 已确认，{until} 前不再升级；"
                  f"请尽快回电 {html.escape(alert.caller or '')}。</p>"
                  f"<p>{html.escape(person)} acknowledged: no escalation before {until}; "

@@ -11,11 +11,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from hotline.api.guard import mask_numbers
 from hotline.api.pages import render
@@ -25,7 +24,6 @@ from hotline.services.reports.answer_rate import day_span
 from hotline.services.reports.dashboard import Dashboard, recent_calls
 
 router = APIRouter(tags=["dashboard"])
-STATIC = Path(__file__).resolve().parent / "static"
 # path -> (template in hotline/api/templates, the page's name for its script, its title). /roster (the roster
 # editor) and /tickets have routers of their own.
 PAGES = {"/": ("overview.html", "overview", "总览 Overview"), "/calls": ("calls.html", "calls", "呼叫 Calls"),
@@ -155,7 +153,7 @@ def wall_stream(request: Request) -> StreamingResponse:
 def wall(request: Request) -> Response:
     """The desk's TV: waiting callers, answer rate, open alerts, on duty; large type, read only. Opened with a
     viewer API token: `/wall?token=...` (`hotline users token NAME --scope viewer`)."""
-    return FileResponse(STATIC / "wall.html", media_type="text/html")
+    return render(request, "wall.html")
 
 
 @router.get("/api/dashboard/today")

@@ -68,3 +68,26 @@ def test_at_the_root_links_are_plain_paths(settings: Settings, tmp_path: Path) -
     assert links[0] == "/static/dashboard.css" and "/logout" in links and "/" in links
     assert not [link for link in links if link.startswith("//")]
     db.engine.dispose()
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+def test_the_wallboard_and_the_one_tap_link_page_stay_under_the_prefix(settings: Settings, tmp_path: Path,
+                                                                       kept: str) -> None:
+    from hotline.services.monitor.ack_links import AckLinks
+    from tests.integration.monitor_fakes import missed, rig
+
+    base = "http://hotline.example.cn/desk"
+    r = rig(f"sqlite:///{tmp_path / 'link.db'}")
+    r.monitor.links = AckLinks(b"k" * 32, base)
+    r.monitor.on_call(missed("13800138004", r.clock.now()))
+    link = next(p for p in r.outbox.claim()).page.ack_url
+    assert link is not None and link.startswith(base + "/ack/")
+    app = create_app(replace(settings, api=replace(settings.api, public_base_url=base)), r.monitor.factory,
+                     r.clock, live={"monitor": r.monitor})
+    page = client(app).get(kept + link.removeprefix(base))
+    assert page.status_code == 200, page.text
+    assert LINKS.findall(page.text) == ["/desk/static/ack.css", "/desk/static/ack.js"]
+    wall = signed_in(app, "viewer", None).get(kept + "/wall")
+    assert LINKS.findall(wall.text) == ["/desk/static/wall.css", "/desk/static/wall.js"]
+    assert 'data-root="/desk"' in wall.text
+    r.dispose()

@@ -37,6 +37,7 @@ function render(s) {
   }
 }
 const token = new URLSearchParams(location.search).get("token");
-const source = new EventSource("/api/wall/stream" + (token ? "?token=" + encodeURIComponent(token) : ""));
+const root = document.body.dataset.root || "";  // the public URL's path prefix (behind a proxy)
+const source = new EventSource(root + "/api/wall/stream" + (token ? "?token=" + encodeURIComponent(token) : ""));
 source.addEventListener("summary", e => render(JSON.parse(e.data)));
 source.onerror = () => set("clock", "连接中断，正在重连 / reconnecting…");
