@@ -226,3 +226,25 @@ def test_retention_settings_of_tickets_and_recordings_are_checked(tmp_path: Path
         with pytest.raises(ConfigError) as e:
             retention_of(settings_from_dict({"privacy": section}, source="hotline.toml"))
         assert problem in str(e.value), str(e.value)
+
+
+def test_the_purge_command_has_a_dry_run(tickets: tuple[str, Database, str], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    db_url, db, _ = tickets
+    config = tmp_path / "hotline.toml"
+    config.write_text(Path(CONFIG).read_text(encoding="utf-8") + "\n[privacy]\ncalls_days = 1\ntickets_days = 1\n",
+                      encoding="utf-8")
+    with db.factory() as s:
+        calls = s.scalar(text("SELECT count(*) FROM calls"))
+    assert main(["privacy", "purge", "--dry-run", "--db", db_url, "--config", str(config)]) == 0
+    counted = json.loads(capsys.readouterr().out)
+    assert counted["calls"] == calls and counted["tickets"] == 0  # the traces' calls are days old
+    with db.factory() as s:
+        assert s.scalar(text("SELECT count(*) FROM calls")) == calls  # nothing deleted
+        assert s.scalars(select(AuditRow.action).where(AuditRow.action.like("retention%"))).all() == [
+            "retention_dry_run"]
+    assert main(["privacy", "purge", "--db", db_url, "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out)["calls"] == calls
+    with db.factory() as s:
+        assert s.scalar(text("SELECT count(*) FROM calls")) == 0
+    db.engine.dispose()
