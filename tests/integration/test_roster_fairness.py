@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,11 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.services.roster.service import RosterService
-from hotline.store.base import make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,13 +27,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> Iterator[RosterService]:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-11-23 10:00"), TZ))
-    service.load_example(ROOT / "config" / "roster.yaml", actor="周强")
-    yield service
-    engine.dispose()
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-11-23 10:00")
 
 
 def test_the_month_per_person_and_the_rest_rules(desk: RosterService) -> None:
