@@ -143,7 +143,7 @@ def shift_end_reminders(service: RosterService, since: datetime, until: datetime
         zh, en = TIER_NAMES[s.tier]
         nxt = [n.person for n in shifts if n.tier is s.tier and n.start == s.end]
         tickets = _tickets(open_tickets, s.tier, s.person)
-        handed = [*open_items, *tickets]
+        handed = [*tickets, *open_items]  # their own tickets first: the desk may have many alerts
         items = "".join(f"\n- {item}" for item in handed[:20])
         extra = len(handed) - 20
         more = f"\n… 另有 {extra} 项 / and {extra} more" if extra > 0 else ""
