@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from hotline.clock import today as desk_today
+from hotline.domain.access import Role
 from hotline.domain.roster import Override, Shift, Tier
 from hotline.roster_files.problems import RosterFileError
 from hotline.services.roster.files import fairness_csv
@@ -281,9 +282,20 @@ async def import_file(request: Request, file: UploadFile, dry_run: bool = True, 
 
 
 @router.post("/handover/ack")
-def ack_handover(request: Request, person: str) -> dict[str, Any]:
-    """The incoming person confirms taking over the shift on duty now (or starting within the lead)."""
+def ack_handover(request: Request, person: str | None = None) -> dict[str, Any]:
+    """The incoming person confirms taking over the shift on duty now (or starting within the lead). Staff
+    acknowledge their own shift (`person` is the signed-in person); a supervisor may record anyone's."""
     service = roster_service(request)
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and not principal.role.allows(Role.SUPERVISOR):
+        if principal.person is None:
+            raise HTTPException(403, "账号未关联值班人员 / your account is not linked to a person on the roster")
+        if person not in (None, principal.person):
+            raise HTTPException(403, f"只能确认自己的接班 / you acknowledge your own shift ({principal.person}), "
+                                     f"not {person}'s")
+    person = person or (principal.person if principal is not None else None)
+    if not person:
+        raise HTTPException(422, "请给出接班人 / give the person taking over: ?person=NAME")
     try:
         shift = service.ack_handover(person, via="api")
     except RosterError as e:

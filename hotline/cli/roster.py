@@ -1,4 +1,5 @@
-"""`hotline roster who|gaps|import|load|export|today|override|swap|note|history|holidays`.
+"""`hotline roster who|gaps|import|load|export|today|override|swap|request|requests|approve|reject|note|history|
+holidays` and the rest.
 
 Every command first prints, on stderr, the warning for a year whose holiday schedule is not entered.
 """
@@ -19,7 +20,7 @@ from hotline.cli.failures import shown_url
 from hotline.clock import Clock, ManualClock, SystemClock
 from hotline.clock import today as desk_today
 from hotline.config import Settings
-from hotline.domain.roster import TIER_NAMES, OnDuty, Tier
+from hotline.domain.roster import TIER_NAMES, OnDuty, Override, Shift, Tier
 from hotline.domain.windows import DayKind
 from hotline.roster_files.problems import RosterFileError
 from hotline.roster_files.table import SOURCE_NAMES
@@ -29,6 +30,7 @@ from hotline.services.roster.service import RosterError, RosterService, on_duty_
 from hotline.store.base import make_engine, migrate, session_factory
 
 LAYER_EN = {"rotation": "rotation", "dated": "table", "override": "override"}
+STATE_NAMES = {"pending": "待批 pending", "approved": "已批准 approved", "rejected": "已拒绝 rejected"}
 
 
 def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
@@ -206,8 +208,8 @@ def cmd_override_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
-    service = open_service(args, settings)
+def _swap_shifts(service: RosterService, args: argparse.Namespace, settings: Settings) -> list[Shift] | None:
+    """The two shifts named by --first and --second (NAME@TIME inside each), or None (said on stderr)."""
     shifts = []
     for spec in (args.first, args.second):
         name, _, when = spec.partition("@")
@@ -215,14 +217,78 @@ def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
         if shift is None or shift.tier is not Tier(args.tier):
             print(f"找不到 {name} 在 {when} 的{TIER_NAMES[Tier(args.tier)][0]}班次 / no {args.tier} shift of "
                   f"{name!r} at {when!r} (write NAME@2026-11-25T20:00)", file=sys.stderr)
-            return 1
+            return None
         shifts.append(shift)
+    return shifts
+
+
+def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    shifts = _swap_shifts(service, args, settings)
+    if shifts is None:
+        return 1
     try:
         done = service.swap(Tier(args.tier), shifts[0], shifts[1], args.reason, args.actor)
     except RosterError as e:
         print(str(e), file=sys.stderr)
         return 1
     print(f"已换班 / swapped (#{done[0].id}, #{done[1].id}; 撤销 / undo: hotline roster override-remove {done[0].id})")
+    return 0
+
+
+def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
+    """File an override or a swap for a manager to approve (as the web's 申请 does)."""
+    service = open_service(args, settings)
+    tier = Tier(args.tier)
+    try:
+        if args.request_kind == "swap":
+            shifts = _swap_shifts(service, args, settings)
+            if shifts is None:
+                return 1
+            overrides = service.swap_overrides(tier, shifts[0], shifts[1], args.reason)
+        else:
+            overrides = [Override(tier, _moment(args.start, settings), _moment(args.end, settings), args.replace,
+                                  args.by, args.reason, args.actor)]
+        request_id = service.request(overrides, args.reason, args.actor, kind=args.request_kind)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"已提交申请 #{request_id}，待项目经理审批 / request #{request_id} filed for a manager's approval "
+          f"(hotline roster approve {request_id} | reject {request_id})")
+    if not service.config.approval:
+        print("提示 / note: 未开启审批（[roster] approval = false），项目经理也可直接调班 / approval is off: a "
+              "manager may also make the change directly (hotline roster override | swap)", file=sys.stderr)
+    return 0
+
+
+def cmd_requests(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    found = service.requests(None if args.state == "all" else args.state)
+    for r in found:
+        decided = f" ← {r.decided_by}" if r.decided_by else ""
+        print(f"#{r.id} {STATE_NAMES[r.state]} {r.kind} {r.requested_by} "
+              f"{r.requested_at.astimezone(settings.tz):%Y-%m-%d %H:%M}{decided}: "
+              + "; ".join(override_text(o, settings.tz) for o in r.overrides))
+    if not found:
+        print(f"无 / none ({args.state})", file=sys.stderr)
+    print(f"审批人 / approvers: {'、'.join(sorted(service.managers())) or '-'}", file=sys.stderr)
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    service = open_service(args, settings)
+    approve = args.roster_command == "approve"
+    try:
+        made = service.decide(args.id, approve, args.actor)
+    except RosterError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    if not approve:
+        print(f"已拒绝申请 #{args.id} / request #{args.id} rejected")
+        return 0
+    for o in made:
+        print(f"已批准，已记录调班 #{o.id} / approved: override #{o.id} {override_text(o, settings.tz)}")
+    print(f"撤销 / undo: hotline roster override-remove {made[0].id}")
     return 0
 
 
@@ -388,6 +454,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     swap.add_argument("--second", required=True, help="第二个班次 / NAME@TIME inside the second shift")
     swap.add_argument("--reason", default="", help="原因 / why")
     swap.set_defaults(func=cmd_swap)
+
+    req = sub.add_parser("request", parents=[COMMON],
+                         help="申请调班或换班，待项目经理审批 / ask for an override or a swap a manager approves")
+    rsub = req.add_subparsers(dest="request_kind", required=True, metavar="KIND")
+    rovr = rsub.add_parser("override", parents=[base], help="申请调班 / ask for an override (--actor asks)")
+    rovr.add_argument("--tier", choices=[t.value for t in Tier], required=True, help="层级 / tier")
+    rovr.add_argument("--from", dest="start", required=True, help="开始时间 / start, e.g. 2026-11-25T20:00")
+    rovr.add_argument("--to", dest="end", required=True, help="结束时间 / end")
+    rovr.add_argument("--replace", help="被替换的人 / the person replaced (default: the whole tier)")
+    rovr.add_argument("--by", help="替班的人 / the person on duty instead (default: nobody)")
+    rovr.add_argument("--reason", default="", help="原因 / why")
+    rswp = rsub.add_parser("swap", parents=[base], help="申请换班 / ask for two people to trade shifts")
+    rswp.add_argument("--tier", choices=[t.value for t in Tier], required=True, help="层级 / tier")
+    rswp.add_argument("--first", required=True, help="第一个班次 / NAME@TIME inside the first shift")
+    rswp.add_argument("--second", required=True, help="第二个班次 / NAME@TIME inside the second shift")
+    rswp.add_argument("--reason", default="", help="原因 / why")
+    req.set_defaults(func=cmd_request)
+
+    reqs = sub.add_parser("requests", parents=[base], help="调班申请列表 / override and swap requests")
+    reqs.add_argument("--state", choices=("pending", "approved", "rejected", "all"), default="pending",
+                      help="状态 / which (default pending: 待批)")
+    reqs.set_defaults(func=cmd_requests)
+
+    for name, zh, en in (("approve", "批准申请（项目经理） / approve a request: the change is made",
+                          "manager's approval"),
+                         ("reject", "拒绝申请（项目经理） / reject a request", "manager's refusal")):
+        decide = sub.add_parser(name, parents=[base], help=zh)
+        decide.add_argument("id", type=int, help=f"申请编号 / the request's id ({en}; see hotline roster requests)")
+        decide.set_defaults(func=cmd_decide)
 
     feed = sub.add_parser("feed", parents=[COMMON], help="个人日历订阅 / a person's secret calendar feed (webcal)")
     fsub = feed.add_subparsers(dest="feed_action", required=True)

@@ -104,6 +104,11 @@ RULES: tuple[Rule, ...] = (
     # personal data in bulk: exports of the ledger, privacy requests
     _rule("", "/api/calls.csv", Role.VIEWER),  # numbers masked unless exports_numbers(role)
     _rule("", "/api/privacy", Role.ADMIN),
+    # staff ask for roster changes (a manager approves them) and acknowledge taking over their own shift
+    _rule(_W, "/api/roster/requests/*/*", Role.SUPERVISOR),  # approve, reject
+    _rule(_W, "/api/roster/requests", Role.STAFF),
+    _rule(_W, "/api/roster/handover/ack", Role.STAFF),
+    _rule(_W, "/api/roster/overrides/preview", Role.STAFF),  # stores nothing: what a request would do
     # supervisors: roster edits, reports, incidents and everything else that writes
     _rule(_W, "/api/roster", Role.SUPERVISOR),
     _rule(_W, "/api/incidents", Role.SUPERVISOR),

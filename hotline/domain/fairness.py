@@ -3,7 +3,6 @@ break the rules of rest (one person in two places at once, too little rest betwe
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -70,26 +69,39 @@ def _joined(shifts: Iterable[Shift]) -> list[Shift]:
 
 
 def _pieces_of_one(a: Shift, b: Shift) -> bool:
-    """Two pieces of one shift cut by an override (same tier and label, less than a day apart): a break,
-    not a rest between shifts."""
-    return a.tier is b.tier and bool(a.label) and a.label == b.label and b.start - a.start < timedelta(hours=24)
+    """`b` may be a later piece of the shift `a` begins, cut by an override: same tier and label, and the two
+    within one day (a night's 04:00-08:00 piece and the next night are two shifts): a break, not a rest."""
+    return a.tier is b.tier and bool(a.label) and a.label == b.label and b.end - a.start <= timedelta(hours=24)
+
+
+def _whole_shifts(joined: Sequence[Shift]) -> list[list[Shift]]:
+    """A person's shifts (joined, by start) with the pieces of one shift together."""
+    groups: list[list[Shift]] = []
+    for s in joined:
+        group = next((g for g in reversed(groups[-3:]) if _pieces_of_one(g[0], s) and g[-1].end <= s.start), None)
+        if group is not None:
+            group.append(s)
+        else:
+            groups.append([s])
+    return groups
 
 
 def loads(shifts: Sequence[Shift], calendar: WorkingCalendar, tz: tzinfo) -> list[Load]:
-    """The load of every person with a staff shift, sorted by hours (most first), then name."""
+    """The load of every person with a staff shift, sorted by hours (most first), then name. A shift cut in
+    pieces by an override is one shift: a night shift when its pieces together have the night hours, a
+    weekend or holiday shift by the day it starts."""
     by_person: dict[str, list[Shift]] = {}
     for s in shifts:
         if s.tier in STAFF_TIERS:
             by_person.setdefault(s.person, []).append(s)
     out: list[Load] = []
     for person, mine in by_person.items():
-        joined = _joined(mine)
-        days = [s.start.astimezone(tz).date() for s in joined]
-        pieces = sum(1 for a, b in itertools.pairwise(joined) if _pieces_of_one(a, b))
+        whole = _whole_shifts(_joined(mine))
+        days = [g[0].start.astimezone(tz).date() for g in whole]
         out.append(Load(
-            person, len(joined) - pieces,
-            round(sum((s.end - s.start).total_seconds() for s in joined) / 3600, 2),
-            sum(1 for s in joined if _night_hours(s, tz) >= NIGHT_MIN),
+            person, len(whole),
+            round(sum((s.end - s.start).total_seconds() for g in whole for s in g) / 3600, 2),
+            sum(1 for g in whole if sum((_night_hours(s, tz) for s in g), timedelta()) >= NIGHT_MIN),
             sum(1 for d in days if calendar.is_holiday(d)),
             sum(1 for d in days if d.weekday() >= 5 and not calendar.is_adjusted_workday(d))))
     return sorted(out, key=lambda x: (-x.hours, x.person))

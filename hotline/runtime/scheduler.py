@@ -34,6 +34,8 @@ from hotline.services.monitor.page_replies import VoiceAck
 from hotline.services.monitor.silence import SilenceWatch
 from hotline.services.monitor.virtual_run import Engine
 from hotline.services.roster.jobs import RosterJobs
+from hotline.services.roster.notices import OpenTickets
+from hotline.services.tickets.desk import handover_line
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +184,6 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,
                                                  ami.queue_members.empty_queues if ami is not None else None))
     scheduler = AsyncIOScheduler(timezone=settings.tz)
-    roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher,
-                                    open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
     if settings.reports.monthly_recipients:
         live["monthly_mail"] = start_monthly_mail(scheduler, settings, factory, clock, dispatcher.channels)
     ledger.on_completed(monitor.on_call)
@@ -192,6 +192,11 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     tickets = build_tickets(settings, factory, clock, cleared_calls=monitor.calls_cleared_by,
                             dial_prefixes=config.dial_prefixes, incidents=IncidentService(monitor))
     ledger.on_calls(tickets.opener.on_calls)
+    # the shift-end reminder hands over the desk's open alerts and the open tickets of the one going off
+    roster_jobs = start_roster_jobs(
+        scheduler, settings, factory, clock, outbox, dispatcher,
+        open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")],
+        open_tickets=lambda tier, person: [handover_line(v, settings.tz) for v in tickets.desk.held(tier, person)])
     push = build_push(settings, tickets, env)  # the optional outside helpdesk ([tickets.push])
     # the managers on duty are paged directly when the database is away too long (the outbox is in it)
     alarm = DatabaseAlarm(dispatcher, lambda at: monitor.roster.people(at, "manager"), clock,
@@ -232,7 +237,8 @@ def alert_line(alert: Alert, tz: ZoneInfo) -> str:
 
 def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[Session], clock: Clock,
                       outbox: Outbox, dispatcher: Dispatcher,
-                      open_items: Callable[[], Sequence[str]] = lambda: ()) -> RosterJobs:
+                      open_items: Callable[[], Sequence[str]] = lambda: (),
+                      open_tickets: OpenTickets | None = None) -> RosterJobs:
     """Add the roster notices to `scheduler`: a run as soon as it starts (catch-up after a restart),
     then one at every minute. Raises ConfigError for a bad `[roster]` section before adding anything."""
     from hotline.paging.registry import channel_sections
@@ -242,7 +248,8 @@ def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[
     service = RosterService(factory, settings, clock)
     configured = {s.name for s in channel_sections(settings.section("paging"))}
     channel = post_channel(service.config.today_post_channel, configured, dispatcher.channels, settings.source)
-    jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel, open_items=open_items)
+    jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel, open_items=open_items,
+                      open_tickets=open_tickets)
     # coalesce, no misfire limit: a late minute runs once; what it missed is decided by the next run
     scheduler.add_job(jobs.tick, "cron", second=0, id=ROSTER_JOB, next_run_time=clock.now(),
                       replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)

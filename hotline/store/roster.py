@@ -200,6 +200,11 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(x for x in text.split(",") if x)
 
 
+def _person(r: PersonRow) -> Person:
+    return Person(r.name, r.mobile, r.extension, r.email, ChatIds(r.wecom, r.dingtalk, r.feishu),
+                  _split(r.channels), frozenset(_split(r.specialties)))
+
+
 def template_to_json(t: ShiftTemplate) -> dict[str, Any]:
     return {"label": t.label, "start": t.start.strftime("%H:%M"), "end": t.end.strftime("%H:%M"),
             "weekdays": sorted(t.weekdays), "onsite_days_only": t.onsite_days_only,
@@ -220,9 +225,7 @@ class RosterStore:
 
     # people -------------------------------------------------------------------------------------
     def people(self) -> dict[str, Person]:
-        rows = self.s.scalars(select(PersonRow).order_by(PersonRow.id))
-        return {r.name: Person(r.name, r.mobile, r.extension, r.email, ChatIds(r.wecom, r.dingtalk, r.feishu),
-                               _split(r.channels), frozenset(_split(r.specialties))) for r in rows}
+        return {r.name: _person(r) for r in self.s.scalars(select(PersonRow).order_by(PersonRow.id))}
 
     def _ids(self) -> dict[str, int]:
         return {name: pid for pid, name in self.s.execute(select(PersonRow.id, PersonRow.name))}
@@ -377,8 +380,9 @@ class RosterStore:
 
     def load(self, start: datetime, end: datetime) -> Roster:
         """The roster with the dated shifts and overrides that overlap [start, end)."""
-        people = self.people()
-        names = {pid: name for name, pid in self._ids().items()}
+        rows = list(self.s.scalars(select(PersonRow).order_by(PersonRow.id)))
+        people = {r.name: _person(r) for r in rows}
+        names = {r.id: r.name for r in rows}
         rotations = tuple(
             Rotation(r.name, Tier(r.tier), Period(r.every), r.anchor, tuple(r.members),
                      tuple(template_from_json(t) for t in r.shifts))
@@ -431,6 +435,12 @@ class RosterStore:
                                               HandoverNoteRow.written_at >= start, HandoverNoteRow.written_at < end)
                 .order_by(HandoverNoteRow.written_at))
         return [(r.author, r.written_at, r.text) for r in self.s.scalars(stmt)]
+
+    def notes_of_tiers(self, start: datetime, end: datetime) -> list[tuple[Tier, str, datetime, str]]:
+        """The handover notes of every tier written in [start, end): (tier, author, written at, text)."""
+        stmt = (select(HandoverNoteRow).where(HandoverNoteRow.written_at >= start, HandoverNoteRow.written_at < end)
+                .order_by(HandoverNoteRow.written_at, HandoverNoteRow.id))
+        return [(Tier(r.tier), r.author, r.written_at, r.text) for r in self.s.scalars(stmt)]
 
     def log(self, actor: str, at: datetime, action: str, detail: str) -> None:
         self.s.add(ChangeRow(actor=actor, at=at, action=action, detail=detail))

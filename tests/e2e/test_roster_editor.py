@@ -236,3 +236,32 @@ def test_swap_from_the_grid_and_undo(roster: tuple[str, RosterService]) -> None:
         page.wait_for_selector("#swap-result.error")
         assert "cannot swap with themselves" in page.locator("#swap-result").inner_text()
         browser.close()
+
+
+def test_a_staff_account_asks_for_a_change_from_the_grid(roster: tuple[str, RosterService]) -> None:
+    """Staff may not edit the roster: on their page, saving files a request (approval off or on)."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    url, service = roster
+    assert not service.config.approval
+    add_account(service.factory, "staff-张伟", "staff", "张伟")
+    first = "#grid tr[data-tier=first_line] td[data-day='2026-11-24']"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        sign_in(page, url, "staff-张伟", PASSWORD)
+        page.goto(url + "/roster?start=2026-11-23")
+        page.wait_for_selector("#grid tbody tr")
+        expect(page.locator("#actor")).to_have_value("张伟")
+        expect(page.locator("#save-btn")).to_have_text("申请 Request")
+        page.click(f"{first} .shift[data-person=张伟]")
+        page.select_option("#o-by", "李娜")
+        page.click("#preview-btn")
+        page.wait_for_selector("#preview-lines li")
+        page.click("#save-btn")
+        expect(page.locator("#preview")).to_contain_text("已提交申请 / requested #")
+        browser.close()
+    [pending] = service.requests()
+    assert pending.requested_by == "张伟" and [o.replacement for o in pending.overrides] == ["李娜"]
+    assert night_of_1124(service) == ["张伟"]  # nothing changes before a manager approves

@@ -42,6 +42,13 @@ WRITES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/access/accounts/{username}/password"): "admin",
     ("POST", "/api/access/tokens"): "admin",
     ("POST", "/api/access/tokens/{token_id}/revoke"): "admin",
+    # staff ask for roster changes and acknowledge their own handover; managers (supervisors) decide
+    ("POST", "/api/roster/requests"): "staff",
+    ("POST", "/api/roster/handover/ack"): "staff",
+    ("POST", "/api/roster/overrides/preview"): "staff",
+    ("POST", "/api/roster/requests/{request_id}/{decision}"): "supervisor",
+    ("POST", "/api/roster/overrides"): "supervisor",
+    ("POST", "/api/roster/swaps"): "supervisor",
     # staff work their tickets (and draft a knowledge article from one); publishing it is a supervisor's
     ("PATCH", "/api/tickets/{ticket_id}"): "staff",
     **{("POST", f"/api/tickets/{{ticket_id}}/{action}"): "staff"

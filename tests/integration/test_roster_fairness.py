@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,11 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.services.roster.service import RosterService
-from hotline.store.base import make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,13 +27,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> Iterator[RosterService]:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-11-23 10:00"), TZ))
-    service.load_example(ROOT / "config" / "roster.yaml", actor="周强")
-    yield service
-    engine.dispose()
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-11-23 10:00")
 
 
 def test_the_month_per_person_and_the_rest_rules(desk: RosterService) -> None:
@@ -90,3 +82,17 @@ def test_the_table_over_http_and_the_cli(desk: RosterService, db_url: str, tmp_p
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("姓名 name\t班次 shifts") and "王芳\t" in out
     assert "王芳 两班之间只休息 2 小时" in err
+
+
+def test_a_night_cut_in_two_is_still_one_night_shift(desk: RosterService) -> None:
+    before = {x.person: x for x in desk.fairness(date(2026, 11, 1), date(2026, 11, 30))[0]}
+    # 王芳 covers the middle of 张伟's Saturday night: he works 20:00-00:00 and 04:00-08:00, 4 of them night hours
+    desk.add_override(Tier.FIRST_LINE, at("2026-11-29 00:00"), at("2026-11-29 04:00"), "张伟", "王芳", "", "周强")
+    after = {x.person: x for x in desk.fairness(date(2026, 11, 1), date(2026, 11, 30))[0]}
+    zhang, was = after["张伟"], before["张伟"]
+    assert (zhang.shifts, zhang.hours) == (was.shifts, was.hours - 4)
+    assert zhang.nights == was.nights  # was one night fewer: each piece alone has only 2 night hours
+    assert (zhang.weekend_shifts, zhang.holiday_shifts) == (was.weekend_shifts, was.holiday_shifts)  # was +1 weekend
+    wang, had = after["王芳"], before["王芳"]
+    assert (wang.shifts, wang.hours, wang.nights, wang.weekend_shifts) == (
+        had.shifts + 1, had.hours + 4, had.nights + 1, had.weekend_shifts + 1)

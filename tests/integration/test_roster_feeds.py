@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,10 +14,8 @@ from icalendar import Calendar
 
 from hotline.api.app import create_app
 from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.services.roster.service import RosterService
-from hotline.store.base import make_engine, migrate, session_factory
 from tests.e2e.browser import serve
 from tests.signin import PASSWORD, add_account
 
@@ -30,13 +28,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> Iterator[RosterService]:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-11-23 19:30"), TZ))
-    service.load_example(ROOT / "config" / "roster.yaml", actor="周强")
-    yield service
-    engine.dispose()
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-11-23 19:30")
 
 
 @pytest.fixture

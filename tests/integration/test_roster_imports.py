@@ -4,7 +4,7 @@ staff sheet), one-row corrections (BOM CSV, GBK CSV) that replace only what they
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,12 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.roster_files.problems import RosterFileError
 from hotline.services.roster.service import RosterService
-from hotline.store.base import make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +26,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> Iterator[RosterService]:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-12-03 10:00"), TZ))
-    service.load_example(ROOT / "config" / "roster.yaml", actor="周强")
-    yield service
-    engine.dispose()
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-12-03 10:00")
 
 
 def workbook(path: Path, rows: Sequence[Sequence[object]], staff: Sequence[Sequence[object]] | None = None) -> Path:

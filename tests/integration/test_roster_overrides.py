@@ -3,7 +3,7 @@ comes from (rotation, table, override) in who / gaps / exports, and an .ics a ph
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,10 +12,8 @@ import pytest
 from icalendar import Calendar
 
 from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.roster import Tier
 from hotline.services.roster.service import RosterError, RosterService
-from hotline.store.base import make_engine, migrate, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +25,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> Iterator[RosterService]:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-11-23 10:00"), TZ))
-    service.load_example(EXAMPLE, actor="周强")
-    yield service
-    engine.dispose()
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-11-23 10:00")
 
 
 def first_line(service: RosterService, moment: str) -> list[str]:

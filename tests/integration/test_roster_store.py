@@ -216,9 +216,9 @@ def test_notices(desk: RosterService) -> None:
     assert post.startswith("今日值班 2026-11-23（周一）") and "王芳 08:00–20:00" in post and "杨磊" in post
     [warn] = roster_notices.manager_warnings(desk, date(2026, 6, 15))
     assert warn.recipient.name == "周强" and warn.key == "roster-warning:2026-06-15:周强"
-    # the 7 days from 06-15 end at 06-22 00:00: the hole is cut there
+    # the 7 days from 06-15 end at 06-22 00:00; the hole going on past them is shown whole, to 08:00
     assert warn.text.splitlines()[1:] == [
-        "2026-06-21 08:00 – 06-22 00:00 一线无人值班 / no First line（节假日 / holiday）"]
+        "2026-06-21 08:00 – 06-22 08:00 一线无人值班 / no First line（节假日 / holiday）"]
     assert roster_notices.manager_warnings(desk, date(2026, 7, 1)) == []
     [late] = roster_notices.manager_warnings(desk, date(2026, 11, 23))
     assert "2027" in late.text  # the missing next year is paged daily from 1 November

@@ -5,6 +5,7 @@ unknown person's calendar, names with a slash."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -134,12 +135,8 @@ def test_the_manager_page_falls_back_to_the_configured_list(no_manager: tuple[st
 
 
 @pytest.fixture
-def desk(db_url: str, settings: Settings) -> RosterService:
-    engine = make_engine(db_url)
-    migrate(engine, "heads")
-    service = RosterService(session_factory(engine), settings, ManualClock(at("2026-11-23 10:00"), TZ))
-    service.load_example(EXAMPLE, actor="周强")
-    return service
+def desk(roster_desk: Callable[[str], RosterService]) -> RosterService:
+    return roster_desk("2026-11-23 10:00")
 
 
 def test_the_today_post_shows_a_night_hole_whole(desk: RosterService) -> None:

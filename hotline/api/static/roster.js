@@ -29,12 +29,16 @@ async function swap() {
 }
 let managers = [];
 let signedIn = null;  // the signed-in person: the server records them as the actor, so the page acts as them
+let editor = true;  // supervisors and admins edit the roster; staff ask for changes (requests)
+// a change is a request a manager approves: always for staff, for non-managers when approval is on
+const asksOnly = () => !editor || (approval && !managers.includes($("actor").value));
 
 async function whoAmI() {
   const r = await fetch("/api/me");
   if (!r.ok) return;
   const me = await r.json();
   if (me.person) { signedIn = me.person; $("actor").disabled = true; }
+  editor = me.role === "supervisor" || me.role === "admin";
 }
 
 async function loadRequests() {
@@ -42,7 +46,8 @@ async function loadRequests() {
   if (!r.ok) return;
   const data = await r.json(); managers = data.managers;
   text($("approval-mode"), data.approval ? "（调班需经理审批 / overrides need a manager's approval）" : "");
-  $("save-btn").textContent = data.approval && !managers.includes($("actor").value) ? "申请 Request" : "保存 Save";
+  approval = data.approval;
+  $("save-btn").textContent = asksOnly() ? "申请 Request" : "保存 Save";
   $("requests").tBodies[0].replaceChildren(...data.requests.map(q => {
     const tr = document.createElement("tr"); tr.dataset.id = q.id;
     for (const v of [`#${q.id}`, q.requested_by, q.overrides.join("；"), q.reason])
@@ -148,7 +153,7 @@ async function preview() {
 
 async function save() {
   if (previewed !== JSON.stringify(body())) { await preview(); return; }  // changed since the preview
-  if (approval && !managers.includes($("actor").value)) {
+  if (asksOnly()) {
     const q = await fetch("/api/roster/requests", {method: "POST", headers: {"Content-Type": "application/json"},
                                                     body: previewed});
     const res = await q.json(); $("save-btn").disabled = true; previewed = null;

@@ -21,7 +21,9 @@ from hotline.config import ConfigError
 from hotline.paging.base import Page, Recipient
 from hotline.services.monitor.outbox import Delivered, Outbox, PageSender, PlannedPage, add_pages
 from hotline.services.roster import notices as roster_notices
+from hotline.services.roster.notices import OpenTickets
 from hotline.services.roster.service import RosterService
+from hotline.services.roster.view import RosterView
 from hotline.store.base import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -72,25 +74,42 @@ class RosterJobs:
 
     def __init__(self, service: RosterService, outbox: Outbox, sender: PageSender, *,
                  post_channel: str | None = None,
-                 open_items: Callable[[], Sequence[str]] = lambda: ()) -> None:
+                 open_items: Callable[[], Sequence[str]] = lambda: (),
+                 open_tickets: OpenTickets | None = None) -> None:
         self.service = service
         self.outbox = outbox
         self.sender = sender
         self.post_channel = post_channel
-        self.open_items = open_items  # open alerts and tickets, one line each, for the shift-end reminder
+        self.open_items = open_items  # the desk's open alerts, one line each, for the shift-end reminder
+        self.open_tickets = open_tickets  # (tier, person) -> the open tickets they hand over, one line each
         self._last_run: datetime | None = None
         self._done: set[tuple[str, date]] = set()  # daily notices decided by this process
 
     # deciding ---------------------------------------------------------------------------------------
-    def reminders(self, now: datetime) -> list[PlannedPage]:
-        """Reminders due since the last run; at the first run, those of shifts not started yet."""
+    def _since(self, now: datetime) -> datetime:
         lead = timedelta(minutes=self.service.config.reminder_lead_minutes)
         since = self._last_run if self._last_run is not None else now - lead
-        since = min(max(since, now - MAX_REMINDER_WINDOW), now)
-        pages = [planned(p, "reminder") for p in roster_notices.shift_reminders(self.service, since, now)]
-        ends = roster_notices.shift_end_reminders(self.service, since, now, self._open_items())
-        holes = roster_notices.hole_pages(self.service, since, now)
-        unacked = roster_notices.unacknowledged_pages(self.service, since, now)
+        return min(max(since, now - MAX_REMINDER_WINDOW), now)
+
+    def view(self, now: datetime) -> RosterView:
+        """The roster read once for everything a run at `now` may ask: the reminders since the last run (and
+        the shifts around them), today's post, the managers' days ahead."""
+        config = self.service.config
+        wait = timedelta(minutes=config.handover_ack_minutes)
+        lead = timedelta(minutes=config.reminder_lead_minutes)
+        ahead = timedelta(days=config.gap_warning_days)
+        return self.service.view(self._since(now) - wait - ahead - timedelta(days=7),
+                                 now + lead + 2 * ahead + timedelta(days=4))
+
+    def reminders(self, now: datetime, view: RosterView | None = None) -> list[PlannedPage]:
+        """Reminders due since the last run; at the first run, those of shifts not started yet."""
+        since = self._since(now)
+        view = view or self.view(now)
+        pages = [planned(p, "reminder") for p in roster_notices.shift_reminders(self.service, since, now, view)]
+        ends = roster_notices.shift_end_reminders(self.service, since, now, self._open_items(), self.open_tickets,
+                                                  view)
+        holes = roster_notices.hole_pages(self.service, since, now, view)
+        unacked = roster_notices.unacknowledged_pages(self.service, since, now, view)
         return (pages + [planned(p, "handover") for p in ends] + [planned(p, "hole") for p in holes]
                 + [planned(p, "noack") for p in unacked])
 
@@ -101,17 +120,18 @@ class RosterJobs:
             log.exception("未能读取未结告警 / could not list the open alerts for the handover reminder")
             return ()
 
-    def today_post(self, day: date, now: datetime) -> list[PlannedPage]:
+    def today_post(self, day: date, now: datetime, view: RosterView | None = None) -> list[PlannedPage]:
         """The 今日值班 post of `day` to the group robot (none when the post is off)."""
         if self.post_channel is None:
             return []
+        text = roster_notices.today_post(self.service, day, view)
         page = Page(key=f"roster-today:{day.isoformat()}", recipient=DESK_GROUP,
-                    subject="今日值班 / On duty today", text=roster_notices.today_post(self.service, day), at=now)
+                    subject="今日值班 / On duty today", text=text, at=now)
         return [planned(page, "today", self.post_channel)]
 
-    def manager_pages(self, day: date) -> list[PlannedPage]:
+    def manager_pages(self, day: date, view: RosterView | None = None) -> list[PlannedPage]:
         """The managers' page of `day` (none when there is nothing to warn about)."""
-        return [planned(p, "warning") for p in roster_notices.manager_warnings(self.service, day)]
+        return [planned(p, "warning") for p in roster_notices.manager_warnings(self.service, day, view)]
 
     def due_daily(self, now: datetime) -> set[str]:
         """The daily notices ("today", "warning") whose time of today has come and that this process has
@@ -126,11 +146,12 @@ class RosterJobs:
         decided before, by this process before a restart or by another one)."""
         today = now.astimezone(self.service.tz).date()
         daily = self.due_daily(now)
-        pages = self.reminders(now)
+        view = self.view(now)  # the roster read once for the whole run
+        pages = self.reminders(now, view)
         if "today" in daily:
-            pages += self.today_post(today, now)
+            pages += self.today_post(today, now, view)
         if "warning" in daily:
-            pages += self.manager_pages(today)
+            pages += self.manager_pages(today, view)
         fresh: list[PlannedPage] = []
         if pages:
             with unit_of_work(self.outbox.factory) as s:

@@ -28,9 +28,7 @@ from hotline.domain.roster import (
     Roster,
     Shift,
     Tier,
-    find_gaps,
     from_now,
-    on_duty,
     override_problem,
     rotation_fills,
     shifts_between,
@@ -46,6 +44,7 @@ from hotline.domain.windows import (
 )
 from hotline.services.roster import files, holidays
 from hotline.services.roster.config import RosterConfig, roster_config
+from hotline.services.roster.view import RosterView
 from hotline.store.base import unit_of_work
 from hotline.store.roster import RosterRequest, RosterStore
 
@@ -110,9 +109,20 @@ class RosterService:
     # reading --------------------------------------------------------------------------------------
     def snapshot(self, start: datetime, end: datetime) -> tuple[Roster, WorkingCalendar]:
         """The roster (with dated shifts and overrides near [start, end)) and the calendar."""
+        view = self.view(start, end)
+        return view.roster, view.calendar
+
+    def view(self, start: datetime, end: datetime) -> RosterView:
+        """The roster and the calendar read once (one unit of work), answering about [start, end)."""
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
-            return store.load(start - timedelta(days=2), end + timedelta(days=2)), store.calendar()
+            roster = store.load(start - timedelta(days=2), end + timedelta(days=2))
+            return RosterView(roster, store.calendar(), self.config, start, end)
+
+    def day_view(self, first: date, last: date, margin: timedelta = timedelta(days=1)) -> RosterView:
+        """A view of the days from `first` to `last` and `margin` either side."""
+        lo, hi = self.day_span(first, last)
+        return self.view(lo - margin, hi + margin)
 
     def calendar(self) -> WorkingCalendar:
         with unit_of_work(self.factory) as s:
@@ -124,8 +134,7 @@ class RosterService:
 
     def on_duty(self, at: datetime, specialty: str | None = None) -> OnDuty:
         """The people of every tier on duty at `at` (a shift's last minute belongs to the next)."""
-        roster, cal = self.snapshot(at, at)
-        return on_duty(roster, at, self.windows, cal, specialty)
+        return self.view(at, at + timedelta(seconds=1)).on_duty(at, specialty)
 
     def classify(self, at: datetime) -> WindowKind:
         return self.windows.classify(at, self.calendar())
@@ -136,10 +145,7 @@ class RosterService:
 
     def shifts(self, first: date, last: date, person: str | None = None) -> list[Shift]:
         """Effective shifts that start on a date from `first` to `last` (local dates)."""
-        start, end = self.day_span(first, last)
-        roster, cal = self.snapshot(start - timedelta(days=1), end)
-        return [s for s in shifts_between(roster, start, end, self.windows, cal)
-                if start <= s.start < end and (person is None or s.person == person)]
+        return self.day_view(first, last).shifts(first, last, person)
 
     def gaps(self, start: date, end: date) -> list[Gap]:
         """Spans from `start` to `end` (both dates included) where a required tier has nobody.
@@ -149,13 +155,11 @@ class RosterService:
             raise ValueError(f"查询范围过长（{days} 天，最多 {MAX_GAP_DAYS} 天）/ the range is {days} days long; "
                              f"ask for at most {MAX_GAP_DAYS} days at a time")
         lo, hi = self.day_span(start, end)
-        roster, cal = self.snapshot(lo, hi)
-        return find_gaps(roster, lo, hi, self.windows, cal, self.config.coverage)
+        return self.view(lo, hi).gaps_between(lo, hi)
 
     def gaps_between(self, start: datetime, end: datetime) -> list[Gap]:
         """Holes of [start, end) (a gap ongoing at `start` starts there)."""
-        roster, cal = self.snapshot(start, end)
-        return find_gaps(roster, start, end, self.windows, cal, self.config.coverage)
+        return self.view(start, end).gaps_between(start, end)
 
     def fairness(self, first: date, last: date) -> tuple[list[Load], list[Conflict]]:
         """Hours, nights and holiday shifts per person of the shifts starting from `first` to `last`, and the
@@ -418,6 +422,11 @@ class RosterService:
     def handover_notes(self, tier: Tier, start: datetime, end: datetime) -> list[tuple[str, datetime, str]]:
         with unit_of_work(self.factory) as s:
             return RosterStore(s).notes_between(tier, start, end)
+
+    def notes_of_tiers(self, start: datetime, end: datetime) -> list[tuple[Tier, str, datetime, str]]:
+        """Every tier's handover notes written in [start, end), read at once: (tier, author, at, text)."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).notes_of_tiers(start, end)
 
     def history(self, limit: int = 50) -> list[ChangeRecord]:
         with unit_of_work(self.factory) as s:

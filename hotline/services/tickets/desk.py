@@ -9,12 +9,23 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from hotline.domain.numbers import mask
 from hotline.domain.roster import Tier
 from hotline.domain.sla import SlaClock
-from hotline.domain.tickets import Change, Priority, Status, Ticket, TicketError, TicketTier
+from hotline.domain.tickets import (
+    PRIORITY_ZH,
+    STATUS_ZH,
+    TYPE_ZH,
+    Change,
+    Priority,
+    Status,
+    Ticket,
+    TicketError,
+    TicketTier,
+)
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.tickets.pages import handoff_text, ticket_pages, vendor_text
@@ -71,6 +82,20 @@ class TicketView:
                             "due_at": _iso(c.due_at, tz), "done_at": _iso(c.done_at, tz), "minutes": c.minutes,
                             "met": c.met, "warned_at": _iso(c.warned_at, tz), "breached_at": _iso(c.breached_at, tz)}
                            for c in self.clocks]}
+
+
+HANDOVER_TIERS = {Tier.FIRST_LINE: TicketTier.FIRST_LINE, Tier.SECOND_LINE: TicketTier.SECOND_LINE}
+
+
+def handover_line(view: TicketView, tz: ZoneInfo) -> str:
+    """An open ticket for the shift-end handover reminder, the caller's number masked (personal data):
+    `GD20261203-0001 故障 重要 处理中 138****8004 11-23 10:00 打印机卡纸 [超时 / overdue]`."""
+    t = view.ticket
+    overdue = any(c.breached_at is not None and c.done_at is None for c in view.clocks)
+    summary = " ".join(t.summary.split())[:40]
+    return " ".join(x for x in (
+        t.ticket_id, TYPE_ZH[t.ticket_type], PRIORITY_ZH[t.priority], STATUS_ZH[t.status], mask(t.caller),
+        f"{t.opened_at.astimezone(tz):%m-%d %H:%M}", summary, "[超时 / overdue]" if overdue else "") if x)
 
 
 def change_dict(c: Change, tz: ZoneInfo) -> dict[str, Any]:
@@ -254,6 +279,17 @@ class TicketService:
                 rest = stmt.where(TicketRow.ticket_id.not_in([r.ticket_id for r in first])) if first else stmt
                 first += s.scalars(rest.order_by(*newest).limit(limit - len(first)))
             return self._views(s, first)
+
+    def held(self, tier: Tier, person: str, limit: int = 50) -> list[TicketView]:
+        """The open tickets `person`, going off duty in the roster tier `tier`, hands over: those assigned to
+        them, and those of the same ticket tier (一线, 二线) that nobody holds; oldest first."""
+        mine = TicketRow.assignee == person
+        ticket_tier = HANDOVER_TIERS.get(tier)
+        if ticket_tier is not None:
+            mine = or_(mine, and_(TicketRow.assignee.is_(None), TicketRow.tier == str(ticket_tier)))
+        stmt = select(TicketRow).where(OPEN_SQL, mine).order_by(TicketRow.opened_at, TicketRow.ticket_id).limit(limit)
+        with unit_of_work(self.ctx.factory) as s:
+            return self._views(s, list(s.scalars(stmt)))
 
     def open_ticket_of(self, caller_key: str) -> TicketView | None:
         """The caller's ticket that is not closed (the screen pop)."""
