@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -46,17 +47,46 @@ def locked(s: Session, ticket_id: str) -> tuple[Ticket, TicketRow]:
     return row_to_ticket(row), row
 
 
+class DayNumbers:
+    """The ticket numbers one transaction gives out: each day's counter row is read (and locked until the
+    transaction ends) once, then counted in memory; the session writes it at commit."""
+
+    def __init__(self, s: Session, tz: tzinfo) -> None:
+        self.s = s
+        self.tz = tz
+        self.rows: dict[str, TicketCounterRow] = {}
+        self.read_days: set[str] = set()  # days read: a day without its row here has no counter yet
+
+    def read(self, times: Iterable[datetime]) -> None:
+        """Read (and lock) the counters of the days of `times` in one query, before numbers are given out."""
+        days = sorted({f"{t.astimezone(self.tz).date():%Y%m%d}" for t in times} - self.read_days)
+        self.read_days.update(days)
+        for i in range(0, len(days), _IN_CHUNK):
+            self.rows |= {r.day: r for r in self.s.scalars(select(TicketCounterRow).where(
+                TicketCounterRow.day.in_(days[i:i + _IN_CHUNK])).with_for_update())}
+
+    def next(self, at: datetime) -> str:
+        """GD<local day>-<next sequence of that day>."""
+        day = at.astimezone(self.tz).date()
+        key = f"{day:%Y%m%d}"
+        row = self.rows.get(key)
+        if row is None:
+            if key not in self.read_days:
+                row = self.s.scalars(select(TicketCounterRow).where(TicketCounterRow.day == key)
+                                     .with_for_update()).first()
+            if row is None:
+                row = TicketCounterRow(day=key, last=0)
+                self.s.add(row)
+            self.rows[key] = row
+        row.last += 1
+        return ticket_number(day, row.last)
+
+
 def next_number(s: Session, at: datetime, tz: tzinfo) -> str:
     """GD<local day>-<next sequence of that day> (the counter row is locked until the transaction ends)."""
-    day = at.astimezone(tz).date()
-    key = f"{day:%Y%m%d}"
-    row = s.scalars(select(TicketCounterRow).where(TicketCounterRow.day == key).with_for_update()).first()
-    if row is None:
-        row = TicketCounterRow(day=key, last=0)
-        s.add(row)
-    row.last += 1
+    number = DayNumbers(s, tz).next(at)
     s.flush()
-    return ticket_number(day, row.last)
+    return number
 
 
 def event_values(ticket_id: str, c: Change) -> dict[str, Any]:
@@ -79,14 +109,39 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
     return row
 
 
+def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetime, policy: SlaPolicy,
+             calendar: Calendar) -> None:
+    """`save` for the tickets of one batch (their rows already in the session): one insert of all their
+    timeline lines and one read of all their clock rows, not one of each per ticket."""
+    events: list[dict[str, Any]] = []
+    for ticket, row in saved:
+        ticket_to_row(ticket, row, now)
+        events += [event_values(ticket.ticket_id, c) for c in ticket.changes]
+        ticket.changes.clear()
+    if events:
+        s.execute(insert(TicketEventRow), events)
+    ids = [t.ticket_id for t, _ in saved]
+    clocks: dict[str, dict[ClockName, TicketClockRow]] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids[i:i + _IN_CHUNK]))):
+            clocks.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
+    for ticket, row in saved:
+        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, clocks.get(ticket.ticket_id, {}))
+
+
+_IN_CHUNK = 500  # ids per IN (...) list
+
+
 def clocks_of(s: Session, ticket_id: str) -> dict[ClockName, TicketClockRow]:
     rows = s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id == ticket_id))
     return {ClockName(r.clock): r for r in rows}
 
 
 def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calendar,
-                major_reported_at: datetime | None) -> list[SlaClock]:
-    rows = clocks_of(s, ticket.ticket_id)
+                major_reported_at: datetime | None,
+                rows: dict[ClockName, TicketClockRow] | None = None) -> list[SlaClock]:
+    """Start the ticket's missing clocks and settle all of them; `rows`: its clock rows if already read."""
+    rows = clocks_of(s, ticket.ticket_id) if rows is None else rows
     out = []
     for name in policy.clocks_of(ticket):
         row = rows.get(name)

@@ -4,11 +4,11 @@ tier, and the working calendar the SLA clocks count in. `RosterStaff` adapts the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hotline.domain.roster import Person
+from hotline.domain.roster import Person, on_duty
 from hotline.domain.sla import Calendar
 from hotline.paging.base import Recipient
 from hotline.services.roster.duty import RosterDuty, recipient
@@ -26,7 +26,15 @@ class Staff(Protocol):
 
     def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]: ...
 
+    def duty_between(self, start: datetime, end: datetime) -> DutyAt:
+        """`on_duty` for any time in [start, end] from one read of the roster (a batch of calls)."""
+        ...
+
     def calendar(self) -> Calendar: ...
+
+
+# (at, tier, specialty) -> the people of `tier` on duty at `at`, the specialty's specialists first
+DutyAt = Callable[[datetime, str, "str | None"], Sequence[Recipient]]
 
 
 class RosterStaff:
@@ -62,6 +70,17 @@ class RosterStaff:
 
     def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]:
         return self.duty.people(at, tier, specialty)
+
+    def duty_between(self, start: datetime, end: datetime) -> DutyAt:
+        roster, cal = self.roster.snapshot(start, end)
+        windows = self.roster.windows
+
+        def people(at: datetime, tier: str, specialty: str | None = None) -> list[Recipient]:
+            everyone = on_duty(roster, at, windows, cal).tier(tier)  # as RosterDuty.people: specialists first,
+            chosen = [p for p in everyone if p.covers(specialty)] or everyone  # else the tier's others
+            return [recipient(p) for p in chosen]
+
+        return people
 
     def calendar(self) -> Calendar:
         return Calendar(self.roster.windows, self.roster.calendar())
