@@ -184,3 +184,29 @@ async def test_an_urgent_ticket_declares_a_major_incident_and_its_report_stops_b
     actions = [c.action for c in desk.tickets.desk.timeline(tid)]
     assert actions.count("incident") == 1 and actions.index("incident") < actions.index("report")
     desk.db.engine.dispose()
+
+
+async def test_a_major_incident_not_reported_pages_the_manager_through_its_incident_only(
+        settings: Settings, db_url: str) -> None:
+    """The urgent ticket's `major` clock and its incident both stand for one report to the maintenance lead:
+    the incident's rule pages (at once, again, at its deadline); the clock records the miss and pages nobody."""
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig())
+    desk.tickets.opener.on_call(answered("u2", "13800138004", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(t0 + timedelta(minutes=1))
+    urgent = desk.tickets.desk.edit(tid, "王芳", priority="urgent", summary="机房断电")
+    await desk.run_until(t0 + timedelta(minutes=50))  # nobody reports it: the 30-minute deadline passes
+    pages = desk.pages()
+    by_incident = [p for p in pages if p.alert_id == urgent.incident_id]
+    assert by_incident and {p.tier for p in by_incident} == {"manager"}
+    assert [p.key for p in pages if p.key.startswith(f"T{tid}:major")] == []
+    major = next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "major")
+    assert (major.met, major.breached_at) == (False, t0 + timedelta(minutes=30, seconds=8))
+    notes = [c.note or "" for c in desk.tickets.desk.timeline(tid) if c.field == "major missed"]
+    assert len(notes) == 1 and urgent.incident_id in notes[0]
+    desk.restart()  # a restart pages nothing more for the clock
+    await desk.run_until(t0 + timedelta(minutes=60))
+    assert [p.key for p in desk.pages() if p.key.startswith(f"T{tid}:major")] == []
+    desk.db.engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
-from hotline.domain.sla import CLOCK_ZH, SlaClock
+from hotline.domain.sla import CLOCK_ZH, ClockName, SlaClock
 from hotline.domain.tickets import Status, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
@@ -69,12 +69,17 @@ class SlaEngine:
             rows = list(s.scalars(select(TicketClockRow).where(TicketClockRow.next_due_at <= now)
                                   .order_by(TicketClockRow.next_due_at).limit(self.batch)
                                   .with_for_update(skip_locked=True)))
-            tickets = {r.ticket_id: row_to_ticket(r) for r in s.scalars(
+            ticket_rows = {r.ticket_id: r for r in s.scalars(
                 select(TicketRow).where(TicketRow.ticket_id.in_({r.ticket_id for r in rows})))}
+            tickets = {tid: row_to_ticket(r) for tid, r in ticket_rows.items()}
             pages: list[PlannedPage] = []
             for row in rows:
                 clock = row_to_clock(row)
-                pages += self._fire(s, tickets[row.ticket_id], clock, now)
+                incident = ticket_rows[row.ticket_id].incident_id
+                if clock.name is ClockName.MAJOR and incident:
+                    self._by_incident(s, tickets[row.ticket_id], clock, now, incident)
+                else:
+                    pages += self._fire(s, tickets[row.ticket_id], clock, now)
                 clock_to_row(row.ticket_id, clock, row)
             add_pages(s, pages, now)
         return len(rows), len(rows) == self.batch
@@ -101,6 +106,18 @@ class SlaEngine:
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed")
         return pages
+
+    def _by_incident(self, s: Session, ticket: Ticket, clock: SlaClock, now: datetime, incident: str) -> None:
+        """The major-incident clock of a ticket whose incident was declared: the incident's own rule pages the
+        maintenance lead (at once, again until acknowledged, and when its deadline passes), so the clock only
+        records its outcome and pages nobody: the manager is paged once for one major incident."""
+        if clock.warn_at is not None and clock.warned_at is None:
+            clock.warned_at = now
+        if clock.breached_at is None and clock.due_at <= now:
+            clock.breached_at, clock.met = clock.due_at, False
+            self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
+                       f"期限已过，由重大故障 {incident} 通知维护负责人 / deadline passed: the maintenance lead is "
+                       f"paged by incident {incident}")
 
     def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
         """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty
