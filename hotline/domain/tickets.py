@@ -132,6 +132,7 @@ class Ticket:
     vendor_started_at: datetime | None = None
     vendor_ended_at: datetime | None = None
     changes: list[Change] = field(default_factory=list)
+    reopened_at: datetime | None = None  # set by `reopen` for the save that follows (not stored)
 
     def _note(self, change: Change) -> Change:
         self.changes.append(change)
@@ -216,6 +217,7 @@ class Ticket:
         if self.status not in (Status.RESOLVED, Status.CLOSED):
             raise TicketError(f"工单 {self.ticket_id} 未解决，无需重开 / ticket is {self.status}, not resolved")
         self.reopened += 1
+        self.reopened_at = at
         self.resolved_at = None
         self.closed_at = None
         self.confirmed_by = None

@@ -147,6 +147,9 @@ class TicketClockRow(Base):
     warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # a reopened ticket's resolution clock: the minutes counted before the reopen, and when it ran again
+    carried_minutes: Mapped[float | None] = mapped_column(Float)
+    resumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_ticket_clocks_next_due_at", "next_due_at"),
@@ -249,13 +252,15 @@ def ticket_to_row(ticket: Ticket, row: TicketRow | None, now: datetime) -> Ticke
 
 def row_to_clock(row: TicketClockRow) -> SlaClock:
     return SlaClock(ClockName(row.clock), Window(row.service_window), row.started_at, row.due_at, row.warn_at,
-                    row.done_at, row.minutes, row.met, row.warned_at, row.breached_at)
+                    row.done_at, row.minutes, row.met, row.warned_at, row.breached_at, row.carried_minutes,
+                    row.resumed_at)
 
 
 def clock_to_row(ticket_id: str, clock: SlaClock, row: TicketClockRow | None) -> TicketClockRow:
     row = row or TicketClockRow(ticket_id=ticket_id, clock=str(clock.name))
     row.service_window = str(clock.window)
-    for name in ("started_at", "due_at", "warn_at", "done_at", "minutes", "met", "warned_at", "breached_at"):
+    for name in ("started_at", "due_at", "warn_at", "done_at", "minutes", "met", "warned_at", "breached_at",
+                 "carried_minutes", "resumed_at"):
         value = getattr(clock, name)
         if getattr(row, name, None) != value:
             setattr(row, name, value)

@@ -87,12 +87,14 @@ class SlaEngine:
     def _fire(self, s: Session, ticket: Ticket, clock: SlaClock, now: datetime) -> list[PlannedPage]:
         pages: list[PlannedPage] = []
         zh = CLOCK_ZH[clock.name]
+        # a clock running again after a reopen has a new deadline: its warning and breach are new pages
+        name = f"{clock.name}-r{ticket.reopened}" if clock.resumed_at is not None else str(clock.name)
         if clock.warned_at is None and clock.warn_at is not None and clock.warn_at <= now < clock.due_at:
             clock.warned_at = now
             people = self._holder(now, ticket)
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, False, self.ctx.tz)
             pages += ticket_pages(ticket, "sla_warn", str(clock.name), str(ticket.tier), people, subject, text,
-                                  self.ctx.config.page_channels, key=f"{clock.name}-warn")
+                                  self.ctx.config.page_channels, key=f"{name}-warn")
             self._note(s, ticket, now, "sla", f"{clock.name} warn", ", ".join(p.name for p in people) or "-")
         if clock.warn_at is not None and clock.warned_at is None:
             clock.warned_at = now  # the deadline came first (a late cycle): no warning after the fact
@@ -102,7 +104,7 @@ class SlaEngine:
             for tier in PAGE_UP[ticket.tier]:
                 people = self._up(now, tier, ticket)
                 pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(tier), people, subject, text,
-                                      self.ctx.config.page_channels, key=f"{clock.name}-{tier}")
+                                      self.ctx.config.page_channels, key=f"{name}-{tier}")
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed")
         return pages

@@ -11,7 +11,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hotline.domain.sla import Calendar, ClockName, SlaClock, SlaPolicy, Window, clock_done, new_clock, settle
+from hotline.domain.sla import (
+    Calendar,
+    ClockName,
+    SlaClock,
+    SlaPolicy,
+    Window,
+    clock_done,
+    new_clock,
+    resume,
+    settle,
+)
 from hotline.domain.tickets import Change, Ticket, ticket_number
 from hotline.store.base import claim_writer
 from hotline.store.tickets import (
@@ -105,7 +115,7 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
     if ticket.changes:
         s.execute(insert(TicketEventRow), [event_values(ticket.ticket_id, c) for c in ticket.changes])
     ticket.changes.clear()
-    sync_clocks(s, ticket, policy, calendar, major_reported_at if major_reported_at else row.major_reported_at)
+    sync_clocks(s, ticket, policy, calendar, major_reported_at if major_reported_at else row.major_reported_at, now=now)
     return row
 
 
@@ -126,7 +136,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
         for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids[i:i + _IN_CHUNK]))):
             clocks.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
     for ticket, row in saved:
-        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, clocks.get(ticket.ticket_id, {}))
+        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, clocks.get(ticket.ticket_id, {}), now=now)
 
 
 _IN_CHUNK = 500  # ids per IN (...) list
@@ -139,15 +149,22 @@ def clocks_of(s: Session, ticket_id: str) -> dict[ClockName, TicketClockRow]:
 
 def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calendar,
                 major_reported_at: datetime | None,
-                rows: dict[ClockName, TicketClockRow] | None = None) -> list[SlaClock]:
-    """Start the ticket's missing clocks and settle all of them; `rows`: its clock rows if already read."""
+                rows: dict[ClockName, TicketClockRow] | None = None, *,
+                now: datetime | None = None) -> list[SlaClock]:
+    """Start the ticket's missing clocks and settle all of them; a done clock whose event was undone (a
+    reopened ticket's resolution) runs again from the reopen. `rows`: its clock rows if already read."""
     rows = clocks_of(s, ticket.ticket_id) if rows is None else rows
     out = []
     for name in policy.clocks_of(ticket):
         row = rows.get(name)
         clock = row_to_clock(row) if row is not None else new_clock(
             ticket, name, policy, calendar, Window(ticket.service_window))
-        settle(clock, clock_done(ticket, name, major_reported_at), calendar)
+        done = clock_done(ticket, name, major_reported_at)
+        if clock.done_at is not None and done is None:
+            resumed = ticket.reopened_at or now
+            if resumed is not None:
+                resume(clock, resumed, policy, calendar)
+        settle(clock, done, calendar)
         r = clock_to_row(ticket.ticket_id, clock, row)
         if row is None:
             s.add(r)
