@@ -250,6 +250,24 @@ def ticket_to_row(ticket: Ticket, row: TicketRow | None, now: datetime) -> Ticke
     return row
 
 
+def ticket_values(ticket: Ticket, now: datetime) -> dict[str, object]:
+    """A new ticket's row as plain values, for a multi-row insert (what `ticket_to_row` makes)."""
+    values: dict[str, object] = {name: getattr(ticket, name) for name in _COPIED}
+    values |= {"ticket_type": str(ticket.ticket_type), "priority": str(ticket.priority), "status": str(ticket.status),
+               "tier": str(ticket.tier), "open_caller": None if ticket.status is Status.CLOSED else ticket.caller_key,
+               "caller_name": ticket.caller_name, "major_reported_at": None, "incident_id": None, "updated_at": now}
+    return values
+
+
+def clock_values(ticket_id: str, clock: SlaClock) -> dict[str, object]:
+    """A new clock's row as plain values, for a multi-row insert (what `clock_to_row` makes)."""
+    return {"ticket_id": ticket_id, "clock": str(clock.name), "service_window": str(clock.window),
+            "started_at": clock.started_at, "due_at": clock.due_at, "warn_at": clock.warn_at,
+            "done_at": clock.done_at, "minutes": clock.minutes, "met": clock.met, "warned_at": clock.warned_at,
+            "breached_at": clock.breached_at, "carried_minutes": clock.carried_minutes,
+            "resumed_at": clock.resumed_at, "next_due_at": clock.next_due()}
+
+
 def row_to_clock(row: TicketClockRow) -> SlaClock:
     return SlaClock(ClockName(row.clock), Window(row.service_window), row.started_at, row.due_at, row.warn_at,
                     row.done_at, row.minutes, row.met, row.warned_at, row.breached_at, row.carried_minutes,

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Call, Direction
+from hotline.domain.numbers import try_parse_number
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import NOT_CLOSED, CallRole, Change, Reach, Status, Ticket, reach_of
 from hotline.paging.base import Recipient
@@ -23,7 +25,7 @@ from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import DutyAt, Staff
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, ticket_to_row
+from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,9 @@ class TicketOpener:
     def __init__(self, ctx: TicketContext, cleared_calls: ClearedCalls | None = None) -> None:
         self.ctx = ctx
         self.cleared_calls = cleared_calls
+        # the same callers call again and again: their numbers are parsed once (phonenumbers is slow)
+        self.parse = lru_cache(maxsize=8192)(partial(try_parse_number, local_area_code=ctx.config.local_area_code,
+                                                     dial_prefixes=ctx.dial_prefixes))
 
 
     def on_answered(self, call: Call) -> None:
@@ -115,8 +120,7 @@ class TicketOpener:
     def on_calls(self, calls: Sequence[Call]) -> None:
         """Ledger batch listener (answered and completed calls of one flush): one transaction for the batch;
         on a conflict with another process, each call again in its own transaction."""
-        reaches = [(c, r) for c in calls if (r := reach_of(c, local_area_code=self.ctx.config.local_area_code,
-                                                           dial_prefixes=self.ctx.dial_prefixes)) is not None]
+        reaches = [(c, r) for c in calls if (r := reach_of(c, parse=self.parse)) is not None]
         if not reaches:
             return
         try:
@@ -155,6 +159,7 @@ class TicketOpener:
             numbers.read(r.at for _, r in reaches if r.role is CallRole.REACHED and r.number.key not in rows)
             duty = _LazyDuty(self.ctx.staff, [r.at for _, r in reaches])
             touched: dict[str, Ticket] = {}
+            new_callers: dict[str, dict[str, object]] = {}
             for call, reach in reaches:
                 if call.call_id in seen:
                     continue
@@ -175,14 +180,13 @@ class TicketOpener:
                         self._link_missed(batch, ticket, call)
                 touched[key] = ticket
                 if reach.role is CallRole.REACHED:
-                    self._directory(s, callers, ticket, call, now)
-            opened = [ticket_to_row(t, None, now) for key, t in touched.items() if key not in rows]
-            s.add_all(opened)
-            s.flush()  # the unique open_caller: a second process opening the same caller's ticket fails here
-            rows |= {row.caller_key: row for row in opened}
+                    self._directory(callers, new_callers, ticket, call, now)
+            if new_callers:
+                s.execute(insert(CallerRow), list(new_callers.values()))
+            # the unique open_caller: a second process opening the same caller's ticket fails here
+            save_all(s, [(t, rows[key]) for key, t in touched.items() if key in rows], now, self.ctx.config.policy,
+                     self.ctx.calendar(), new=[t for key, t in touched.items() if key not in rows])
             batch.write()
-            save_all(s, [(t, rows[key]) for key, t in touched.items()], now, self.ctx.config.policy,
-                     self.ctx.calendar())
 
     def _staff(self, reach: Reach, call: Call) -> str | None:
         return self.ctx.staff.identify(reach.staff) if reach.role is CallRole.REACHED else None
@@ -238,15 +242,17 @@ class TicketOpener:
             batch.link(m.call_id, ticket.ticket_id, CallRole.MISSED, m.started_at, m.ended_at, None)
             ticket.changes.append(Change(m.ended_at, SYSTEM, "link", "call", None, m.call_id, "未接 / missed"))
 
-    def _directory(self, s: Session, callers: dict[str, CallerRow], ticket: Ticket, call: Call,
-                   now: datetime) -> None:
+    def _directory(self, callers: dict[str, CallerRow], new: dict[str, dict[str, object]], ticket: Ticket,
+                   call: Call, now: datetime) -> None:
         row = callers.get(ticket.caller_key)
-        if row is None:
-            callers[ticket.caller_key] = row = CallerRow(caller_key=ticket.caller_key, number=ticket.caller,
-                                                         name=call.caller_name, updated_at=now)
-            s.add(row)
-        elif not row.name and call.caller_name:
-            row.name, row.updated_at = call.caller_name, now
+        if row is not None:
+            if not row.name and call.caller_name:
+                row.name, row.updated_at = call.caller_name, now
+            return
+        entry = new.setdefault(ticket.caller_key, {"caller_key": ticket.caller_key, "number": ticket.caller,
+                                                   "name": call.caller_name, "updated_at": now})
+        if not entry["name"] and call.caller_name:
+            entry["name"] = call.caller_name
 
 
 def _chunked(values: Sequence[str]) -> list[Sequence[str]]:

@@ -30,9 +30,11 @@ from hotline.store.tickets import (
     TicketEventRow,
     TicketRow,
     clock_to_row,
+    clock_values,
     row_to_clock,
     row_to_ticket,
     ticket_to_row,
+    ticket_values,
 )
 
 
@@ -120,23 +122,35 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
 
 
 def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetime, policy: SlaPolicy,
-             calendar: Calendar) -> None:
-    """`save` for the tickets of one batch (their rows already in the session): one insert of all their
-    timeline lines and one read of all their clock rows, not one of each per ticket."""
+             calendar: Calendar, new: Sequence[Ticket] = ()) -> None:
+    """`save` for the tickets of one batch: `saved` have their rows in the session, `new` are inserted. A
+    fixed number of statements: one multi-row insert each of the new tickets, of all the timeline lines and of
+    the new tickets' clocks, and one read of the others' clock rows."""
+    if new:
+        s.execute(insert(TicketRow), [ticket_values(t, now) for t in new])
     events: list[dict[str, Any]] = []
     for ticket, row in saved:
         ticket_to_row(ticket, row, now)
+    for ticket in [*new, *(t for t, _ in saved)]:
         events += [event_values(ticket.ticket_id, c) for c in ticket.changes]
         ticket.changes.clear()
     if events:
         s.execute(insert(TicketEventRow), events)
+    clocks: list[dict[str, Any]] = []
+    for ticket in new:
+        for name in policy.clocks_of(ticket):
+            clock = new_clock(ticket, name, policy, calendar, Window(ticket.service_window))
+            settle(clock, clock_done(ticket, name, None), calendar)
+            clocks.append(clock_values(ticket.ticket_id, clock))
+    if clocks:
+        s.execute(insert(TicketClockRow), clocks)
     ids = [t.ticket_id for t, _ in saved]
-    clocks: dict[str, dict[ClockName, TicketClockRow]] = {}
+    rows: dict[str, dict[ClockName, TicketClockRow]] = {}
     for i in range(0, len(ids), _IN_CHUNK):
         for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids[i:i + _IN_CHUNK]))):
-            clocks.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
+            rows.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
     for ticket, row in saved:
-        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, clocks.get(ticket.ticket_id, {}), now=now)
+        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, rows.get(ticket.ticket_id, {}), now=now)
 
 
 _IN_CHUNK = 500  # ids per IN (...) list

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hotline.domain.roster import Person, on_duty
+from hotline.domain.roster import Person, shifts_between
 from hotline.domain.sla import Calendar
 from hotline.paging.base import Recipient
 from hotline.services.roster.duty import RosterDuty, recipient
@@ -72,12 +72,19 @@ class RosterStaff:
         return self.duty.people(at, tier, specialty)
 
     def duty_between(self, start: datetime, end: datetime) -> DutyAt:
+        """One read of the roster and one list of the shifts of [start, end]; each time then picks the shifts
+        it falls in (as `on_duty` does for one time), the specialty's specialists first as `RosterDuty`."""
         roster, cal = self.roster.snapshot(start, end)
-        windows = self.roster.windows
+        shifts = shifts_between(roster, start, end + timedelta(seconds=1), self.roster.windows, cal)
 
         def people(at: datetime, tier: str, specialty: str | None = None) -> list[Recipient]:
-            everyone = on_duty(roster, at, windows, cal).tier(tier)  # as RosterDuty.people: specialists first,
-            chosen = [p for p in everyone if p.covers(specialty)] or everyone  # else the tier's others
+            everyone: list[Person] = []
+            for s in shifts:
+                if s.tier == tier and s.contains(at):
+                    person = roster.people.get(s.person, Person(s.person))
+                    if person not in everyone:
+                        everyone.append(person)
+            chosen = [p for p in everyone if p.covers(specialty)] or everyone
             return [recipient(p) for p in chosen]
 
         return people
