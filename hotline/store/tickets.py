@@ -5,6 +5,7 @@ yet linked, and the knowledge base."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     literal_column,
@@ -228,6 +230,11 @@ _COPIED = (
     "solution", "cause", "service_window", "opened_at", "first_contact_at", "responded_at", "work_started_at",
     "resolved_at", "closed_at", "confirmed_by", "reopened", "vendor_started_at", "vendor_ended_at",
 )
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The table of a mapped class, for Core multi-row inserts (no ORM bookkeeping per row)."""
+    return cast(Table, entity.__table__)
 
 
 def row_to_ticket(row: TicketRow) -> Ticket:

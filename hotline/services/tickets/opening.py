@@ -25,7 +25,7 @@ from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import DutyAt, Staff
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket
+from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, table_of
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,17 @@ class _BatchRows:
     deleted, each in one statement) and the linked calls (one multi-row insert)."""
 
     def __init__(self, s: Session, keys: set[str]) -> None:
+        """`keys`: the numbers staff reached in the batch (only their waiting missed calls can be linked)."""
         self.s = s
         self.links: list[dict[str, object]] = []
         self.waiting: dict[str, list[_Waiting]] = {}
-        for row in _in_chunks(s, MissedCallRow, MissedCallRow.caller_key, sorted(keys), MissedCallRow.started_at):
-            self.waiting.setdefault(row.caller_key, []).append(
-                _Waiting(row.call_id, row.started_at, row.ended_at, row.specialty, stored=True))
+        m = MissedCallRow
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = sorted(keys)[i:i + _IN_CHUNK]
+            for key, call_id, started_at, ended_at, specialty in s.execute(
+                    select(m.caller_key, m.call_id, m.started_at, m.ended_at, m.specialty)
+                    .where(m.caller_key.in_(chunk)).order_by(m.started_at)):
+                self.waiting.setdefault(key, []).append(_Waiting(call_id, started_at, ended_at, specialty, True))
         self.linked_stored: list[str] = []
 
     def link(self, call_id: str, ticket_id: str, role: CallRole, started_at: datetime, at: datetime,
@@ -81,12 +86,12 @@ class _BatchRows:
         new = [{"call_id": w.call_id, "caller_key": key, "started_at": w.started_at, "ended_at": w.ended_at,
                 "specialty": w.specialty} for key, calls in self.waiting.items() for w in calls if not w.stored]
         if new:
-            self.s.execute(insert(MissedCallRow), new)
+            self.s.execute(insert(table_of(MissedCallRow)), new)
         for i in range(0, len(self.linked_stored), _IN_CHUNK):
             self.s.execute(delete(MissedCallRow).where(
                 MissedCallRow.call_id.in_(self.linked_stored[i:i + _IN_CHUNK])))
         if self.links:
-            self.s.execute(insert(TicketCallRow), self.links)
+            self.s.execute(insert(table_of(TicketCallRow)), self.links)
 
 
 _IN_CHUNK = 500  # values per IN (...) list
@@ -154,7 +159,7 @@ class TicketOpener:
                     select(TicketRow).where(TicketRow.open_caller.in_(chunk)).with_for_update())}
             tickets = {key: row_to_ticket(row) for key, row in rows.items()}
             callers = {r.caller_key: r for r in _in_chunks(s, CallerRow, CallerRow.caller_key, sorted(keys))}
-            batch = _BatchRows(s, keys)
+            batch = _BatchRows(s, {r.number.key for _, r in reaches if r.role is CallRole.REACHED})
             numbers = DayNumbers(s, self.ctx.tz)
             numbers.read(r.at for _, r in reaches if r.role is CallRole.REACHED and r.number.key not in rows)
             duty = _LazyDuty(self.ctx.staff, [r.at for _, r in reaches])
@@ -182,7 +187,7 @@ class TicketOpener:
                 if reach.role is CallRole.REACHED:
                     self._directory(callers, new_callers, ticket, call, now)
             if new_callers:
-                s.execute(insert(CallerRow), list(new_callers.values()))
+                s.execute(insert(table_of(CallerRow)), list(new_callers.values()))
             # the unique open_caller: a second process opening the same caller's ticket fails here
             save_all(s, [(t, rows[key]) for key, t in touched.items() if key in rows], now, self.ctx.config.policy,
                      self.ctx.calendar(), new=[t for key, t in touched.items() if key not in rows])

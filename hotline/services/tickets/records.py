@@ -33,6 +33,7 @@ from hotline.store.tickets import (
     clock_values,
     row_to_clock,
     row_to_ticket,
+    table_of,
     ticket_to_row,
     ticket_values,
 )
@@ -127,7 +128,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
     fixed number of statements: one multi-row insert each of the new tickets, of all the timeline lines and of
     the new tickets' clocks, and one read of the others' clock rows."""
     if new:
-        s.execute(insert(TicketRow), [ticket_values(t, now) for t in new])
+        s.execute(insert(table_of(TicketRow)), [ticket_values(t, now) for t in new])
     events: list[dict[str, Any]] = []
     for ticket, row in saved:
         ticket_to_row(ticket, row, now)
@@ -135,7 +136,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
         events += [event_values(ticket.ticket_id, c) for c in ticket.changes]
         ticket.changes.clear()
     if events:
-        s.execute(insert(TicketEventRow), events)
+        s.execute(insert(table_of(TicketEventRow)), events)
     clocks: list[dict[str, Any]] = []
     for ticket in new:
         for name in policy.clocks_of(ticket):
@@ -143,7 +144,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
             settle(clock, clock_done(ticket, name, None), calendar)
             clocks.append(clock_values(ticket.ticket_id, clock))
     if clocks:
-        s.execute(insert(TicketClockRow), clocks)
+        s.execute(insert(table_of(TicketClockRow)), clocks)
     ids = [t.ticket_id for t, _ in saved]
     rows: dict[str, dict[ClockName, TicketClockRow]] = {}
     for i in range(0, len(ids), _IN_CHUNK):
