@@ -1,9 +1,11 @@
 """Tickets benchmark.
 
-1. Ingest with ticket opening vs without: the recorded fixtures repeated (bench_ingest's stream: every copy
-   a new set of calls from the same callers), parsed, reconstructed and stored, once with the ledger alone
-   and once with the tickets' listeners (opening, linking, missed calls, clocks); each mode in its own
-   process, alternating, medians reported.
+1. Ingest with ticket opening vs without: the recorded fixtures repeated, parsed, reconstructed and stored,
+   once with the ledger alone and once with the tickets' listeners (opening, linking, missed calls, clocks);
+   each mode in its own process, side by side in every round, alternating which goes first; each round's
+   ratio and the medians printed. Two streams: `same` (bench_ingest's stream: every copy a new set of calls
+   from the same callers, so after the first copy every call is linked to an open ticket) and `new` (every
+   copy's callers are new numbers: every copy opens new tickets, the desk's usual day).
 2. The ticket list on a desk with many tickets: `TicketService.find` (the list staff open: not-closed
    tickets overdue first, a person's, a tier's, a caller's) timed on N stored tickets.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -27,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_ingest import build_stream  # noqa: E402  (bench/ is the script's own folder)
+from bench_ingest import EPOCH, SCENARIOS, build_stream, fixture_events  # noqa: E402  (bench/ is the script's own folder)
+
+CALLER = re.compile(rb"(?<!\d)1380013(\d{4})(?!\d)")  # the fixtures' outside callers: 13800138000 ...
 
 T0 = datetime.fromisoformat("2026-11-02T08:00:00+08:00")
 
@@ -44,22 +49,55 @@ def mode_ingest(path: Path, db: str, tickets: bool) -> dict[str, float]:
     database = open_database(db)
     ledger = Ledger(database.factory)
     opened = 0
+    listener_cpu = [0.0]
     if tickets:
         clock = ManualClock(T0, settings.tz)
         RosterService(database.factory, settings, clock).load_example(ROOT / "config" / "roster.yaml")
         t = build_tickets(settings, database.factory, clock)
-        ledger.on_calls(t.opener.on_calls)
+
+        def opening(calls: list[Any]) -> None:  # the listener's own CPU time, measured in the same process
+            c = time.process_time()
+            try:
+                t.opener.on_calls(calls)
+            finally:
+                listener_cpu[0] += time.process_time() - c
+
+        ledger.on_calls(opening)
     ingest = AmiIngest(settings, ledger, batch=20_000, keep_raw=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = calls = 0
     for packet in packets_of_file(path, settings):
         calls += len(ingest.feed(packet))
         n += 1
     calls += len(ingest.finish())
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     if tickets:
         opened = t.desk.count()
-    return {"events": n, "seconds": dt, "calls": calls, "tickets": opened}
+    return {"events": n, "seconds": dt, "cpu": cpu, "listener_cpu": listener_cpu[0], "calls": calls,
+            "tickets": opened}
+
+
+def build_new_callers_stream(path: Path, target: int) -> int:
+    """bench_ingest's stream with the callers of every copy renumbered (139<copy><last two digits>): every
+    copy is new calls from new callers. Returns the number of events written."""
+    bodies = [fixture_events(s) for s in SCENARIOS]
+    per_round = sum(b.count(b"\r\n\r\n") for b in bodies)
+    rounds = max(1, target // per_round)
+    with path.open("wb") as f:
+        f.write(b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n"
+                b"Message: Authentication accepted\r\n\r\n")
+        for r in range(rounds):
+            shift = (r + 1) * 100_000
+
+            def bump(m: re.Match[bytes], shift: int = shift) -> bytes:
+                return str(int(m.group(1)) + shift).encode() + b"." + m.group(2)
+
+            def renumber(m: re.Match[bytes], r: int = r) -> bytes:
+                return b"139%06d" % r + m.group(1)[-2:]
+
+            for body in bodies:
+                f.write(CALLER.sub(renumber, EPOCH.sub(bump, body)))
+    return rounds * per_round
 
 
 def run_child(mode: str, stream: Path, db: str) -> dict[str, float]:
@@ -169,7 +207,9 @@ def main() -> None:
     ap.add_argument("--tickets", type=int, default=100_000)
     ap.add_argument("--db", default="", help="database for the ticket list (default: a SQLite file)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--streams", default="same,new", help="which ingest streams: same, new or both (same,new)")
     ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-lists", action="store_true", help="only the ingest figures")
     ap.add_argument("--skip-fill", action="store_true", help="time the lists on tickets already in --db")
     ap.add_argument("--child")
     ap.add_argument("--stream")
@@ -179,17 +219,37 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_ingest:
-            stream = Path(tmp) / "stream.ami"
-            n = build_stream(stream, args.events)
-            plain, with_tickets = [], []
-            for r in range(args.rounds):
-                plain.append(run_child("plain", stream, f"sqlite:///{Path(tmp) / f'p{r}.db'}"))
-                with_tickets.append(run_child("tickets", stream, f"sqlite:///{Path(tmp) / f't{r}.db'}"))
-            p_rate = statistics.median(x["events"] / x["seconds"] for x in plain)
-            t_rate = statistics.median(x["events"] / x["seconds"] for x in with_tickets)
-            print(f"ingest, {n:,} events, {int(plain[-1]['calls']):,} calls, SQLite, {args.rounds} rounds: "
-                  f"ledger only median {p_rate:,.0f} events/s; with ticket opening {t_rate:,.0f} events/s "
-                  f"({int(with_tickets[-1]['tickets']):,} tickets); ratio {t_rate / p_rate:.2f}")
+            for kind in args.streams.split(","):
+                stream = Path(tmp) / f"{kind}.ami"
+                n = (build_stream if kind == "same" else build_new_callers_stream)(stream, args.events)
+                plain, with_tickets = [], []
+                for r in range(args.rounds):
+                    order = ("plain", "tickets") if r % 2 == 0 else ("tickets", "plain")
+                    got = {m: run_child(m, stream, f"sqlite:///{Path(tmp) / f'{kind}-{m}{r}.db'}") for m in order}
+                    plain.append(got["plain"])
+                    with_tickets.append(got["tickets"])
+                    ratio = got["plain"]["seconds"] / got["tickets"]["seconds"]
+                    cpu_ratio = got["plain"]["cpu"] / got["tickets"]["cpu"]
+                    own = got["tickets"]["listener_cpu"] / got["tickets"]["cpu"]
+                    print(f"  {kind} callers, round {r + 1}: ledger only {got['plain']['seconds']:.2f} s "
+                          f"(cpu {got['plain']['cpu']:.2f} s), with tickets {got['tickets']['seconds']:.2f} s "
+                          f"(cpu {got['tickets']['cpu']:.2f} s); rate ratio {ratio:.3f}, cpu {cpu_ratio:.3f}; "
+                          f"ticket opening's own share of the CPU time {own:.3f}", flush=True)
+                p_rate = statistics.median(x["events"] / x["seconds"] for x in plain)
+                t_rate = statistics.median(x["events"] / x["seconds"] for x in with_tickets)
+                ratios = sorted(p["seconds"] / t["seconds"] for p, t in zip(plain, with_tickets, strict=True))
+                cpu = sorted(p["cpu"] / t["cpu"] for p, t in zip(plain, with_tickets, strict=True))
+                own = statistics.median(t["listener_cpu"] / t["cpu"] for t in with_tickets)
+                print(f"ingest, {kind} callers, {n:,} events, {int(plain[-1]['calls']):,} calls, SQLite, "
+                      f"{args.rounds} rounds: ledger only median {p_rate:,.0f} events/s; with ticket opening "
+                      f"{t_rate:,.0f} events/s ({int(with_tickets[-1]['tickets']):,} tickets); ratio of medians "
+                      f"{t_rate / p_rate:.3f}; the rounds' ratios: median {statistics.median(ratios):.3f} "
+                      f"(min {ratios[0]:.3f}, max {ratios[-1]:.3f}); on CPU time (the machine's other load "
+                      f"left out): median {statistics.median(cpu):.3f} (min {cpu[0]:.3f}, max {cpu[-1]:.3f}); "
+                      f"ticket opening's own share of the CPU time, measured in the process: median {own:.3f} "
+                      f"(ratio 1 - share: {1 - own:.3f})", flush=True)
+        if args.skip_lists:
+            return
         db = args.db or f"sqlite:///{Path(tmp) / 'list.db'}"
         if not args.skip_fill:
             t0 = time.perf_counter()

@@ -69,6 +69,9 @@ class SlaClock:
     met: bool | None = None
     warned_at: datetime | None = None
     breached_at: datetime | None = None
+    # After a reopen: the service minutes counted before it, and when the clock ran again (see `resume`).
+    carried_minutes: float | None = None
+    resumed_at: datetime | None = None
 
     def next_due(self) -> datetime | None:
         """When the engine next has to look at this clock (None: nothing more to do)."""
@@ -145,6 +148,22 @@ def new_clock(ticket: Ticket, name: ClockName, policy: SlaPolicy, calendar: Cale
     return SlaClock(name, window, start, due, warn)
 
 
+def resume(clock: SlaClock, at: datetime, policy: SlaPolicy, calendar: Calendar) -> None:
+    """A done clock runs again from `at` (a reopened ticket's resolution clock). The time the ticket spent
+    resolved, waiting for the caller, does not count: the minutes counted so far are carried, and the new
+    deadline is what is left of the target counted from `at` (at once when nothing is left). The new
+    deadline gets its own warning and, if missed, its own breach."""
+    used = timedelta(minutes=clock.minutes or 0.0)
+    left = max(policy.targets[clock.name] - used, timedelta(0))
+    clock.carried_minutes = clock.minutes or 0.0
+    clock.resumed_at = at
+    clock.due_at = calendar.add(at, left, clock.window)
+    clock.warn_at = calendar.add(at, left - policy.warn_before, clock.window) if left > policy.warn_before else None
+    clock.warned_at = None
+    clock.breached_at = None
+    clock.done_at, clock.minutes, clock.met = None, None, None
+
+
 def settle(clock: SlaClock, done_at: datetime | None, calendar: Calendar) -> bool:
     """Record (or clear, on a reopen) the clock's outcome; returns whether anything changed."""
     if done_at == clock.done_at:
@@ -155,6 +174,7 @@ def settle(clock: SlaClock, done_at: datetime | None, calendar: Calendar) -> boo
         if clock.breached_at is not None:
             clock.met = False
         return True
-    clock.minutes = round(calendar.between(clock.started_at, done_at, clock.window).total_seconds() / 60, 2)
+    counted = calendar.between(clock.resumed_at or clock.started_at, done_at, clock.window)
+    clock.minutes = round((clock.carried_minutes or 0.0) + counted.total_seconds() / 60, 2)
     clock.met = done_at <= clock.due_at
     return True

@@ -4,6 +4,7 @@ the tiers 一线 → 二线 → 厂商, and the timeline of every change. Pure: 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -69,13 +70,15 @@ class Reach:
     at: datetime  # the answer, or the end of a missed call
 
 
-def reach_of(call: Call, *, local_area_code: str | None = None,
-             dial_prefixes: tuple[str, ...] = ()) -> Reach | None:
+def reach_of(call: Call, *, local_area_code: str | None = None, dial_prefixes: tuple[str, ...] = (),
+             parse: Callable[[str | None], PhoneNumber | None] | None = None) -> Reach | None:
     """The outside number a call concerns, or None: internal calls (extension to extension), calls whose
-    number is unknown, and calls still ringing. An outbound call only counts when answered (a callback)."""
+    number is unknown, and calls still ringing. An outbound call only counts when answered (a callback).
+    `parse`: the number parser to use instead of `try_parse_number` with those options (e.g. a memo)."""
     outbound = call.direction is Direction.OUTBOUND
     text = call.called if outbound else call.caller
-    number = try_parse_number(text, local_area_code=local_area_code, dial_prefixes=dial_prefixes)
+    number = parse(text) if parse is not None else try_parse_number(
+        text, local_area_code=local_area_code, dial_prefixes=dial_prefixes)
     if number is None or number.kind is NumberKind.EXTENSION:
         return None
     if call.answered_at is not None:
@@ -132,6 +135,7 @@ class Ticket:
     vendor_started_at: datetime | None = None
     vendor_ended_at: datetime | None = None
     changes: list[Change] = field(default_factory=list)
+    reopened_at: datetime | None = None  # set by `reopen` for the save that follows (not stored)
 
     def _note(self, change: Change) -> Change:
         self.changes.append(change)
@@ -216,6 +220,7 @@ class Ticket:
         if self.status not in (Status.RESOLVED, Status.CLOSED):
             raise TicketError(f"工单 {self.ticket_id} 未解决，无需重开 / ticket is {self.status}, not resolved")
         self.reopened += 1
+        self.reopened_at = at
         self.resolved_at = None
         self.closed_at = None
         self.confirmed_by = None

@@ -5,6 +5,7 @@ yet linked, and the knowledge base."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     literal_column,
@@ -147,6 +149,9 @@ class TicketClockRow(Base):
     warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # a reopened ticket's resolution clock: the minutes counted before the reopen, and when it ran again
+    carried_minutes: Mapped[float | None] = mapped_column(Float)
+    resumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_ticket_clocks_next_due_at", "next_due_at"),
@@ -227,6 +232,11 @@ _COPIED = (
 )
 
 
+def table_of(entity: type[Base]) -> Table:
+    """The table of a mapped class, for Core multi-row inserts (no ORM bookkeeping per row)."""
+    return cast(Table, entity.__table__)
+
+
 def row_to_ticket(row: TicketRow) -> Ticket:
     values = {name: getattr(row, name) for name in _COPIED}
     return Ticket(ticket_type=TicketType(row.ticket_type), priority=Priority(row.priority),
@@ -247,15 +257,35 @@ def ticket_to_row(ticket: Ticket, row: TicketRow | None, now: datetime) -> Ticke
     return row
 
 
+def ticket_values(ticket: Ticket, now: datetime) -> dict[str, object]:
+    """A new ticket's row as plain values, for a multi-row insert (what `ticket_to_row` makes)."""
+    values: dict[str, object] = {name: getattr(ticket, name) for name in _COPIED}
+    values |= {"ticket_type": str(ticket.ticket_type), "priority": str(ticket.priority), "status": str(ticket.status),
+               "tier": str(ticket.tier), "open_caller": None if ticket.status is Status.CLOSED else ticket.caller_key,
+               "caller_name": ticket.caller_name, "major_reported_at": None, "incident_id": None, "updated_at": now}
+    return values
+
+
+def clock_values(ticket_id: str, clock: SlaClock) -> dict[str, object]:
+    """A new clock's row as plain values, for a multi-row insert (what `clock_to_row` makes)."""
+    return {"ticket_id": ticket_id, "clock": str(clock.name), "service_window": str(clock.window),
+            "started_at": clock.started_at, "due_at": clock.due_at, "warn_at": clock.warn_at,
+            "done_at": clock.done_at, "minutes": clock.minutes, "met": clock.met, "warned_at": clock.warned_at,
+            "breached_at": clock.breached_at, "carried_minutes": clock.carried_minutes,
+            "resumed_at": clock.resumed_at, "next_due_at": clock.next_due()}
+
+
 def row_to_clock(row: TicketClockRow) -> SlaClock:
     return SlaClock(ClockName(row.clock), Window(row.service_window), row.started_at, row.due_at, row.warn_at,
-                    row.done_at, row.minutes, row.met, row.warned_at, row.breached_at)
+                    row.done_at, row.minutes, row.met, row.warned_at, row.breached_at, row.carried_minutes,
+                    row.resumed_at)
 
 
 def clock_to_row(ticket_id: str, clock: SlaClock, row: TicketClockRow | None) -> TicketClockRow:
     row = row or TicketClockRow(ticket_id=ticket_id, clock=str(clock.name))
     row.service_window = str(clock.window)
-    for name in ("started_at", "due_at", "warn_at", "done_at", "minutes", "met", "warned_at", "breached_at"):
+    for name in ("started_at", "due_at", "warn_at", "done_at", "minutes", "met", "warned_at", "breached_at",
+                 "carried_minutes", "resumed_at"):
         value = getattr(clock, name)
         if getattr(row, name, None) != value:
             setattr(row, name, value)

@@ -143,7 +143,9 @@ def test_a_repeat_call_reopens_a_resolved_ticket_and_a_closed_one_gives_way_to_a
         resolution = s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id == tid,
                                                             TicketClockRow.clock == "resolution")).one()
         assert resolution.done_at == T0 + timedelta(hours=3) and resolution.met is True
-        assert resolution.minutes == 179.83  # from the answer (T0 + 10 s), not the first ring
+        # from the answer (T0 + 10 s), not the first ring, to the first resolution (59.83), then from the repeat
+        # call's answer (T0 + 2 h 10 s) to the second (59.83): the hour spent resolved does not count
+        assert (resolution.minutes, resolution.carried_minutes) == (119.66, 59.83)
 
 
 def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(desk: tuple[Tickets, ManualClock]) -> None:

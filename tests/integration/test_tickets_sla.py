@@ -184,3 +184,71 @@ async def test_an_urgent_ticket_declares_a_major_incident_and_its_report_stops_b
     actions = [c.action for c in desk.tickets.desk.timeline(tid)]
     assert actions.count("incident") == 1 and actions.index("incident") < actions.index("report")
     desk.db.engine.dispose()
+
+
+async def test_a_major_incident_not_reported_pages_the_manager_through_its_incident_only(
+        settings: Settings, db_url: str) -> None:
+    """The urgent ticket's `major` clock and its incident both stand for one report to the maintenance lead:
+    the incident's rule pages (at once, again, at its deadline); the clock records the miss and pages nobody."""
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig())
+    desk.tickets.opener.on_call(answered("u2", "13800138004", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(t0 + timedelta(minutes=1))
+    urgent = desk.tickets.desk.edit(tid, "王芳", priority="urgent", summary="机房断电")
+    await desk.run_until(t0 + timedelta(minutes=50))  # nobody reports it: the 30-minute deadline passes
+    pages = desk.pages()
+    by_incident = [p for p in pages if p.alert_id == urgent.incident_id]
+    assert by_incident and {p.tier for p in by_incident} == {"manager"}
+    assert [p.key for p in pages if p.key.startswith(f"T{tid}:major")] == []
+    major = next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "major")
+    assert (major.met, major.breached_at) == (False, t0 + timedelta(minutes=30, seconds=8))
+    notes = [c.note or "" for c in desk.tickets.desk.timeline(tid) if c.field == "major missed"]
+    assert len(notes) == 1 and urgent.incident_id is not None and urgent.incident_id in notes[0]
+    desk.restart()  # a restart pages nothing more for the clock
+    await desk.run_until(t0 + timedelta(minutes=60))
+    assert [p.key for p in desk.pages() if p.key.startswith(f"T{tid}:major")] == []
+    desk.db.engine.dispose()
+
+
+async def test_a_reopened_ticket_gets_what_is_left_of_its_resolution_time_from_the_reopen(
+        settings: Settings, db_url: str) -> None:
+    """Reopen: the hours the ticket spent resolved (waiting for the caller) do not count; the resolution clock
+    runs again from the reopen with what is left of its 4 hours, warns and breaches anew (each page once)."""
+    t0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+    opened = t0 + timedelta(seconds=8)
+    desk = Desk(settings, db_url, t0, TicketConfig())
+    desk.tickets.opener.on_call(answered("r1", "13800138002", t0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(opened + timedelta(minutes=60))
+    desk.tickets.desk.resolve(tid, "重新插拔网线", "王芳")
+    reopen_at = datetime.fromisoformat("2026-12-04T09:00:00+08:00")  # the next morning: the fault is back
+    await desk.run_until(reopen_at)
+    desk.tickets.desk.reopen(tid, "张伟", "故障复现 / fault is back")
+    clock = next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "resolution")
+    assert (clock.due_at, clock.carried_minutes, clock.met) == (reopen_at + timedelta(minutes=180), 60.0, None)
+    await desk.run_until(reopen_at + timedelta(minutes=30))
+    assert [p for p in desk.pages() if p.key.startswith(f"T{tid}:resolution")] == []  # not breached at once
+    await desk.run_until(reopen_at + timedelta(minutes=170))
+    warned = {p.key.split(":")[1] for p in desk.pages() if p.key.startswith(f"T{tid}:resolution")}
+    assert warned == {"resolution-r1-warn"}
+    desk.clock.set(reopen_at + timedelta(minutes=170))
+    done = next(c for c in desk.tickets.desk.resolve(tid, "更换交换机端口", "王芳").clocks if c.name == "resolution")
+    assert (done.minutes, done.met) == (230.0, True)  # 60 before the reopen + 170 after: within 240
+
+    # reopened again with 10 minutes left: the new deadline passes and pages up once, across a restart
+    again = reopen_at + timedelta(hours=5)
+    await desk.run_until(again)
+    desk.tickets.desk.reopen(tid, "张伟", "又坏了 / broken again")
+    clock = next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "resolution")
+    assert (clock.due_at, clock.warn_at) == (again + timedelta(minutes=10), None)
+    await desk.run_until(again + timedelta(minutes=15))
+    desk.restart()
+    await desk.run_until(again + timedelta(minutes=40))
+    breach = [p for p in desk.pages() if p.key.startswith(f"T{tid}:resolution-r2-")]
+    assert breach and {p.tier for p in breach} == {"second_line", "manager"}
+    assert len(breach) == len({p.key for p in breach})
+    assert next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "resolution").met is False
+    desk.db.engine.dispose()

@@ -1,7 +1,8 @@
 """Providers of the monthly report's indicators, one per data source, in a registry.
 
 A provider answers for one source (`calls`, `alerts`, `outages`, `roster`, `pages`, `tickets`,
-`surveys`, `complaints`). Sources not built yet (tickets, satisfaction surveys, complaints) are
+`surveys`, `complaints`). Tickets answer through `ticket_indicators.TicketIndicators`. Sources not built
+yet (satisfaction surveys, complaints) are
 registered as "not measured" placeholders; the capability that brings the data registers its own
 provider under the same source name, which replaces the placeholder:
 
@@ -214,14 +215,7 @@ class NotMeasured:
 
 def _placeholders(settings: Settings) -> list[NotMeasured]:
     r = settings.reports
-    why = "工单功能尚未启用 / no tickets yet"
     return [
-        NotMeasured("tickets", [
-            not_measured("tickets.response", "响应时间 / Response time", r.response_minutes, "at_most", "min", why),
-            not_measured("tickets.repair_start", "开始修复时间 / Repair start", r.repair_start_minutes, "at_most",
-                         "min", why),
-            not_measured("tickets.mttr", "平均修复时间 / Mean time to repair", r.repair_minutes, "at_most", "min",
-                         why)]),
         NotMeasured("surveys", [
             not_measured("satisfaction.score", "满意度 / Satisfaction", r.satisfaction_target, "at_least", "%",
                          "满意度回访尚未启用 / no surveys yet"),
@@ -245,8 +239,11 @@ def register(provider: IndicatorProvider) -> None:
 
 def providers(settings: Settings) -> list[IndicatorProvider]:
     """Built-in providers, placeholders for missing sources, with registered ones in their place."""
-    built: list[IndicatorProvider] = [CallIndicators(), AlertIndicators(), *_placeholders(settings),
-                                      OutageIndicators(), RosterIndicators(), PageIndicators()]
+    from hotline.services.reports.ticket_indicators import TicketIndicators  # it imports MonthContext from here
+
+    built: list[IndicatorProvider] = [CallIndicators(), AlertIndicators(), TicketIndicators(),
+                                      *_placeholders(settings), OutageIndicators(), RosterIndicators(),
+                                      PageIndicators()]
     out = [_REGISTERED.get(p.source, p) for p in built]
     known = {p.source for p in built}
     out += [p for source, p in _REGISTERED.items() if source not in known]

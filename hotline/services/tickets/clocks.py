@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
-from hotline.domain.sla import CLOCK_ZH, SlaClock
+from hotline.domain.sla import CLOCK_ZH, ClockName, SlaClock
 from hotline.domain.tickets import Status, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
@@ -69,12 +69,17 @@ class SlaEngine:
             rows = list(s.scalars(select(TicketClockRow).where(TicketClockRow.next_due_at <= now)
                                   .order_by(TicketClockRow.next_due_at).limit(self.batch)
                                   .with_for_update(skip_locked=True)))
-            tickets = {r.ticket_id: row_to_ticket(r) for r in s.scalars(
+            ticket_rows = {r.ticket_id: r for r in s.scalars(
                 select(TicketRow).where(TicketRow.ticket_id.in_({r.ticket_id for r in rows})))}
+            tickets = {tid: row_to_ticket(r) for tid, r in ticket_rows.items()}
             pages: list[PlannedPage] = []
             for row in rows:
                 clock = row_to_clock(row)
-                pages += self._fire(s, tickets[row.ticket_id], clock, now)
+                incident = ticket_rows[row.ticket_id].incident_id
+                if clock.name is ClockName.MAJOR and incident:
+                    self._by_incident(s, tickets[row.ticket_id], clock, now, incident)
+                else:
+                    pages += self._fire(s, tickets[row.ticket_id], clock, now)
                 clock_to_row(row.ticket_id, clock, row)
             add_pages(s, pages, now)
         return len(rows), len(rows) == self.batch
@@ -82,12 +87,14 @@ class SlaEngine:
     def _fire(self, s: Session, ticket: Ticket, clock: SlaClock, now: datetime) -> list[PlannedPage]:
         pages: list[PlannedPage] = []
         zh = CLOCK_ZH[clock.name]
+        # a clock running again after a reopen has a new deadline: its warning and breach are new pages
+        name = f"{clock.name}-r{ticket.reopened}" if clock.resumed_at is not None else str(clock.name)
         if clock.warned_at is None and clock.warn_at is not None and clock.warn_at <= now < clock.due_at:
             clock.warned_at = now
             people = self._holder(now, ticket)
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, False, self.ctx.tz)
             pages += ticket_pages(ticket, "sla_warn", str(clock.name), str(ticket.tier), people, subject, text,
-                                  self.ctx.config.page_channels, key=f"{clock.name}-warn")
+                                  self.ctx.config.page_channels, key=f"{name}-warn")
             self._note(s, ticket, now, "sla", f"{clock.name} warn", ", ".join(p.name for p in people) or "-")
         if clock.warn_at is not None and clock.warned_at is None:
             clock.warned_at = now  # the deadline came first (a late cycle): no warning after the fact
@@ -97,10 +104,22 @@ class SlaEngine:
             for tier in PAGE_UP[ticket.tier]:
                 people = self._up(now, tier, ticket)
                 pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(tier), people, subject, text,
-                                      self.ctx.config.page_channels, key=f"{clock.name}-{tier}")
+                                      self.ctx.config.page_channels, key=f"{name}-{tier}")
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed")
         return pages
+
+    def _by_incident(self, s: Session, ticket: Ticket, clock: SlaClock, now: datetime, incident: str) -> None:
+        """The major-incident clock of a ticket whose incident was declared: the incident's own rule pages the
+        maintenance lead (at once, again until acknowledged, and when its deadline passes), so the clock only
+        records its outcome and pages nobody: the manager is paged once for one major incident."""
+        if clock.warn_at is not None and clock.warned_at is None:
+            clock.warned_at = now
+        if clock.breached_at is None and clock.due_at <= now:
+            clock.breached_at, clock.met = clock.due_at, False
+            self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
+                       f"期限已过，由重大故障 {incident} 通知维护负责人 / deadline passed: the maintenance lead is "
+                       f"paged by incident {incident}")
 
     def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
         """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty

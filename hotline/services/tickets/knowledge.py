@@ -4,7 +4,6 @@ words (打印, 脱机) as well as longer ones; a ticket page gets articles sugge
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.domain.tickets import Status, TicketError
+from hotline.services.tickets.query_words import query_words, split_words
 from hotline.services.tickets.records import TicketNotFound
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import unit_of_work
@@ -26,7 +26,7 @@ from hotline.store.tickets import (
     term_matches,
 )
 
-_SPLIT = re.compile(r"[\s,，。；;、:：!！?？/()（）\[\]【】\"'“”‘’]+")
+_RANKED = 500  # articles matching any word, ranked in memory
 EDITABLE = ("title", "problem", "cause", "solution", "specialty", "tags")
 
 
@@ -61,16 +61,12 @@ class Article:
 
 
 def terms_of(query: str) -> list[str]:
-    """The words of a query, split on spaces and punctuation, lower case, each once."""
-    seen: dict[str, None] = {}
-    for t in _SPLIT.split(query.strip().lower()):
-        if t:
-            seen.setdefault(t, None)
-    return list(seen)
+    """The words a query looks up (see `query_words`: Chinese segmented, stop words dropped)."""
+    return query_words(query)
 
 
 def _tags(text: str | None) -> tuple[str, ...]:
-    return tuple(t for t in terms_of(text or "") if t)
+    return tuple(t for t in split_words(text or "") if t)
 
 
 class KnowledgeBase:
@@ -133,23 +129,26 @@ class KnowledgeBase:
 
     def search(self, query: str, *, specialty: str | None = None, include_drafts: bool = False,
                limit: int = 20) -> list[Article]:
-        """Articles containing every word of `query` (when none does: any word), titles first."""
+        """Articles containing every word of `query`, titles first; when none does, articles containing any
+        word, those matching the most (longer words weigh more: they say more) first."""
         terms = terms_of(query)
         if not terms:
             return []
         with unit_of_work(self.ctx.factory) as s:
             dialect = s.get_bind().dialect.name
             matches = [term_matches(t, dialect) for t in terms]
-            for condition in (and_(*matches), or_(*matches)):
+            for condition, cap in ((and_(*matches), limit * 5), (or_(*matches), _RANKED)):
                 stmt = select(ArticleRow).where(condition)
                 if not include_drafts:
                     stmt = stmt.where(ArticleRow.status == "published")
                 if specialty:
                     stmt = stmt.where(ArticleRow.specialty == specialty)
-                rows = list(s.scalars(stmt.order_by(ArticleRow.updated_at.desc()).limit(limit * 5)))
+                rows = list(s.scalars(stmt.order_by(ArticleRow.updated_at.desc()).limit(cap)))
                 if rows or len(terms) == 1:
                     break
-            rows.sort(key=lambda r: -sum(t in r.title.lower() for t in terms))  # stable: newest next
+            # stable sorts: the most (and longest) words matched, then in the title, then newest
+            rows.sort(key=lambda r: -sum(t in r.title.lower() for t in terms))
+            rows.sort(key=lambda r: -sum(len(t) for t in terms if t in r.search_text))
             return self._articles(s, rows[:limit])
 
     def suggest(self, ticket_id: str, limit: int = 5) -> list[Article]:

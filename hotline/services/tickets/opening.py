@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache, partial
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Call, Direction
+from hotline.domain.numbers import try_parse_number
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import NOT_CLOSED, CallRole, Change, Reach, Status, Ticket, reach_of
-from hotline.services.tickets.records import next_number, save
+from hotline.paging.base import Recipient
+from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
+from hotline.services.tickets.staff import DutyAt, Staff
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, ticket_to_row
+from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, table_of
 
 log = logging.getLogger(__name__)
 
@@ -28,36 +34,84 @@ ClearedCalls = Callable[[str], Sequence[str]]
 SYSTEM = "system"
 
 
-class _Rows:
-    """The rows one batch writes with plain multi-row inserts: linked calls at the end, waiting missed calls
-    before anything reads them."""
+@dataclass(frozen=True)
+class _Waiting:
+    """A missed call of a number with no ticket, waiting to be linked when staff reach the number."""
 
-    def __init__(self, s: Session) -> None:
+    call_id: str
+    started_at: datetime
+    ended_at: datetime
+    specialty: str | None
+    stored: bool  # in ticket_missed_calls (an earlier batch), else from this batch
+
+
+class _BatchRows:
+    """What one batch reads once and writes once: the waiting missed calls of the batch's numbers (read in
+    one query, kept in memory, then the new ones still waiting inserted and the stored ones now linked
+    deleted, each in one statement) and the linked calls (one multi-row insert)."""
+
+    def __init__(self, s: Session, keys: set[str]) -> None:
+        """`keys`: the numbers staff reached in the batch (only their waiting missed calls can be linked)."""
         self.s = s
         self.links: list[dict[str, object]] = []
-        self.missed: list[dict[str, object]] = []
+        self.waiting: dict[str, list[_Waiting]] = {}
+        m = MissedCallRow
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = sorted(keys)[i:i + _IN_CHUNK]
+            for key, call_id, started_at, ended_at, specialty in s.execute(
+                    select(m.caller_key, m.call_id, m.started_at, m.ended_at, m.specialty)
+                    .where(m.caller_key.in_(chunk)).order_by(m.started_at)):
+                self.waiting.setdefault(key, []).append(_Waiting(call_id, started_at, ended_at, specialty, True))
+        self.linked_stored: list[str] = []
 
     def link(self, call_id: str, ticket_id: str, role: CallRole, started_at: datetime, at: datetime,
              staff: str | None) -> None:
         self.links.append({"call_id": call_id, "ticket_id": ticket_id, "role": str(role), "started_at": started_at,
                            "at": at, "staff": staff})
 
-    def insert_missed(self) -> None:
-        if self.missed:
-            self.s.execute(insert(MissedCallRow), self.missed)
-            self.missed = []
+    def wait(self, key: str, call: Call, ended_at: datetime) -> None:
+        calls = self.waiting.setdefault(key, [])
+        calls.append(_Waiting(call.call_id, call.started_at, ended_at, call.specialty, stored=False))
+        calls.sort(key=lambda w: w.started_at)
+
+    def take(self, key: str, only: set[str] | None) -> list[_Waiting]:
+        """The number's waiting missed calls (those in `only`, when given), oldest first, no longer waiting."""
+        calls = self.waiting.get(key, [])
+        taken = [w for w in calls if only is None or w.call_id in only]
+        self.waiting[key] = [w for w in calls if w not in taken]
+        self.linked_stored += [w.call_id for w in taken if w.stored]
+        return taken
 
     def write(self) -> None:
-        self.insert_missed()
+        new = [{"call_id": w.call_id, "caller_key": key, "started_at": w.started_at, "ended_at": w.ended_at,
+                "specialty": w.specialty} for key, calls in self.waiting.items() for w in calls if not w.stored]
+        if new:
+            self.s.execute(insert(table_of(MissedCallRow)), new)
+        for i in range(0, len(self.linked_stored), _IN_CHUNK):
+            self.s.execute(delete(MissedCallRow).where(
+                MissedCallRow.call_id.in_(self.linked_stored[i:i + _IN_CHUNK])))
         if self.links:
-            self.s.execute(insert(TicketCallRow), self.links)
-            self.links = []
+            self.s.execute(insert(table_of(TicketCallRow)), self.links)
+
+
+_IN_CHUNK = 500  # values per IN (...) list
+
+
+def _in_chunks(s: Session, what: Any, column: Any, values: Sequence[str], *order: Any) -> list[Any]:
+    """`what` (rows of an entity, or a column) where `column` is among `values`, read in chunks of IN lists."""
+    out: list[Any] = []
+    for i in range(0, len(values), _IN_CHUNK):
+        out += s.scalars(select(what).where(column.in_(values[i:i + _IN_CHUNK])).order_by(*order))
+    return out
 
 
 class TicketOpener:
     def __init__(self, ctx: TicketContext, cleared_calls: ClearedCalls | None = None) -> None:
         self.ctx = ctx
         self.cleared_calls = cleared_calls
+        # the same callers call again and again: their numbers are parsed once (phonenumbers is slow)
+        self.parse = lru_cache(maxsize=8192)(partial(try_parse_number, local_area_code=ctx.config.local_area_code,
+                                                     dial_prefixes=ctx.dial_prefixes))
 
 
     def on_answered(self, call: Call) -> None:
@@ -71,8 +125,7 @@ class TicketOpener:
     def on_calls(self, calls: Sequence[Call]) -> None:
         """Ledger batch listener (answered and completed calls of one flush): one transaction for the batch;
         on a conflict with another process, each call again in its own transaction."""
-        reaches = [(c, r) for c in calls if (r := reach_of(c, local_area_code=self.ctx.config.local_area_code,
-                                                           dial_prefixes=self.ctx.dial_prefixes)) is not None]
+        reaches = [(c, r) for c in calls if (r := reach_of(c, parse=self.parse)) is not None]
         if not reaches:
             return
         try:
@@ -89,21 +142,29 @@ class TicketOpener:
             self.on_calls([one[0]])
 
     def _batch(self, reaches: list[tuple[Call, Reach]]) -> None:
+        """One transaction for the batch, with a fixed number of statements whatever its size: the calls
+        already seen, the open tickets of its numbers (locked), their waiting missed calls, their directory
+        entries and the roster (only when a ticket has to go to the on-duty first line) are read once; the
+        new tickets, linked calls, missed calls, timeline lines and clocks are written in multi-row inserts."""
         now = self.ctx.clock.now()
         with unit_of_work(self.ctx.factory) as s:
             claim_writer(s, TicketRow.__tablename__)
-            ids = [c.call_id for c, _ in reaches]
-            seen = set(s.scalars(select(TicketCallRow.call_id).where(TicketCallRow.call_id.in_(ids))))
-            seen |= set(s.scalars(select(MissedCallRow.call_id).where(MissedCallRow.call_id.in_(ids))))
+            ids = sorted({c.call_id for c, _ in reaches})
+            seen = set(_in_chunks(s, TicketCallRow.call_id, TicketCallRow.call_id, ids))
+            seen |= set(_in_chunks(s, MissedCallRow.call_id, MissedCallRow.call_id, ids))
             keys = {r.number.key for _, r in reaches}
-            rows = {row.caller_key: row for row in s.scalars(
-                select(TicketRow).where(TicketRow.open_caller.in_(keys)).with_for_update())}
+            rows: dict[str, TicketRow] = {}
+            for chunk in _chunked(sorted(keys)):
+                rows |= {row.caller_key: row for row in s.scalars(
+                    select(TicketRow).where(TicketRow.open_caller.in_(chunk)).with_for_update())}
             tickets = {key: row_to_ticket(row) for key, row in rows.items()}
-            # numbers with missed calls waiting for a ticket, and directory entries: one query each per batch
-            waiting = set(s.scalars(select(MissedCallRow.caller_key).where(MissedCallRow.caller_key.in_(keys))))
-            callers = {r.caller_key: r for r in s.scalars(select(CallerRow).where(CallerRow.caller_key.in_(keys)))}
-            touched: dict[str, tuple[Ticket, TicketRow]] = {}
-            rows_of = _Rows(s)
+            callers = {r.caller_key: r for r in _in_chunks(s, CallerRow, CallerRow.caller_key, sorted(keys))}
+            batch = _BatchRows(s, {r.number.key for _, r in reaches if r.role is CallRole.REACHED})
+            numbers = DayNumbers(s, self.ctx.tz)
+            numbers.read(r.at for _, r in reaches if r.role is CallRole.REACHED and r.number.key not in rows)
+            duty = _LazyDuty(self.ctx.staff, [r.at for _, r in reaches])
+            touched: dict[str, Ticket] = {}
+            new_callers: dict[str, dict[str, object]] = {}
             for call, reach in reaches:
                 if call.call_id in seen:
                     continue
@@ -111,95 +172,107 @@ class TicketOpener:
                 key = reach.number.key
                 ticket = tickets.get(key)
                 if ticket is None and reach.role is CallRole.MISSED:
-                    rows_of.missed.append({"call_id": call.call_id, "caller_key": key, "started_at": call.started_at,
-                                         "ended_at": reach.at, "specialty": call.specialty})
-                    waiting.add(key)
+                    batch.wait(key, call, reach.at)
                     continue
                 staff = self._staff(reach, call)
                 if ticket is None:
-                    ticket, rows[key] = self._open(s, rows_of, call, reach, staff)
-                    tickets[key] = ticket
+                    ticket = tickets[key] = self._open(batch, numbers, duty, call, reach, staff)
                 else:
-                    self._link(rows_of, ticket, call, reach, staff)
+                    self._link(batch, ticket, call, reach, staff)
                     if ticket.status is Status.RESOLVED and call.direction is Direction.INBOUND:
                         ticket.reopen(reach.at, SYSTEM, f"再次来电 / repeat call {call.call_id}")
-                    if reach.role is CallRole.REACHED and key in waiting:
-                        self._link_missed(s, rows_of, ticket, call)
-                touched[key] = (ticket, rows[key])
+                    if reach.role is CallRole.REACHED:
+                        self._link_missed(batch, ticket, call)
+                touched[key] = ticket
                 if reach.role is CallRole.REACHED:
-                    self._directory(s, callers, ticket, call, now)
-            rows_of.write()
-            for ticket, row in touched.values():
-                save(s, ticket, row, now, self.ctx.config.policy, self.ctx.calendar())
-
-
+                    self._directory(callers, new_callers, ticket, call, now)
+            if new_callers:
+                s.execute(insert(table_of(CallerRow)), list(new_callers.values()))
+            # the unique open_caller: a second process opening the same caller's ticket fails here
+            save_all(s, [(t, rows[key]) for key, t in touched.items() if key in rows], now, self.ctx.config.policy,
+                     self.ctx.calendar(), new=[t for key, t in touched.items() if key not in rows])
+            batch.write()
 
     def _staff(self, reach: Reach, call: Call) -> str | None:
         return self.ctx.staff.identify(reach.staff) if reach.role is CallRole.REACHED else None
 
-    def _open(self, s: Session, rows_of: _Rows, call: Call, reach: Reach,
-              staff: str | None) -> tuple[Ticket, TicketRow]:
-        missed = self._pending(s, rows_of, reach.number.key, call)
+    def _open(self, batch: _BatchRows, numbers: DayNumbers, duty: _LazyDuty, call: Call, reach: Reach,
+              staff: str | None) -> Ticket:
+        missed = self._covered(batch, reach.number.key, call)
         specialty = call.specialty or next((m.specialty for m in missed if m.specialty), None)
         first = min([call.started_at, *(m.started_at for m in missed)])
-        ticket_id = next_number(s, reach.at, self.ctx.tz)
+        ticket_id = numbers.next(reach.at)
         ticket = Ticket(ticket_id=ticket_id, caller_key=reach.number.key, caller=reach.number.national,
                         opened_at=reach.at, first_contact_at=first, caller_name=call.caller_name,
                         specialty=specialty, responded_at=reach.at,
                         service_window=str(self.ctx.config.window_of(specialty)))
         how = "回电 / callback" if call.direction is Direction.OUTBOUND else "来电 / call"
         ticket.changes.append(Change(reach.at, staff or SYSTEM, "open", note=f"{how} {call.call_id}"))
-        row = ticket_to_row(ticket, None, reach.at)
-        s.add(row)
-        s.flush()  # the unique open_caller: a second process opening the same caller's ticket fails here
-        rows_of.link(call.call_id, ticket_id, reach.role, call.started_at, reach.at, staff or reach.staff)
+        batch.link(call.call_id, ticket_id, reach.role, call.started_at, reach.at, staff or reach.staff)
         for m in missed:
-            rows_of.link(m.call_id, ticket_id, CallRole.MISSED, m.started_at, m.ended_at, None)
-            s.delete(m)
+            batch.link(m.call_id, ticket_id, CallRole.MISSED, m.started_at, m.ended_at, None)
         inbound = call.direction is Direction.INBOUND
         assignee, note = staff, "接听人 / who answered" if inbound else "回电人 / who called back"
         if assignee is None:
-            people = self.ctx.staff.on_duty(reach.at, str(Tier.FIRST_LINE), specialty)
+            people = duty(reach.at, str(Tier.FIRST_LINE), specialty)
             assignee = people[0].name if people else None
             note = f"值班一线 / on-duty first line (接听 {reach.staff or '-'} 不在值班表 / not in the roster)"
         if assignee is not None:
             ticket.assign(assignee, reach.at, SYSTEM, note)
-        return ticket, row
+        return ticket
 
-    def _pending(self, s: Session, rows_of: _Rows, key: str, call: Call) -> list[MissedCallRow]:
+    def _covered(self, batch: _BatchRows, key: str, call: Call) -> list[_Waiting]:
         """The caller's missed calls not yet linked that this call covers: those whose alert it cleared
         (when the monitor tells), else all of them."""
-        rows_of.insert_missed()
-        rows = list(s.scalars(select(MissedCallRow).where(MissedCallRow.caller_key == key)
-                              .order_by(MissedCallRow.started_at)))
-        if self.cleared_calls is None or not rows:
-            return rows
+        if not batch.waiting.get(key):
+            return []
+        if self.cleared_calls is None:
+            return batch.take(key, None)
         try:
             cleared = set(self.cleared_calls(call.call_id))
         except Exception:
             log.exception("cleared calls of %s not known; linking every missed call", call.call_id)
-            return rows
-        return [r for r in rows if r.call_id in cleared]
+            return batch.take(key, None)
+        return batch.take(key, cleared)
 
-    def _link(self, rows_of: _Rows, ticket: Ticket, call: Call, reach: Reach, staff: str | None) -> None:
-        rows_of.link(call.call_id, ticket.ticket_id, reach.role, call.started_at, reach.at, staff or reach.staff)
+    def _link(self, batch: _BatchRows, ticket: Ticket, call: Call, reach: Reach, staff: str | None) -> None:
+        batch.link(call.call_id, ticket.ticket_id, reach.role, call.started_at, reach.at, staff or reach.staff)
         ticket.changes.append(Change(reach.at, staff or SYSTEM, "link", "call", None, call.call_id,
                                      "未接 / missed" if reach.role is CallRole.MISSED else None))
         if call.started_at < ticket.first_contact_at and ticket.status in NOT_CLOSED:
             ticket.first_contact_at = call.started_at
 
-    def _link_missed(self, s: Session, rows_of: _Rows, ticket: Ticket, call: Call) -> None:
-        for m in self._pending(s, rows_of, ticket.caller_key, call):
-            rows_of.link(m.call_id, ticket.ticket_id, CallRole.MISSED, m.started_at, m.ended_at, None)
+    def _link_missed(self, batch: _BatchRows, ticket: Ticket, call: Call) -> None:
+        for m in self._covered(batch, ticket.caller_key, call):
+            batch.link(m.call_id, ticket.ticket_id, CallRole.MISSED, m.started_at, m.ended_at, None)
             ticket.changes.append(Change(m.ended_at, SYSTEM, "link", "call", None, m.call_id, "未接 / missed"))
-            s.delete(m)
 
-    def _directory(self, s: Session, callers: dict[str, CallerRow], ticket: Ticket, call: Call,
-                   now: datetime) -> None:
+    def _directory(self, callers: dict[str, CallerRow], new: dict[str, dict[str, object]], ticket: Ticket,
+                   call: Call, now: datetime) -> None:
         row = callers.get(ticket.caller_key)
-        if row is None:
-            callers[ticket.caller_key] = row = CallerRow(caller_key=ticket.caller_key, number=ticket.caller,
-                                                         name=call.caller_name, updated_at=now)
-            s.add(row)
-        elif not row.name and call.caller_name:
-            row.name, row.updated_at = call.caller_name, now
+        if row is not None:
+            if not row.name and call.caller_name:
+                row.name, row.updated_at = call.caller_name, now
+            return
+        entry = new.setdefault(ticket.caller_key, {"caller_key": ticket.caller_key, "number": ticket.caller,
+                                                   "name": call.caller_name, "updated_at": now})
+        if not entry["name"] and call.caller_name:
+            entry["name"] = call.caller_name
+
+
+def _chunked(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i:i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
+
+
+class _LazyDuty:
+    """Who is on duty during a batch, from one read of the roster made only if a ticket needs it."""
+
+    def __init__(self, staff: Staff, times: Sequence[datetime]) -> None:
+        self.staff = staff
+        self.times = times
+        self.lookup: DutyAt | None = None
+
+    def __call__(self, at: datetime, tier: str, specialty: str | None) -> Sequence[Recipient]:
+        if self.lookup is None:
+            self.lookup = self.staff.duty_between(min(self.times), max(self.times))
+        return self.lookup(at, tier, specialty)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -10,7 +11,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hotline.domain.sla import Calendar, ClockName, SlaClock, SlaPolicy, Window, clock_done, new_clock, settle
+from hotline.domain.sla import (
+    Calendar,
+    ClockName,
+    SlaClock,
+    SlaPolicy,
+    Window,
+    clock_done,
+    new_clock,
+    resume,
+    settle,
+)
 from hotline.domain.tickets import Change, Ticket, ticket_number
 from hotline.store.base import claim_writer
 from hotline.store.tickets import (
@@ -19,9 +30,12 @@ from hotline.store.tickets import (
     TicketEventRow,
     TicketRow,
     clock_to_row,
+    clock_values,
     row_to_clock,
     row_to_ticket,
+    table_of,
     ticket_to_row,
+    ticket_values,
 )
 
 
@@ -46,17 +60,46 @@ def locked(s: Session, ticket_id: str) -> tuple[Ticket, TicketRow]:
     return row_to_ticket(row), row
 
 
+class DayNumbers:
+    """The ticket numbers one transaction gives out: each day's counter row is read (and locked until the
+    transaction ends) once, then counted in memory; the session writes it at commit."""
+
+    def __init__(self, s: Session, tz: tzinfo) -> None:
+        self.s = s
+        self.tz = tz
+        self.rows: dict[str, TicketCounterRow] = {}
+        self.read_days: set[str] = set()  # days read: a day without its row here has no counter yet
+
+    def read(self, times: Iterable[datetime]) -> None:
+        """Read (and lock) the counters of the days of `times` in one query, before numbers are given out."""
+        days = sorted({f"{t.astimezone(self.tz).date():%Y%m%d}" for t in times} - self.read_days)
+        self.read_days.update(days)
+        for i in range(0, len(days), _IN_CHUNK):
+            self.rows |= {r.day: r for r in self.s.scalars(select(TicketCounterRow).where(
+                TicketCounterRow.day.in_(days[i:i + _IN_CHUNK])).with_for_update())}
+
+    def next(self, at: datetime) -> str:
+        """GD<local day>-<next sequence of that day>."""
+        day = at.astimezone(self.tz).date()
+        key = f"{day:%Y%m%d}"
+        row = self.rows.get(key)
+        if row is None:
+            if key not in self.read_days:
+                row = self.s.scalars(select(TicketCounterRow).where(TicketCounterRow.day == key)
+                                     .with_for_update()).first()
+            if row is None:
+                row = TicketCounterRow(day=key, last=0)
+                self.s.add(row)
+            self.rows[key] = row
+        row.last += 1
+        return ticket_number(day, row.last)
+
+
 def next_number(s: Session, at: datetime, tz: tzinfo) -> str:
     """GD<local day>-<next sequence of that day> (the counter row is locked until the transaction ends)."""
-    day = at.astimezone(tz).date()
-    key = f"{day:%Y%m%d}"
-    row = s.scalars(select(TicketCounterRow).where(TicketCounterRow.day == key).with_for_update()).first()
-    if row is None:
-        row = TicketCounterRow(day=key, last=0)
-        s.add(row)
-    row.last += 1
+    number = DayNumbers(s, tz).next(at)
     s.flush()
-    return ticket_number(day, row.last)
+    return number
 
 
 def event_values(ticket_id: str, c: Change) -> dict[str, Any]:
@@ -75,8 +118,43 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
     if ticket.changes:
         s.execute(insert(TicketEventRow), [event_values(ticket.ticket_id, c) for c in ticket.changes])
     ticket.changes.clear()
-    sync_clocks(s, ticket, policy, calendar, major_reported_at if major_reported_at else row.major_reported_at)
+    sync_clocks(s, ticket, policy, calendar, major_reported_at if major_reported_at else row.major_reported_at, now=now)
     return row
+
+
+def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetime, policy: SlaPolicy,
+             calendar: Calendar, new: Sequence[Ticket] = ()) -> None:
+    """`save` for the tickets of one batch: `saved` have their rows in the session, `new` are inserted. A
+    fixed number of statements: one multi-row insert each of the new tickets, of all the timeline lines and of
+    the new tickets' clocks, and one read of the others' clock rows."""
+    if new:
+        s.execute(insert(table_of(TicketRow)), [ticket_values(t, now) for t in new])
+    events: list[dict[str, Any]] = []
+    for ticket, row in saved:
+        ticket_to_row(ticket, row, now)
+    for ticket in [*new, *(t for t, _ in saved)]:
+        events += [event_values(ticket.ticket_id, c) for c in ticket.changes]
+        ticket.changes.clear()
+    if events:
+        s.execute(insert(table_of(TicketEventRow)), events)
+    clocks: list[dict[str, Any]] = []
+    for ticket in new:
+        for name in policy.clocks_of(ticket):
+            clock = new_clock(ticket, name, policy, calendar, Window(ticket.service_window))
+            settle(clock, clock_done(ticket, name, None), calendar)
+            clocks.append(clock_values(ticket.ticket_id, clock))
+    if clocks:
+        s.execute(insert(table_of(TicketClockRow)), clocks)
+    ids = [t.ticket_id for t, _ in saved]
+    rows: dict[str, dict[ClockName, TicketClockRow]] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids[i:i + _IN_CHUNK]))):
+            rows.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
+    for ticket, row in saved:
+        sync_clocks(s, ticket, policy, calendar, row.major_reported_at, rows.get(ticket.ticket_id, {}), now=now)
+
+
+_IN_CHUNK = 500  # ids per IN (...) list
 
 
 def clocks_of(s: Session, ticket_id: str) -> dict[ClockName, TicketClockRow]:
@@ -85,14 +163,23 @@ def clocks_of(s: Session, ticket_id: str) -> dict[ClockName, TicketClockRow]:
 
 
 def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calendar,
-                major_reported_at: datetime | None) -> list[SlaClock]:
-    rows = clocks_of(s, ticket.ticket_id)
+                major_reported_at: datetime | None,
+                rows: dict[ClockName, TicketClockRow] | None = None, *,
+                now: datetime | None = None) -> list[SlaClock]:
+    """Start the ticket's missing clocks and settle all of them; a done clock whose event was undone (a
+    reopened ticket's resolution) runs again from the reopen. `rows`: its clock rows if already read."""
+    rows = clocks_of(s, ticket.ticket_id) if rows is None else rows
     out = []
     for name in policy.clocks_of(ticket):
         row = rows.get(name)
         clock = row_to_clock(row) if row is not None else new_clock(
             ticket, name, policy, calendar, Window(ticket.service_window))
-        settle(clock, clock_done(ticket, name, major_reported_at), calendar)
+        done = clock_done(ticket, name, major_reported_at)
+        if clock.done_at is not None and done is None:
+            resumed = ticket.reopened_at or now
+            if resumed is not None:
+                resume(clock, resumed, policy, calendar)
+        settle(clock, done, calendar)
         r = clock_to_row(ticket.ticket_id, clock, row)
         if row is None:
             s.add(r)

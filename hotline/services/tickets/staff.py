@@ -4,11 +4,11 @@ tier, and the working calendar the SLA clocks count in. `RosterStaff` adapts the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hotline.domain.roster import Person
+from hotline.domain.roster import Person, shifts_between
 from hotline.domain.sla import Calendar
 from hotline.paging.base import Recipient
 from hotline.services.roster.duty import RosterDuty, recipient
@@ -26,7 +26,15 @@ class Staff(Protocol):
 
     def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]: ...
 
+    def duty_between(self, start: datetime, end: datetime) -> DutyAt:
+        """`on_duty` for any time in [start, end] from one read of the roster (a batch of calls)."""
+        ...
+
     def calendar(self) -> Calendar: ...
+
+
+# (at, tier, specialty) -> the people of `tier` on duty at `at`, the specialty's specialists first
+DutyAt = Callable[[datetime, str, "str | None"], Sequence[Recipient]]
 
 
 class RosterStaff:
@@ -62,6 +70,24 @@ class RosterStaff:
 
     def on_duty(self, at: datetime, tier: str, specialty: str | None = None) -> Sequence[Recipient]:
         return self.duty.people(at, tier, specialty)
+
+    def duty_between(self, start: datetime, end: datetime) -> DutyAt:
+        """One read of the roster and one list of the shifts of [start, end]; each time then picks the shifts
+        it falls in (as `on_duty` does for one time), the specialty's specialists first as `RosterDuty`."""
+        roster, cal = self.roster.snapshot(start, end)
+        shifts = shifts_between(roster, start, end + timedelta(seconds=1), self.roster.windows, cal)
+
+        def people(at: datetime, tier: str, specialty: str | None = None) -> list[Recipient]:
+            everyone: list[Person] = []
+            for s in shifts:
+                if s.tier == tier and s.contains(at):
+                    person = roster.people.get(s.person, Person(s.person))
+                    if person not in everyone:
+                        everyone.append(person)
+            chosen = [p for p in everyone if p.covers(specialty)] or everyone
+            return [recipient(p) for p in chosen]
+
+        return people
 
     def calendar(self) -> Calendar:
         return Calendar(self.roster.windows, self.roster.calendar())
