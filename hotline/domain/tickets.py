@@ -131,6 +131,12 @@ class Ticket:
     reopened: int = 0
     vendor_started_at: datetime | None = None
     vendor_ended_at: datetime | None = None
+    # a complaint (投诉): when it was made, how (ivr, call, staff, survey), the first reply to the
+    # complainant and the resolution deadline agreed with them (None: the configured target)
+    complained_at: datetime | None = None
+    complaint_source: str | None = None
+    complaint_replied_at: datetime | None = None
+    complaint_due_at: datetime | None = None
     changes: list[Change] = field(default_factory=list)
 
     def _note(self, change: Change) -> Change:

@@ -134,9 +134,14 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert ind["roster.gaps"]["measured"] is True
     # sources not built yet: "not measured", never 0, never a miss
     for key in ("tickets.response", "tickets.repair_start", "tickets.mttr", "satisfaction.score",
-                "satisfaction.response_rate", "satisfaction.within_24h", "complaints.reply"):
+                "satisfaction.response_rate", "satisfaction.within_24h"):
         assert (ind[key]["measured"], ind[key]["actual"], ind[key]["met"]) == (False, None, None), key
         assert ind[key]["actual_text"] == "未测量 / not measured"
+    # complaints are measured: none this month is no data, not a 0 % and not a miss
+    assert (ind["complaints.count"]["actual"], ind["complaints.count"]["measured"]) == (0, True)
+    reply = ind["complaints.reply"]
+    assert (reply["measured"], reply["actual"], reply["met"], reply["target"]) == (True, None, None, 60)
+    assert ind["complaints.replied_in_time"]["detail"] == "0 / 0"
     assert ind["satisfaction.score"]["target"] == 0.9 and ind["tickets.mttr"]["target"] == 240
     # every missed target has its cause / action fields, nothing else
     assert {a["key"] for a in doc["analysis"]} == {k for k, i in ind.items() if i["met"] is False}

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Call, Direction
+from hotline.domain.complaints import Source, mark_complaint
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import NOT_CLOSED, CallRole, Change, Reach, Status, Ticket, reach_of
 from hotline.services.tickets.records import next_number, save
@@ -125,6 +126,9 @@ class TicketOpener:
                         ticket.reopen(reach.at, SYSTEM, f"再次来电 / repeat call {call.call_id}")
                     if reach.role is CallRole.REACHED and key in waiting:
                         self._link_missed(s, rows_of, ticket, call)
+                    if reach.role is CallRole.REACHED and call.specialty == self.ctx.config.complaint_specialty:
+                        mark_complaint(ticket, call.started_at, staff or SYSTEM, Source.IVR,
+                                       f"语音菜单投诉 / IVR complaint option, call {call.call_id}")
                 touched[key] = (ticket, rows[key])
                 if reach.role is CallRole.REACHED:
                     self._directory(s, callers, ticket, call, now)
@@ -164,6 +168,9 @@ class TicketOpener:
             note = f"值班一线 / on-duty first line (接听 {reach.staff or '-'} 不在值班表 / not in the roster)"
         if assignee is not None:
             ticket.assign(assignee, reach.at, SYSTEM, note)
+        if specialty is not None and specialty == self.ctx.config.complaint_specialty:
+            mark_complaint(ticket, first, SYSTEM, Source.IVR,
+                           f"语音菜单投诉 / IVR complaint option, call {call.call_id}")
         return ticket, row
 
     def _pending(self, s: Session, rows_of: _Rows, key: str, call: Call) -> list[MissedCallRow]:

@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hotline.domain.sla import Calendar, ClockName, SlaClock, SlaPolicy, Window, clock_done, new_clock, settle
+from hotline.domain.sla import (
+    Calendar,
+    ClockName,
+    SlaClock,
+    SlaPolicy,
+    Window,
+    agree,
+    clock_done,
+    new_clock,
+    settle,
+)
 from hotline.domain.tickets import Change, Ticket, ticket_number
 from hotline.store.base import claim_writer
 from hotline.store.tickets import (
@@ -92,6 +102,8 @@ def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calenda
         row = rows.get(name)
         clock = row_to_clock(row) if row is not None else new_clock(
             ticket, name, policy, calendar, Window(ticket.service_window))
+        if name is ClockName.COMPLAINT_SOLVED and ticket.complaint_due_at is not None:
+            agree(clock, ticket.complaint_due_at, policy)  # the deadline agreed with the complainant
         settle(clock, clock_done(ticket, name, major_reported_at), calendar)
         r = clock_to_row(ticket.ticket_id, clock, row)
         if row is None:
