@@ -242,6 +242,9 @@ class Ticket:
                 self._note(Change(at, actor, "edit", name, None if old is None else str(old), value))
                 if name == "ticket_type":
                     self.ticket_type = TicketType(str(value))
+                    if self.ticket_type is TicketType.COMPLAINT and self.complained_at is None:
+                        self.complained_at = at  # the complaint clocks start now, not at the opening
+                        self.complaint_source = self.complaint_source or "hand"
                 elif name == "priority":
                     self.priority = Priority(str(value))
                 else:
