@@ -50,8 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--text", required=True, help="答复内容 / what was said")
     a = command("agree", "约定解决时间 / the resolution deadline agreed with the complainant", cmd_agree)
     a.add_argument("--due", required=True, help="约定时间 / ISO time with offset, e.g. 2026-12-04T17:00+08:00")
-    f = command("form", "客户投诉反馈表：查看或填写 / show or fill in the feedback form", cmd_form)
-    f.set_defaults(by=None)
+    f = command("form", "客户投诉反馈表：查看或填写 / show or fill in the feedback form", cmd_form, by=False)
     f.add_argument("--by", help="填写人 / who fills it in (needed when a field is given)")
     for name in FORM_FIELDS:
         f.add_argument(f"--{name}", help=f"{FORM_ZH[name]} / {FORM_EN[name]}")
