@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline.domain.roster import Tier
 from hotline.domain.sla import SlaClock
-from hotline.domain.tickets import Change, Priority, Status, Ticket, TicketError, TicketTier
+from hotline.domain.tickets import Change, Priority, Status, Ticket, TicketError, TicketTier, TicketType
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.tickets.pages import handoff_text, ticket_pages, vendor_text
@@ -64,6 +64,9 @@ class TicketView:
                 "closed_at": _iso(t.closed_at, tz), "confirmed_by": t.confirmed_by, "reopened": t.reopened,
                 "vendor_started_at": _iso(t.vendor_started_at, tz), "vendor_ended_at": _iso(t.vendor_ended_at, tz),
                 "incident_id": self.incident_id,
+                "complaint": None if t.complained_at is None and t.ticket_type is not TicketType.COMPLAINT else {
+                    "complained_at": _iso(t.complained_at or t.opened_at, tz), "source": t.complaint_source,
+                    "replied_at": _iso(t.complaint_replied_at, tz), "agreed_due_at": _iso(t.complaint_due_at, tz)},
                 "overdue": any(c.breached_at is not None and c.done_at is None for c in self.clocks),
                 "call_details": [{"call_id": c.call_id, "role": c.role, "started_at": _iso(c.started_at, tz),
                                   "staff": c.staff} for c in self.calls],
