@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hotline.api.tickets import By, _full, _who, tickets_of
 from hotline.domain.complaints import MAX_FIELD, Source
