@@ -16,6 +16,7 @@ from hotline.cli import main
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
 from hotline.services.complaints.desk import ComplaintService, TicketError
+from hotline.services.reports.dashboard import today_summary
 from hotline.services.reports.indicators import ComplaintIndicators, MonthContext
 from hotline.services.tickets.config import TicketConfig
 from tests.conftest import ROOT
@@ -145,7 +146,11 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
     ctx = MonthContext(db.factory, settings, date(2026, 11, 1), at("11-01T00:00"), at("12-01T00:00"),
                        at("12-02T09:00"))
     ind = {i.key: i for i in ComplaintIndicators().indicators(ctx)}
+    tile = today_summary(db.factory, settings, at("11-25T09:00"))["complaints"]  # the dashboard's figure
     db.engine.dispose()
+    assert tile == {"month": "2026-11", "count": 3, "replied_in_time": {"count": 2, "of": 3, "share": 0.6667},
+                    "resolved_in_time": {"count": 1, "of": 3, "share": 0.3333},
+                    "escalated": {"count": 2, "of": 3, "share": 0.6667}}
     assert ind["complaints.count"].actual == 3
     assert (ind["complaints.reply"].actual, ind["complaints.reply"].target, ind["complaints.reply"].met) == (
         80.0, 60, False)
