@@ -157,3 +157,31 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
     assert ind["complaints.replied_in_time"].detail == "2 / 3"
     assert ind["complaints.resolved_in_time"].actual == pytest.approx(1 / 3)
     assert (ind["complaints.escalated"].actual, ind["complaints.escalated"].detail) == (2, "2 / 3")
+
+
+def test_cli_opens_marks_replies_and_agrees_with_clear_errors(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    desk = Desk(settings, db_url, T0, TicketConfig())
+    desk.tickets.opener.on_call(answered("cli1", "13900139999", T0))
+    desk.db.engine.dispose()
+
+    def run(*argv: str, code: int = 0) -> dict[str, object]:
+        capsys.readouterr()
+        assert main([*argv, "--db", db_url, "--config", CONFIG]) == code
+        out = capsys.readouterr()
+        return json.loads(out.out) if code == 0 and "--json" in argv else {"err": out.err}
+
+    opened = run("complaints", "open", "010-12345678", "--summary", "网络多次中断未处理", "--by", "刘洋", "--json")
+    assert (opened["ticket_type"], opened["caller"], opened["assignee"]) == ("complaint", "01012345678", "刘洋")
+    tid = str(opened["ticket_id"])
+    replied = run("complaints", "reply", tid, "--text", "已电话答复，今日修复", "--by", "刘洋", "--json")
+    assert replied["status"] == "in_progress" and isinstance(replied["complaint"], dict)
+    agreed = run("complaints", "agree", tid, "--due", "2026-12-04T17:00+08:00", "--by", "刘洋", "--json")
+    assert isinstance(agreed["complaint"], dict)
+    assert agreed["complaint"]["agreed_due_at"] == "2026-12-04T17:00:00+08:00"
+    marked = run("complaints", "mark-call", "cli1", "--by", "冯婷", "--json")
+    assert (marked["ticket_type"], marked["caller"]) == ("complaint", "13900139999")
+    assert "号码无效" in str(run("complaints", "open", "12", "--summary", "x", "--by", "刘洋", code=1)["err"])
+    assert "linked to no ticket" in str(run("complaints", "mark-call", "nope", "--by", "刘洋", code=1)["err"])
+    assert "ISO time" in str(run("complaints", "agree", tid, "--due", "明天", "--by", "刘洋", code=1)["err"])
+    assert "--by" in str(run("complaints", "form", tid, "--cause", "x", code=1)["err"])

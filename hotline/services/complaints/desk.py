@@ -20,7 +20,7 @@ from hotline.domain.complaints import (
     mark_complaint,
     reply,
 )
-from hotline.domain.numbers import try_parse_number
+from hotline.domain.numbers import NumberKind, try_parse_number
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import Change, Ticket, TicketError, TicketType
 from hotline.services.tickets.desk import TicketService, TicketView
@@ -73,8 +73,9 @@ class ComplaintService:
         line). `related`: the ticket the complaint is about (e.g. the surveyed one), noted on the timeline."""
         parsed = try_parse_number(number, local_area_code=self.ctx.config.local_area_code,
                                   dial_prefixes=self.ctx.dial_prefixes)
-        if parsed is None:
-            raise TicketError(f"号码无效 {number!r} / not a phone number: {number!r} (e.g. 13800138004, 010-12345678)")
+        if parsed is None or parsed.kind is NumberKind.EXTENSION:
+            raise TicketError(f"号码无效 {number!r} / not an outside phone number: {number!r} "
+                              f"(e.g. 13800138004, 010-12345678)")
         if not summary.strip():
             raise TicketError("投诉需要填写摘要 / a complaint needs a summary")
         now = self.ctx.clock.now()
