@@ -76,6 +76,7 @@ class TicketRow(Base):
         Index("ix_tickets_caller_key_opened_at", "caller_key", "opened_at"),
         Index("ix_tickets_status_opened_at", "status", "opened_at"),
         Index("ix_tickets_opened_at", "opened_at"),
+        Index("ix_tickets_complained_at", "complained_at"),  # the month's complaints (NULL for the others)
         # the desk's lists: open / not closed, everyone's, a person's, a tier's, newest first
         Index("ix_tickets_open_opened_at", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
         Index("ix_tickets_open_assignee", "assignee", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),

@@ -143,3 +143,25 @@ async def test_complaints_from_a_low_survey_score_get_both_clocks(settings: Sett
     assert k["complaint"].started_at == T0 + timedelta(hours=21)
     assert k["complaint"].due_at == T0 + timedelta(hours=22)
     desk.db.engine.dispose()
+
+
+async def test_a_ticket_created_as_a_complaint_is_made_when_opened_and_counted(settings: Settings,
+                                                                               db_url: str) -> None:
+    """A complaint ticket written by any other path of the tickets service (e.g. a survey's follow-up opened
+    as a new ticket) without a complaint time: made when it was opened, both clocks, in the month's report."""
+    from hotline.domain.tickets import Ticket, TicketType
+    from hotline.services.complaints.figures import month_report
+    from hotline.services.tickets.records import save
+
+    desk = Desk(settings, db_url, T0, TicketConfig())
+    ctx = desk.tickets.desk.ctx
+    with unit_of_work(desk.db.factory) as s:
+        save(s, Ticket("GD20261203-0042", "+8613800138000", "13800138000", T0, T0,
+                       ticket_type=TicketType.COMPLAINT, summary="回访评分 1 分"), None, T0, ctx.config.policy,
+             ctx.calendar())
+    t = desk.tickets.desk.get("GD20261203-0042").ticket
+    assert t.complained_at == T0
+    assert clocks(desk, t.ticket_id)["complaint_solved"].due_at == T0 + timedelta(hours=24)
+    doc = month_report(desk.db.factory, T0.date().replace(day=1), settings.tz)
+    assert [c["ticket_id"] for c in doc["complaints"]] == ["GD20261203-0042"]
+    desk.db.engine.dispose()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from hotline.domain.complaints import ComplaintFigures
@@ -42,7 +42,7 @@ class ComplaintLine:
 def complaint_lines(s: Session, start: datetime, end: datetime) -> list[ComplaintLine]:
     """Every complaint made in [start, end), oldest first, with its two clocks' outcomes."""
     reply, solved = aliased(TicketClockRow), aliased(TicketClockRow)
-    made = func.coalesce(TicketRow.complained_at, TicketRow.opened_at)
+    made = TicketRow.complained_at  # set on every complaint (records.save), NULL on other tickets: indexed
     stmt = (select(TicketRow.ticket_id, TicketRow.caller, made, TicketRow.complaint_source, TicketRow.status,
                    reply.minutes, reply.met, solved.done_at, solved.met, solved.breached_at)
             .outerjoin(reply, and_(reply.ticket_id == TicketRow.ticket_id, reply.clock == str(ClockName.COMPLAINT)))
@@ -50,7 +50,7 @@ def complaint_lines(s: Session, start: datetime, end: datetime) -> list[Complain
                                     solved.clock == str(ClockName.COMPLAINT_SOLVED)))
             .where(TicketRow.ticket_type == str(TicketType.COMPLAINT), made >= start, made < end)
             .order_by(made, TicketRow.ticket_id))
-    return [ComplaintLine(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r[8],
+    return [ComplaintLine(r[0], r[1], cast(datetime, r[2]), r[3], r[4], r[5], r[6], r[7] is not None, r[8],
                           r[9] is not None) for r in s.execute(stmt)]
 
 

@@ -21,7 +21,7 @@ from hotline.domain.sla import (
     new_clock,
     settle,
 )
-from hotline.domain.tickets import Change, Ticket, ticket_number
+from hotline.domain.tickets import Change, Ticket, TicketType, ticket_number
 from hotline.store.base import claim_writer
 from hotline.store.tickets import (
     TicketClockRow,
@@ -78,6 +78,8 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
          calendar: Calendar, major_reported_at: datetime | None = None) -> TicketRow:
     """Write the ticket, its new timeline lines and its clocks (new clocks started, outcomes settled)."""
     new = row is None
+    if ticket.ticket_type is TicketType.COMPLAINT and ticket.complained_at is None:
+        ticket.complained_at = ticket.opened_at  # opened as a complaint: made when the ticket was opened
     row = ticket_to_row(ticket, row, now)
     if new:
         s.add(row)

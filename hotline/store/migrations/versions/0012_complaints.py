@@ -23,6 +23,9 @@ def upgrade() -> None:
     op.add_column("tickets", sa.Column("complaint_source", sa.String(16)))
     op.add_column("tickets", sa.Column("complaint_replied_at", UtcDateTime()))
     op.add_column("tickets", sa.Column("complaint_due_at", UtcDateTime()))
+    # complaints opened before: made when their ticket was opened
+    op.execute("UPDATE tickets SET complained_at = opened_at WHERE ticket_type = 'complaint'")
+    op.create_index("ix_tickets_complained_at", "tickets", ["complained_at"])
     op.create_table(
         "complaint_forms",
         sa.Column("ticket_id", sa.String(32), nullable=False),
@@ -53,6 +56,7 @@ def downgrade() -> None:
     op.drop_index("ix_complaint_form_versions_ticket_id", table_name="complaint_form_versions")
     op.drop_table("complaint_form_versions")
     op.drop_table("complaint_forms")
+    op.drop_index("ix_tickets_complained_at", table_name="tickets")
     with op.batch_alter_table("tickets") as batch:
         for name in ("complaint_due_at", "complaint_replied_at", "complaint_source", "complained_at"):
             batch.drop_column(name)
