@@ -165,3 +165,18 @@ async def test_a_ticket_created_as_a_complaint_is_made_when_opened_and_counted(s
     doc = month_report(desk.db.factory, T0.date().replace(day=1), settings.tz)
     assert [c["ticket_id"] for c in doc["complaints"]] == ["GD20261203-0042"]
     desk.db.engine.dispose()
+
+
+async def test_a_ticket_no_longer_a_complaint_pages_nobody_about_its_complaint_clocks(
+        settings: Settings, db_url: str) -> None:
+    desk = Desk(settings, db_url, T0, TicketConfig())
+    desk.tickets.opener.on_call(answered("e1", "13800138000", T0))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.tickets.desk.edit(tid, "王芳", ticket_type="complaint")
+    desk.clock.set(T0 + timedelta(minutes=5))
+    desk.tickets.desk.edit(tid, "王芳", ticket_type="incident")  # recorded as a complaint by mistake
+    await desk.run_until(T0 + timedelta(hours=30))
+    assert not [p for p in desk.pages() if p.step in ("complaint", "complaint_solved")]
+    assert [p for p in desk.pages() if p.step == "resolution"]  # its own clocks still page
+    desk.db.engine.dispose()

@@ -100,7 +100,11 @@ def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calenda
                 major_reported_at: datetime | None) -> list[SlaClock]:
     rows = clocks_of(s, ticket.ticket_id)
     out = []
-    for name in policy.clocks_of(ticket):
+    names = policy.clocks_of(ticket)
+    for name, stale in rows.items():  # a clock that no longer applies (a complaint edited back) stops paging
+        if name not in names and stale.next_due_at is not None:
+            stale.next_due_at = None
+    for name in names:
         row = rows.get(name)
         clock = row_to_clock(row) if row is not None else new_clock(
             ticket, name, policy, calendar, Window(ticket.service_window))
