@@ -100,6 +100,10 @@ RULES: tuple[Rule, ...] = (
     _rule(_W, "/api/alerts/*/ack", Role.STAFF),
     _rule(_W, "/api/alerts/*/callback", Role.STAFF),
     _rule(_W, "/api/alerts/*/resolve", Role.SUPERVISOR),
+    # complaints (投诉): staff open, mark, reply and fill in the feedback form; the form and its files hold
+    # the complainant's words and number, so reading them is for staff too
+    _rule("", "/api/tickets/*/complaint", Role.STAFF),
+    _rule(_W, "/api/complaints", Role.STAFF),
     _rule(_W, "/api/tickets", Role.STAFF),
     # personal data in bulk: exports of the ledger, privacy requests
     _rule("", "/api/calls.csv", Role.VIEWER),  # numbers masked unless exports_numbers(role)

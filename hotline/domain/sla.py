@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from hotline.domain.complaints import complaint_start
 from hotline.domain.tickets import Priority, Ticket, TicketType
 from hotline.domain.windows import ServiceWindows, WorkingCalendar
 
@@ -27,12 +28,15 @@ class ClockName(StrEnum):
     RESPONSE = "response"  # 首次响应: first ring of the first call -> staff reached the caller
     REPAIR_START = "repair_start"  # 开始修复: ticket opened -> work started (处理中 / escalated)
     RESOLUTION = "resolution"  # 解决: ticket opened -> resolved (MTTR is the mean of its minutes)
-    COMPLAINT = "complaint"  # 投诉回复: a complaint opened -> first reply (work started)
+    COMPLAINT = "complaint"  # 投诉回复: the complaint made -> first reply to the complainant
+    COMPLAINT_SOLVED = "complaint_solved"  # 投诉解决: the complaint made -> resolved, in the agreed time
     MAJOR = "major"  # 重大故障上报: an urgent ticket -> reported to the maintenance lead
 
 
 CLOCK_ZH = {ClockName.RESPONSE: "首次响应", ClockName.REPAIR_START: "开始修复", ClockName.RESOLUTION: "解决",
-            ClockName.COMPLAINT: "投诉回复", ClockName.MAJOR: "重大故障上报"}
+            ClockName.COMPLAINT: "投诉回复", ClockName.COMPLAINT_SOLVED: "投诉解决",
+            ClockName.MAJOR: "重大故障上报"}
+COMPLAINT_CLOCKS = (ClockName.COMPLAINT, ClockName.COMPLAINT_SOLVED)
 
 
 @dataclass(frozen=True)
@@ -42,14 +46,15 @@ class SlaPolicy:
     targets: Mapping[ClockName, timedelta] = field(default_factory=lambda: {
         ClockName.RESPONSE: timedelta(hours=1), ClockName.REPAIR_START: timedelta(hours=4),
         ClockName.RESOLUTION: timedelta(hours=4), ClockName.COMPLAINT: timedelta(hours=1),
-        ClockName.MAJOR: timedelta(minutes=30)})
+        ClockName.COMPLAINT_SOLVED: timedelta(hours=24), ClockName.MAJOR: timedelta(minutes=30)})
     warn_before: timedelta = timedelta(minutes=15)
 
     def clocks_of(self, ticket: Ticket) -> list[ClockName]:
-        """The clocks that run for `ticket` (complaint and major only for complaints and urgent tickets)."""
+        """The clocks that run for `ticket` (the complaint clocks only for complaints, major only for urgent
+        tickets)."""
         names = [ClockName.RESPONSE, ClockName.REPAIR_START, ClockName.RESOLUTION]
         if ticket.ticket_type is TicketType.COMPLAINT:
-            names.append(ClockName.COMPLAINT)
+            names += COMPLAINT_CLOCKS
         if ticket.priority is Priority.URGENT:
             names.append(ClockName.MAJOR)
         return [n for n in names if n in self.targets]
@@ -126,14 +131,25 @@ class Calendar:
 
 
 def clock_start(ticket: Ticket, name: ClockName) -> datetime:
+    if name in COMPLAINT_CLOCKS:
+        return complaint_start(ticket)
     return ticket.first_contact_at if name is ClockName.RESPONSE else ticket.opened_at
+
+
+def _since(at: datetime | None, start: datetime) -> datetime | None:
+    """`at` if it happened at or after `start` (work done before a complaint was made is no reply to it)."""
+    return at if at is not None and at >= start else None
 
 
 def clock_done(ticket: Ticket, name: ClockName, major_reported_at: datetime | None = None) -> datetime | None:
     """When the clock's event happened, from the ticket's state (None: still running)."""
     if name is ClockName.RESPONSE:
         return ticket.responded_at or ticket.opened_at
-    if name in (ClockName.REPAIR_START, ClockName.COMPLAINT):
+    if name is ClockName.COMPLAINT:
+        return ticket.complaint_replied_at or _since(ticket.work_started_at, complaint_start(ticket))
+    if name is ClockName.COMPLAINT_SOLVED:
+        return _since(ticket.resolved_at, complaint_start(ticket))
+    if name is ClockName.REPAIR_START:
         return ticket.work_started_at
     if name is ClockName.RESOLUTION:
         return ticket.resolved_at
@@ -145,7 +161,22 @@ def new_clock(ticket: Ticket, name: ClockName, policy: SlaPolicy, calendar: Cale
     target = policy.targets[name]
     due = calendar.add(start, target, window)
     warn = calendar.add(start, target - policy.warn_before, window) if target > policy.warn_before else None
-    return SlaClock(name, window, start, due, warn)
+    clock = SlaClock(name, window, start, due, warn)
+    if name is ClockName.COMPLAINT_SOLVED and ticket.complaint_due_at is not None:
+        agree(clock, ticket.complaint_due_at, policy)
+    return clock
+
+
+def agree(clock: SlaClock, due: datetime, policy: SlaPolicy) -> bool:
+    """Move a running clock's deadline to the time agreed with the caller (the warning moves with it); a
+    deadline already passed stays passed. Returns whether anything changed."""
+    if clock.due_at == due or clock.breached_at is not None or clock.done_at is not None:
+        return False
+    clock.due_at = due
+    warn = due - policy.warn_before
+    clock.warn_at = warn if warn > clock.started_at else None
+    clock.warned_at = None
+    return True
 
 
 def resume(clock: SlaClock, at: datetime, policy: SlaPolicy, calendar: Calendar) -> None:

@@ -134,6 +134,12 @@ class Ticket:
     reopened: int = 0
     vendor_started_at: datetime | None = None
     vendor_ended_at: datetime | None = None
+    # a complaint (投诉): when it was made, how (ivr, call, staff, survey), the first reply to the
+    # complainant and the resolution deadline agreed with them (None: the configured target)
+    complained_at: datetime | None = None
+    complaint_source: str | None = None
+    complaint_replied_at: datetime | None = None
+    complaint_due_at: datetime | None = None
     changes: list[Change] = field(default_factory=list)
     reopened_at: datetime | None = None  # set by `reopen` for the save that follows (not stored)
 
@@ -241,6 +247,9 @@ class Ticket:
                 self._note(Change(at, actor, "edit", name, None if old is None else str(old), value))
                 if name == "ticket_type":
                     self.ticket_type = TicketType(str(value))
+                    if self.ticket_type is TicketType.COMPLAINT and self.complained_at is None:
+                        self.complained_at = at  # the complaint clocks start now, not at the opening
+                        self.complaint_source = self.complaint_source or "hand"
                 elif name == "priority":
                     self.priority = Priority(str(value))
                 else:

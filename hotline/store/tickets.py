@@ -67,6 +67,10 @@ class TicketRow(Base):
     vendor_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     major_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     incident_id: Mapped[str | None] = mapped_column(String(32))  # the monitor's incident of an urgent ticket
+    complained_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 投诉: when the complaint was made
+    complaint_source: Mapped[str | None] = mapped_column(String(16))  # ivr | call | hand | survey
+    complaint_replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    complaint_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # agreed with the complainant
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -74,6 +78,7 @@ class TicketRow(Base):
         Index("ix_tickets_caller_key_opened_at", "caller_key", "opened_at"),
         Index("ix_tickets_status_opened_at", "status", "opened_at"),
         Index("ix_tickets_opened_at", "opened_at"),
+        Index("ix_tickets_complained_at", "complained_at"),  # the month's complaints (NULL for the others)
         # the desk's lists: open / not closed, everyone's, a person's, a tier's, newest first
         Index("ix_tickets_open_opened_at", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
         Index("ix_tickets_open_assignee", "assignee", "opened_at", postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
@@ -229,6 +234,7 @@ _COPIED = (
     "ticket_id", "caller_key", "caller", "caller_name", "specialty", "assignee", "summary", "description",
     "solution", "cause", "service_window", "opened_at", "first_contact_at", "responded_at", "work_started_at",
     "resolved_at", "closed_at", "confirmed_by", "reopened", "vendor_started_at", "vendor_ended_at",
+    "complained_at", "complaint_source", "complaint_replied_at", "complaint_due_at",
 )
 
 

@@ -118,6 +118,8 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         expect(page.locator("#tile-breaches")).to_have_text("1")
         assert page.locator("#tile-alerts").inner_text() == "1"
+        expect(page.locator("#tile-complaints")).to_have_text("0")  # no complaints: 0 of 0, never a bare share
+        assert "replied in time 0 / 0" in page.locator("#tile-complaints-sub").inner_text()
         assert "不可用" not in page.locator("body").inner_text()
         page.screenshot(path=str(tmp_path / "panels.png"), full_page=True)
         browser.close()

@@ -53,6 +53,13 @@ WRITES: dict[tuple[str, str], str | None] = {
     ("PATCH", "/api/tickets/{ticket_id}"): "staff",
     **{("POST", f"/api/tickets/{{ticket_id}}/{action}"): "staff"
        for action in ("assign", "start", "escalate", "resolve", "close", "reopen", "report", "kb-draft")},
+    # complaints (投诉): staff open, mark, reply, agree the deadline, fill in the feedback form
+    ("POST", "/api/complaints"): "staff",
+    ("POST", "/api/complaints/from-call/{call_id}"): "staff",
+    ("POST", "/api/tickets/{ticket_id}/complaint"): "staff",
+    ("POST", "/api/tickets/{ticket_id}/complaint/reply"): "staff",
+    ("POST", "/api/tickets/{ticket_id}/complaint/deadline"): "staff",
+    ("PUT", "/api/tickets/{ticket_id}/complaint/form"): "staff",
 }
 # Reads that are not for every viewer: the audit log (supervisors), accounts (admins), and the public ones.
 READS: dict[tuple[str, str], str | None] = {
@@ -60,6 +67,9 @@ READS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/access/accounts"): "admin", ("GET", "/api/access/tokens"): "admin",
     ("GET", "/healthz"): None, ("GET", "/ack/{token}"): None,
     ("GET", "/api/roster/feeds/{token}"): None,  # a phone calendar's secret URL
+    # a complaint's feedback form and its files: the complainant's words and number
+    ("GET", "/api/tickets/{ticket_id}/complaint/form"): "staff",
+    ("GET", "/api/tickets/{ticket_id}/complaint/form.{kind}"): "staff",
 }
 REFUSED = (401, 403)
 # Live streams (Server-Sent Events) never end for a client that stays: an allowed request is not sent (the

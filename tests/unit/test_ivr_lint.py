@@ -24,7 +24,7 @@ def make_context(sounds_dir: Path = BROKEN / "sounds", *, voice: str = "Polly.Zh
         company_name="华信科技", company_name_en="Huaxin Technology",
         queues={"network": "network", "servers": "servers", "apps": "applications"},
         specialties={"network": ("网络", "Network"), "servers": ("服务器", "Servers"),
-                     "applications": ("应用系统", "Applications")},
+                     "applications": ("应用系统", "Applications"), "complaint": ("投诉", "Complaints")},
         twilio_voice=voice, twilio_language=language, timezone="Asia/Shanghai",
         ivr={"sounds_dir": str(sounds_dir), **(ivr or {})},
     )

@@ -243,6 +243,10 @@ function renderSummary(s) {
   $("tile-oldest").textContent = "最久 oldest " + (s.alerts.open ? s.alerts.oldest_age_text : "-");
   $("tile-breaches").textContent = s.breaches_today;
   $("tile-breaches").className = "big " + (s.breaches_today ? "missed" : "met");
+  const c = s.complaints;  // never a share without its sample size
+  $("tile-complaints").textContent = c ? c.count : UNAVAILABLE;
+  $("tile-complaints-sub").textContent = c ? `1 小时内回复 replied in time ${c.replied_in_time.count} / ${c.count}` +
+    ` · 上报项目经理 escalated ${c.escalated.count} / ${c.count}` : "";
   const duty = $("tile-duty");
   duty.innerHTML = "";
   if (s.on_duty === null) duty.textContent = UNAVAILABLE;

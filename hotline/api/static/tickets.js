@@ -50,6 +50,7 @@ function render(t) {
     `${c.clock}: 期限 due ${c.due_at} · ${c.met === null ? "进行中 running" : (c.met ? "达标 met" : "超时 missed")}`)));
   $("t-timeline").replaceChildren(...(t.timeline || []).map((c) => li(
     `${c.at} ${c.actor} ${c.action} ${c.field ? c.field + ": " + (c.old || "-") + " → " + (c.new || "-") : ""} ${c.note || ""}`)));
+  if (window.renderComplaint) window.renderComplaint(t);
 }
 
 async function show(id) {

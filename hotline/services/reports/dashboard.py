@@ -25,6 +25,7 @@ from hotline.store.call_stats import Span, answer_rate_rows, offered_answered
 
 log = logging.getLogger(__name__)
 TIERS = ("first_line", "second_line", "manager", "vendor")
+COMPLAINTS_TTL = timedelta(minutes=1)
 
 
 class Dashboard:
@@ -34,6 +35,7 @@ class Dashboard:
         self.factory = factory
         self.settings = settings
         self._days: tuple[date, list[tuple[str, int, int]]] | None = None
+        self._complaints: tuple[datetime, dict[str, Any] | None] | None = None
         self._lock = threading.Lock()
 
     def _span(self, first: date, last: date) -> Span:
@@ -98,7 +100,28 @@ class Dashboard:
             "by_day": [{"day": d, "offered": o, "answered": a, "answer_rate": _rate(o, a)}
                        for d, o, a in self._month_days(today) + today_days],
             "specialty_names": {code: specialty_name(settings, code) for code in codes},
+            "complaints": self._month_complaints(now),
         }
+
+    def _month_complaints(self, now: datetime) -> dict[str, Any] | None:
+        """This month's complaints: count, replied within the target, escalated (each share with its sample
+        size); counted at most once a minute. None when they cannot be read."""
+        with self._lock:
+            if self._complaints is not None and self._complaints[0] <= now < self._complaints[0] + COMPLAINTS_TTL:
+                return self._complaints[1]
+        from hotline.services.complaints.figures import month_report
+
+        try:
+            doc = month_report(self.factory, now.astimezone(self.settings.tz).date().replace(day=1),
+                               self.settings.tz)
+            figures: dict[str, Any] | None = {k: doc[k] for k in ("month", "count", "replied_in_time",
+                                                                   "resolved_in_time", "escalated")}
+        except Exception:  # the tiles stay up without the complaints
+            log.exception("complaints tile: the complaints could not be read")
+            figures = None
+        with self._lock:
+            self._complaints = (now, figures)
+        return figures
 
     def _on_duty(self, now: datetime) -> dict[str, list[str]] | None:
         """Names per tier on duty now; None when the roster cannot be read."""

@@ -1,8 +1,8 @@
 """Providers of the monthly report's indicators, one per data source, in a registry.
 
 A provider answers for one source (`calls`, `alerts`, `outages`, `roster`, `pages`, `tickets`,
-`surveys`, `complaints`). Tickets answer through `ticket_indicators.TicketIndicators`. Sources not built
-yet (satisfaction surveys, complaints) are
+`surveys`, `complaints`). Tickets answer through `ticket_indicators.TicketIndicators`, complaints through
+`ComplaintIndicators`. Sources not built yet (satisfaction surveys) are
 registered as "not measured" placeholders; the capability that brings the data registers its own
 provider under the same source name, which replaces the placeholder:
 
@@ -202,6 +202,35 @@ class RosterIndicators:
                           actual=float(len(gaps)), detail=f"共 {hours:.1f} 小时 / {hours:.1f} h")]
 
 
+class ComplaintIndicators:
+    """投诉: how many complaints were made, the longest first reply against the target, the shares replied
+    and resolved in time and escalated to the project manager (each with its sample size)."""
+
+    source = "complaints"
+
+    def indicators(self, ctx: MonthContext) -> list[Indicator]:
+        from hotline.services.complaints.figures import complaint_lines, figures
+
+        with unit_of_work(ctx.factory) as s:
+            lines = complaint_lines(s, ctx.start, ctx.end)
+        f = figures(lines)
+        target = ctx.settings.reports.complaint_reply_minutes
+        replies = [c.reply_minutes for c in lines if c.reply_minutes is not None]
+        late = f.count - f.replied_in_time
+        return [
+            Indicator("complaints.count", "投诉数 / Complaints", None, unit="count", actual=float(f.count)),
+            Indicator("complaints.reply", "投诉回复时间（最长）/ Complaint reply time (longest)", target, "at_most",
+                      "min", actual=max(replies) if replies else None,
+                      detail=f"{f.replied_in_time} / {f.count} 按时回复 / replied in time; 未按时 / late {late}"),
+            Indicator("complaints.replied_in_time", "投诉按时回复率 / Complaints replied in time", None, unit="%",
+                      actual=share(f.replied_in_time, f.count), detail=f"{f.replied_in_time} / {f.count}"),
+            Indicator("complaints.resolved_in_time", "投诉按时解决率 / Complaints resolved in time", None, unit="%",
+                      actual=share(f.resolved_in_time, f.count), detail=f"{f.resolved_in_time} / {f.count}"),
+            Indicator("complaints.escalated", "上报项目经理 / Escalated to the project manager", None,
+                      unit="count", actual=float(f.escalated), detail=f"{f.escalated} / {f.count}"),
+        ]
+
+
 class NotMeasured:
     """A placeholder for a source not built yet: its indicators, all "not measured"."""
 
@@ -223,9 +252,6 @@ def _placeholders(settings: Settings) -> list[NotMeasured]:
                          "满意度回访尚未启用 / no surveys yet"),
             not_measured("satisfaction.within_24h", "24 小时内回访占比 / Surveyed within 24 h", None, "at_least",
                          "%", "满意度回访尚未启用 / no surveys yet")]),
-        NotMeasured("complaints", [
-            not_measured("complaints.reply", "投诉回复时间 / Complaint reply time", r.complaint_reply_minutes,
-                         "at_most", "min", "投诉功能尚未启用 / no complaints yet")]),
     ]
 
 
@@ -242,8 +268,8 @@ def providers(settings: Settings) -> list[IndicatorProvider]:
     from hotline.services.reports.ticket_indicators import TicketIndicators  # it imports MonthContext from here
 
     built: list[IndicatorProvider] = [CallIndicators(), AlertIndicators(), TicketIndicators(),
-                                      *_placeholders(settings), OutageIndicators(), RosterIndicators(),
-                                      PageIndicators()]
+                                      *_placeholders(settings), ComplaintIndicators(), OutageIndicators(),
+                                      RosterIndicators(), PageIndicators()]
     out = [_REGISTERED.get(p.source, p) for p in built]
     known = {p.source for p in built}
     out += [p for source, p in _REGISTERED.items() if source not in known]

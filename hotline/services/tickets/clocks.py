@@ -101,6 +101,14 @@ class SlaEngine:
         if clock.breached_at is None and clock.due_at <= now:
             clock.breached_at, clock.met = clock.due_at, False
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, True, self.ctx.tz)
+            if clock.name is ClockName.COMPLAINT_SOLVED:  # not solved in the agreed time: the project manager
+                people = self._managers(now, ticket)
+                pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(Tier.MANAGER), people, subject,
+                                      text, self.ctx.config.page_channels, key=f"{clock.name}-{Tier.MANAGER}")
+                self._note(s, ticket, clock.due_at, "escalate", "complaint_manager",
+                           f"投诉未在约定时间内解决，已上报项目经理 {', '.join(p.name for p in people) or '-'} / "
+                           f"complaint not solved in the agreed time: escalated to the project manager")
+                return pages
             for tier in PAGE_UP[ticket.tier]:
                 people = self._up(now, tier, ticket)
                 pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(tier), people, subject, text,
@@ -120,6 +128,13 @@ class SlaEngine:
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过，由重大故障 {incident} 通知维护负责人 / deadline passed: the maintenance lead is "
                        f"paged by incident {incident}")
+    def _managers(self, now: datetime, ticket: Ticket) -> list[Recipient]:
+        """The project managers on duty, else those named in `[tickets] complaint_managers`."""
+        people = list(self.ctx.staff.on_duty(now, str(Tier.MANAGER), ticket.specialty))
+        if people:
+            return people
+        named = (self.ctx.staff.person(n) for n in self.ctx.config.complaint_managers)
+        return [p for p in named if p is not None]
 
     def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
         """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty

@@ -36,13 +36,15 @@ class TicketConfig:
     vendors: Mapping[str, VendorContact] = field(default_factory=dict)
     page_channels: tuple[str, ...] = ()  # when the person names no channel (empty: the dispatcher's order)
     push: Mapping[str, Any] = field(default_factory=dict)  # [tickets.push]: the outside helpdesk, if any
+    complaint_specialty: str = "complaint"  # the IVR's complaint option sets this specialty: the ticket is 投诉
+    complaint_managers: tuple[str, ...] = ()  # paged when a complaint is late and no manager is on duty
 
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)
 
 
 _KEYS = {"local_area_code", "window", "windows", "sla_minutes", "warn_before_minutes", "auto_close_days",
-         "vendors", "page_channels", "push"}
+         "vendors", "page_channels", "push", "complaint_specialty", "complaint_managers"}
 PUSH_KEYS = {"kind", "url", "group", "customer", "timeout"}
 
 
@@ -93,6 +95,13 @@ def ticket_config(settings: Settings) -> TicketConfig:
     if push and (push.get("kind") != "zammad" or not push.get("url")):
         raise ConfigError(source, "tickets.push", 'needs kind = "zammad" and url = "https://..." '
                           "(the token comes from HOTLINE_ZAMMAD_TOKEN)")
+    managers = raw.get("complaint_managers", [])
+    if not isinstance(managers, list) or not all(isinstance(m, str) and m for m in managers):
+        raise ConfigError(source, "tickets.complaint_managers",
+                          f'must be a list of names like ["周强"], got {managers!r}')
+    complaint = raw.get("complaint_specialty", "complaint")
+    if not isinstance(complaint, str) or not complaint:
+        raise ConfigError(source, "tickets.complaint_specialty", f'must be a specialty code, got {complaint!r}')
     return TicketConfig(
         local_area_code=str(area) if area else None,
         window=_window(source, "tickets.window", raw.get("window", "7x24")),
@@ -102,4 +111,6 @@ def ticket_config(settings: Settings) -> TicketConfig:
         vendors=vendors,
         page_channels=tuple(str(c) for c in channels),
         push=push,
+        complaint_specialty=complaint,
+        complaint_managers=tuple(managers),
     )

@@ -25,6 +25,7 @@ from hotline.domain.tickets import (
     Ticket,
     TicketError,
     TicketTier,
+    TicketType,
 )
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
@@ -75,6 +76,9 @@ class TicketView:
                 "closed_at": _iso(t.closed_at, tz), "confirmed_by": t.confirmed_by, "reopened": t.reopened,
                 "vendor_started_at": _iso(t.vendor_started_at, tz), "vendor_ended_at": _iso(t.vendor_ended_at, tz),
                 "incident_id": self.incident_id,
+                "complaint": None if t.complained_at is None and t.ticket_type is not TicketType.COMPLAINT else {
+                    "complained_at": _iso(t.complained_at or t.opened_at, tz), "source": t.complaint_source,
+                    "replied_at": _iso(t.complaint_replied_at, tz), "agreed_due_at": _iso(t.complaint_due_at, tz)},
                 "overdue": any(c.breached_at is not None and c.done_at is None for c in self.clocks),
                 "call_details": [{"call_id": c.call_id, "role": c.role, "started_at": _iso(c.started_at, tz),
                                   "staff": c.staff} for c in self.calls],

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Call, Direction
+from hotline.domain.complaints import Source, mark_complaint
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import NOT_CLOSED, CallRole, Change, Reach, Status, Ticket, reach_of
@@ -183,6 +184,9 @@ class TicketOpener:
                         ticket.reopen(reach.at, SYSTEM, f"再次来电 / repeat call {call.call_id}")
                     if reach.role is CallRole.REACHED:
                         self._link_missed(batch, ticket, call)
+                    if reach.role is CallRole.REACHED and call.specialty == self.ctx.config.complaint_specialty:
+                        mark_complaint(ticket, call.started_at, staff or SYSTEM, Source.IVR,
+                                       f"语音菜单投诉 / IVR complaint option, call {call.call_id}")
                 touched[key] = ticket
                 if reach.role is CallRole.REACHED:
                     self._directory(callers, new_callers, ticket, call, now)
@@ -219,6 +223,9 @@ class TicketOpener:
             note = f"值班一线 / on-duty first line (接听 {reach.staff or '-'} 不在值班表 / not in the roster)"
         if assignee is not None:
             ticket.assign(assignee, reach.at, SYSTEM, note)
+        if specialty is not None and specialty == self.ctx.config.complaint_specialty:
+            mark_complaint(ticket, first, SYSTEM, Source.IVR,
+                           f"语音菜单投诉 / IVR complaint option, call {call.call_id}")
         return ticket
 
     def _covered(self, batch: _BatchRows, key: str, call: Call) -> list[_Waiting]:

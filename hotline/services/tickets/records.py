@@ -17,12 +17,13 @@ from hotline.domain.sla import (
     SlaClock,
     SlaPolicy,
     Window,
+    agree,
     clock_done,
     new_clock,
     resume,
     settle,
 )
-from hotline.domain.tickets import Change, Ticket, ticket_number
+from hotline.domain.tickets import Change, Ticket, TicketType, ticket_number
 from hotline.store.base import claim_writer
 from hotline.store.tickets import (
     TicketClockRow,
@@ -111,6 +112,8 @@ def save(s: Session, ticket: Ticket, row: TicketRow | None, now: datetime, polic
          calendar: Calendar, major_reported_at: datetime | None = None) -> TicketRow:
     """Write the ticket, its new timeline lines and its clocks (new clocks started, outcomes settled)."""
     new = row is None
+    if ticket.ticket_type is TicketType.COMPLAINT and ticket.complained_at is None:
+        ticket.complained_at = ticket.opened_at  # opened as a complaint: made when the ticket was opened
     row = ticket_to_row(ticket, row, now)
     if new:
         s.add(row)
@@ -170,7 +173,11 @@ def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calenda
     reopened ticket's resolution) runs again from the reopen. `rows`: its clock rows if already read."""
     rows = clocks_of(s, ticket.ticket_id) if rows is None else rows
     out = []
-    for name in policy.clocks_of(ticket):
+    names = policy.clocks_of(ticket)
+    for name, stale in rows.items():  # a clock that no longer applies (a complaint edited back) stops paging
+        if name not in names and stale.next_due_at is not None:
+            stale.next_due_at = None
+    for name in names:
         row = rows.get(name)
         clock = row_to_clock(row) if row is not None else new_clock(
             ticket, name, policy, calendar, Window(ticket.service_window))
@@ -179,6 +186,8 @@ def sync_clocks(s: Session, ticket: Ticket, policy: SlaPolicy, calendar: Calenda
             resumed = ticket.reopened_at or now
             if resumed is not None:
                 resume(clock, resumed, policy, calendar)
+        if name is ClockName.COMPLAINT_SOLVED and ticket.complaint_due_at is not None:
+            agree(clock, ticket.complaint_due_at, policy)  # the deadline agreed with the complainant
         settle(clock, done, calendar)
         r = clock_to_row(ticket.ticket_id, clock, row)
         if row is None:

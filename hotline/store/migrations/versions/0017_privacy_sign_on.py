@@ -11,7 +11,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0017_privacy_sign_on"
-down_revision = "0010_access"
+down_revision = "0015_ticket_reopen"
 branch_labels = None
 depends_on = None
 

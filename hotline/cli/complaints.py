@@ -1,0 +1,200 @@
+"""`hotline complaints open|mark|mark-call|reply|agree|form|export` and `hotline report complaints`: complaints
+(投诉) from the command line. Pages (a late complaint to the project manager) go into the outbox; the running
+hotline sends them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from hotline.cli import COMMON
+from hotline.config import Settings
+from hotline.domain.complaints import FORM_EN, FORM_FIELDS, FORM_ZH, Source
+from hotline.services.complaints.desk import ComplaintService, FormVersion, TicketError, TicketNotFound
+from hotline.services.tickets.desk import TicketView
+
+EXPORTS = ("xlsx", "pdf")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    c = sub.add_parser("complaints", parents=[COMMON], help="投诉 / complaints")
+    csub = c.add_subparsers(dest="complaints", required=True)
+
+    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int], *,
+                ticket: bool = True, by: bool = True) -> argparse.ArgumentParser:
+        p = csub.add_parser(name, parents=[COMMON], help=help_)
+        if ticket:
+            p.add_argument("ticket_id", help="工单号 / ticket number, e.g. GD20261203-0007")
+        if by:
+            p.add_argument("--by", required=True, help="操作人 / who does it (a roster name)")
+        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
+        p.set_defaults(func=func)
+        return p
+
+    o = command("open", "登记投诉 / record a complaint (the caller's open ticket, else a new one)", cmd_open,
+                ticket=False)
+    o.add_argument("number", help="投诉人电话 / the complainant's number: 13800138004, 010-12345678, +86...")
+    o.add_argument("--summary", required=True, help="投诉摘要 / what the complaint is about")
+    o.add_argument("--specialty", help="专业 / specialty")
+    o.add_argument("--about", help="所投诉的工单 / the ticket the complaint is about")
+    command("mark", "把工单标记为投诉 / make a ticket a complaint made now", cmd_mark)
+    mc = command("mark-call", "把通话标记为投诉 / the call's ticket becomes a complaint", cmd_mark_call,
+                 ticket=False)
+    mc.add_argument("call_id", help="通话 ID / the call's id (hotline replay, the dashboard)")
+    r = command("reply", "答复投诉人 / first reply to the complainant (stops the 1 h clock)", cmd_reply)
+    r.add_argument("--text", required=True, help="答复内容 / what was said")
+    a = command("agree", "约定解决时间 / the resolution deadline agreed with the complainant", cmd_agree)
+    a.add_argument("--due", required=True, help="约定时间 / ISO time with offset, e.g. 2026-12-04T17:00+08:00")
+    f = command("form", "客户投诉反馈表：查看或填写 / show or fill in the feedback form", cmd_form, by=False)
+    f.add_argument("--by", help="填写人 / who fills it in (needed when a field is given)")
+    for name in FORM_FIELDS:
+        f.add_argument(f"--{name}", help=f"{FORM_ZH[name]} / {FORM_EN[name]}")
+    f.add_argument("--history", action="store_true", help="全部版本 / every saved version")
+    e = command("export", "导出客户投诉反馈表 / export the feedback form (xlsx or pdf)", cmd_export, by=False)
+    e.add_argument("--format", choices=EXPORTS, required=True, help="格式 / format")
+    e.add_argument("-o", "--output", type=Path, required=True, help="输出文件 / file to write")
+
+
+def register_report(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
+                    common: argparse.ArgumentParser) -> None:
+    r = rsub.add_parser("complaints", parents=[common], help="投诉统计 complaints: count, replied within 1 h, "
+                        "resolved in time, escalated")
+    r.add_argument("--month", help="月份 / the month, YYYY-MM (default: this month)")
+    r.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    r.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    r.set_defaults(func=cmd_report)
+
+
+def _service(args: argparse.Namespace, settings: Settings) -> ComplaintService:
+    from hotline.cli.tickets import _tickets
+
+    tickets = _tickets(args, settings)
+    return ComplaintService(tickets.desk.ctx, tickets.desk)
+
+
+def _fail(text: str) -> int:
+    print(f"错误 / error: {text}", file=sys.stderr)
+    return 1
+
+
+def _act(args: argparse.Namespace, settings: Settings, act: Callable[[ComplaintService], TicketView]) -> int:
+    from hotline.cli.tickets import print_ticket
+
+    try:
+        view = act(_service(args, settings))
+    except (TicketNotFound, TicketError) as e:
+        return _fail(str(e))
+    if args.json:
+        print(json.dumps(view.as_dict(settings.tz), ensure_ascii=False))
+    else:
+        print_ticket(view, settings)
+    return 0
+
+
+def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda c: c.open(args.number, args.summary, args.by, source=Source.HAND,
+                                                 specialty=args.specialty, related=args.about))
+
+
+def cmd_mark(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda c: c.mark(args.ticket_id, args.by))
+
+
+def cmd_mark_call(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda c: c.mark_call(args.call_id, args.by))
+
+
+def cmd_reply(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda c: c.reply(args.ticket_id, args.text, args.by))
+
+
+def cmd_agree(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        due = datetime.fromisoformat(args.due)
+    except ValueError:
+        return _fail(f"--due {args.due!r} 不是时间 / is not an ISO time like 2026-12-04T17:00+08:00")
+    return _act(args, settings, lambda c: c.agree(args.ticket_id, due, args.by))
+
+
+def _print_form(v: FormVersion | None, settings: Settings, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(None if v is None else v.as_dict(settings.tz), ensure_ascii=False))
+        return
+    if v is None:
+        print("尚未填写 / not filled in yet")
+        return
+    print(f"客户投诉反馈表 v{v.version}（{v.saved_by}，{v.saved_at.astimezone(settings.tz):%Y-%m-%d %H:%M}）")
+    for name in FORM_FIELDS:
+        print(f"{FORM_ZH[name]} / {FORM_EN[name]}: {getattr(v.form, name) or '-'}")
+
+
+def cmd_form(args: argparse.Namespace, settings: Settings) -> int:
+    values = {name: getattr(args, name) for name in FORM_FIELDS if getattr(args, name) is not None}
+    try:
+        service = _service(args, settings)
+        if args.history:
+            for v in service.form_history(args.ticket_id):
+                _print_form(v, settings, args.json)
+            return 0
+        if values:
+            if not args.by:
+                return _fail("填写反馈表需要 --by / filling in the form needs --by NAME")
+            _print_form(service.save_form(args.ticket_id, args.by, **values), settings, args.json)
+        else:
+            _print_form(service.form(args.ticket_id), settings, args.json)
+    except (TicketNotFound, TicketError) as e:
+        return _fail(str(e))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.complaints.exports import form_file
+
+    try:
+        service = _service(args, settings)
+        data = form_file(service, args.ticket_id, args.format)
+    except (TicketNotFound, TicketError) as e:
+        return _fail(str(e))
+    args.output.write_bytes(data)
+    print(f"已写入 / written: {args.output} ({len(data)} bytes)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.complaints.figures import month_report
+    from hotline.services.reports.monthly import parse_month
+
+    try:
+        first = parse_month(args.month) if args.month else SystemClock(settings.tz).now().date().replace(day=1)
+    except ValueError as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 2
+    db = open_database(args.db or settings.database_url)
+    doc = month_report(db.factory, first, settings.tz)
+    db.engine.dispose()
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    n = doc["count"]
+
+    def line(label: str, key: str) -> str:
+        part = doc[key]
+        share = "-" if part["share"] is None else f"{part['share'] * 100:.1f}%"
+        return f"{label}: {part['count']} / {n} ({share})"
+
+    print(f"投诉 / complaints {doc['month']}: {n}")
+    print(line("1 小时内回复 / replied in time", "replied_in_time"))
+    print(line("按时解决 / resolved in time", "resolved_in_time"))
+    print(line("上报项目经理 / escalated to the project manager", "escalated"))
+    for c in doc["complaints"]:
+        print(f"  {c['ticket_id']}  {c['caller']}  {c['complained_at'][:16].replace('T', ' ')}  {c['status']}"
+              f"  回复 {c['reply_minutes'] if c['reply_minutes'] is not None else '-'} 分钟"
+              f"{'  已上报 escalated' if c['escalated'] else ''}")
+    return 0
