@@ -13,13 +13,21 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.domain.calls import Call, Direction
+from hotline.domain.calls import Call, Direction, Transfer
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import NOT_CLOSED, CallRole, Change, Reach, Status, Ticket, reach_of
 from hotline.services.tickets.records import next_number, save
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, ticket_to_row
+from hotline.store.tickets import (
+    CallerRow,
+    MissedCallRow,
+    TicketCallRow,
+    TicketEventRow,
+    TicketRow,
+    row_to_ticket,
+    ticket_to_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +112,7 @@ class TicketOpener:
             callers = {r.caller_key: r for r in s.scalars(select(CallerRow).where(CallerRow.caller_key.in_(keys)))}
             touched: dict[str, tuple[Ticket, TicketRow]] = {}
             rows_of = _Rows(s)
+            followed = [c for c, _ in reaches if c.call_id in seen and c.transferred]
             for call, reach in reaches:
                 if call.call_id in seen:
                     continue
@@ -125,14 +134,62 @@ class TicketOpener:
                         ticket.reopen(reach.at, SYSTEM, f"再次来电 / repeat call {call.call_id}")
                     if reach.role is CallRole.REACHED and key in waiting:
                         self._link_missed(s, rows_of, ticket, call)
+                if call.transferred:
+                    self._follow_transfer(ticket, call)
                 touched[key] = (ticket, rows[key])
                 if reach.role is CallRole.REACHED:
                     self._directory(s, callers, ticket, call, now)
+            self._follow_transfers(s, followed, touched)
             rows_of.write()
             for ticket, row in touched.values():
                 save(s, ticket, row, now, self.ctx.config.policy, self.ctx.calendar())
 
 
+
+    def _follow_transfers(self, s: Session, calls: list[Call],
+                          touched: dict[str, tuple[Ticket, TicketRow]]) -> None:
+        """Calls already linked (at their answer) that staff transferred since: their tickets follow."""
+        if not calls:
+            return
+        links = {call_id: ticket_id for call_id, ticket_id in s.execute(
+            select(TicketCallRow.call_id, TicketCallRow.ticket_id)
+            .where(TicketCallRow.call_id.in_([c.call_id for c in calls])))}
+        by_id = {t.ticket_id: (t, r) for t, r in touched.values()}
+        wanted = set(links.values()) - set(by_id)
+        if wanted:
+            for row in s.scalars(select(TicketRow).where(TicketRow.ticket_id.in_(wanted)).with_for_update()):
+                by_id[row.ticket_id] = (row_to_ticket(row), row)
+        done = {note.rsplit(" ", 1)[-1] for note in s.scalars(
+            select(TicketEventRow.note).where(TicketEventRow.ticket_id.in_(set(links.values())),
+                                              TicketEventRow.action == "transfer")) if note}
+        for call in calls:
+            pair = by_id.get(links.get(call.call_id, ""))
+            if pair is not None and self._follow_transfer(pair[0], call, done):
+                touched[pair[0].caller_key] = pair
+
+    def _follow_transfer(self, ticket: Ticket, call: Call, done: set[str] | None = None) -> bool:
+        """A phone transfer of the ticket's call: each hand-over on the timeline (once), and the ticket goes to
+        the staff member who ended up with the caller when the roster knows them."""
+        changed = False
+        for i in range(1, len(call.legs)):
+            prev, leg = call.legs[i - 1], call.legs[i]
+            tag = f"{call.call_id}#{i}"
+            if done is not None and tag in done:
+                continue
+            how = "咨询转接 / attended transfer" if leg.transfer is Transfer.ATTENDED else "盲转 / blind transfer"
+            at = prev.ended_at or leg.answered_at or call.ended_at or call.started_at
+            actor = self.ctx.staff.identify(prev.who) or prev.who or SYSTEM
+            target = leg.who or (f"队列 queue {leg.queue}" if leg.queue else None)
+            ticket.changes.append(Change(at, actor, "transfer", "staff", prev.who, target, f"{how} {tag}"))
+            changed = True
+        last = next((leg for leg in reversed(call.legs) if leg.answered_at is not None), None)
+        if last is not None and last is not call.legs[0] and ticket.status in NOT_CLOSED:
+            person = self.ctx.staff.identify(last.who)
+            if person is not None and person != ticket.assignee:
+                assert last.answered_at is not None
+                ticket.assign(person, last.answered_at, SYSTEM, f"电话转接 / phone transfer {call.call_id}")
+                changed = True
+        return changed
 
     def _staff(self, reach: Reach, call: Call) -> str | None:
         return self.ctx.staff.identify(reach.staff) if reach.role is CallRole.REACHED else None
