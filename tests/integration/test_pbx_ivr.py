@@ -2,7 +2,7 @@
 and voicemail files) loaded into the real Asterisk, driven by `ivr_check.py`'s caller (`ivr-caller`):
 the service window from the clock and from the AstDB calendar (on-site hours end BEFORE their end
 minute, as hotline's windows do), menu keys and invalid keys as the live listener records them, the
-queues. `(+)` include, the wait-again prompt said to the caller at the head of the queue, and a voicemail
+queues' `(+)` include, the wait-again prompt said to the caller at the head of the queue, and a voicemail
 message with the caller's voice left in the rendered mailbox and cut at its max_length."""
 
 from __future__ import annotations
