@@ -96,14 +96,15 @@ SCENARIOS: dict[str, Scenario] = {
     "transfer_blind": Scenario("13800138004", "刘洋", "1", 14,
                                {"agent1": "answer:2:600", "agent2": "ring", "agent3": "answer:2:600"},
                                Transfer("blind", 4, "8003")),
-    # agent1 answers after 2 s, after 4 s consults colleague agent3 (answers after 2 s) while the caller
-    # holds, and hangs up 12 s after answering: the caller is put through; agent3 hangs up after 8 s.
+    # agent1 answers after 2 s, after 4 s consults colleague agent4 (answers after 2 s) while the caller
+    # holds, and hangs up 12 s after answering: the caller is put through; agent4 hangs up 8 s after answering.
     "transfer_attended": Scenario("01012345678", "冯婷", "1", 600,
                                   {"agent1": "answer:2:12", "agent2": "ring", "agent4": "answer:2:8"},
                                   Transfer("attended", 4, "8004")),
-    # agent1 answers after 2 s, after 4 s sends the caller to the apps queue (key 3), where agent3
-    # answers after 2 s; the caller hangs up 14 s after pressing 1.
-    "transfer_blind_queue": Scenario("13800138005", "王芳", "1", 14,
+    # agent1 answers after 2 s, after 4 s sends the caller to the apps queue (key 3), where agent3 would answer
+    # after 2 s; in the recording the queue (rrmemory) rang agent4 first, who never answers, and the caller
+    # hung up 14 s after pressing 1, before the queue's turn passed to agent3.
+    "transfer_blind_queue_unanswered": Scenario("13800138005", "王芳", "1", 14,
                                      {"agent1": "answer:2:600", "agent2": "ring", "agent3": "answer:2:600",
                                       "agent4": "ring"},
                                      Transfer("blind", 4, "7003")),
@@ -120,6 +121,53 @@ def _connected_member(rec: Any, start: int, timeout: float) -> dict[str, str]:
     raise AssertionError("AgentConnect not parsed")
 
 
+def _transfer_action(transfer: Transfer, member: str) -> list[tuple[str, str]]:
+    action = "BlindTransfer" if transfer.kind == "blind" else "Atxfer"
+    return [("Action", action), ("Channel", member), ("Context", TRANSFER_CONTEXT), ("Exten", transfer.target)]
+
+
+def run_transfers_together(lab: Any, out: Path, name: str, plans: list[tuple[dict[str, Any], Transfer]],
+                           timeout: float = 60.0, settle: float = 1.0) -> dict[str, dict[str, str]]:
+    """Place several calls at once (each caller a different number), send each call's transfer `after`
+    seconds after its member answered; the first AgentConnect of each caller number."""
+    rec = lab.RawConn(f"{out}/{name}.ami")
+    rec.login(events="on")
+    ctl = lab.RawConn()
+    ctl.login(events="off", actionid="ctl-login")
+    time.sleep(0.3)
+    connects: dict[str, dict[str, str]] = {}
+    try:
+        mark = len(rec.raw)
+        for call, _ in plans:
+            lab.originate(ctl, name, call)
+        due: dict[str, float] = {}
+        sent: set[str] = set()
+        end = time.monotonic() + timeout
+        while len(sent) < len(plans):
+            if time.monotonic() > end:
+                raise AssertionError(f"members answered {sorted(connects)} of {len(plans)} calls")
+            for msg in lab.parse_messages(bytes(rec.raw[mark:])):
+                number = msg.get("CallerIDNum", "")
+                if msg.get("Event") == "AgentConnect" and number not in connects:
+                    connects[number] = dict(msg)
+            for call, transfer in plans:
+                number = call["caller_number"]
+                if number in connects and number not in due:
+                    due[number] = time.monotonic() + transfer.after
+                if number in due and number not in sent and time.monotonic() >= due[number]:
+                    answer = ctl.action(_transfer_action(transfer, connects[number]["DestChannel"]),
+                                        f"{name}-{call['id']}-transfer")
+                    if not any(m.get("Response") == "Success" for m in answer):
+                        raise AssertionError(f"{transfer.kind} transfer refused: {answer}")
+                    sent.add(number)
+            time.sleep(0.05)
+        lab.wait_idle(ctl, settle=settle)
+    finally:
+        ctl.logoff("ctl-logoff")
+        rec.logoff("logoff")
+    return connects
+
+
 def run_transfer(lab: Any, out: Path, name: str, call: dict[str, Any], transfer: Transfer,
                  settle: float = 1.0) -> tuple[bytes, dict[str, str]]:
     """Record `call` with its transfer into `out/<name>.ami`; the raw bytes and the first AgentConnect."""
@@ -134,14 +182,7 @@ def run_transfer(lab: Any, out: Path, name: str, call: dict[str, Any], transfer:
         lab.originate(ctl, name, call)
         connect = _connected_member(rec, mark, 60)
         time.sleep(transfer.after)
-        member = connect["DestChannel"]
-        if transfer.kind == "blind":
-            headers = [("Action", "BlindTransfer"), ("Channel", member),
-                       ("Context", TRANSFER_CONTEXT), ("Exten", transfer.target)]
-        else:
-            headers = [("Action", "Atxfer"), ("Channel", member),
-                       ("Context", TRANSFER_CONTEXT), ("Exten", transfer.target)]
-        answer = ctl.action(headers, f"{name}-transfer")
+        answer = ctl.action(_transfer_action(transfer, connect["DestChannel"]), f"{name}-transfer")
         if not any(m.get("Response") == "Success" for m in answer):
             raise AssertionError(f"{transfer.kind} transfer refused: {answer}")
         lab.wait_idle(ctl, settle=settle)
@@ -149,6 +190,21 @@ def run_transfer(lab: Any, out: Path, name: str, call: dict[str, Any], transfer:
         ctl.logoff("ctl-logoff")
         rec.logoff("logoff")
     return bytes(rec.raw), connect
+
+# The live test places one blind and one attended transfer at the same time; every member's behaviour is per
+# call (the `__BEHAVE_*` of its caller), so the calls only need members that do not ring for both queues.
+LIVE: dict[str, Scenario] = {
+    # network: agent1 answers after 2 s, after 4 s sends the caller to agent3 (answers after 2 s, by Dial);
+    # the caller hangs up 14 s after pressing 1.
+    "blind": Scenario("13800138004", "刘洋", "1", 14,
+                      {"agent1": "answer:2:600", "agent2": "ring", "agent3": "answer:2:600"},
+                      Transfer("blind", 4, "8003")),
+    # apps (rrmemory): whichever of agent3/agent4 it rings first answers after 2 s, consults agent2 after
+    # 4 s (answers after 2 s) and hangs up 12 s after answering; agent2 hangs up 8 s after answering.
+    "attended": Scenario("01012345678", "冯婷", "3", 600,
+                         {"agent3": "answer:2:12", "agent4": "answer:2:12", "agent2": "answer:2:8"},
+                         Transfer("attended", 4, "8002")),
+}
 
 
 def main() -> None:
