@@ -28,7 +28,7 @@ from hotline.domain.numbers import mask
 from hotline.services.reports.answer_rate import answer_rate_report, day_span
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
-from hotline.store.calls import CallRow
+from hotline.store.calls import CallRow, row_legs
 
 router = APIRouter(tags=["reports"])
 # `from` / `to` are read as text and checked here, so that a bad value is answered in the desk's words.
@@ -77,6 +77,7 @@ CALL_COLUMNS: list[tuple[str, str]] = [
     ("wait_seconds", "等待(秒) Wait (s)"),
     ("talk_seconds", "通话(秒) Talk (s)"),
     ("estimated", "时间为估算 Estimated"),
+    ("legs", "转接经过 Transfer legs"),
 ]
 
 
@@ -261,6 +262,19 @@ def _local(t: datetime | None, tz: ZoneInfo) -> str | None:
     return None if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def legs_text(legs: list[dict[str, Any]]) -> str | None:
+    """The legs of a transferred call in one cell: `agent1 (network) 12.5s → agent4 2.5s`; None: one leg."""
+    if not legs:
+        return None
+    parts = []
+    for leg in legs:
+        who = leg.get("who") or ("未接 unanswered" if leg.get("answered") is None else "?")
+        queue = f" ({leg['queue']})" if leg.get("queue") else ""
+        talk = f" {round(leg['talk'], 1)}s" if leg.get("talk") is not None else ""
+        parts.append(f"{who}{queue}{talk}")
+    return " → ".join(parts)
+
+
 def call_line(row: CallRow, tz: ZoneInfo, full_numbers: bool = True) -> list[Any]:
     """One ledger row of the export; numbers masked unless `full_numbers`; no cell Excel would run."""
     def number(value: str | None) -> str | None:
@@ -275,6 +289,7 @@ def call_line(row: CallRow, tz: ZoneInfo, full_numbers: bool = True) -> list[Any
         "wait_seconds": None if row.wait_seconds is None else round(row.wait_seconds, 1),
         "talk_seconds": None if row.talk_seconds is None else round(row.talk_seconds, 1),
         "estimated": "是 yes" if row.estimated else "否 no",
+        "legs": legs_text(row_legs(row)),
     }
     return [neutral_cell("" if values[key] is None else values[key]) for key, _ in CALL_COLUMNS]
 

@@ -56,7 +56,15 @@ class EventKind(StrEnum):
     ATTEMPT_ENDED = "attempt_ended"  # queue/dial attempt ended without answer: result in `result`
     HANGUP_REQUEST = "hangup_request"  # first party to hang up: `party`
     TALK_ENDED = "talk_ended"  # the conversation ended (queue AgentComplete, dial hangup)
+    TRANSFERRED = "transferred"  # staff handed the caller on: `transfer` blind/attended, `answered_by` the target
     ENDED = "ended"  # the call's channel is gone
+
+
+class Transfer(StrEnum):
+    """How staff handed a caller on."""
+
+    BLIND = "blind"  # sent on at once (Asterisk BlindTransfer): the next leg starts unanswered
+    ATTENDED = "attended"  # after a consultation (Asterisk AttendedTransfer): the colleague already talks
 
 
 class AttemptResult(StrEnum):
@@ -84,8 +92,30 @@ class CallEvent:
     party: Party | None = None
     answered_by: str | None = None
     result: AttemptResult | None = None
+    transfer: Transfer | None = None
     # Set when a value is estimated (e.g. from a reconnect snapshot, whole-second precision).
     estimated: bool = False
+
+
+@dataclass(slots=True)
+class Leg:
+    """One stretch of a call with one staff member (or offered to one queue after a transfer)."""
+
+    who: str | None
+    queue: str | None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    transfer: Transfer | None = None  # how the leg began: None for the first leg
+
+    def talk_seconds(self) -> float | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0.0, (self.ended_at - self.answered_at).total_seconds())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"who": self.who, "queue": self.queue, "answered": _iso(self.answered_at),
+                "ended": _iso(self.ended_at), "talk": _round(self.talk_seconds()),
+                "transfer": str(self.transfer) if self.transfer else None}
 
 
 @dataclass(slots=True)
@@ -112,7 +142,12 @@ class Call:
     talk_ended_at: datetime | None = None
     ended_at: datetime | None = None
     queues: list[str] = field(default_factory=list)
+    legs: list[Leg] = field(default_factory=list)  # answered calls: one per staff member the caller reached
     estimated: bool = False
+
+    @property
+    def transferred(self) -> bool:
+        return len(self.legs) > 1
 
     @property
     def complete(self) -> bool:
@@ -145,12 +180,33 @@ class Call:
 
     @property
     def talk_seconds(self) -> float | None:
+        """The caller's talk time with staff, over every leg of a transferred call."""
         if self.answered_at is None:
             return None
         end = self.talk_ended_at or self.hangup_at or self.ended_at
-        if end is None:
-            return None
-        return max(0.0, (end - self.answered_at).total_seconds())
+        if not self.transferred:
+            if end is None:
+                return None
+            return max(0.0, (end - self.answered_at).total_seconds())
+        total = 0.0
+        for leg in self.legs:
+            if leg.answered_at is None:
+                continue
+            leg_end = leg.ended_at or end
+            if leg_end is None:
+                return None
+            total += max(0.0, (leg_end - leg.answered_at).total_seconds())
+        return total
+
+    def leg_dicts(self) -> list[dict[str, Any]]:
+        """The legs as `replay --json` prints them; an open last leg ends where the call's talk ended."""
+        end = self.talk_ended_at or self.hangup_at or self.ended_at
+        out = []
+        for i, leg in enumerate(self.legs):
+            if leg.ended_at is None and i == len(self.legs) - 1 and self.ended_at is not None:
+                leg = dataclasses.replace(leg, ended_at=end if leg.answered_at is not None else self.ended_at)
+            out.append(leg.as_dict())
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The ledger row in the shape `hotline replay --json` prints."""
@@ -175,6 +231,7 @@ class Call:
             "answered_at": _iso(self.answered_at),
             "ended_at": _iso(self.ended_at),
             "estimated": self.estimated,
+            "legs": self.leg_dicts(),
         }
 
 
@@ -244,12 +301,21 @@ def apply(call: Call, event: CallEvent) -> Call:
         if event.caller_name:
             call.caller_name = event.caller_name
     elif k is EventKind.MENU:
+        if call.transferred:
+            return call  # a transfer through the menu's extensions: the call keeps its first specialty
         # "" = the IVR said the last key was no menu choice (an invalid key): no menu until a valid one
         call.menu = None if event.menu == "" else (event.menu or call.menu)
         call.specialty = event.specialty or call.specialty
     elif k in (EventKind.STAFF_REACHED, EventKind.QUEUE):
         if call.staff_reached_at is None or event.at < call.staff_reached_at:
             call.staff_reached_at = event.at
+        if event.queue and call.answered_at is not None:
+            # Transferred to another queue: a leg offered there; queue and specialty stay the first ones.
+            if event.queue not in call.queues:
+                call.queues.append(event.queue)
+            if call.legs and call.legs[-1].answered_at is None:
+                call.legs[-1].queue = event.queue
+            return call
         if event.queue:
             # Overflow to another queue keeps one call: `queue` is where it ended up, `queues` the path;
             # the specialty stays the caller's menu choice (or the first queue's).
@@ -268,6 +334,14 @@ def apply(call: Call, event: CallEvent) -> Call:
             call.answered_by = event.answered_by
             if event.queue:
                 call.queue = event.queue
+            call.legs.append(Leg(who=event.answered_by, queue=call.queue, answered_at=event.at))
+        elif call.legs and call.legs[-1].answered_at is None:
+            leg = call.legs[-1]  # the leg a blind transfer began is answered
+            leg.answered_at = event.at
+            leg.who = event.answered_by or leg.who
+            leg.queue = event.queue or leg.queue
+    elif k is EventKind.TRANSFERRED:
+        _transfer(call, event)
     elif k is EventKind.ATTEMPT_ENDED:
         if call.answered_at is None and event.result is not None and (
             call.attempt_ended_at is None or event.at >= call.attempt_ended_at
@@ -281,13 +355,31 @@ def apply(call: Call, event: CallEvent) -> Call:
         if event.party is Party.PBX and call.ended_at is None:
             call.hung_up_by = Party.PBX  # a restart cuts every channel at once: the PBX ended the call
     elif k is EventKind.TALK_ENDED:
-        if call.talk_ended_at is None:
+        if call.legs and call.legs[-1].answered_at is None:
+            pass  # a transferred caller waits for the next leg: no talk is ending
+        elif call.talk_ended_at is None:
             call.talk_ended_at = event.at
             if event.party is not None and call.hung_up_by is not Party.PBX:
                 call.hung_up_by = event.party
     elif k is EventKind.ENDED and call.ended_at is None:
         call.ended_at = event.at
     return call
+
+
+def _transfer(call: Call, event: CallEvent) -> None:
+    """Staff handed the caller on: the current leg ends; what ended it was the transfer, not a hang-up."""
+    if call.answered_at is None or call.ended_at is not None or not call.legs:
+        return
+    current = call.legs[-1]
+    if current.ended_at is None:
+        current.ended_at = event.at if current.answered_at is not None else None
+    # The transferring side's hang-up (the attended transfer completes with it) ended a leg, not the call.
+    call.hangup_at = None
+    call.hung_up_by = None
+    call.talk_ended_at = None
+    attended = event.transfer is Transfer.ATTENDED
+    call.legs.append(Leg(who=event.answered_by, queue=event.queue,
+                         answered_at=event.at if attended else None, transfer=event.transfer))
 
 
 def replace(call: Call, **changes: Any) -> Call:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hotline.domain.calls import Call, Direction, Party
+from hotline.domain.calls import Call, Direction, Leg, Party, Transfer
 from hotline.store.base import Base, UtcDateTime
 from hotline.store.text_values import clean_row, text_limits
 
@@ -48,6 +49,8 @@ class CallRow(Base):
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The legs of a transferred call as JSON ([{who, queue, answered, ended, talk, transfer}]); NULL: one leg.
+    legs: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_calls_started_at", "started_at"),
@@ -124,6 +127,7 @@ def call_values(call: Call) -> dict[str, Any]:
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
         "estimated": call.estimated,
+        "legs": json.dumps(call.leg_dicts(), ensure_ascii=False) if call.transferred else None,
     }, CALL_TEXT_LIMITS)
 
 
@@ -176,8 +180,16 @@ def row_as_dict(row: CallRow, tz: Any) -> dict[str, Any]:
         "wait_seconds": None if row.wait_seconds is None else round(row.wait_seconds, 3),
         "talk_seconds": None if row.talk_seconds is None else round(row.talk_seconds, 3),
         "started_at": iso(row.started_at), "answered_at": iso(row.answered_at), "ended_at": iso(row.ended_at),
-        "estimated": row.estimated,
+        "estimated": row.estimated, "legs": row_legs(row),
     }
+
+
+def row_legs(row: CallRow) -> list[dict[str, Any]]:
+    """The stored legs of a transferred call; [] for a call with one leg (its row says it all)."""
+    if not row.legs:
+        return []
+    legs: list[dict[str, Any]] = json.loads(row.legs)
+    return legs
 
 
 def row_to_call(row: CallRow) -> Call:
@@ -188,7 +200,15 @@ def row_to_call(row: CallRow) -> Call:
         answered_at=row.answered_at, answered_by=row.answered_by, ended_at=row.ended_at,
         hung_up_by=Party(row.hung_up_by) if row.hung_up_by else None, estimated=row.estimated,
     )
+    for leg in row_legs(row):  # an open call reloaded after a restart keeps the legs it had
+        call.legs.append(Leg(who=leg.get("who"), queue=leg.get("queue"), answered_at=_time(leg.get("answered")),
+                             ended_at=_time(leg.get("ended")),
+                             transfer=Transfer(leg["transfer"]) if leg.get("transfer") else None))
     return call
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if not text else datetime.fromisoformat(text)
 
 
 def load_calls(session: Session, start: datetime | None = None, end: datetime | None = None,

@@ -2,7 +2,8 @@
 and voicemail files) loaded into the real Asterisk, driven by `ivr_check.py`'s caller (`ivr-caller`):
 the service window from the clock and from the AstDB calendar (on-site hours end BEFORE their end
 minute, as hotline's windows do), menu keys and invalid keys as the live listener records them, the
-queues' `(+)` include and a voicemail message left in the rendered mailbox."""
+queues' `(+)` include, the wait-again prompt said to the caller at the head of the queue, and a voicemail
+message with the caller's voice left in the rendered mailbox and cut at its max_length."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.ivr.dialplan import render_dialplan
 from hotline.ivr.loader import load_script
-from hotline.ivr.model import Script, Voicemail
+from hotline.ivr.model import Queue, Script, Voicemail
 from hotline.providers.asterisk.client import AmiClient
 from hotline.runtime.assembly import AmiIngest, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
@@ -38,12 +39,14 @@ DUTY = "Local/8003@lab-duty-phones/n"
 Install = Callable[..., None]
 
 
-def default_script(voicemail_seconds: int | None = None) -> Script:
+def default_script(voicemail_seconds: int | None = None, again_after: int | None = None) -> Script:
     script = load_script(ROOT / "ivr_scripts" / "default.yaml")
-    if voicemail_seconds is None:
-        return script
-    nodes = {k: replace(n, max_length=voicemail_seconds) if isinstance(n, Voicemail) else n
-             for k, n in script.nodes.items()}
+    nodes = dict(script.nodes)
+    for k, n in nodes.items():
+        if voicemail_seconds is not None and isinstance(n, Voicemail):
+            nodes[k] = replace(n, max_length=voicemail_seconds)
+        if again_after is not None and isinstance(n, Queue):
+            nodes[k] = replace(n, again_after=again_after)
     return replace(script, nodes=nodes)
 
 
@@ -54,8 +57,8 @@ def install(pbx_installed: Pbx, settings: Settings) -> Iterator[Install]:
     ctx = ivr_context(settings)
 
     def put(onsite_hours: str = "09:00-17:00", onsite_days: str = "mon-sat", voicemail_seconds: int | None = None,
-            ) -> None:
-        rendering = render_dialplan(default_script(voicemail_seconds),
+            again_after: int | None = None) -> None:
+        rendering = render_dialplan(default_script(voicemail_seconds, again_after),
                                     replace(ctx, onsite_hours=onsite_hours, onsite_days=onsite_days))
         pbx.drop_in("extensions.d", "hotline-ivr.conf", rendering.extensions_conf)
         pbx.drop_in("queues.d", "hotline-queues.conf", rendering.queues_conf)
@@ -174,24 +177,91 @@ def test_queues_include_and_voicemail_mailbox(pbx_installed: Pbx, install: Insta
     for queue, members in (("network", ("agent1", "agent2")), ("servers", ("agent1", "agent2", "agent3"))):
         shown = pbx.cli(f"queue show {queue}")  # the lab's queue keeps its members: (+) adds, does not replace
         assert all(f"Local/{m}@agents/n" in shown for m in members), shown
-    prompt = pbx.sounds / "hotline" / "default-voicemail.wav"
-    with wave.open(str(prompt)) as w:
-        prompt_seconds = w.getnframes() / w.getframerate()
-    en = pbx.sounds / "hotline" / "default-voicemail-en.wav"
-    with wave.open(str(en)) as w:
-        prompt_seconds += w.getnframes() / w.getframerate()
-    lab = pbx.lab()
-    ctl = lab.RawConn()
-    ctl.login(events="off", actionid="vm-login")
-    ctl.send([("Action", "Originate"), ("Channel", "Local/s@hotline-default-voicemail"), ("Context", "ivr-caller"),
-              ("Exten", "s"), ("Priority", "1"), ("CallerID", '"王芳" <13800138006>'), ("Timeout", "10000"),
-              ("Async", "true"), ("Variable", f"HOLD={prompt_seconds + 3:.1f}"), ("ActionID", "vm-1")])
-    lab.wait_idle(ctl, timeout=60, settle=0.5)
-    ctl.logoff("vm-logoff")
+    # Issue 18 item 7 with audio: the caller speaks (vm-intro, 5.7 s) after the beep; the message is kept in the
+    # rendered mailbox and cut at the node's max_length (3 s here).
+    prompt = _seconds(pbx, "default-voicemail", "default-voicemail-en")
+    pbx.drop_in("extensions.d", "hotline-speaking-caller.conf", SPEAKING_CALLER)
+    pbx.cli("dialplan reload")
+    try:
+        _originate(pbx, "Local/s@hotline-default-voicemail", "hotline-speaking-caller",
+                   {"SPEAK_AFTER": f"{prompt + 0.5:.1f}"}, "vm-1")
+    finally:
+        (pbx.etc / "extensions.d" / "hotline-speaking-caller.conf").unlink()
+        pbx.cli("dialplan reload")
     [info] = (pbx.run_dir / "var" / "spool" / "asterisk" / "voicemail" / "default" / "hotline" / "INBOX").glob(
         "msg*.txt")
     fields = dict(line.split("=", 1) for line in info.read_text(errors="replace").splitlines() if "=" in line)
-    assert fields["callerid"] == '"王芳" <13800138006>' and fields["context"] == "hotline-default-voicemail"
-    # the node's max_length is the mailbox's maxsecs (Local channels carry no audio: Asterisk records a
-    # 0-second message here, so the limit itself cannot be heard on this PBX)
+    assert fields["callerid"] == '"冯婷" <01012345678>' and fields["context"] == "hotline-default-voicemail"
+    assert 2 <= int(fields["duration"]) <= 4, fields  # cut at maxsecs=3 although the caller spoke for 5.7 s
+    with wave.open(str(info.with_suffix(".wav"))) as w:
+        seconds = w.getnframes() / w.getframerate()
+        samples = memoryview(w.readframes(w.getnframes())).cast("h")
+    assert 2.0 <= seconds <= 4.0, seconds
+    assert max(abs(x) for x in samples) > 1000  # the caller's voice, not silence
     assert "hotline => CHANGE-PIN,热线留言 Hotline voicemail,,,maxsecs=3" in (pbx.etc / "voicemail.conf").read_text()
+
+
+# A caller who speaks: the lab's `ivr-caller` only waits, so no audio reaches the hotline side of the Local
+# channel. This caller plays a recorded prompt (vm-intro, 5.7 s, of the Debian package) after SPEAK_AFTER s.
+SPEAKING_CALLER = """; the speaking caller of tests/integration/test_pbx_ivr.py
+[hotline-speaking-caller]
+exten => s,1,Wait(${SPEAK_AFTER})
+ same => n,Playback(vm-intro)
+ same => n,Hangup()
+"""
+
+
+def _played(pbx: Pbx, seen: int) -> str:
+    with pbx.messages_log.open("rb") as log:
+        log.seek(seen)
+        return log.read().decode("utf-8", "replace")
+
+
+def _originate(pbx: Pbx, channel: str, context: str, variables: dict[str, str], action_id: str) -> None:
+    lab = pbx.lab()
+    ctl = lab.RawConn()
+    ctl.login(events="off", actionid=f"{action_id}-login")
+    ctl.send([("Action", "Originate"), ("Channel", channel), ("Context", context), ("Exten", "s"),
+              ("Priority", "1"), ("CallerID", '"冯婷" <01012345678>'), ("Timeout", "10000"), ("Async", "true"),
+              *(("Variable", f"{k}={v}") for k, v in variables.items()), ("ActionID", action_id)])
+    lab.wait_idle(ctl, timeout=60, settle=0.5)
+    ctl.logoff(f"{action_id}-logoff")
+
+
+def _seconds(pbx: Pbx, *names: str) -> float:
+    total = 0.0
+    for name in names:
+        with wave.open(str(pbx.sounds / "hotline" / f"{name}.wav")) as w:
+            total += w.getnframes() / w.getframerate()
+    return total
+
+
+def test_the_caller_at_the_head_of_the_queue_hears_the_wait_again_prompt(
+        pbx_installed: Pbx, install: Install) -> None:
+    """Issue 18 item 6 on the PBX, not only as configuration: alone in the queue (its head) while nobody
+    answers, the caller is played the rendered `again_prompt` (`announce-to-first-user=yes`; without it
+    Asterisk 22 plays nothing to the first caller). Asterisk says it to the head caller between two rounds
+    of ringing the members, so the lab's 15 s member timeout is cut to 3 s for this call, and the caller
+    goes straight into Queue() (the queue node's entry prompt is the dialplan's, tested elsewhere)."""
+    pbx = pbx_installed
+    install(again_after=2)
+    pbx.drop_in("queues.d", "zz-short-ring.conf", "[apps](+)\ntimeout = 3\nretry = 1\n")
+    pbx.drop_in("extensions.d", "hotline-queue-only.conf",
+                "[hotline-queue-only]\nexten => s,1,Queue(apps,,,,30)\n same => n,Hangup()\n")
+    pbx.cli("module reload app_queue.so")
+    pbx.cli("dialplan reload")
+    again = _seconds(pbx, "default-applications_queue-again")
+    seen = pbx.messages_log.stat().st_size
+    try:
+        _originate(pbx, "Local/s@hotline-queue-only", "ivr-caller", {"HOLD": f"{3 + 1 + again + 1:.1f}"},
+                   "again-1")
+    finally:
+        (pbx.etc / "queues.d" / "zz-short-ring.conf").unlink()
+        (pbx.etc / "extensions.d" / "hotline-queue-only.conf").unlink()
+        pbx.cli("module reload app_queue.so")
+        pbx.cli("dialplan reload")
+    log = _played(pbx, seen)
+    assert "Playing periodic announcement" in log
+    played = [line.rsplit("Playing ", 1)[1] for line in log.splitlines() if "Playing 'hotline/" in line]
+    # Asterisk plays ONE file of `periodic-announce=zh,en` per period (it rotates them): the Chinese one first
+    assert played[:1] == ["'hotline/default-applications_queue-again.slin' (language 'en')"], played

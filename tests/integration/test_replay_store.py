@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -96,3 +97,24 @@ def test_stored_call_reads_back_with_offset_times(db_url: str, capsys: pytest.Ca
 def test_replay_of_a_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "/nonexistent/x.ami", "--config", CONFIG]) == 2
     assert "trace file not found" in capsys.readouterr().err
+
+
+def test_a_transferred_call_is_stored_with_its_legs_and_transfer_event(
+        db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotline.api.reports import legs_text
+    from hotline.store.calls import row_as_dict, row_legs
+
+    (printed,) = [c for c in replay_json("transfer_attended.ami", db_url, capsys) if c["type"] == "call"]
+    want = truth_for("transfer_attended.ami")["calls"][0]
+    d = open_database(db_url)
+    with d.factory() as s:
+        row = s.scalars(select(CallRow)).one()
+        assert row.call_id == want["caller_uniqueid"]
+        stored = row_as_dict(row, ZoneInfo("Asia/Shanghai"))
+        assert stored["legs"] == printed["legs"] == row_legs(row)
+        assert [leg["who"] for leg in stored["legs"]] == ["agent1", "agent4"]
+        assert stored["talk_seconds"] == printed["talk_seconds"]
+        assert legs_text(row_legs(row)) == "agent1 (network) 12.5s → agent4 2.5s"
+        raw = s.scalars(select(RawEventRow).where(RawEventRow.call_id == row.call_id)).all()
+        assert "AttendedTransfer" in {n for r in raw for n in r.names.split(",")}
+    d.engine.dispose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hotline.domain.calls import (
     AttemptResult,
     CallEvent,
@@ -12,6 +14,7 @@ from hotline.domain.calls import (
     EventKind,
     Outcome,
     Party,
+    Transfer,
     apply,
     start,
 )
@@ -85,3 +88,38 @@ def test_busy_direct_dial() -> None:
     call = run(ev(EventKind.STAFF_REACHED, 0.1), ev(EventKind.ATTEMPT_ENDED, 0.102, result=AttemptResult.BUSY),
                ev(EventKind.HANGUP_REQUEST, 0.104, party=Party.CALLER), ev(EventKind.ENDED, 0.105))
     assert call.outcome is Outcome.BUSY
+
+
+def test_two_transfers_stay_one_call_with_three_legs() -> None:
+    """First line (8001) sends the caller to the servers queue through the menu's extension, 8101 answers
+    there and hands the caller to 8200 after consulting; the caller hangs up."""
+    call = run(ev(EventKind.MENU, 4, menu="1", specialty="network"), ev(EventKind.QUEUE, 4.3, queue="network"),
+               ev(EventKind.ANSWERED, 7, answered_by="8001", queue="network"),
+               ev(EventKind.TRANSFERRED, 30, transfer=Transfer.BLIND),
+               ev(EventKind.MENU, 30.1, specialty="servers"),  # HOTLINE_QUEUE set again by the queue's extension
+               ev(EventKind.QUEUE, 30.2, queue="servers", specialty="servers"),
+               ev(EventKind.ATTEMPT_ENDED, 30.3, result=AttemptResult.ABANDONED),  # the agent's leg, not a miss
+               ev(EventKind.ANSWERED, 40, answered_by="8101", queue="servers"),
+               ev(EventKind.HANGUP_REQUEST, 70, party=Party.AGENT),  # 8101 hangs up: the attended transfer
+               ev(EventKind.TRANSFERRED, 70.01, transfer=Transfer.ATTENDED, answered_by="8200"),
+               ev(EventKind.HANGUP_REQUEST, 100, party=Party.CALLER),
+               ev(EventKind.TALK_ENDED, 100.1, party=Party.CALLER), ev(EventKind.ENDED, 100.2))
+    assert call.outcome is Outcome.ANSWERED
+    assert (call.queue, call.specialty, call.answered_by) == ("network", "network", "8001")
+    assert call.hung_up_by is Party.CALLER
+    assert call.wait_seconds == 2.7
+    assert call.talk_seconds == pytest.approx((30 - 7) + (70.01 - 40) + (100.1 - 70.01))  # to AgentComplete
+    legs = call.as_dict()["legs"]
+    assert [(leg["who"], leg["queue"], leg["transfer"]) for leg in legs] == [
+        ("8001", "network", None), ("8101", "servers", "blind"), ("8200", None, "attended")]
+    assert [leg["talk"] for leg in legs] == [23.0, 30.01, 30.09]
+    assert call.queues == ["network", "servers"]
+
+
+def test_a_transfer_before_an_answer_or_after_the_end_changes_nothing() -> None:
+    missed = run(ev(EventKind.QUEUE, 5, queue="network"), ev(EventKind.TRANSFERRED, 6, transfer=Transfer.BLIND),
+                 ev(EventKind.HANGUP_REQUEST, 9, party=Party.CALLER), ev(EventKind.ENDED, 9.1))
+    assert missed.outcome is Outcome.ABANDONED and missed.legs == []
+    done = run(ev(EventKind.ANSWERED, 5, answered_by="8001"), ev(EventKind.HANGUP_REQUEST, 9, party=Party.AGENT),
+               ev(EventKind.ENDED, 9.1), ev(EventKind.TRANSFERRED, 9.2, transfer=Transfer.BLIND))
+    assert done.hung_up_by is Party.AGENT and len(done.legs) == 1 and done.talk_seconds == 4.0

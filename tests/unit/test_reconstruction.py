@@ -38,6 +38,21 @@ def test_fixture_agrees_with_truth(trace: str, settings: Settings) -> None:
         if want.get("t_answer"):
             assert got["answered_at"] == datetime.fromtimestamp(want["t_answer"], settings.tz).isoformat()
         assert got["estimated"] is False
+        assert_legs(got["legs"], want)
+
+
+def assert_legs(got: list[dict[str, Any]], want: dict[str, Any]) -> None:
+    """Transfers: the legs the truth file gives, by hand from the trace's events; one-leg calls list one leg."""
+    if "legs" not in want:
+        assert len(got) == (1 if want["answered"] else 0)
+        return
+    assert len(got) == len(want["legs"])
+    for g, w in zip(got, want["legs"], strict=True):
+        assert {k: g[k] for k in ("who", "queue", "answered", "ended", "transfer")} == {
+            k: w[k] for k in ("who", "queue", "answered", "ended", "transfer")}
+        assert (g["talk"] is None) == (w["talk"] is None)
+        if w["talk"] is not None:
+            assert abs(g["talk"] - w["talk"]) < 0.002
 
 
 def test_snapshot_client_rebuilds_calls_up_before_it_connected(settings: Settings) -> None:

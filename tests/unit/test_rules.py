@@ -35,7 +35,7 @@ def test_shipped_rules_load_with_the_desk_regulation() -> None:
         (0 * MIN, "first_line"), (5 * MIN, "second_line"), (10 * MIN, "manager")]
     assert rule.chain("remote").deadline == 30 * MIN
     assert rule.chain("holiday").deadline == 30 * MIN
-    assert rule.outcomes == {"abandoned", "timeout", "busy", "ivr_abandoned"}
+    assert rule.outcomes == {"abandoned", "timeout", "busy", "ivr_abandoned", "dropped"}
     assert book.rule("incident").chain("remote").deadline == 30 * MIN
     assert book.rule("silence").settings["ami_down_after"] == "2m"
 
@@ -155,3 +155,25 @@ def test_paging_settings_tables_are_not_channels_a_rule_may_name(settings: Setti
     """)
     _, problems = lint(tmp_path, channels=paging_channel_names(configured))
     assert [(p.line, p.key) for p in problems] == [(8, "steps[0].channels[1]")]
+
+
+def test_the_shipped_rule_opens_an_alert_for_a_caller_the_pbx_dropped_before_staff_answered() -> None:
+    """A PBX restart cuts a caller waiting in the queue: `dropped` (not an abandon), but never reached."""
+    from hotline.domain.calls import CallEvent, EventKind, Party, apply, start
+
+    book = load_rules(ROOT / "monitors", specialties=frozenset({"network", "servers", "applications"}))
+    rule = book.rules["no_answer"]
+    t0 = datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    def call(*events: tuple[EventKind, float, dict[str, object]]) -> Call:
+        c = start(CallEvent("d1", EventKind.STARTED, t0, direction=Direction.INBOUND, caller="13800138004"))
+        for kind, s, kw in events:
+            apply(c, CallEvent("d1", kind, t0 + timedelta(seconds=s), **kw))  # type: ignore[arg-type]
+        return c
+
+    waiting = call((EventKind.QUEUE, 5, {"queue": "network"}), (EventKind.HANGUP_REQUEST, 40, {"party": Party.PBX}),
+                   (EventKind.ENDED, 40.1, {}))
+    assert waiting.outcome is Outcome.DROPPED and rule.opens_alert(waiting)
+    talking = call((EventKind.QUEUE, 5, {"queue": "network"}), (EventKind.ANSWERED, 9, {"answered_by": "agent1"}),
+                   (EventKind.HANGUP_REQUEST, 40, {"party": Party.PBX}), (EventKind.ENDED, 40.1, {}))
+    assert talking.outcome is Outcome.ANSWERED and not rule.opens_alert(talking)  # reached before the cut

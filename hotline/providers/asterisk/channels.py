@@ -18,6 +18,8 @@ class Channel:
     exten: str = ""
     caller: str | None = None
     caller_name: str | None = None
+    dialled_as: str | None = None  # who a Dial() called on this channel (`agent3`, `8003`)
+    answered_dest: str | None = None  # the channel this one's Dial() connected to
 
 
 @dataclass(slots=True)

@@ -70,7 +70,8 @@ class RawGroups:
     def add(self, packet: Mapping[str, str], raw: bytes, call_id: str | None = None) -> None:
         """A parsed event. `call_id`: the call the tracker matched a packet without channel fields
         to (an `AgentComplete` after the caller's channel was gone)."""
-        linked = packet.get("Linkedid") or packet.get("LinkedID")
+        # Transfer events name their channels with prefixes: they go with the caller's (the transferee's) call.
+        linked = packet.get("Linkedid") or packet.get("LinkedID") or packet.get("TransfereeLinkedid")
         event = packet.get("Event")
         ts = packet.get("Timestamp")
         if linked is None:

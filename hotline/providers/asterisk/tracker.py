@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.domain.calls import AttemptResult, CallEvent, Direction, EventKind, Party
+from hotline.domain.calls import AttemptResult, CallEvent, Direction, EventKind, Party, Transfer
 from hotline.providers.asterisk.channels import (
     CallState,
     Channel,
     dial_target,
+    interface_of,
+    local_exten,
     local_peer,
     value,
 )
@@ -97,6 +99,8 @@ class Tracker:
             "AgentComplete": self._agent_complete,
             "DialBegin": self._dial_begin,
             "DialEnd": self._dial_end,
+            "BlindTransfer": self._blind_transfer,
+            "AttendedTransfer": self._attended_transfer,
             "HangupRequest": self._hangup_request,
             "SoftHangupRequest": self._hangup_request,
             "Hangup": self._hangup,
@@ -319,7 +323,8 @@ class Tracker:
             self._answer_from_complete(call, p, at)
         reason = p.get("Reason", "")
         party = Party.CALLER if reason == "caller" else Party.AGENT if reason == "agent" else None
-        self._emit(call.call_id, EventKind.TALK_ENDED, at, party=party)
+        if reason != "transfer":  # a transfer ended the member's leg, not the talk: TRANSFERRED says so
+            self._emit(call.call_id, EventKind.TALK_ENDED, at, party=party)
         if call.member_key is not None:
             self.members.pop(call.member_key, None)
             call.member_key = None
@@ -342,6 +347,9 @@ class Tracker:
     # -- dial -------------------------------------------------------------------------------------
 
     def _dial_begin(self, p: Packet) -> None:
+        dest_chan = self.channels.get(p.get("DestUniqueid") or "")
+        if dest_chan is not None:
+            dest_chan.dialled_as = dial_target(p.get("DialString")) or value(p, "DestExten")
         name = p.get("Channel")
         if not name:
             return  # an Originate's own dial: not a call leg of ours
@@ -384,6 +392,8 @@ class Tracker:
     def _dial_end(self, p: Packet) -> None:
         if not p.get("Channel"):
             return
+        if p.get("DialStatus") == "ANSWER" and (src := self.channels.get(p.get("Uniqueid") or "")) is not None:
+            src.answered_dest = p.get("DestChannel")
         call = self._call_for_channel(p)
         if call is None or call.in_queue or call.dial_target is None:
             return
@@ -397,6 +407,77 @@ class Tracker:
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=_DIAL_RESULTS[status])
         elif status == "CANCEL" and not call.answered and call.hangup_seen:
             self._emit(call.call_id, EventKind.ATTEMPT_ENDED, self._at(p), result=AttemptResult.ABANDONED)
+
+    # -- transfers --------------------------------------------------------------------------------
+
+    def _transferred_call(self, p: Packet) -> CallState | None:
+        """The inbound call whose caller (the transferee) staff handed on, if the transfer succeeded."""
+        if p.get("Result") != "Success":
+            return None
+        cid = self.call_of_name.get(p.get("TransfereeChannel", ""))
+        call = self.calls.get(cid) if cid else None
+        if call is None or call.outbound or call.ended or not call.answered:
+            return None
+        return call
+
+    def _release_staff(self, call: CallState) -> None:
+        """The staff member who transferred is gone from the call: their hang-up ends nothing."""
+        for name in call.staff_channels:
+            if self.staff_of_name.get(name) == call.call_id:
+                del self.staff_of_name[name]
+        call.staff_channels = set()
+
+    def _blind_transfer(self, p: Packet) -> None:
+        # The caller's own channel goes on in the dialplan (a colleague's Dial(), another queue): the next
+        # leg is read from those as for a new attempt.
+        call = self._transferred_call(p)
+        if call is None:
+            return
+        self._release_staff(call)
+        call.answered = False
+        call.dial_target = None
+        call.rung = {}
+        self._emit(call.call_id, EventKind.TRANSFERRED, self._at(p), transfer=Transfer.BLIND)
+
+    def _attended_transfer(self, p: Packet) -> None:
+        # After the consultation the colleague (TransferTargetChannel) is put through to the caller.
+        call = self._transferred_call(p)
+        target = p.get("TransferTargetChannel")
+        if call is None or not target:
+            return
+        self._release_staff(call)
+        who = self._staff_behind(target)
+        for name in self._channel_chain(target):
+            self._bind_staff(call, name)
+        self._emit(call.call_id, EventKind.TRANSFERRED, self._at(p), transfer=Transfer.ATTENDED, answered_by=who)
+
+    def _channel_named(self, name: str) -> Channel | None:
+        for chan in self.channels.values():  # live channels only; read on a transfer, which is rare
+            if chan.name == name:
+                return chan
+        return None
+
+    def _channel_chain(self, name: str) -> list[str]:
+        """A transfer target and what it leads to: a Local channel's other half and the phone that
+        half's Dial() connected to (`Local/8003@ctx;1` -> `;2` -> `Local/agent3@agents;1`)."""
+        chain = [name]
+        peer = local_peer(name)
+        if peer is not None:
+            chain.append(peer)
+            far = self._channel_named(peer)
+            if far is not None and far.answered_dest:
+                chain.append(far.answered_dest)
+        return chain
+
+    def _staff_behind(self, name: str) -> str:
+        """Who a transfer target is: the extension the PBX dialled, else the channel's own extension."""
+        chain = self._channel_chain(name)
+        for chan_name in reversed(chain):
+            chan = self._channel_named(chan_name)
+            if chan is not None and chan.dialled_as:
+                return chan.dialled_as
+        last = chain[-1]
+        return local_exten(last) or interface_of(last).rsplit("/", 1)[-1]
 
     # -- hangup -----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.domain.calls import Call, Direction
+from hotline.domain.calls import Call, Direction, Transfer
 from hotline.domain.complaints import Source, mark_complaint
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.roster import Tier
@@ -26,7 +26,15 @@ from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import DutyAt, Staff
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketCallRow, TicketRow, row_to_ticket, table_of
+from hotline.store.tickets import (
+    CallerRow,
+    MissedCallRow,
+    TicketCallRow,
+    TicketEventRow,
+    TicketRow,
+    row_to_ticket,
+    table_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +174,7 @@ class TicketOpener:
             duty = _LazyDuty(self.ctx.staff, [r.at for _, r in reaches])
             touched: dict[str, Ticket] = {}
             new_callers: dict[str, dict[str, object]] = {}
+            followed = [c for c, _ in reaches if c.call_id in seen and c.transferred]
             for call, reach in reaches:
                 if call.call_id in seen:
                     continue
@@ -187,15 +196,66 @@ class TicketOpener:
                     if reach.role is CallRole.REACHED and call.specialty == self.ctx.config.complaint_specialty:
                         mark_complaint(ticket, call.started_at, staff or SYSTEM, Source.IVR,
                                        f"语音菜单投诉 / IVR complaint option, call {call.call_id}")
+                if call.transferred:
+                    self._follow_transfer(ticket, call)
                 touched[key] = ticket
                 if reach.role is CallRole.REACHED:
                     self._directory(callers, new_callers, ticket, call, now)
+            self._follow_transfers(s, followed, touched, rows)
             if new_callers:
                 s.execute(insert(table_of(CallerRow)), list(new_callers.values()))
             # the unique open_caller: a second process opening the same caller's ticket fails here
             save_all(s, [(t, rows[key]) for key, t in touched.items() if key in rows], now, self.ctx.config.policy,
                      self.ctx.calendar(), new=[t for key, t in touched.items() if key not in rows])
             batch.write()
+
+    def _follow_transfers(self, s: Session, calls: list[Call], touched: dict[str, Ticket],
+                          rows: dict[str, TicketRow]) -> None:
+        """Calls already linked (at their answer) that staff transferred since: their tickets follow."""
+        if not calls:
+            return
+        links = {call_id: ticket_id for call_id, ticket_id in s.execute(
+            select(TicketCallRow.call_id, TicketCallRow.ticket_id)
+            .where(TicketCallRow.call_id.in_([c.call_id for c in calls])))}
+        by_id = {t.ticket_id: t for t in touched.values()}
+        wanted = set(links.values()) - set(by_id)
+        if wanted:
+            for row in s.scalars(select(TicketRow).where(TicketRow.ticket_id.in_(wanted)).with_for_update()):
+                if row.caller_key in rows and rows[row.caller_key].ticket_id != row.ticket_id:
+                    continue  # the caller's newer ticket is in this batch; the old one keeps its timeline
+                rows[row.caller_key] = row
+                by_id[row.ticket_id] = row_to_ticket(row)
+        done = {note.rsplit(" ", 1)[-1] for note in s.scalars(
+            select(TicketEventRow.note).where(TicketEventRow.ticket_id.in_(set(links.values())),
+                                              TicketEventRow.action == "transfer")) if note}
+        for call in calls:
+            ticket = by_id.get(links.get(call.call_id, ""))
+            if ticket is not None and self._follow_transfer(ticket, call, done):
+                touched[ticket.caller_key] = ticket
+
+    def _follow_transfer(self, ticket: Ticket, call: Call, done: set[str] | None = None) -> bool:
+        """A phone transfer of the ticket's call: each hand-over on the timeline (once), and the ticket goes to
+        the staff member who ended up with the caller when the roster knows them."""
+        changed = False
+        for i in range(1, len(call.legs)):
+            prev, leg = call.legs[i - 1], call.legs[i]
+            tag = f"{call.call_id}#{i}"
+            if done is not None and tag in done:
+                continue
+            how = "咨询转接 / attended transfer" if leg.transfer is Transfer.ATTENDED else "盲转 / blind transfer"
+            at = prev.ended_at or leg.answered_at or call.ended_at or call.started_at
+            actor = self.ctx.staff.identify(prev.who) or prev.who or SYSTEM
+            target = leg.who or (f"队列 queue {leg.queue}" if leg.queue else None)
+            ticket.changes.append(Change(at, actor, "transfer", "staff", prev.who, target, f"{how} {tag}"))
+            changed = True
+        last = next((leg for leg in reversed(call.legs) if leg.answered_at is not None), None)
+        if last is not None and last is not call.legs[0] and ticket.status in NOT_CLOSED:
+            person = self.ctx.staff.identify(last.who)
+            if person is not None and person != ticket.assignee:
+                assert last.answered_at is not None
+                ticket.assign(person, last.answered_at, SYSTEM, f"电话转接 / phone transfer {call.call_id}")
+                changed = True
+        return changed
 
     def _staff(self, reach: Reach, call: Call) -> str | None:
         return self.ctx.staff.identify(reach.staff) if reach.role is CallRole.REACHED else None

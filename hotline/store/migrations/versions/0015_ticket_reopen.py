@@ -11,7 +11,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0015_ticket_reopen"
-down_revision = "0012_complaints"
+down_revision = "0013_call_legs"
 branch_labels = None
 depends_on = None
 
