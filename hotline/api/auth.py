@@ -16,12 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from hotline.api.guard import CSRF_COOKIE, SESSION_COOKIE, AccessGuard, AccessParts, client_address
 from hotline.config import Settings
 from hotline.domain.access import Principal
+from hotline.domain.day_range import day_span
 from hotline.services.access.accounts import Account, AccountService, LoginRefused
 from hotline.services.access.audit import AUDIT_COLUMNS, AuditLog
 from hotline.services.access.config import access_config
 from hotline.services.access.oidc import OidcClient, SignOn, SignOnFailed
 from hotline.services.access.sessions import SessionService, TokenService
-from hotline.services.reports.answer_rate import day_span
 
 STATIC = Path(__file__).resolve().parent / "static"
 router = APIRouter(tags=["access"])

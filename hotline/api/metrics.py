@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hotline.services.reports.answer_rate import day_span
+from hotline.domain.day_range import day_span
 from hotline.services.reports.live_figures import callers_waiting, snapshot
 
 router = APIRouter(tags=["metrics"])

@@ -21,7 +21,7 @@ from hotline.providers.twilio.webhook import WebhookFormatError
 from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import replay_session
-from hotline.services.reports.answer_rate import answer_rate_report
+from hotline.services.reports.answer_rate import GROUPS, RateParamError, answer_rate_report, rate_params
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
@@ -49,10 +49,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = rsub.add_parser("answer-rate", parents=[COMMON], help="接通率 answer rate")
     a.add_argument("--from", dest="start", type=day, help="第一天 / first day (YYYY-MM-DD)")
     a.add_argument("--to", dest="end", type=day, help="最后一天(含) / last day, included (YYYY-MM-DD)")
-    a.add_argument("--by", choices=["specialty", "day", "hour", "agent"], default="specialty",
-                   help="分组 / group by (default specialty)")
+    a.add_argument("--by", choices=list(GROUPS), default="specialty",
+                   help="分组 / group by (default specialty; week: ISO weeks; line: the hotline and the duty lines)")
     a.add_argument("--short-abandon", type=float, default=None,
                    help="N 秒内放弃的单独列出 / callers abandoning within N s are shown apart (default from config: 0)")
+    a.add_argument("--service-level", type=float, default=None, metavar="SECONDS",
+                   help="服务水平：N 秒内接通的比例 / service level: share answered within N s "
+                        "(default from config: 20)")
     a.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
     a.add_argument("--db", help="数据库地址 / database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
@@ -148,6 +151,10 @@ def print_calls(calls: list[Call]) -> None:
     print(f"共 {len(calls)} 通 / {len(calls)} calls")
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
 def _num(v: Any) -> str:
     return "-" if v is None else f"{v:.1f}"
 
@@ -156,17 +163,20 @@ def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
     if problem := reversed_range(args.start, args.end):
         print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
+    try:
+        params = rate_params(settings, args.short_abandon, args.service_level)
+    except RateParamError as e:
+        print(f"错误 / error: --{e.name.replace('_', '-')} {e.value!r}: 应为不小于 0 的秒数 / "
+              f"expected a number of seconds, 0 or more", file=sys.stderr)
+        return 2
     db = open_database(args.db or settings.database_url)
-    short = settings.reports.short_abandon_seconds if args.short_abandon is None else args.short_abandon
-    rows, total = answer_rate_report(
-        db.factory, settings.tz, start=args.start, end=args.end, by=args.by,
-        target=settings.reports.answer_rate_target, short_abandon_seconds=short,
-    )
+    rows, total = answer_rate_report(db.factory, settings.tz, start=args.start, end=args.end, by=args.by,
+                                     params=params)
     if args.json:
         for row in [*rows, total]:
             print(json.dumps(row.as_dict(), ensure_ascii=False))
         return 0
-    print_answer_rates(rows, total, args.by, short)
+    print_answer_rates(rows, total, args.by, params.short_abandon_seconds)
     return 0
 
 
@@ -174,17 +184,22 @@ RATE_COLUMNS = [Column("组 group"), Column("转人工 offered", right=True), Co
                 Column("接通率 rate", right=True), Column("达标 met", right=True), Column("放弃 abandoned", right=True),
                 Column("超时 timeout", right=True), Column("忙 busy", right=True),
                 Column("IVR挂机 ivr", right=True), Column("平均等待 avg wait", right=True),
-                Column("P90等待 p90 wait", right=True), Column("平均通话 avg talk", right=True)]
+                Column("P90等待 p90 wait", right=True), Column("平均通话 avg talk", right=True),
+                Column("服务水平 SL", right=True), Column("平均应答 ASA", right=True),
+                Column("放弃率 aband.", right=True), Column("短时放弃 short", right=True)]
 
 
 def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short: float) -> None:
-    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}")
+    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}; "
+          f"服务水平 SL = {total.service_level_seconds:g} 秒内接通 answered within {total.service_level_seconds:g} s "
+          f"/ offered; 平均应答 ASA = 接通前平均等待 mean wait of answered calls")
     cells = []
     for r in [*rows, total]:
         rate = "-" if r.answer_rate is None else f"{r.answer_rate:.1%}"
         met = "-" if r.met is None else ("是 yes" if r.met else "否 no")
         cells.append([r.group, str(r.offered), str(r.answered), rate, met, str(r.abandoned), str(r.timeout),
-                      str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk)])
+                      str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk),
+                      _pct(r.service_level), _num(r.asa), _pct(r.abandon_rate), str(r.short_abandoned)])
     print_table(RATE_COLUMNS, cells)
     if short > 0:
         print(f"短时放弃(≤{short:g}s) short abandons, not offered: {total.short_abandoned}")
