@@ -18,7 +18,7 @@ from hotline.domain.calls import Call
 from hotline.domain.kpi import AnswerRate
 from hotline.providers.twilio.session import is_session, read_session
 from hotline.providers.twilio.webhook import WebhookFormatError
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import replay_session
 from hotline.services.reports.answer_rate import GROUPS, RateParamError, answer_rate_report, rate_params
@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
     a.add_argument("--db", help="数据库地址 / database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
+    u = rsub.add_parser("rollup", parents=[COMMON], help="报表汇总 / the reports' hourly roll-up of the calls")
+    u.add_argument("--rebuild", action="store_true",
+                   help="从通话记录重建 / recount the whole roll-up from the calls (after the thresholds change, or "
+                        "calls written by other means)")
+    u.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    u.set_defaults(func=cmd_rollup)
     register_monthly(rsub, COMMON)
 
 
@@ -76,6 +82,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
     calls: list[Call] = []
     if is_session(args.trace):  # a recorded Twilio webhook session (JSON lines)
         try:
@@ -177,6 +184,31 @@ def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(row.as_dict(), ensure_ascii=False))
         return 0
     print_answer_rates(rows, total, args.by, params.short_abandon_seconds)
+    return 0
+
+
+def cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
+    """Show the roll-up's state; with --rebuild, recount it from the calls first."""
+    import time
+
+    from hotline.clock import SystemClock
+    from hotline.services.reports.rollup import rebuild, rollup_status
+
+    params = rate_params(settings)
+    db = open_database(args.db or settings.database_url)
+    if args.rebuild:
+        began = time.perf_counter()
+        written = rebuild(db.factory, params, SystemClock(settings.tz).now())
+        print(f"已重建 rebuilt: {written} 行 rows in {time.perf_counter() - began:.1f} s")
+    status = rollup_status(db.factory)
+    if status is None:
+        print("未建立 / not built: the reports read the calls (run `hotline report rollup --rebuild`)")
+        return 0
+    state, rows = status
+    serves = "是 yes" if state.serves(params) else "否 no: thresholds differ from the config, rebuild"
+    print(f"汇总 roll-up: {rows} 行 rows; 短时放弃 short abandon {state.short_abandon_seconds:g} s, "
+          f"服务水平 service level {state.service_level_seconds:g} s; "
+          f"建于 built {state.built_at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}; 可用 in use: {serves}")
     return 0
 
 

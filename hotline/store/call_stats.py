@@ -84,6 +84,19 @@ def fixed_offset_minutes(tz: str, span: Span | None) -> int | None:
     return None if offset is None else int(offset.total_seconds() // 60)
 
 
+@dataclass(frozen=True)
+class KeyColumns:
+    """The columns a group is named from: the calls' own, or the roll-up's (store.call_rollup)."""
+
+    started: Any
+    specialty: Any
+    agent: Any
+    called: Any
+
+
+CALL_KEYS = KeyColumns(CallRow.started_at, CallRow.specialty, CallRow.answered_by, CallRow.called)
+
+
 def line_key(lines: dict[str, str] | Any, called: Any = None) -> ColumnElement[str]:
     """The named line of a call (`domain.kpi.line_name`): a CASE over the configured numbers."""
     column = CallRow.called if called is None else called
@@ -93,32 +106,32 @@ def line_key(lines: dict[str, str] | Any, called: Any = None) -> ColumnElement[s
 
 
 def group_key(session: Session, by: str, tz: str, span: Span | None = None,
-              lines: dict[str, str] | None = None) -> ColumnElement[str]:
+              lines: dict[str, str] | None = None, cols: KeyColumns = CALL_KEYS) -> ColumnElement[str]:
     """The SQL expression naming a call's group, as `domain.kpi.GROUPINGS` names it. On SQLite a local
     day or hour is SQLite's own strftime shifted by the offset when the span has one offset, else the
     `hotline_local` function (a Python call per row)."""
     if by == "specialty":
-        return _named(CallRow.specialty, NO_SPECIALTY)
+        return _named(cols.specialty, NO_SPECIALTY)
     if by == "agent":
-        return _named(CallRow.answered_by, UNANSWERED)
+        return _named(cols.agent, UNANSWERED)
     if by == "all":
         return literal("total")
     if by == "line":
-        return line_key(lines or {})
+        return line_key(lines or {}, cols.called)
     if by == "month" and span is not None and span.start is not None and span.end is not None:
-        return _month_case(tz, span.start, span.end)
+        return _month_case(tz, span.start, span.end, cols.started)
     if by in LOCAL_FORMATS:
         pg_fmt, py_fmt = LOCAL_FORMATS[by]
         if session.get_bind().dialect.name == "postgresql":
-            return func.to_char(func.timezone(tz, CallRow.started_at), pg_fmt)
+            return func.to_char(func.timezone(tz, cols.started), pg_fmt)
         offset = fixed_offset_minutes(tz, span)
         if offset is not None and by != "week":
-            return func.strftime(py_fmt, CallRow.started_at, f"{offset:+d} minutes")
-        return func.hotline_local(CallRow.started_at, tz, py_fmt)
+            return func.strftime(py_fmt, cols.started, f"{offset:+d} minutes")
+        return func.hotline_local(cols.started, tz, py_fmt)
     raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
 
 
-def _month_case(tz: str, start: datetime, end: datetime) -> ColumnElement[str]:
+def _month_case(tz: str, start: datetime, end: datetime, started: Any = CallRow.started_at) -> ColumnElement[str]:
     """The local month of a call as a CASE over the months' boundaries: plain comparisons of the stored
     time, no conversion per row (a year of calls is read in one pass)."""
     zone = ZoneInfo(tz)
@@ -127,7 +140,7 @@ def _month_case(tz: str, start: datetime, end: datetime) -> ColumnElement[str]:
     whens = []
     while first < end:
         following = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=zone)
-        whens.append((CallRow.started_at < following, first.strftime("%Y-%m")))
+        whens.append((started < following, first.strftime("%Y-%m")))
         first = following
     return case(*whens, else_=literal("later"))
 
@@ -229,6 +242,30 @@ def rate_figures(p: RateParams) -> tuple[list[Any], ColumnElement[bool]]:
         func.coalesce(func.sum(case((answer_waited, CallRow.wait_seconds), else_=None)), 0.0),
     ]
     return figures, offered
+
+
+def wait_p90(session: Session, span: Span, by: str, tz: str,
+             params: RateParams | None = None) -> tuple[dict[str, float], float | None]:
+    """The 90th percentile of offered calls' waits per group and over all, alone (the roll-up has the
+    counts but no percentile): percentile_disc on PostgreSQL, the nearest rank of the sorted waits on
+    SQLite; only the offered calls with a wait are read."""
+    p = params or RateParams()
+    key_expr = group_key(session, by, tz, span, dict(p.lines))
+    _, offered = _flags(p.short_abandon_seconds)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (select(key_expr, func.grouping(key_expr),
+                       func.percentile_disc(P90).within_group(CallRow.wait_seconds))
+                .where(*span.where(), offered, CallRow.wait_seconds.is_not(None))
+                .group_by(func.grouping_sets(tuple_(key_expr), tuple_())))
+        groups: dict[str, float] = {}
+        total: float | None = None
+        for grp, is_total, value in session.execute(stmt):
+            if is_total:
+                total = None if value is None else float(value)
+            else:
+                groups[str(grp)] = float(value)
+        return groups, total
+    return _p90_sqlite(session, span, key_expr.label("grp"), offered=offered)
 
 
 def _p90_sqlite(session: Session, span: Span, key: Any,

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config import Settings
 from hotline.domain.day_range import day_span
 from hotline.domain.kpi import GROUPINGS, AnswerRate, CallFigures, RateParams, answer_rates
+from hotline.services.reports.rollup import rates
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows
+from hotline.store.call_stats import Span
 from hotline.store.calls import load_calls
 
 __all__ = ["GROUPS", "answer_rate_report", "day_span", "rate_params", "reference_answer_rate_report"]
@@ -93,8 +94,9 @@ def reference_answer_rate_report(factory: sessionmaker[Session], tz: ZoneInfo, *
 def answer_rate_report(factory: sessionmaker[Session], tz: ZoneInfo, *, start: date | None = None,
                        end: date | None = None, by: str = "specialty",
                        params: RateParams | None = None) -> tuple[list[AnswerRate], AnswerRate]:
-    """Answer-rate rows per group and the total, counted by the database (GROUP BY)."""
+    """Answer-rate rows per group and the total, counted by the database: from the roll-up when it
+    serves the request, else the calls (GROUP BY)."""
     check_grouping(by)
     lo, hi = day_span(start, end, tz)
     with unit_of_work(factory) as s:
-        return answer_rate_rows(s, Span(lo, hi), by, str(tz), params)
+        return rates(s, Span(lo, hi), by, str(tz), params or RateParams())

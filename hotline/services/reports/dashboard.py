@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.durations import zh_duration
+from hotline.services.reports import rollup
 from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.indicators import specialty_name
 from hotline.services.reports.live_figures import callers_waiting, snapshot
+from hotline.services.reports.rollup import offered_answered
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows, offered_answered
+from hotline.store.call_stats import Span
 
 log = logging.getLogger(__name__)
 TIERS = ("first_line", "second_line", "manager", "vendor")
@@ -63,7 +65,7 @@ class Dashboard:
         assert span.start is not None and span.end is not None
         r = settings.reports
         with unit_of_work(self.factory) as s:
-            rows, total = answer_rate_rows(s, span, "specialty", str(tz), rate_params(settings))
+            rows, total = rollup.rates(s, span, "specialty", str(tz), rate_params(settings), with_p90=False)
             hours = offered_answered(s, span, "hour", str(tz))
             today_days = offered_answered(s, span, "day", str(tz))
         snap = snapshot(self.factory, span.start, span.end)

@@ -17,9 +17,10 @@ from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, missed_targets
 from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.indicators import MonthContext, OutageIndicators, providers, specialty_name
+from hotline.services.reports.rollup import offered_answered, rates
 from hotline.store.alerts import AlertRow, IncidentRow
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows, offered_answered
+from hotline.store.call_stats import Span
 
 TITLE = "热线服务质量月报 / Hotline monthly quality report"
 
@@ -76,7 +77,7 @@ def build_monthly(factory: sessionmaker[Session], settings: Settings, first_day:
     tz = str(settings.tz)
     span = Span(ctx.start, ctx.end)
     with unit_of_work(factory) as s:
-        tables = {by: answer_rate_rows(s, span, by, tz, rate_params(settings))
+        tables = {by: rates(s, span, by, tz, rate_params(settings))
                   for by in ("specialty", "agent", "hour", "day")}
     ctx.cache["specialty_rates"] = tables["specialty"]
     last = {i.key: i for i in indicator_table(previous)}
