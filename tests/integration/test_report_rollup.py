@@ -47,7 +47,7 @@ def test_rollup_figures_equal_the_raw_sql_and_the_reference(db_url: str, by: str
     spans = [local_span(date(2026, 11, 28), date(2026, 12, 3)), local_span(date(2026, 11, 30), date(2026, 12, 1)),
              local_span(date(2026, 12, 5), date(2026, 12, 6))]
     with unit_of_work(db.factory) as s:
-        assert s.scalar(select(func.count()).select_from(CallHourRow)) > 100
+        assert (s.scalar(select(func.count()).select_from(CallHourRow)) or 0) > 100
         for span in spans:
             assert covers(span)
             raw_rows, raw_total = answer_rate_rows(s, span, by, str(TZ), PARAMS)
