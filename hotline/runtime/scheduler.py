@@ -26,6 +26,7 @@ from hotline.domain.numbers import mask
 from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.queue_members import QueueMembers
+from hotline.runtime.timings import SchedulerLateness
 from hotline.services.calls.ledger import Ledger
 from hotline.services.monitor.database_alarm import DatabaseAlarm
 from hotline.services.monitor.engine import MonitorService
@@ -182,6 +183,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,
                                                  ami.queue_members.empty_queues if ami is not None else None))
     scheduler = AsyncIOScheduler(timezone=settings.tz)
+    live["scheduler_lateness"] = SchedulerLateness().watch(scheduler)  # /metrics
     roster_jobs = start_roster_jobs(scheduler, settings, factory, clock, outbox, dispatcher,
                                     open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")])
     if settings.reports.monthly_recipients:
