@@ -39,7 +39,7 @@ async def scrape(settings: Settings, factory: Any, clock: ManualClock, live: dic
                                  headers={"Authorization": f"Bearer {token}"}) as client:
         resp = await client.get("/metrics")
     assert resp.status_code == 200
-    out: dict[str, Any] = {}
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     for family in text_string_to_metric_families(resp.text):
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
