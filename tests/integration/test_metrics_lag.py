@@ -31,7 +31,10 @@ from tests.truth import FIXTURES
 LAG = 2.5  # the listener's clock reads this long after the trace's last event
 
 
-async def scrape(settings: Settings, factory: Any, clock: ManualClock, live: dict[str, Any]) -> dict[str, Any]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(settings: Settings, factory: Any, clock: ManualClock, live: dict[str, Any]) -> Samples:
     app = create_app(settings, factory, clock, live=live)
     add_account(factory, "prometheus", "viewer")
     token, _ = TokenService(factory, clock).issue("prometheus", "scrape", "viewer")
@@ -39,7 +42,7 @@ async def scrape(settings: Settings, factory: Any, clock: ManualClock, live: dic
                                  headers={"Authorization": f"Bearer {token}"}) as client:
         resp = await client.get("/metrics")
     assert resp.status_code == 200
-    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    out: Samples = {}
     for family in text_string_to_metric_families(resp.text):
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
