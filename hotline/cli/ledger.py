@@ -15,13 +15,10 @@ from hotline.cli.monthly import register_monthly
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.domain.kpi import AnswerRate
-from hotline.providers.twilio.session import is_session, read_session
-from hotline.providers.twilio.webhook import WebhookFormatError
-from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
-from hotline.services.calls.ledger import Ledger
-from hotline.services.calls.twilio_calls import replay_session
-from hotline.services.reports.answer_rate import GROUPS, RateParamError, answer_rate_report, rate_params
+from hotline.domain.kpi import REPORT_GROUPS, AnswerRate
+
+# The commands' own imports (the database, the AMI pipeline, the reports) are made when a command runs,
+# so that `hotline report answer-rate --help` and the other groups' commands do not pay for them.
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
@@ -49,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = rsub.add_parser("answer-rate", parents=[COMMON], help="接通率 answer rate")
     a.add_argument("--from", dest="start", type=day, help="第一天 / first day (YYYY-MM-DD)")
     a.add_argument("--to", dest="end", type=day, help="最后一天(含) / last day, included (YYYY-MM-DD)")
-    a.add_argument("--by", choices=list(GROUPS), default="specialty",
+    a.add_argument("--by", choices=list(REPORT_GROUPS), default="specialty",
                    help="分组 / group by (default specialty; week: ISO weeks; line: the hotline and the duty lines)")
     a.add_argument("--short-abandon", type=float, default=None,
                    help="N 秒内放弃的单独列出 / callers abandoning within N s are shown apart (default from config: 0)")
@@ -69,6 +66,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.providers.twilio.session import is_session, read_session
+    from hotline.providers.twilio.webhook import WebhookFormatError
+    from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
+    from hotline.services.calls.ledger import Ledger
+    from hotline.services.calls.twilio_calls import replay_session
+
     if not args.trace.is_file():
         print(f"错误 / error: 找不到记录文件 / trace file not found: {args.trace}", file=sys.stderr)
         return 2
@@ -167,6 +170,9 @@ def _num(v: Any) -> str:
 
 
 def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.answer_rate import RateParamError, answer_rate_report, rate_params
+
     if problem := reversed_range(args.start, args.end):
         print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
@@ -192,6 +198,8 @@ def cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.answer_rate import rate_params
     from hotline.services.reports.rollup import rebuild, rollup_status
 
     params = rate_params(settings)

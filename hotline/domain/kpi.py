@@ -25,6 +25,8 @@ P90 = 0.9
 NO_SPECIALTY = "(none)"
 UNANSWERED = "(unanswered)"
 OTHER_LINE = "(other)"
+# The groupings a supervisor may ask for (the CLI's --by, the API's `by`).
+REPORT_GROUPS = ("specialty", "day", "week", "hour", "agent", "line")
 SERVICE_LEVEL_SECONDS = 20.0
 
 

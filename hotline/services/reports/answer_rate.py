@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config import Settings
 from hotline.domain.day_range import day_span
-from hotline.domain.kpi import GROUPINGS, AnswerRate, CallFigures, RateParams, answer_rates
+from hotline.domain.kpi import GROUPINGS, REPORT_GROUPS, AnswerRate, CallFigures, RateParams, answer_rates
 from hotline.services.reports.rollup import rates
 from hotline.store.base import unit_of_work
 from hotline.store.call_stats import Span
@@ -22,8 +22,7 @@ from hotline.store.calls import load_calls
 
 __all__ = ["GROUPS", "answer_rate_report", "day_span", "rate_params", "reference_answer_rate_report"]
 
-# The groupings a supervisor may ask for (the CLI's --by, the API's `by`).
-GROUPS = ("specialty", "day", "week", "hour", "agent", "line")
+GROUPS = REPORT_GROUPS
 
 
 class RateParamError(ValueError):
