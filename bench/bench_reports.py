@@ -5,10 +5,12 @@ schema, with --pg URL or HOTLINE_TEST_PG_URL).
     python bench/bench_reports.py [--calls 500000] [--big (5,000,000)] [--pg URL] [--no-sqlite]
                                   [--reference]
 
-Figures: a month's answer rate by specialty / day / hour / agent (GROUP BY, P90 by percentile_disc on
-PostgreSQL), the whole monthly quality report's figures, the dashboard summary of today with 20
-concurrent clients (p50 / p99); with --reference also the old path (every call loaded and counted in
-Python by domain/kpi.py) for one month.
+Figures: a month's answer rate by specialty / day / week / hour / agent / line three ways side by side:
+from the calls (GROUP BY, P90 by percentile_disc on PostgreSQL), from the hourly roll-up (the P90 still
+from the calls), from the roll-up without the P90; the 12-month trend; the roll-up's rebuild and one
+hour's recount; the whole monthly quality report's figures before and after the roll-up is built, the
+dashboard summary of today with 20 concurrent clients (p50 / p99); with --reference also the old path
+(every call loaded and counted in Python by domain/kpi.py) for one month.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from hotline.clock import ManualClock  # noqa: E402
 from hotline.config import load_settings  # noqa: E402
 from hotline.runtime.assembly import open_database  # noqa: E402
-from hotline.services.reports.answer_rate import answer_rate_report, reference_answer_rate_report  # noqa: E402
+from hotline.services.reports import rollup  # noqa: E402
+from hotline.services.reports.answer_rate import rate_params, reference_answer_rate_report  # noqa: E402
+from hotline.store.base import unit_of_work  # noqa: E402
+from hotline.store.call_rollup import refresh_hours  # noqa: E402
+from hotline.store.call_stats import Span, answer_rate_rows, offered_answered  # noqa: E402
 from hotline.store.calls import CallRow  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -63,7 +69,8 @@ def generated(n: int, seed: int = 5) -> Any:
         talk = round(rnd.uniform(20, 900), 3) if outcome == "answered" else None
         utc = at.astimezone(UTC)
         yield (f"b{i:08d}", "asterisk", "inbound" if rnd.random() > 0.08 else "outbound",
-               f"138{rnd.randrange(10**8):08d}", "4008001234", rnd.choice(SPECIALTIES), outcome,
+               f"138{rnd.randrange(10**8):08d}", "4008001234" if rnd.random() > 0.15 else "4008005678",
+               rnd.choice(SPECIALTIES), outcome,
                rnd.choice(PEOPLE) if outcome == "answered" else None, utc, utc + timedelta(seconds=300),
                wait, talk, False)
 
@@ -122,9 +129,10 @@ def floor_sql(factory: sessionmaker[Session], lo: datetime, hi: datetime, key: s
 
 
 def local_key(dialect: str, by: str) -> str:
-    if by in ("specialty", "agent"):
-        return "specialty" if by == "specialty" else "answered_by"
-    fmt = {"day": ("YYYY-MM-DD", "%Y-%m-%d"), "hour": ("HH24", "%H:00")}[by]
+    if by in ("specialty", "agent", "line"):
+        return {"specialty": "specialty", "agent": "answered_by", "line": "called"}[by]
+    fmt = {"day": ("YYYY-MM-DD", "%Y-%m-%d"), "hour": ("HH24", "%H:00"), "week": ('IYYY-"W"IW', "%G-W%V"),
+           "month": ("YYYY-MM", "%Y-%m")}[by]
     if dialect == "postgresql":
         return f"to_char(timezone('Asia/Shanghai', started_at), '{fmt[0]}')"
     return f"hotline_local(started_at, 'Asia/Shanghai', '{fmt[1]}')"
@@ -142,35 +150,68 @@ def bench(url: str, n: int, reference: bool) -> None:
                                  else lo, "hi": hi.astimezone(UTC).replace(tzinfo=None)
                                  if db.engine.dialect.name == "sqlite" else hi}).scalar()
     print(f"  a month (2026-11) = {month_calls:,} calls")
-    print(f"  {'figure':<44}{'time':>10}{'SQL floor':>12}{'ratio':>8}")
-    for by in ("specialty", "day", "hour", "agent"):
-        def report(by: str = by) -> object:
-            return answer_rate_report(db.factory, TZ, start=MONTH, end=last, by=by)
+    dialect = db.engine.dialect.name
+    tz = str(TZ)
+    span = Span(lo, hi)
+    params = rate_params(settings)
+    monthly_raw = _monthly(db, settings)  # before the roll-up is built: the reports read the calls
+    t0 = time.perf_counter()
+    built = rollup.rebuild(db.factory, params, datetime(2026, 12, 1, 8, tzinfo=TZ))
+    print(f"  roll-up rebuilt: {built:,} rows in {time.perf_counter() - t0:.1f} s")
+    hour = datetime(2026, 11, 30, 10, tzinfo=TZ)
+    with unit_of_work(db.factory) as s:
+        t_hour = best(lambda: refresh_hours(s, [hour], params))
+    print(f"  {'roll-up: one hour recounted (a flush)':<44}{t_hour * 1000:>8.1f}ms")
+    print(f"  {'figure':<44}{'calls SQL':>10}{'roll-up':>10}{'no P90':>10}{'SQL floor':>11}{'roll-up/floor':>14}")
+    for by in ("specialty", "day", "week", "hour", "agent", "line"):
+        def raw(by: str = by) -> object:
+            with unit_of_work(db.factory) as s:
+                return answer_rate_rows(s, span, by, tz, params)
 
-        t = best(report)
-        f = best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
-        print(f"  {'month answer rate by ' + by:<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
-    try:
-        from hotline.services.reports.monthly import build_monthly
-    except ImportError:
-        build_monthly = None  # type: ignore[assignment]
-    if build_monthly is not None:
-        clock = ManualClock(datetime(2026, 12, 1, 8, tzinfo=TZ), TZ)
-        t = best(lambda: build_monthly(db.factory, settings, MONTH, clock.now()), runs=2)
-        f = sum(best(floor_sql(db.factory, lo, hi, local_key(db.engine.dialect.name, by)))
-                for by in ("specialty", "agent", "day", "hour"))
-        print(f"  {'monthly quality report (all figures)':<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
-        from hotline.services.reports.monthly_render import monthly_pdf
+        def up(by: str = by, p90: bool = True) -> object:
+            with unit_of_work(db.factory) as s:
+                return rollup.rates(s, span, by, tz, params, with_p90=p90)
 
-        doc = build_monthly(db.factory, settings, MONTH, clock.now())
-        t = best(lambda: monthly_pdf(doc), runs=1)
-        print(f"  {'monthly report PDF rendering (WeasyPrint)':<44}{t:>9.3f}s")
+        t_raw, t_up, t_np = best(raw), best(up), best(lambda: up(p90=False))
+        f = best(floor_sql(db.factory, lo, hi, local_key(dialect, by)))
+        print(f"  {'month answer rate by ' + by:<44}{t_raw:>9.3f}s{t_up:>9.3f}s{t_np:>9.3f}s{f:>10.3f}s"
+              f"{t_up / f:>13.1f}x")
+    year = Span(datetime(2025, 12, 1, tzinfo=TZ), hi)
+
+    def trend_raw() -> object:
+        with unit_of_work(db.factory) as s:
+            return offered_answered(s, year, "month", tz)
+
+    def trend_up() -> object:
+        with unit_of_work(db.factory) as s:
+            return rollup.offered_answered(s, year, "month", tz)
+
+    f = best(floor_sql(db.factory, year.start, hi, local_key(dialect, "month")))  # type: ignore[arg-type]
+    t_raw, t_up = best(trend_raw), best(trend_up)
+    print(f"  {'12-month trend (offered, answered)':<44}{t_raw:>9.3f}s{t_up:>9.3f}s{'':>10}{f:>10.3f}s"
+          f"{t_up / f:>13.1f}x")
+    monthly_up = _monthly(db, settings)
+    f = sum(best(floor_sql(db.factory, lo, hi, local_key(dialect, by))) for by in ("specialty", "agent", "day", "hour"))
+    print(f"  {'monthly quality report (all figures)':<44}{monthly_raw:>9.3f}s{monthly_up:>9.3f}s{'':>10}{f:>10.3f}s"
+          f"{monthly_up / f:>13.1f}x")
+    from hotline.services.reports.monthly import build_monthly
+    from hotline.services.reports.monthly_render import monthly_pdf
+
+    doc = build_monthly(db.factory, settings, MONTH, datetime(2026, 12, 1, 8, tzinfo=TZ))
+    t = best(lambda: monthly_pdf(doc), runs=1)
+    print(f"  {'monthly report PDF rendering (WeasyPrint)':<44}{t:>9.3f}s")
     summary(db, settings)
     if reference:
         t = best(lambda: reference_answer_rate_report(db.factory, TZ, start=MONTH, end=last), runs=1)
         f = best(floor_sql(db.factory, lo, hi, "specialty"))
         print(f"  {'month answer rate, old path (Python)':<44}{t:>9.3f}s{f:>11.3f}s{t / f:>7.1f}x")
     db.engine.dispose()
+
+
+def _monthly(db: Any, settings: Any) -> float:
+    from hotline.services.reports.monthly import build_monthly
+
+    return best(lambda: build_monthly(db.factory, settings, MONTH, datetime(2026, 12, 1, 8, tzinfo=TZ)), runs=2)
 
 
 def summary(db: Any, settings: Any) -> None:
@@ -192,6 +233,12 @@ def summary(db: Any, settings: Any) -> None:
     Dashboard(db.factory, settings).summary(now)
     print(f"  {'dashboard summary, one computation (cold)':<44}{(time.perf_counter() - t0) * 1000:>8.1f}ms")
     app = create_app(settings, db.factory, ManualClock(now, TZ), live={})
+    from hotline.services.access.accounts import AccountService
+    from hotline.services.access.sessions import TokenService
+
+    AccountService(db.factory, ManualClock(now, TZ)).add("wallboard", "viewer", "bench-password-1234", None)
+    token, _ = TokenService(db.factory, ManualClock(now, TZ)).issue("wallboard", "bench", "viewer")
+    headers = {"Authorization": f"Bearer {token}", "Host": "127.0.0.1:8080"}  # a host the allow-list accepts
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -211,7 +258,7 @@ def summary(db: Any, settings: Any) -> None:
             await asyncio.sleep(0.1)
 
     async def run() -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=headers) as http:
             (await http.get("/api/dashboard/summary")).raise_for_status()  # the server's first computation
             await asyncio.gather(*(client(http) for _ in range(20)))
 

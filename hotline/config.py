@@ -88,6 +88,9 @@ class ReportsSection:
     satisfaction_target: float = 0.90
     satisfaction_full_score: int = 5
     short_abandon_seconds: float = 0.0
+    service_level_seconds: float = 20.0       # service level: answered within this many seconds
+    # called number -> line name: the hotline and the direct-dial duty lines, each its own group ("line")
+    lines: dict[str, str] = field(default_factory=dict)
     # The monthly quality report's targets (质量月报); the defaults are the regulations' numbers.
     unanswered_minutes: float = 15.0          # no unanswered hotline call longer than this (on-site duty)
     incident_report_minutes: float = 30.0     # major incidents reported within
@@ -204,6 +207,15 @@ def _coerce(source: str, key: str, value: Any, hint: Any) -> Any:
         if not isinstance(value, list):
             raise ConfigError(source, key, f"须为列表 / must be a list, got {type(value).__name__} {value!r}")
         return [_coerce(source, key, v, inner) for v in value]
+    if origin is dict:
+        if isinstance(value, str):  # from the environment: "4008005678=值班线,4008001234=热线"
+            pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+            value = {k.strip(): v.strip() for k, _, v in pairs}
+        if not isinstance(value, dict):
+            raise ConfigError(source, key, f"须为表 / must be a table, got {type(value).__name__} {value!r}")
+        kinds = get_args(hint)
+        return {_coerce(source, f"{key}.{k}", k, kinds[0]): _coerce(source, f"{key}.{k}", v, kinds[1])
+                for k, v in value.items()}
     if hint is bool:
         if isinstance(value, str):
             if value.lower() in ("1", "true", "yes", "on"):

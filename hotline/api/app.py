@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-import math
 from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,11 +19,16 @@ from hotline.api.ranges import days_or_today
 from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.services.reports.answer_rate import answer_rate_report
+from hotline.domain.day_range import day_span
+from hotline.services.reports.answer_rate import GROUPS, RateParamError, answer_rate_report, rate_params
 from hotline.store.base import unit_of_work
+from hotline.store.call_stats import calls_started
 from hotline.store.calls import CallRow, row_as_dict
 
 log = logging.getLogger(__name__)
+FORMULA = ("answer_rate = answered / offered; offered = answered + abandoned + timeout + busy; "
+           "service_level = answered within service_level_seconds / offered; asa = mean wait of answered calls; "
+           "abandon_rate = abandoned / offered (short abandons apart)")
 OUT_OF_RANGE = ("日期超出可处理的范围 / a date in the query is out of the range hotline can handle "
                 "(use years 1970-2999)")
 
@@ -66,18 +69,12 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     def calls(limit: int = Query(100, ge=1, le=5000), outcome: str | None = None,
               caller: str | None = None, start: date | None = Query(None, alias="from"),
               end: date | None = Query(None, alias="to")) -> list[dict[str, Any]]:
-        stmt = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit)
+        lo, hi = day_span(start, end, settings.tz)
+        stmt = calls_started(lo, hi, newest_first=True, limit=limit)
         if outcome:
             stmt = stmt.where(CallRow.outcome == outcome)
         if caller:
             stmt = stmt.where(CallRow.caller == caller)
-        from hotline.services.reports.answer_rate import day_span
-
-        lo, hi = day_span(start, end, settings.tz)
-        if lo is not None:
-            stmt = stmt.where(CallRow.started_at >= lo)
-        if hi is not None:
-            stmt = stmt.where(CallRow.started_at < hi)
         with unit_of_work(factory) as s:
             return [row_as_dict(r, settings.tz) for r in s.scalars(stmt)]
 
@@ -94,23 +91,21 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
 
     @app.get("/api/reports/answer-rate")
     def answer_rate(request: Request, by: str = "specialty", start: date | None = Query(None, alias="from"),
-                    end: date | None = Query(None, alias="to"),
-                    short_abandon: float | None = None) -> dict[str, Any]:
+                    end: date | None = Query(None, alias="to"), short_abandon: float | None = None,
+                    service_level: float | None = None) -> dict[str, Any]:
         """Answer rate per group from `from` to `to` (local days); without dates, today."""
-        if by not in ("specialty", "day", "hour", "agent"):
-            raise HTTPException(422, f"unknown grouping {by!r}: specialty, day, hour or agent")
-        if short_abandon is not None and (not math.isfinite(short_abandon) or short_abandon < 0):
-            raise HTTPException(422, f"参数 short_abandon 的值 {short_abandon!r} 无效，应为不小于 0 的秒数 / "
-                                     f"query parameter `short_abandon`: {short_abandon!r} is not a number of "
-                                     "seconds, 0 or more")
-        short = settings.reports.short_abandon_seconds if short_abandon is None else short_abandon
+        if by not in GROUPS:
+            raise HTTPException(422, f"unknown grouping {by!r}: {', '.join(GROUPS)}")
+        try:
+            params = rate_params(settings, short_abandon, service_level)
+        except RateParamError as e:
+            raise HTTPException(422, str(e)) from None
         first, last = days_or_today(request, start, end)
-        rows, total = answer_rate_report(factory, settings.tz, start=first, end=last, by=by,
-                                         target=settings.reports.answer_rate_target,
-                                         short_abandon_seconds=short)
+        rows, total = answer_rate_report(factory, settings.tz, start=first, end=last, by=by, params=params)
         return {"by": by, "from": first.isoformat(), "to": last.isoformat(),
                 "rows": [r.as_dict() for r in rows], "total": total.as_dict(),
-                "formula": "answer_rate = answered / offered; offered = answered + abandoned + timeout + busy"}
+                "short_abandon_seconds": params.short_abandon_seconds,
+                "service_level_seconds": params.service_level_seconds, "formula": FORMULA}
 
     @app.exception_handler(OverflowError)
     async def out_of_range(_request: Request, exc: OverflowError) -> JSONResponse:

@@ -16,13 +16,13 @@ from hotline.api.guard import CSRF_COOKIE, SESSION_COOKIE, AccessGuard, AccessPa
 from hotline.api.pages import render, root_of
 from hotline.config import Settings
 from hotline.domain.access import Principal
+from hotline.domain.day_range import day_span
 from hotline.services.access.accounts import Account, AccountService, LoginRefused
 from hotline.services.access.audit import AUDIT_COLUMNS, AuditLog
 from hotline.services.access.config import access_config
 from hotline.services.access.oidc import OidcClient, SignOn, SignOnFailed
 from hotline.services.access.sessions import SessionService, TokenService
 from hotline.services.access.sign_on_state import PendingInDatabase
-from hotline.services.reports.answer_rate import day_span
 
 STATIC = Path(__file__).resolve().parent / "static"
 router = APIRouter(tags=["access"])

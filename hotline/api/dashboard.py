@@ -20,7 +20,7 @@ from hotline.api.guard import mask_numbers
 from hotline.api.pages import render
 from hotline.api.ranges import today
 from hotline.domain.access import sees_numbers
-from hotline.services.reports.answer_rate import day_span
+from hotline.domain.day_range import day_span
 from hotline.services.reports.dashboard import Dashboard, recent_calls
 
 router = APIRouter(tags=["dashboard"])

@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hotline.services.reports.answer_rate import day_span
+from hotline.domain.day_range import day_span
+from hotline.runtime.timings import LagHistogram, SchedulerLateness
 from hotline.services.reports.live_figures import callers_waiting, snapshot
 
 router = APIRouter(tags=["metrics"])
@@ -68,6 +69,21 @@ class HotlineCollector(Collector):
         yield depth
 
         yield from self._listener(state.live.get("listener"))
+        yield from self._lateness(state.live)
+
+    def _lateness(self, live: dict[str, Any]) -> Iterator[Metric]:
+        listener = live.get("ami_listener")
+        if listener is not None:
+            yield _histogram("hotline_ami_event_lag_seconds", "AMI events: from the PBX's event time "
+                             "(Timestamp header) to its receipt by the listener", listener.event_lag)
+            yield _histogram("hotline_ami_store_lag_seconds", "AMI events: from receipt to the ledger's "
+                             "commit of the batch holding them", listener.store_lag)
+        lateness: SchedulerLateness | None = live.get("scheduler_lateness")
+        if lateness is not None:
+            yield _histogram("hotline_scheduler_lateness_seconds", "Scheduler jobs: from the due time to the "
+                             "start (submission to the executor)", lateness.lateness)
+            yield CounterMetricFamily("hotline_scheduler_missed", "Scheduler runs missed (past their grace time)",
+                                      value=lateness.missed)
 
     def _listener(self, status: dict[str, Any] | None) -> Iterator[Metric]:
         listening = status is not None
@@ -78,6 +94,11 @@ class HotlineCollector(Collector):
             yield CounterMetricFamily("hotline_ami_events", "AMI events received", value=status.get("events", 0))
             yield CounterMetricFamily("hotline_ami_connects", "AMI logins (reconnects included)",
                                       value=status.get("connects", 0))
+
+
+def _histogram(name: str, documentation: str, histogram: LagHistogram) -> Metric:
+    buckets, _, total = histogram.snapshot()
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
 
 
 def registry_of(request: Request) -> CollectorRegistry:

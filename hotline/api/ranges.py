@@ -8,7 +8,7 @@ from datetime import date, datetime
 from fastapi import HTTPException, Query, Request
 
 from hotline.clock import today as desk_today
-from hotline.services.reports.answer_rate import day_span
+from hotline.domain.day_range import day_span, is_reversed
 
 MAX_LIMIT = 5000
 LIMIT = Query(1000, ge=1, le=MAX_LIMIT, description="最多条数 at most this many rows (1..5000)")
@@ -24,10 +24,15 @@ def days_or_today(request: Request, first: date | None, last: date | None) -> tu
     now = today(request)
     end = last or max(first or now, now)
     start = first or end
-    if end < start:
-        raise HTTPException(422, f"参数 to ({end}) 早于 from ({start}) / query parameter `to` ({end}) "
-                                 f"is before `from` ({start})")
+    if is_reversed(start, end):
+        raise reversed_error(start, end)
     return start, end
+
+
+def reversed_error(first: date | None, last: date | None) -> HTTPException:
+    """The 422 for a `to` before `from`."""
+    return HTTPException(422, f"参数 to ({last}) 早于 from ({first}) / query parameter `to` ({last}) "
+                              f"is before `from` ({first})")
 
 
 def span_or_today(request: Request, first: date | None, last: date | None) -> tuple[date, date, datetime, datetime]:

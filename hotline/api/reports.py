@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -19,15 +18,17 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from hotline.api.ranges import span_or_today, today
+from hotline.api.ranges import reversed_error, span_or_today, today
 from hotline.config import Settings
 from hotline.domain.access import exports_numbers, neutral_cell
 from hotline.domain.alerts import AlertKind
-from hotline.domain.kpi import AnswerRate
+from hotline.domain.day_range import DayTextError, day_span, is_reversed, parse_optional_day
+from hotline.domain.kpi import AnswerRate, RateParams
 from hotline.domain.numbers import mask
-from hotline.services.reports.answer_rate import answer_rate_report, day_span
+from hotline.services.reports.answer_rate import RateParamError, answer_rate_report, rate_params
 from hotline.store.alerts import AlertRow
 from hotline.store.base import unit_of_work
+from hotline.store.call_stats import calls_started
 from hotline.store.calls import CallRow, row_legs
 
 router = APIRouter(tags=["reports"])
@@ -42,18 +43,24 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GROUP_HEADERS = {
     "specialty": "专业 Specialty",
     "day": "日期 Day",
+    "week": "周 Week",
     "hour": "小时 Hour",
     "agent": "坐席 Agent",
+    "line": "线路 Line",
 }
 RATE_HEADERS = [
     "转人工 Offered", "接通 Answered", "接通率 Answer rate", "目标 Target", "达标 Met",
     "放弃 Abandoned", "超时 Timeout", "忙 Busy", "短时放弃 Short abandoned", "IVR挂机 IVR hang-ups",
     "失败 Failed", "平均等待(秒) Avg wait (s)", "P90等待(秒) P90 wait (s)", "平均通话(秒) Avg talk (s)",
+    "服务水平 Service level", "平均应答速度(秒) ASA (s)", "放弃率 Abandon rate", "短时放弃率 Short abandon rate",
 ]
 RATE_KEYS = [
     "offered", "answered", "answer_rate", "target", "met", "abandoned", "timeout", "busy",
     "short_abandoned", "ivr_abandoned", "failed", "avg_wait_seconds", "p90_wait_seconds", "avg_talk_seconds",
+    "service_level", "asa_seconds", "abandon_rate", "short_abandon_rate",
 ]
+PERCENT_HEADERS = ("接通率 Answer rate", "目标 Target", "服务水平 Service level", "放弃率 Abandon rate",
+                   "短时放弃率 Short abandon rate")
 TOTAL_LABEL = "合计 total"
 FORMULA = ("接通率 = 接通 / 转人工；转人工 = 接通 + 放弃 + 超时 + 忙（IVR挂机不计入） / "
            "answer rate = answered / offered; offered = answered + abandoned + timeout + busy "
@@ -84,7 +91,7 @@ CALL_COLUMNS: list[tuple[str, str]] = [
 # ---- query parameters ---------------------------------------------------------------------------------
 
 DATE = ("日期 YYYY-MM-DD", "a date YYYY-MM-DD")
-GROUPING = (" specialty、day、hour 或 agent", "specialty, day, hour or agent")
+GROUPING = (" specialty、day、week、hour、agent 或 line", "specialty, day, week, hour, agent or line")
 SECONDS = ("不小于 0 的秒数", "a number of seconds, 0 or more")
 
 
@@ -96,19 +103,16 @@ def _bad(name: str, value: str, expected: tuple[str, str]) -> HTTPException:
 
 def parse_day(name: str, value: str | None) -> date | None:
     """A `from` / `to` query value as a date; None when absent or empty."""
-    if value is None or value.strip() == "":
-        return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise _bad(name, value, DATE) from None
+        return parse_optional_day(value)
+    except DayTextError:
+        raise _bad(name, value or "", DATE) from None
 
 
 def parse_range(start: str | None, end: str | None) -> tuple[date | None, date | None]:
     first, last = parse_day("from", start), parse_day("to", end)
-    if first is not None and last is not None and last < first:
-        raise HTTPException(422, f"参数 to ({last}) 早于 from ({first}) / query parameter `to` ({last}) "
-                                 f"is before `from` ({first})")
+    if is_reversed(first, last):
+        raise reversed_error(first, last)
     return first, last
 
 
@@ -119,16 +123,11 @@ def parse_by(value: str | None) -> str:
     return by
 
 
-def parse_short_abandon(value: str | None, settings: Settings) -> float:
-    if value is None or value.strip() == "":
-        return settings.reports.short_abandon_seconds
+def parse_params(settings: Settings, short_abandon: str | None, service_level: str | None) -> RateParams:
     try:
-        seconds = float(value)
-    except ValueError:
-        raise _bad("short_abandon", value, SECONDS) from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise _bad("short_abandon", value, SECONDS)
-    return seconds
+        return rate_params(settings, short_abandon, service_level)
+    except RateParamError as e:
+        raise _bad(e.name, str(e.value), SECONDS) from None
 
 
 def _settings(request: Request) -> Settings:
@@ -167,15 +166,16 @@ def _specialty_name(code: str, settings: Settings) -> str:
 
 
 def _answer_rates(request: Request, start: str | None, end: str | None, by: str | None,
-                  short_abandon: str | None) -> tuple[str, date | None, date | None, float, list[str], list[list[Any]]]:
+                  short_abandon: str | None, service_level: str | None = None,
+                  ) -> tuple[str, date | None, date | None, RateParams, list[str], list[list[Any]]]:
     settings = _settings(request)
     group = parse_by(by)
     first, last = parse_range(start, end)
-    short = parse_short_abandon(short_abandon, settings)
+    params = parse_params(settings, short_abandon, service_level)
     rows, total = answer_rate_report(request.app.state.factory, settings.tz, start=first, end=last, by=group,
-                                     target=settings.reports.answer_rate_target, short_abandon_seconds=short)
+                                     params=params)
     headers, table = answer_rate_table(rows, total, group, settings)
-    return group, first, last, short, headers, table
+    return group, first, last, params, headers, table
 
 
 def _filename(stem: str, first: date | None, last: date | None, ext: str) -> str:
@@ -200,18 +200,19 @@ def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 @router.get("/api/reports/answer-rate.csv")
 def answer_rate_csv(request: Request, start: str | None = FROM, end: str | None = TO, by: str | None = None,
-                    short_abandon: str | None = None) -> Response:
+                    short_abandon: str | None = None, service_level: str | None = None) -> Response:
     """The answer-rate report with every count behind each rate, total row last."""
-    group, first, last, _, headers, table = _answer_rates(request, start, end, by, short_abandon)
+    group, first, last, _, headers, table = _answer_rates(request, start, end, by, short_abandon, service_level)
     name = _filename(f"answer-rate_{group}", first, last, "csv")
     return Response(csv_text(headers, table).encode("utf-8"), media_type=CSV_TYPE, headers=_attachment(name))
 
 
 @router.get("/api/reports/answer-rate.xlsx")
 def answer_rate_xlsx(request: Request, start: str | None = FROM, end: str | None = TO, by: str | None = None,
-                     short_abandon: str | None = None) -> Response:
+                     short_abandon: str | None = None, service_level: str | None = None) -> Response:
     """The same report as an Excel workbook, with a sheet naming its parameters and the formula."""
-    group, first, last, short, headers, table = _answer_rates(request, start, end, by, short_abandon)
+    group, first, last, params, headers, table = _answer_rates(request, start, end, by, short_abandon,
+                                                               service_level)
     settings = _settings(request)
     about = [
         ("报表 Report", "接通率 Answer rate"),
@@ -220,7 +221,8 @@ def answer_rate_xlsx(request: Request, start: str | None = FROM, end: str | None
         ("结束日期 To", str(last) if last else "(全部 all)"),
         ("时区 Timezone", str(settings.tz)),
         ("目标 Target", settings.reports.answer_rate_target),
-        ("短时放弃阈值(秒) Short abandon (s)", short),
+        ("短时放弃阈值(秒) Short abandon (s)", params.short_abandon_seconds),
+        ("服务水平秒数 Service level within (s)", params.service_level_seconds),
         ("公式 Formula", FORMULA),
     ]
     data = xlsx_bytes("接通率 Answer rate", headers, table, about)
@@ -238,7 +240,7 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]
     ws.append(list(headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    percent = {i + 1 for i, h in enumerate(headers) if h in ("接通率 Answer rate", "目标 Target")}
+    percent = {i + 1 for i, h in enumerate(headers) if h in PERCENT_HEADERS}
     for row in rows:
         ws.append([neutral_cell(v) for v in row])
         for col in percent:
@@ -302,11 +304,7 @@ def calls_csv(request: Request, start: str | None = FROM, end: str | None = TO) 
     if first is None and last is None:  # never the whole ledger by default
         first = last = today(request)
     lo, hi = day_span(first, last, settings.tz)
-    stmt = select(CallRow).order_by(CallRow.started_at, CallRow.call_id)
-    if lo is not None:
-        stmt = stmt.where(CallRow.started_at >= lo)
-    if hi is not None:
-        stmt = stmt.where(CallRow.started_at < hi)
+    stmt = calls_started(lo, hi)
     factory = request.app.state.factory
     tz = settings.tz
     principal = getattr(request.state, "principal", None)

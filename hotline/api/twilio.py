@@ -98,6 +98,7 @@ def build_service(app: FastAPI) -> TwilioCalls:
         ledger.answer_listeners = shared.answer_listeners
         ledger.writer.alarm_listeners = shared.writer.alarm_listeners  # the managers' page when the database is away
         ledger.batch_listeners = shared.batch_listeners
+        ledger.written_listeners = shared.written_listeners  # the reports' roll-up
     duty = DutyBoard(_roster(app), settings.specialties, config.tiers, config.fallback_phones,
                      country_code=config.country_code)
     placer = None

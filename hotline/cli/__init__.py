@@ -28,6 +28,17 @@ _GROUPS = [
     "hotline.cli.users",
     "hotline.cli.privacy",
 ]
+# The command each group registers, so that `hotline report ...` imports its own group only (the start-up
+# of a command is then its group's imports, not every group's). A command not listed here, or not found
+# in the group named, makes every group register (the same parser as without this table).
+COMMAND_GROUPS = {
+    "replay": "hotline.cli.ledger", "report": "hotline.cli.ledger", "roster": "hotline.cli.roster",
+    "ivr": "hotline.cli.ivr", "monitors": "hotline.cli.monitor", "incident": "hotline.cli.monitor",
+    "alerts": "hotline.cli.monitor", "listen": "hotline.cli.serve", "serve": "hotline.cli.serve",
+    "demo": "hotline.cli.serve", "tickets": "hotline.cli.tickets", "kb": "hotline.cli.kb",
+    "users": "hotline.cli.users", "privacy": "hotline.cli.privacy",
+}
+_GLOBAL_WITH_VALUE = ("--config",)
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -53,23 +64,51 @@ class HotlineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: 用法错误 / usage error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of a command line (the first word that is not a global option or its value)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif word == "--":
+            return None
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser: every group's commands, or (given the command line) only its command's group."""
     import importlib
 
     parser = HotlineParser(prog="hotline", description="热线监控 / IT-support hotline watcher")
     parser.add_argument("--config", help="配置文件 / config file (default config/hotline.toml or $HOTLINE_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="详细日志 / debug logging")
     sub = parser.add_subparsers(dest="command", required=True, title="命令 / commands", metavar="COMMAND")
-    for name in _GROUPS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue  # group not built yet
-            raise
-        module.register(sub)
+    command = None if argv is None else command_of(argv)
+    group = COMMAND_GROUPS.get(command or "")
+    done: set[str] = set()
+    if group is not None:
+        _register(importlib, group, sub)
+        done.add(group)
+    if group is None or command not in sub.choices:
+        for name in _GROUPS:
+            if name not in done:
+                _register(importlib, name, sub)
     _describe(parser)
     return parser
+
+
+def _register(importlib: Any, name: str, sub: Any) -> None:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            return  # group not built yet
+        raise
+    module.register(sub)
 
 
 def _describe(parser: argparse.ArgumentParser) -> None:
@@ -83,8 +122,9 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     handler = logging.StreamHandler(sys.stderr)
     formatter = DeskTimeFormatter()
     handler.setFormatter(formatter)

@@ -7,20 +7,22 @@ import re
 from datetime import date
 from pathlib import Path
 
+from hotline.domain.day_range import DayTextError, is_reversed, parse_day
+
 _AMI_START = re.compile(rb"^(Asterisk Call Manager/|(Event|Response|Action|ActionID)\s*:)", re.IGNORECASE)
 
 
 def day(text: str) -> date:
     """A `YYYY-MM-DD` argument; the error is Chinese first, with an example."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"不是日期 / not a date: {text!r} (e.g. 2026-10-01)") from None
+        return parse_day(text)
+    except DayTextError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def reversed_range(start: date | None, end: date | None) -> str | None:
     """The message for a `--from` after `--to` (None when the range is fine)."""
-    if start is not None and end is not None and start > end:
+    if is_reversed(start, end):
         return (f"--from {start} 晚于 --to {end}，请交换两个日期 / --from is after --to: "
                 f"swap them (--from {end} --to {start})")
     return None

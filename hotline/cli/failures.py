@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a URL is shown, not at every command's start
+    from sqlalchemy.exc import DBAPIError
 
 EXIT_USAGE = 2  # a value to fix: the command line, the config file or the environment
 EXIT_DATABASE = 4  # the database could not be reached or opened
@@ -17,6 +19,9 @@ DATABASE_FIX = ("请用 --db 或 [database] url / HOTLINE_DATABASE_URL 指定, �
 
 def shown_url(url: str) -> str:
     """The URL as it may appear in a message: any password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

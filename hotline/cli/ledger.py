@@ -16,13 +16,10 @@ from hotline.cli.monthly import register_monthly
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.domain.kpi import AnswerRate
-from hotline.providers.twilio.session import is_session, read_session
-from hotline.providers.twilio.webhook import WebhookFormatError
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
-from hotline.services.calls.ledger import Ledger
-from hotline.services.calls.twilio_calls import replay_session
-from hotline.services.reports.answer_rate import answer_rate_report
+from hotline.domain.kpi import REPORT_GROUPS, AnswerRate
+
+# The commands' own imports (the database, the AMI pipeline, the reports) are made when a command runs,
+# so that `hotline report answer-rate --help` and the other groups' commands do not pay for them.
 
 OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
@@ -50,18 +47,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = rsub.add_parser("answer-rate", parents=[COMMON], help="接通率 answer rate")
     a.add_argument("--from", dest="start", type=day, help="第一天 / first day (YYYY-MM-DD)")
     a.add_argument("--to", dest="end", type=day, help="最后一天(含) / last day, included (YYYY-MM-DD)")
-    a.add_argument("--by", choices=["specialty", "day", "hour", "agent"], default="specialty",
-                   help="分组 / group by (default specialty)")
+    a.add_argument("--by", choices=list(REPORT_GROUPS), default="specialty",
+                   help="分组 / group by (default specialty; week: ISO weeks; line: the hotline and the duty lines)")
     a.add_argument("--short-abandon", type=float, default=None,
                    help="N 秒内放弃的单独列出 / callers abandoning within N s are shown apart (default from config: 0)")
+    a.add_argument("--service-level", type=float, default=None, metavar="SECONDS",
+                   help="服务水平：N 秒内接通的比例 / service level: share answered within N s "
+                        "(default from config: 20)")
     a.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
     a.add_argument("--db", help="数据库地址 / database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
+    u = rsub.add_parser("rollup", parents=[COMMON], help="报表汇总 / the reports' hourly roll-up of the calls")
+    u.add_argument("--rebuild", action="store_true",
+                   help="从通话记录重建 / recount the whole roll-up from the calls (after the thresholds change, or "
+                        "calls written by other means)")
+    u.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    u.set_defaults(func=cmd_rollup)
     register_monthly(rsub, COMMON)
     register_report(rsub, COMMON)
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.providers.twilio.session import is_session, read_session
+    from hotline.providers.twilio.webhook import WebhookFormatError
+    from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
+    from hotline.services.calls.ledger import Ledger
+    from hotline.services.calls.twilio_calls import replay_session
+
     if not args.trace.is_file():
         print(f"错误 / error: 找不到记录文件 / trace file not found: {args.trace}", file=sys.stderr)
         return 2
@@ -75,6 +87,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
     calls: list[Call] = []
     if is_session(args.trace):  # a recorded Twilio webhook session (JSON lines)
         try:
@@ -150,25 +163,62 @@ def print_calls(calls: list[Call]) -> None:
     print(f"共 {len(calls)} 通 / {len(calls)} calls")
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
 def _num(v: Any) -> str:
     return "-" if v is None else f"{v:.1f}"
 
 
 def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.answer_rate import RateParamError, answer_rate_report, rate_params
+
     if problem := reversed_range(args.start, args.end):
         print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
+    try:
+        params = rate_params(settings, args.short_abandon, args.service_level)
+    except RateParamError as e:
+        print(f"错误 / error: --{e.name.replace('_', '-')} {e.value!r}: 应为不小于 0 的秒数 / "
+              f"expected a number of seconds, 0 or more", file=sys.stderr)
+        return 2
     db = open_database(args.db or settings.database_url)
-    short = settings.reports.short_abandon_seconds if args.short_abandon is None else args.short_abandon
-    rows, total = answer_rate_report(
-        db.factory, settings.tz, start=args.start, end=args.end, by=args.by,
-        target=settings.reports.answer_rate_target, short_abandon_seconds=short,
-    )
+    rows, total = answer_rate_report(db.factory, settings.tz, start=args.start, end=args.end, by=args.by,
+                                     params=params)
     if args.json:
         for row in [*rows, total]:
             print(json.dumps(row.as_dict(), ensure_ascii=False))
         return 0
-    print_answer_rates(rows, total, args.by, short)
+    print_answer_rates(rows, total, args.by, params.short_abandon_seconds)
+    return 0
+
+
+def cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
+    """Show the roll-up's state; with --rebuild, recount it from the calls first."""
+    import time
+
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.answer_rate import rate_params
+    from hotline.services.reports.rollup import rebuild, rollup_status
+
+    params = rate_params(settings)
+    db = open_database(args.db or settings.database_url)
+    if args.rebuild:
+        began = time.perf_counter()
+        written = rebuild(db.factory, params, SystemClock(settings.tz).now())
+        print(f"已重建 rebuilt: {written} 行 rows in {time.perf_counter() - began:.1f} s")
+    status = rollup_status(db.factory)
+    if status is None:
+        print("未建立 / not built: the reports read the calls (run `hotline report rollup --rebuild`)")
+        return 0
+    state, rows = status
+    serves = "是 yes" if state.serves(params) else "否 no: thresholds differ from the config, rebuild"
+    print(f"汇总 roll-up: {rows} 行 rows; 短时放弃 short abandon {state.short_abandon_seconds:g} s, "
+          f"服务水平 service level {state.service_level_seconds:g} s; "
+          f"建于 built {state.built_at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}; 可用 in use: {serves}")
     return 0
 
 
@@ -176,17 +226,22 @@ RATE_COLUMNS = [Column("组 group"), Column("转人工 offered", right=True), Co
                 Column("接通率 rate", right=True), Column("达标 met", right=True), Column("放弃 abandoned", right=True),
                 Column("超时 timeout", right=True), Column("忙 busy", right=True),
                 Column("IVR挂机 ivr", right=True), Column("平均等待 avg wait", right=True),
-                Column("P90等待 p90 wait", right=True), Column("平均通话 avg talk", right=True)]
+                Column("P90等待 p90 wait", right=True), Column("平均通话 avg talk", right=True),
+                Column("服务水平 SL", right=True), Column("平均应答 ASA", right=True),
+                Column("放弃率 aband.", right=True), Column("短时放弃 short", right=True)]
 
 
 def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short: float) -> None:
-    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}")
+    print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}; "
+          f"服务水平 SL = {total.service_level_seconds:g} 秒内接通 answered within {total.service_level_seconds:g} s "
+          f"/ offered; 平均应答 ASA = 接通前平均等待 mean wait of answered calls")
     cells = []
     for r in [*rows, total]:
         rate = "-" if r.answer_rate is None else f"{r.answer_rate:.1%}"
         met = "-" if r.met is None else ("是 yes" if r.met else "否 no")
         cells.append([r.group, str(r.offered), str(r.answered), rate, met, str(r.abandoned), str(r.timeout),
-                      str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk)])
+                      str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk),
+                      _pct(r.service_level), _num(r.asa), _pct(r.abandon_rate), str(r.short_abandoned)])
     print_table(RATE_COLUMNS, cells)
     if short > 0:
         print(f"短时放弃(≤{short:g}s) short abandons, not offered: {total.short_abandoned}")

@@ -22,7 +22,7 @@ from hotline.config import ConfigError, Settings
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.domain.rules import RuleBook, parse_duration
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
 from hotline.services.calls.ledger import Ledger
 from hotline.services.monitor import alert_reports
 from hotline.services.monitor.alert_reports import alert_view
@@ -277,6 +277,7 @@ async def replay_monitored(args: argparse.Namespace, settings: Settings) -> Repl
 async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -> Replayed:
     db = open_database(url)
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
     ingest = AmiIngest(settings, ledger)
     sender, order = _sender(settings, args.send)
     clock: ManualClock | None = None

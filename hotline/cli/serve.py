@@ -20,7 +20,7 @@ from hotline.domain.calls import Call
 from hotline.domain.numbers import mask
 from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.runtime.api_socket import bind_api_socket, bound_port
-from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
+from hotline.runtime.assembly import AmiIngest, ensure_roster, keep_rollup, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.runtime.page_calls import ami_originate
 from hotline.runtime.stop import StopSignal
@@ -90,6 +90,7 @@ def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     _need_ami_secret(settings)
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger)
     reopened = ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
     client = AmiClient.from_settings(settings.ami, raw_only=tracker_config(settings).raw_only())
     listener = _listener(settings, ledger, client, _printer(settings))
@@ -251,6 +252,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if ensure_roster(settings, db.factory):
         print("值班表为空，已载入值班表文件 / the roster was empty: loaded the roster file", file=sys.stderr)
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger)
     ledger.load_open("asterisk")  # Twilio's open calls belong to the Twilio ledger
     live: dict[str, Any] = {"ledger": ledger}
     if args.no_listen:

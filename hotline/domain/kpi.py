@@ -4,12 +4,17 @@
 answered, abandoned, timeout, busy). IVR hang-ups are reported apart and are not offered. With a
 short-abandon threshold N > 0, callers who abandoned within N seconds of reaching staff are shown
 apart and left out of offered; N = 0 (the default) is the desk's plain formula.
+
+Service level (服务水平) = calls answered within S seconds of reaching staff / offered (a call answered with
+no wait recorded counts as answered at once); average speed of answer (平均应答速度, ASA) = the mean wait
+of the answered calls; abandon rate (放弃率) = abandoned / offered, short abandons apart
+(short abandons / (offered + short abandons)).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +24,10 @@ from hotline.domain.calls import OFFERED, Outcome
 P90 = 0.9
 NO_SPECIALTY = "(none)"
 UNANSWERED = "(unanswered)"
+OTHER_LINE = "(other)"
+# The groupings a supervisor may ask for (the CLI's --by, the API's `by`).
+REPORT_GROUPS = ("specialty", "day", "week", "hour", "agent", "line")
+SERVICE_LEVEL_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,7 @@ class CallFigures:
     started_at: datetime
     wait_seconds: float | None
     talk_seconds: float | None
+    called: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,8 @@ class WaitSums:
     p90_wait: float | None = None
     talk_count: int = 0
     talk_sum: float = 0.0
+    answer_wait_count: int = 0
+    answer_wait_sum: float = 0.0
 
 
 @dataclass
@@ -55,9 +67,12 @@ class AnswerRate:
     ivr_abandoned: int = 0
     failed: int = 0
     short_abandoned: int = 0
+    answered_within: int = 0
     target: float = 0.75
+    service_level_seconds: float = SERVICE_LEVEL_SECONDS
     waits: list[float] = field(default_factory=list)
     talks: list[float] = field(default_factory=list)
+    answer_waits: list[float] = field(default_factory=list)
     sums: WaitSums | None = None  # when set, the averages and P90 come from here instead of the lists
 
     @property
@@ -68,6 +83,28 @@ class AnswerRate:
     def met(self) -> bool | None:
         rate = self.answer_rate
         return None if rate is None else rate >= self.target
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within `service_level_seconds` / offered."""
+        return None if self.offered == 0 else self.answered_within / self.offered
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return None if self.offered == 0 else self.abandoned / self.offered
+
+    @property
+    def short_abandon_rate(self) -> float | None:
+        """Short abandons among the calls that reached staff (offered + short abandons)."""
+        reached = self.offered + self.short_abandoned
+        return None if reached == 0 else self.short_abandoned / reached
+
+    @property
+    def asa(self) -> float | None:
+        """Average speed of answer: the mean wait of the answered calls."""
+        if self.sums is not None:
+            return None if not self.sums.answer_wait_count else self.sums.answer_wait_sum / self.sums.answer_wait_count
+        return mean(self.answer_waits)
 
     @property
     def avg_wait(self) -> float | None:
@@ -105,7 +142,17 @@ class AnswerRate:
             "avg_wait_seconds": _r(self.avg_wait),
             "p90_wait_seconds": _r(self.p90_wait),
             "avg_talk_seconds": _r(self.avg_talk),
+            "service_level_seconds": self.service_level_seconds,
+            "answered_within": self.answered_within,
+            "service_level": _r4(self.service_level),
+            "asa_seconds": _r(self.asa),
+            "abandon_rate": _r4(self.abandon_rate),
+            "short_abandon_rate": _r4(self.short_abandon_rate),
         }
+
+
+def _r4(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
 
 
 def _r(v: float | None) -> float | None:
@@ -125,27 +172,53 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def iso_week(at: datetime) -> str:
+    """The ISO week of a local time, `2026-W48` (weeks start on Monday; the first has the year's Thursday)."""
+    year, week, _ = at.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def line_name(called: str | None, lines: Mapping[str, str]) -> str:
+    """The named line (the hotline, a duty line) a call came in on: its called number's name."""
+    return lines.get(called or "", OTHER_LINE)
+
+
 GROUPINGS: dict[str, Callable[[CallFigures], str]] = {
     "specialty": lambda c: c.specialty or NO_SPECIALTY,
     "day": lambda c: c.started_at.strftime("%Y-%m-%d"),
+    "week": lambda c: iso_week(c.started_at),
     "hour": lambda c: c.started_at.strftime("%H:00"),
     "agent": lambda c: c.answered_by or UNANSWERED,
+    "line": lambda c: line_name(c.called, {}),
 }
 
 
+@dataclass(frozen=True, slots=True)
+class RateParams:
+    """How the answer rate is counted: the target, the short-abandon threshold, the service level's
+    seconds and the named lines (called number -> name)."""
+
+    target: float = 0.75
+    short_abandon_seconds: float = 0.0
+    service_level_seconds: float = SERVICE_LEVEL_SECONDS
+    lines: Mapping[str, str] = field(default_factory=dict)
+
+
 def answer_rates(calls: Iterable[CallFigures], by: str = "specialty", target: float = 0.75,
-                 short_abandon_seconds: float = 0.0) -> tuple[list[AnswerRate], AnswerRate]:
+                 short_abandon_seconds: float = 0.0, service_level_seconds: float = SERVICE_LEVEL_SECONDS,
+                 lines: Mapping[str, str] | None = None) -> tuple[list[AnswerRate], AnswerRate]:
     """Answer-rate rows per group (sorted by group) and the total row."""
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
-    key = GROUPINGS[by]
+    named = dict(lines or {})
+    key = GROUPINGS[by] if by != "line" else (lambda c: line_name(c.called, named))
     groups: dict[str, AnswerRate] = {}
-    total = AnswerRate("total", target=target)
+    total = AnswerRate("total", target=target, service_level_seconds=service_level_seconds)
     for call in calls:
         name = key(call)
         row = groups.get(name)
         if row is None:
-            row = groups[name] = AnswerRate(name, target=target)
+            row = groups[name] = AnswerRate(name, target=target, service_level_seconds=service_level_seconds)
         for r in (row, total):
             _count(r, call, short_abandon_seconds)
     return [groups[k] for k in sorted(groups)], total
@@ -167,6 +240,10 @@ def _count(row: AnswerRate, call: CallFigures, short: float) -> None:
     row.offered += 1
     if outcome == Outcome.ANSWERED:
         row.answered += 1
+        if (call.wait_seconds or 0.0) <= row.service_level_seconds:
+            row.answered_within += 1
+        if call.wait_seconds is not None:
+            row.answer_waits.append(call.wait_seconds)
         if call.talk_seconds is not None:
             row.talks.append(call.talk_seconds)
     elif outcome == Outcome.ABANDONED:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from hotline.providers.asterisk.pipeline import SNAPSHOT_EVENTS, AmiPipeline, Sn
 from hotline.providers.asterisk.protocol import Packet, PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
 from hotline.services.calls.ledger import Ledger
+from hotline.services.reports.rollup import RollupKeeper, keeper_for
 from hotline.store.base import make_engine, migrate, session_factory
 
 
@@ -100,3 +102,15 @@ class AmiIngest:
     def finish(self) -> list[Call]:
         self.collector.finish()
         return self.flush(force=True)
+
+
+def keep_rollup(settings: Settings, factory: sessionmaker[Session], ledger: Ledger, clock: Clock | None = None,
+                build: bool = True) -> RollupKeeper:
+    """The reports' roll-up kept from `ledger`'s flushes; with `build`, built (when it was never built,
+    or for other thresholds) in a background thread, the reports reading the calls meanwhile."""
+    keeper = keeper_for(factory, settings)
+    ledger.on_written(keeper.on_written)
+    if build:
+        now = (clock or SystemClock(settings.tz)).now()
+        threading.Thread(target=keeper.ensure_quietly, args=(now,), name="rollup-build", daemon=True).start()
+    return keeper

@@ -21,7 +21,7 @@ from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
 from hotline.providers.asterisk.sim.server import FakeAmiServer
 from hotline.providers.asterisk.sim.traffic import TrafficGenerator
 from hotline.runtime.api_socket import bound_port
-from hotline.runtime.assembly import AmiIngest, ensure_roster, open_database, tracker_config
+from hotline.runtime.assembly import AmiIngest, ensure_roster, keep_rollup, open_database, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.runtime.stop import StopSignal
 from hotline.services.calls.ledger import Ledger
@@ -110,6 +110,7 @@ def run_demo(settings: Settings, *, calls: int | None, speed: float, calls_per_h
     db = open_database(db_url)
     ensure_roster(settings, db.factory, clock)
     ledger = Ledger(db.factory)
+    keep_rollup(settings, db.factory, ledger, clock)
     done: list[int] = [0]
     ended_open: list[int] = [0]
     finished = asyncio.Event()

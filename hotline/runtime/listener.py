@@ -21,6 +21,7 @@ from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.asterisk.protocol import Packet, RawEvent
 from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
+from hotline.runtime.timings import LagHistogram
 from hotline.services.monitor.page_replies import VoiceAck
 from hotline.store.base import unit_of_work
 from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events_chunk, record_outage
@@ -74,6 +75,10 @@ class AmiListener:
         self.queue_members = QueueMembers()
         self.on_page_ack = on_page_ack  # set by the monitor's wiring (acknowledges in page_replies)
         self.status: dict[str, Any] = {"connected": False, "connects": 0, "events": 0}
+        # /metrics: the PBX's event time (Timestamp) to receipt, and receipt to the call stored
+        self.event_lag = LagHistogram()
+        self.store_lag = LagHistogram()
+        self._unstored_since: datetime | None = None  # receipt of the oldest event not yet stored
         client.on_connect = self._on_connect
 
     async def _on_connect(self, client: AmiClient) -> None:
@@ -172,6 +177,7 @@ class AmiListener:
                     self._expire(packet)
                     continue
                 self.status["events"] += 1
+                self._received(packet)
                 if packet.get("Event") in WATCHED_EVENTS:
                     self._watch(packet)
                 calls = self.ingest.feed(packet)
@@ -188,6 +194,20 @@ class AmiListener:
                 log.error("停止时数据库不可用，%d 条未写入 / stopping with the database away: %d call(s) and raw "
                           "run(s) not written", self.ingest.ledger.pending, self.ingest.ledger.pending)
             self.status["connected"] = False
+
+    def _received(self, packet: Packet) -> None:
+        now = self.clock.now()
+        ts = packet.timestamp if not isinstance(packet, RawEvent) else _number(packet.header(b"Timestamp"))
+        if ts is not None:
+            self.event_lag.observe(now.timestamp() - ts)
+        if self._unstored_since is None:
+            self._unstored_since = now
+
+    def _stored(self) -> None:
+        """After a flush: with nothing left to write, the oldest event's wait until it was stored."""
+        if self._unstored_since is not None and not self.ingest.ledger.pending:
+            self.store_lag.observe((self.clock.now() - self._unstored_since).total_seconds())
+            self._unstored_since = None
 
     async def _reconcile_loop(self) -> None:
         assert self.reconcile_seconds
@@ -267,6 +287,7 @@ class AmiListener:
             self.status["connected"] = self.client.connected
             try:
                 self._done(self.ingest.flush())  # keeps the batch and retries while the database is away
+                self._stored()
                 self._heartbeat()
                 self._start_purge()
             except Exception:  # anything else must not stop the writes for good
@@ -309,3 +330,10 @@ class AmiListener:
                 self.on_calls(calls)
             except Exception:
                 log.exception("call handler failed")
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None

@@ -26,6 +26,7 @@ from hotline.domain.numbers import mask
 from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.queue_members import QueueMembers
+from hotline.runtime.timings import SchedulerLateness
 from hotline.services.calls.ledger import Ledger
 from hotline.services.monitor.database_alarm import DatabaseAlarm
 from hotline.services.monitor.engine import MonitorService
@@ -184,6 +185,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     silence = SilenceWatch(monitor, store_status(factory, config.watch_twilio,
                                                  ami.queue_members.empty_queues if ami is not None else None))
     scheduler = AsyncIOScheduler(timezone=settings.tz)
+    live["scheduler_lateness"] = SchedulerLateness().watch(scheduler)  # /metrics
     if settings.reports.monthly_recipients:
         live["monthly_mail"] = start_monthly_mail(scheduler, settings, factory, clock, dispatcher.channels)
     ledger.on_completed(monitor.on_call)

@@ -236,3 +236,32 @@ def test_page_without_the_alerts_part_shows_those_panels_unavailable(
         assert "网络 / Network" in page.locator("#rates tbody").inner_text()
         browser.close()
     db.engine.dispose()
+
+
+def test_reports_page_shows_service_level_and_abandons_by_line(served: str) -> None:
+    """The reports page's line table (the hotline and the direct-dial duty line apart) shows what the API
+    counts: service level, speed of answer, abandon rate, short abandons."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        sign_in(page, served, "supervisor-张伟", PASSWORD)
+        page.goto(served + "/reports")
+        page.fill("#from", DAY)
+        page.fill("#to", DAY)
+        page.dispatch_event("#to", "change")
+        expect(page.locator("#lines tbody tr").last).to_contain_text("合计 total")
+        api = page.request.get(f"{served}/api/reports/answer-rate?by=line&from={DAY}&to={DAY}").json()
+        total = api["total"]
+        assert total["offered"] == 2 and total["answered"] == 1 and total["abandoned"] == 1
+        cells = page.locator("#lines tbody tr").last.locator("td").all_inner_texts()
+        assert cells[:4] == ["合计 total", "2", "1", "50.0%"]
+        assert cells[4] == f"{100 * total['service_level']:.1f}%" and cells[6] == "50.0%"
+        groups = [r["group"] for r in api["rows"]]
+        assert groups and page.locator("#lines tbody").inner_text().count("\n") >= len(groups)
+        for group in groups:
+            assert group in page.locator("#lines tbody").inner_text()
+        assert page.locator("#sl-seconds").inner_text() == "20"
+        browser.close()

@@ -85,6 +85,9 @@ def test_the_grafana_dashboard_only_asks_for_metrics_we_export() -> None:
     exported = {"hotline_calls_today", "hotline_callers_waiting", "hotline_longest_wait_seconds",
                 "hotline_open_alerts", "hotline_oldest_open_alert_seconds", "hotline_breaches_today",
                 "hotline_pages_total", "hotline_outbox_depth", "hotline_ami_connected", "hotline_ami_events_total",
-                "hotline_ami_connects_total"}
+                "hotline_ami_connects_total", "hotline_ami_event_lag_seconds_bucket",
+                "hotline_ami_event_lag_seconds_sum", "hotline_ami_event_lag_seconds_count",
+                "hotline_ami_store_lag_seconds_bucket",
+                "hotline_scheduler_lateness_seconds_bucket", "hotline_scheduler_missed_total"}
     asked = {name for p in doc["panels"] for t in p["targets"] for name in re.findall(r"hotline_\w+", t["expr"])}
     assert asked and asked <= exported

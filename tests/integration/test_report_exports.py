@@ -35,6 +35,7 @@ RATE_HEADERS = [
     "转人工 Offered", "接通 Answered", "接通率 Answer rate", "目标 Target", "达标 Met",
     "放弃 Abandoned", "超时 Timeout", "忙 Busy", "短时放弃 Short abandoned", "IVR挂机 IVR hang-ups",
     "失败 Failed", "平均等待(秒) Avg wait (s)", "P90等待(秒) P90 wait (s)", "平均通话(秒) Avg talk (s)",
+    "服务水平 Service level", "平均应答速度(秒) ASA (s)", "放弃率 Abandon rate", "短时放弃率 Short abandon rate",
 ]
 
 
@@ -189,7 +190,7 @@ async def test_grouping_by_hour_and_day_and_a_range_without_calls(client: httpx.
     assert headers[0] == "日期 Day" and [r[0] for r in rows] == [DAY, "合计 total"]
     _, rows = parse_csv((await client.get("/api/reports/answer-rate.csv",
                                           params={"from": "2026-11-24", "to": "2026-11-30"})).content)
-    assert rows == [["合计 total", "", "0", "0", "", "0.75", "", "0", "0", "0", "0", "0", "0", "", "", ""]]
+    assert rows == [["合计 total", "", "0", "0", "", "0.75", "", "0", "0", "0", "0", "0", "0", *[""] * 7]]
 
 
 async def test_short_abandon_takes_quick_hang_ups_out_of_offered(
@@ -232,10 +233,11 @@ async def test_calls_csv_is_the_ledger_of_the_range(client: httpx.AsyncClient, s
 @pytest.mark.parametrize(("path", "query", "param"), [
     ("/api/reports/answer-rate.csv", {"from": "2026-11-31"}, "from"),
     ("/api/reports/answer-rate.csv", {"to": "yesterday"}, "to"),
-    ("/api/reports/answer-rate.csv", {"by": "week"}, "by"),
+    ("/api/reports/answer-rate.csv", {"by": "fortnight"}, "by"),
     ("/api/reports/answer-rate.csv", {"short_abandon": "abc"}, "short_abandon"),
     ("/api/reports/answer-rate.xlsx", {"short_abandon": "-5"}, "short_abandon"),
     ("/api/reports/answer-rate.xlsx", {"short_abandon": "inf"}, "short_abandon"),
+    ("/api/reports/answer-rate.csv", {"service_level": "-1"}, "service_level"),
     ("/api/reports/answer-rate.xlsx", {"by": "hours"}, "by"),
     ("/api/reports/answer-rate.xlsx", {"from": "2026-11-24", "to": "2026-11-23"}, "to"),
     ("/api/calls.csv", {"from": "23/11/2026"}, "from"),

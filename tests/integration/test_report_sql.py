@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from hotline.domain.kpi import RateParams
 from hotline.runtime.assembly import open_database
 from hotline.services.reports.answer_rate import answer_rate_report, reference_answer_rate_report
 from hotline.store.base import unit_of_work
@@ -20,6 +21,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 PEOPLE = ["张伟", "李娜", "王芳", "8001", ""]
 SPECIALTIES = ["network", "servers", "applications", None, ""]
 OUTCOMES = ["answered"] * 6 + ["abandoned", "abandoned", "timeout", "busy", "ivr_abandoned", "failed", None]
+LINES = {"4008001234": "热线 Hotline", "4008005678": "值班线 Duty line"}
+CALLED = ["4008001234", "4008001234", "4008005678", "01087654321", None]
 CALLERS = ["13800138004", "010-12345678", "+8613912345678", "02161234567"]
 
 
@@ -37,7 +40,7 @@ def make_calls(n: int, seed: int = 19) -> list[CallRow]:
         talk = round(rnd.uniform(5, 900), 3) if answered and rnd.random() > 0.05 else None
         rows.append(CallRow(
             call_id=f"c{i:05d}", provider="asterisk", direction="inbound" if rnd.random() > 0.1 else "outbound",
-            caller=rnd.choice(CALLERS), called="4008001234", queue=None, specialty=rnd.choice(SPECIALTIES),
+            caller=rnd.choice(CALLERS), called=rnd.choice(CALLED), queue=None, specialty=rnd.choice(SPECIALTIES),
             outcome=outcome, answered_by=rnd.choice(PEOPLE) if answered else None, started_at=at,
             ended_at=at + timedelta(seconds=60), wait_seconds=wait, talk_seconds=talk, estimated=False))
     # ties and a one-call group: the percentile must pick the same value
@@ -48,7 +51,7 @@ def make_calls(n: int, seed: int = 19) -> list[CallRow]:
     return rows
 
 
-@pytest.mark.parametrize("by", ["specialty", "day", "hour", "agent"])
+@pytest.mark.parametrize("by", ["specialty", "day", "week", "hour", "agent", "line"])
 def test_sql_answer_rates_equal_the_reference_formulas(db_url: str, by: str) -> None:
     db = open_database(db_url)
     with unit_of_work(db.factory) as s:
@@ -56,15 +59,15 @@ def test_sql_answer_rates_equal_the_reference_formulas(db_url: str, by: str) -> 
     ranges: list[tuple[date | None, date | None]] = [(None, None), (date(2026, 11, 30), date(2026, 12, 1)),
                                                      (date(2026, 12, 5), date(2026, 12, 6))]
     for start, end in ranges:
-        for short in (0.0, 5.0):
-            sql_rows, sql_total = answer_rate_report(db.factory, TZ, start=start, end=end, by=by,
-                                                     short_abandon_seconds=short)
+        for short, within in ((0.0, 20.0), (5.0, 10.0)):
+            params = RateParams(short_abandon_seconds=short, service_level_seconds=within, lines=LINES)
+            sql_rows, sql_total = answer_rate_report(db.factory, TZ, start=start, end=end, by=by, params=params)
             ref_rows, ref_total = reference_answer_rate_report(db.factory, TZ, start=start, end=end, by=by,
-                                                               short_abandon_seconds=short)
+                                                               params=params)
             assert [r.as_dict() for r in sql_rows] == [r.as_dict() for r in ref_rows], (start, end, short)
             assert sql_total.as_dict() == ref_total.as_dict(), (start, end, short)
             if start is None:
-                assert len(sql_rows) >= 3 and sql_total.offered > 900
+                assert len(sql_rows) >= (2 if by == "week" else 3) and sql_total.offered > 900
                 assert sql_total.p90_wait is not None
     db.engine.dispose()
 

@@ -146,6 +146,15 @@ function loadRates() {
   }, ["rates"]);
 }
 
+function loadLines() {  /* the hotline and the direct-dial duty line, each its own group */
+  return panel("lines", "/api/reports/answer-rate" + rangeQuery({by: "line"}), rate => {
+    $("sl-seconds").textContent = rate.service_level_seconds;
+    fill("lines", [...rate.rows, rate.total].map(r => [
+      r.group === "total" ? "合计 total" : r.group, r.offered, r.answered, pct(r.answer_rate), pct(r.service_level),
+      dur(r.asa_seconds), pct(r.abandon_rate), r.abandoned, r.short_abandoned]));
+  }, ["lines"]);
+}
+
 function loadBreaches() {
   return panel("breaches", ROOT + "/api/reports/breaches" + rangeQuery(), data => {
     $("breach-count").textContent = data.count;
@@ -336,7 +345,7 @@ const PAGE_SETUP = {
   duty: () => startPage({slow: [loadDuty, loadGaps]}),
   reports: () => {
     document.getElementById("month").addEventListener("change", monthLinks);
-    startPage({fast: [loadRates, loadBreaches], fastEvery: 30000});
+    startPage({fast: [loadRates, loadLines, loadBreaches], fastEvery: 30000});
   },
 };
 showAccount();

@@ -20,7 +20,13 @@ from hotline.store.base import unit_of_work
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
 # Verified when the user name is unknown, so that a wrong name costs as long as a wrong password.
-_DUMMY = _HASHER.hash("not-a-password-of-anyone")
+_DUMMY: list[str] = []  # a hash to check unknown names against (same time as a real check), made on first use
+
+
+def _dummy() -> str:
+    if not _DUMMY:
+        _DUMMY.append(_HASHER.hash("not-a-password-of-anyone"))
+    return _DUMMY[0]
 
 
 class AccountError(ValueError):
@@ -146,7 +152,7 @@ class AccountService:
             raise LoginRefused(throttled=True)
         with unit_of_work(self.factory) as s:
             row = account_by_name(s, name)
-            ok = _verify(row.password_hash if row is not None and row.password_hash else _DUMMY, password)
+            ok = _verify(row.password_hash if row is not None and row.password_hash else _dummy(), password)
             if row is None or not ok or row.disabled or not row.password_hash:
                 record(s, now, actor=name, action="login_failed", target="login", outcome="refused",
                        address=address, detail="disabled" if row is not None and row.disabled else None)

@@ -46,6 +46,9 @@ class Ledger:
         # Told once per flush with every call answered (still open) or completed in it, after the per-call
         # listeners: for listeners that write one transaction per batch (tickets).
         self.batch_listeners: list[BatchListener] = []
+        # Told once per flush, after its commit, with every call written in it (started, changed, ended,
+        # fixed up by a late event): for derived data kept from the calls (the reports' roll-up).
+        self.written_listeners: list[BatchListener] = []
         # (listener, call or batch) whose listener failed because the database was away: told again later
         self.retell: list[tuple[Callable[[Any], None], Call | list[Call]]] = []
         self.stats = {"events": 0, "calls": 0, "flushes": 0}
@@ -58,6 +61,9 @@ class Ledger:
 
     def on_calls(self, listener: BatchListener) -> None:
         self.batch_listeners.append(listener)
+
+    def on_written(self, listener: BatchListener) -> None:
+        self.written_listeners.append(listener)
 
     def load_open(self, provider: str | None = None) -> int:
         """After a restart: take the calls still open in the database (of `provider`) back into memory."""
@@ -124,10 +130,12 @@ class Ledger:
         The batch stays in memory until its commit succeeds: while the database is away, writes are
         retried with backoff (`force` tries at once, e.g. at shutdown) and nothing is told; a row the
         database refuses is set aside alone (see BatchWriter). Returns the calls told as completed."""
+        written: list[Call] = []
         if self.factory is not None and (self.dirty or self.raw_rows):
             if not self.writer.write(self.dirty, self.raw_rows, force=force):
                 return []
             self.stats["flushes"] += 1
+            written = list(self.dirty.values())
         self.dirty = {}
         self.raw_rows = []
         completed = self.completed
@@ -150,6 +158,9 @@ class Ledger:
         if answered or completed:
             for batch_listener in self.batch_listeners:
                 self._tell_one(batch_listener, answered + completed)
+        if written:
+            for written_listener in self.written_listeners:
+                self._tell_one(written_listener, written)
         return completed
 
     @property

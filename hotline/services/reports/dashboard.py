@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.durations import zh_duration
+from hotline.services.reports import rollup
+from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.indicators import specialty_name
 from hotline.services.reports.live_figures import callers_waiting, snapshot
+from hotline.services.reports.rollup import offered_answered
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows, offered_answered
+from hotline.store.call_stats import Span
 
 log = logging.getLogger(__name__)
 TIERS = ("first_line", "second_line", "manager", "vendor")
@@ -64,8 +67,7 @@ class Dashboard:
         assert span.start is not None and span.end is not None
         r = settings.reports
         with unit_of_work(self.factory) as s:
-            rows, total = answer_rate_rows(s, span, "specialty", str(tz), target=r.answer_rate_target,
-                                           short_abandon_seconds=r.short_abandon_seconds)
+            rows, total = rollup.rates(s, span, "specialty", str(tz), rate_params(settings), with_p90=False)
             hours = offered_answered(s, span, "hour", str(tz))
             today_days = offered_answered(s, span, "day", str(tz))
         snap = snapshot(self.factory, span.start, span.end)
@@ -139,12 +141,10 @@ class Dashboard:
 def recent_calls(factory: sessionmaker[Session], tz: Any, start: datetime, end: datetime,
                  limit: int = 50) -> list[dict[str, Any]]:
     """The latest calls started in [start, end), newest first, at most `limit`."""
-    from sqlalchemy import select
+    from hotline.store.call_stats import calls_started
+    from hotline.store.calls import row_as_dict
 
-    from hotline.store.calls import CallRow, row_as_dict
-
-    stmt = (select(CallRow).where(CallRow.started_at >= start, CallRow.started_at < end)
-            .order_by(CallRow.started_at.desc()).limit(limit))
+    stmt = calls_started(start, end, newest_first=True, limit=limit)
     with unit_of_work(factory) as s:
         return [row_as_dict(r, tz) for r in s.scalars(stmt)]
 

@@ -23,9 +23,11 @@ from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, minutes, not_measured, share
+from hotline.services.reports.answer_rate import rate_params
+from hotline.services.reports.rollup import rates
 from hotline.store.alerts import AlertRow, IncidentRow, PageAttemptRow
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows
+from hotline.store.call_stats import Span
 from hotline.store.calls import OutageRow
 
 
@@ -73,10 +75,9 @@ class CallIndicators:
         if "specialty_rates" in ctx.cache:
             cached: tuple[list[AnswerRate], AnswerRate] = ctx.cache["specialty_rates"]
             return cached
-        r = ctx.settings.reports
         with unit_of_work(ctx.factory) as s:
-            return answer_rate_rows(s, Span(ctx.start, ctx.end), "specialty", str(ctx.settings.tz),
-                                    target=r.answer_rate_target, short_abandon_seconds=r.short_abandon_seconds)
+            return rates(s, Span(ctx.start, ctx.end), "specialty", str(ctx.settings.tz), rate_params(ctx.settings),
+                         with_p90=False)
 
     def indicators(self, ctx: MonthContext) -> list[Indicator]:
         rows, total = self.rates(ctx)

@@ -15,10 +15,12 @@ from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, missed_targets
+from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.indicators import MonthContext, OutageIndicators, providers, specialty_name
+from hotline.services.reports.rollup import offered_answered, rates
 from hotline.store.alerts import AlertRow, IncidentRow
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows, offered_answered
+from hotline.store.call_stats import Span
 
 TITLE = "热线服务质量月报 / Hotline monthly quality report"
 
@@ -73,11 +75,9 @@ def build_monthly(factory: sessionmaker[Session], settings: Settings, first_day:
     ctx = month_context(factory, settings, first_day, now)
     previous = month_context(factory, settings, add_months(first_day, -1), now)
     tz = str(settings.tz)
-    r = settings.reports
     span = Span(ctx.start, ctx.end)
     with unit_of_work(factory) as s:
-        tables = {by: answer_rate_rows(s, span, by, tz, target=r.answer_rate_target,
-                                       short_abandon_seconds=r.short_abandon_seconds)
+        tables = {by: rates(s, span, by, tz, rate_params(settings))
                   for by in ("specialty", "agent", "hour", "day")}
     ctx.cache["specialty_rates"] = tables["specialty"]
     last = {i.key: i for i in indicator_table(previous)}

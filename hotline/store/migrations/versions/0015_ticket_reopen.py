@@ -11,7 +11,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0015_ticket_reopen"
-down_revision = "0013_call_legs"
+down_revision = "0014_call_rollup"
 branch_labels = None
 depends_on = None
 
