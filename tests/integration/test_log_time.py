@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import selectors
 import subprocess
 import sys
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,11 +31,22 @@ def test_the_command_logs_in_desk_time_on_a_utc_server(tmp_path: Path) -> None:
                HOTLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}")
     proc = subprocess.Popen([sys.executable, "-m", "hotline", "listen"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _, err = proc.communicate(timeout=4)
-    except subprocess.TimeoutExpired:
+    lines: list[str] = []
+    try:  # read until the first warning (start-up may take seconds on a loaded machine), at most 60 s
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            while time.monotonic() < deadline and not any("cannot connect" in x for x in lines):
+                if sel.select(timeout=1):
+                    line = proc.stderr.readline()
+                    if not line:
+                        break
+                    lines.append(line.rstrip("\n"))
+    finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        _, rest = proc.communicate(timeout=10)
+    err = "\n".join([*lines, rest])
     stamped = [line for line in err.splitlines() if "cannot connect" in line]
     assert stamped, err
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+08:00 WARNING ", stamped[0]), stamped[0]
