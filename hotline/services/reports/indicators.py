@@ -243,8 +243,24 @@ def register(provider: IndicatorProvider) -> None:
     _REGISTERED[provider.source] = provider
 
 
+# Capabilities whose module registers its provider on import (a module not yet written is skipped).
+CAPABILITY_PROVIDERS = ("hotline.services.surveys.report",)
+
+
+def _import_capabilities() -> None:
+    import importlib
+
+    for name in CAPABILITY_PROVIDERS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
 def providers(settings: Settings) -> list[IndicatorProvider]:
     """Built-in providers, placeholders for missing sources, with registered ones in their place."""
+    _import_capabilities()
     built: list[IndicatorProvider] = [CallIndicators(), AlertIndicators(), *_placeholders(settings),
                                       OutageIndicators(), RosterIndicators(), PageIndicators()]
     out = [_REGISTERED.get(p.source, p) for p in built]
