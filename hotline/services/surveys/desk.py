@@ -127,16 +127,17 @@ class SurveyDesk:
         self._finish(survey_id)
         return self.get(survey_id)
 
-    def keypress(self, survey_id: int, token: str, question: str, digit: str, via: Way = Way.ASTERISK
-                 ) -> dict[str, Any]:
-        """One keypad answer of a survey call (an AMI channel variable or a Twilio <Gather>)."""
+    def keypress(self, survey_id: int, token: str | None, question: str, digit: str, via: Way = Way.ASTERISK,
+                 attempt: tuple[int, int] | None = None) -> dict[str, Any]:
+        """One keypad answer of a survey call (an AMI channel variable or a Twilio <Gather>): checked by the
+        survey's token, or by the (round, try) our call's Uniqueid names."""
         policy = self.ctx.config.policy
         q = {x.key: x for x in QUESTIONS}.get(question)
         if q is None:
             raise SurveyError(f"没有此问题 / unknown question {question!r}")
         parsed = by_key({q.key: digit}, policy.full_score)
         with unit_of_work(self.ctx.factory) as s:
-            row = self._live(s, survey_id, token)
+            row = self._live(s, survey_id, token, attempt)
             done = self._store(s, row, parsed, via, final=False)
         if done:
             self._finish(survey_id)
@@ -184,13 +185,18 @@ class SurveyDesk:
             survey_id = row.survey_id
         return self.get(survey_id)
 
-    def _live(self, s: Session, survey_id: int, token: str) -> SurveyRow:
+    def _live(self, s: Session, survey_id: int, token: str | None,
+              attempt: tuple[int, int] | None = None) -> SurveyRow:
         claim_writer(s, SurveyRow.__tablename__)
         row = s.scalar(select(SurveyRow).where(SurveyRow.survey_id == survey_id).with_for_update())
-        if row is None or not hmac.compare_digest(row.token, token or ""):
+        if row is None or (token is None and attempt is None) or \
+                (token is not None and not hmac.compare_digest(row.token, token)):
             raise SurveyNotFound(f"回访 {survey_id} 不存在或令牌不符 / survey {survey_id}: unknown or wrong token")
         if row.status != str(SurveyStatus.CALLING):
             raise SurveyError(f"回访 {survey_id} 未在进行中（{row.status}）/ survey {survey_id} is not being asked")
+        if attempt is not None and attempt != (row.round, row.tries):
+            raise SurveyError(f"回访 {survey_id} 的第 {attempt[1]} 次呼叫已结束 / survey {survey_id}: try "
+                              f"{attempt} is over (now {row.round}, {row.tries})")
         return row
 
     def _try(self, s: Session, row: SurveyRow) -> SurveyTryRow | None:
