@@ -82,7 +82,7 @@ def test_sounds_without_tts_copies_recordings_and_lists_the_rest(
                  "--config", str(config)])
     assert code == 1  # prompts without recording and no TTS: Asterisk would end those calls
     captured = capsys.readouterr()
-    assert "recorded 1, synthesized 0, missing 11" in captured.out
+    assert "recorded 1, synthesized 0, missing 17" in captured.out
     assert "待录音 / to record" in captured.out and "survey-intro.wav" not in captured.out.split("to record")[1]
     assert sorted(p.name for p in out.iterdir()) == ["survey-intro.wav"]
 
