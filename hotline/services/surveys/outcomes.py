@@ -61,7 +61,7 @@ def apply_outcome(ctx: SurveyContext, survey_id: int, now: datetime) -> None:
         text = (f"回访中来电人 {t.caller[:3]}****{t.caller[-4:]} 表示问题未解决，工单 {ticket_id} 已重开，请跟进。"
                 f"\n\nThe caller told the survey that ticket {ticket_id} is not solved: it is reopened, "
                 f"please follow up.")
-        pages += ticket_pages(t, "survey", "reopen", "first_line", people, subject, text,
+        pages += ticket_pages(t, "survey_outcome", "reopen", "first_line", people, subject, text,
                               ctx.config.page_channels, key=f"survey-reopen-{survey_id}")
     elif solved is True and t.status is Status.RESOLVED:
         t = ctx.desk.close(ticket_id, SURVEY_ACTOR, confirmed_by="回访 / survey").ticket
@@ -113,6 +113,6 @@ def _complaint(ctx: SurveyContext, survey_id: int, ticket_id: str, score: int | 
             t = opened
         except TicketError as e:
             log.warning("survey %s: complaint ticket not opened: %s", survey_id, e)
-    pages += ticket_pages(t, "survey", "complaint", "manager", managers, subject, text,
+    pages += ticket_pages(t, "survey_outcome", "complaint", "manager", managers, subject, text,
                           ctx.config.page_channels, key=f"survey-complaint-{survey_id}")
     return complaint
