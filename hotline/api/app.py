@@ -38,6 +38,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.reports", "router"),
     ("hotline.api.callbacks", "router"),
     ("hotline.api.tickets", "router"),
+    ("hotline.api.surveys", "router"),
     ("hotline.api.metrics", "router"),
     ("hotline.api.dashboard", "router"),
 ]
