@@ -33,7 +33,7 @@ def satisfaction(factory: sessionmaker[Session], start: datetime, end: datetime,
     """Figures of the tickets resolved in [start, end), one per group (`all`, `specialty` or `staff`)."""
     if by not in GROUPS:
         raise ValueError(f"分组应为 specialty 或 staff / group by specialty or staff, got {by!r}")
-    resolved: dict[str, int] = defaultdict(int)
+    resolved: dict[str, set[str]] = defaultdict(set)
     answered: dict[str, int] = defaultdict(int)
     scores: dict[str, list[int]] = defaultdict(list)
     within: dict[str, int] = defaultdict(int)
@@ -47,11 +47,9 @@ def satisfaction(factory: sessionmaker[Session], start: datetime, end: datetime,
         return "all"
 
     with unit_of_work(factory) as s:
-        for specialty, staff in s.execute(select(TicketRow.specialty, TicketRow.assignee).where(
-                TicketRow.resolved_at >= start, TicketRow.resolved_at < end)):
-            resolved[group(specialty, staff)] += 1
         for r in s.scalars(select(SurveyRow).where(SurveyRow.resolved_at >= start, SurveyRow.resolved_at < end)):
             g = group(r.specialty, r.staff)
+            resolved[g].add(r.ticket_id)
             if r.status == str(SurveyStatus.ANSWERED):
                 answered[g] += 1
                 if r.score is not None:
@@ -60,8 +58,16 @@ def satisfaction(factory: sessionmaker[Session], start: datetime, end: datetime,
                     within[g] += 1
             elif r.status == str(SurveyStatus.UNREACHABLE):
                 unreachable[g] += 1
+        # resolved tickets: those whose survey saw them resolved (maybe reopened since, grouped as surveyed),
+        # and those resolved without a survey (not scheduled yet, or resolved before surveys ran)
+        seen = set().union(*resolved.values()) if resolved else set()
+        for ticket_id, specialty, staff in s.execute(select(TicketRow.ticket_id, TicketRow.specialty,
+                                                            TicketRow.assignee).where(
+                TicketRow.resolved_at >= start, TicketRow.resolved_at < end)):
+            if ticket_id not in seen:
+                resolved[group(specialty, staff)].add(ticket_id)
     groups = sorted(set(resolved) | set(answered) | set(unreachable)) or (["all"] if by == "all" else [])
-    return [Figures(g, resolved[g], answered[g], tuple(scores[g]), within[g], unreachable[g], full_score)
+    return [Figures(g, len(resolved[g]), answered[g], tuple(scores[g]), within[g], unreachable[g], full_score)
             for g in groups]
 
 
