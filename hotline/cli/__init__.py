@@ -23,6 +23,7 @@ _GROUPS = [
     "hotline.cli.monitor",
     "hotline.cli.serve",
     "hotline.cli.tickets",
+    "hotline.cli.surveys",
     "hotline.cli.kb",
     "hotline.cli.users",
     "hotline.cli.privacy",

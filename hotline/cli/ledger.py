@@ -12,6 +12,7 @@ from typing import Any
 from hotline.cli import COMMON
 from hotline.cli.arguments import ami_trace_problem, day, reversed_range
 from hotline.cli.monthly import register_monthly
+from hotline.cli.surveys import register_satisfaction
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument("--db", help="数据库地址 / database URL (default from config)")
     a.set_defaults(func=cmd_answer_rate)
     register_monthly(rsub, COMMON)
+    register_satisfaction(rsub, COMMON)
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
