@@ -163,7 +163,8 @@ def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"month": f"{first:%Y-%m}", **figures_dict(f)}, ensure_ascii=False))
         return 0
     print(f"满意度 satisfaction {first:%Y-%m}（满分 full score {policy.full_score}）")
-    print(f"{'分组 group':<16}{'满意度':>8}{'平均分':>8}{'样本':>6}{'已解决':>8}{'应答率':>8}{'24h内':>8}{'未联系上':>8}")
+    print(f"{'分组 group':<16}{'满意度':>8}{'平均分':>8}{'样本':>6}{'已解决':>8}{'应答率':>8}{'24h内':>8}"
+          f"{'未联系上':>8}")
     for f in rows:
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{v * 100:.1f}%"

@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+DESK_TZ = ZoneInfo("Asia/Shanghai")  # the default; the config passes the desk's own
+
 
 class SurveyStatus(StrEnum):
     SCHEDULED = "scheduled"  # waiting for its next try
@@ -88,7 +90,7 @@ class SurveyPolicy:
     low_score: int = 2  # at or below: a complaint follow-up for the manager
     way: Way = Way.ASTERISK
     questions: tuple[Question, ...] = QUESTIONS[:2]  # asked on the phone / by SMS (optional ones by hand)
-    tz: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    tz: ZoneInfo = DESK_TZ
 
     def wait_for(self, way: Way) -> timedelta:
         return self.sms_wait if way is Way.SMS else self.answer_wait

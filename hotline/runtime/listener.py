@@ -273,7 +273,8 @@ class AmiListener:
 
     def _survey_key(self, key: SurveyKeypress) -> None:
         if self.on_survey_key is None:
-            log.warning("回访按键未处理（回访未运行）/ survey keypress on %s dropped: surveys not running", key.uniqueid)
+            log.warning("回访按键未处理（回访未运行）/ survey keypress on %s dropped: surveys not running",
+                        key.uniqueid)
             return
         try:
             self.on_survey_key(key)

@@ -13,15 +13,15 @@ from datetime import datetime, timedelta
 
 from hotline.config import Settings
 from hotline.domain.surveys import SurveyPolicy
-from hotline.paging.dispatcher import Dispatcher
 from hotline.paging.base import Page, SendResult
-from hotline.services.monitor.outbox import DryRunSender
+from hotline.paging.dispatcher import Dispatcher
 from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.asterisk.sim.server import FakeAmiServer
 from hotline.runtime.assembly import AmiIngest, tracker_config
 from hotline.runtime.listener import AmiListener
 from hotline.runtime.page_calls import ami_originate
 from hotline.services.calls.ledger import Ledger
+from hotline.services.monitor.outbox import DryRunSender
 from hotline.services.surveys.build import survey_channels
 from hotline.services.surveys.config import SurveyConfig
 from hotline.services.surveys.keypad import record_keypress

@@ -46,7 +46,7 @@ async def test_three_unanswered_tries_next_morning_then_unreachable_across_resta
     assert [t["outcome"] for t in done["try_list"]] == ["no_answer"] * 3
     assert desk.surveys.desk.due() == []
 
-    start, end = (datetime.fromisoformat(f"2026-12-01T00:00:00+08:00"),
+    start, end = (datetime.fromisoformat("2026-12-01T00:00:00+08:00"),
                   datetime.fromisoformat("2027-01-01T00:00:00+08:00"))
     (f,) = satisfaction(desk.db.factory, start, end)
     assert figures_dict(f) == {"group": "all", "satisfaction": None, "average_score": None, "full_score": 5,

@@ -75,7 +75,7 @@ def post(rig: Rig, url: str, params: dict[str, str]) -> str:
     r = rig.http.post(parts.path + (f"?{parts.query}" if parts.query else ""), data=params,
                       headers={"X-Twilio-Signature": sign(TOKEN, url, params)})
     assert r.status_code == 200, r.text
-    return r.text
+    return str(r.text)
 
 
 def gather_action(twiml: str) -> str:

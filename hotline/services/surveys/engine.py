@@ -81,7 +81,7 @@ class SurveyEngine:
 
     # ---- queries -----------------------------------------------------------------------------------
 
-    def _unsurveyed(self) -> Select[tuple[str]]:
+    def _unsurveyed(self) -> Select[str]:
         """Resolved tickets without a survey, or whose survey was cancelled before a later resolution."""
         since = self.ctx.clock.now() - self.policy.limit
         survey = select(SurveyRow.ticket_id).where(SurveyRow.ticket_id == TicketRow.ticket_id,
@@ -90,11 +90,11 @@ class SurveyEngine:
         return select(TicketRow.ticket_id).where(TicketRow.status == str(Status.RESOLVED),
                                                  TicketRow.resolved_at >= since, ~survey.exists())
 
-    def _reopened(self) -> Select[tuple[int]]:
+    def _reopened(self) -> Select[int]:
         return select(SurveyRow.survey_id).join(TicketRow, TicketRow.ticket_id == SurveyRow.ticket_id).where(
             SurveyRow.status.in_(LIVE_SQL), TicketRow.status.not_in(SURVEYED))
 
-    def _settled_now(self) -> Select[tuple[int]]:
+    def _settled_now(self) -> Select[int]:
         """Calling surveys whose try's outbox row failed or was cancelled (no call placed / not answered)."""
         return select(SurveyRow.survey_id).join(SurveyTryRow, and_(
             SurveyTryRow.survey_id == SurveyRow.survey_id, SurveyTryRow.round == SurveyRow.round,
