@@ -20,6 +20,7 @@ from hotline.api.prefix import base_path
 from hotline.api.tickets import tickets_of
 from hotline.api.twilio import XML, load_ivr, signed_params
 from hotline.config import ConfigError
+from hotline.domain.numbers import try_parse_number
 from hotline.domain.surveys import SurveyError, Way
 from hotline.services.surveys.build import Surveys, build_surveys
 from hotline.services.surveys.desk import SurveyNotFound
@@ -70,8 +71,13 @@ def _do(act: Any) -> dict[str, Any]:
 
 
 @router.get("/api/surveys")
-def due(request: Request, limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
-    """Surveys still to be asked, the soonest limit first."""
+def due(request: Request, caller: str | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """Surveys still to be asked, the soonest limit first; with `caller`, that caller's surveys (newest first)."""
+    if caller:
+        number = try_parse_number(caller)
+        if number is None:
+            raise HTTPException(400, f"不是电话号码 / not a phone number: {caller!r}")
+        return surveys_of(request).desk.history(number.key, limit)
     return surveys_of(request).desk.due(limit)
 
 
