@@ -1,6 +1,6 @@
 """The satisfaction survey on the ticket page in the real browser: the survey of a resolved ticket is shown;
 the staff member who solved the ticket cannot record its score; another records it by hand, the ticket
-closes (the caller confirmed), and the caller's surveys list it."""
+closes (the caller confirmed), the caller's surveys list it, and the overview's tile shows the month's figure."""
 
 from __future__ import annotations
 
@@ -61,5 +61,8 @@ def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> 
                 expect(page.locator("#s-state")).to_contain_text("评分 score 4/5")
                 expect(page.locator("#s-answers")).to_contain_text("总体满意度")
                 expect(page.locator("#s-history")).to_contain_text(tid)
+                page.goto(base + "/")  # the overview's tile: this month's satisfaction with its sample
+                expect(page.locator("#tile-satisfaction")).to_have_text("80.0%")
+                expect(page.locator("#tile-satisfaction-sample")).to_contain_text("样本 sample 1")
                 assert not [e for e in errors if "Content Security Policy" in e], errors
         browser.close()
