@@ -4,7 +4,7 @@ closes (the caller confirmed), the caller's surveys list it, and the overview's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +21,7 @@ T0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
 
 
 @pytest.fixture
-async def served(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, str]]:
+async def served(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[str, str]]:
     desk = SurveyDesk(settings, f"sqlite:///{tmp_path / 'surveys.db'}", T0)
     tid = desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=20))  # 王芳 resolves
     await desk.run_until(T0 + timedelta(minutes=25), DryRunSender())  # the survey is scheduled
@@ -44,7 +44,7 @@ def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> 
         for who, refused in (("王芳", True), ("刘洋", False)):
             page = browser.new_context().new_page()
             errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None)
             sign_in(page, base, f"staff-{who}", PASSWORD)
             page.goto(base + "/tickets")
             page.select_option("#state", "not_closed")
