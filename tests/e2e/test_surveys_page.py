@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,17 @@ async def served(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[str,
     desk.dispose()
 
 
+def console_errors(page: Any) -> list[str]:
+    errors: list[str] = []
+
+    def seen(message: Any) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", seen)
+    return errors
+
+
 def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> None:
     require_browser()
     from playwright.sync_api import expect, sync_playwright
@@ -43,8 +55,7 @@ def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> 
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for who, refused in (("王芳", True), ("刘洋", False)):
             page = browser.new_context().new_page()
-            errors: list[str] = []
-            page.on("console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None)
+            errors = console_errors(page)
             sign_in(page, base, f"staff-{who}", PASSWORD)
             page.goto(base + "/tickets")
             page.select_option("#state", "not_closed")
