@@ -135,3 +135,35 @@ async def test_asterisk_survey_call_keypresses_answer_the_survey(settings: Setti
                                "sample": 1, "resolved": 1, "answered": 1, "response_rate": 1.0,
                                "within_24h": 1, "within_24h_share": 1.0, "unreachable": 0}
     desk.dispose()
+
+
+async def test_an_unanswered_survey_call_is_tried_again_later(settings: Settings, db_url: str) -> None:
+    desk = SurveyDesk(settings, db_url, T0, SurveyConfig(policy=SurveyPolicy(delay=timedelta(minutes=30))))
+    tid = desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=15))
+    server: FakeAmiServer
+
+    def originate(action: Mapping[str, str]) -> list[list[tuple[str, str]]]:
+        events = originate_response(action["ActionID"], action["ChannelId"], response="Failure", reason="3")
+        asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(server.feed(events)))
+        return [[("Response", "Success"), ("Message", "Originate successfully queued")]]
+
+    server = FakeAmiServer(secret="pw", actions={"originate": originate})
+    await server.start()
+    client = AmiClient("127.0.0.1", server.port, "hotline", "pw", ping_interval=5.0)
+    await client.start()
+    try:
+        await server.wait_for_logins(1)
+        await wait_for(lambda: client.connected)
+        sender = SurveyOrDryRun(Dispatcher(survey_channels(settings, desk.config,
+                                                           originate=ami_originate(client)), ()))
+        await desk.run_until(T0 + timedelta(minutes=50), sender)
+    finally:
+        await client.close()
+        await server.stop()
+    survey = desk.surveys.desk.get(tid)
+    assert survey["status"] == "scheduled" and survey["next_try_at"] == "2026-12-03T12:45:00+08:00"
+    [attempt] = survey["try_list"]
+    assert attempt["outcome"] == "no_answer" and "无人接听" in attempt["detail"]
+    [row] = desk.pages("survey")
+    assert row.status == "failed" and row.attempts == 1  # not retried by the outbox: the engine spaces tries
+    desk.dispose()

@@ -89,3 +89,24 @@ async def test_a_reopened_ticket_cancels_its_survey_and_the_next_resolution_surv
     assert (again["status"], again["round"]) == ("scheduled", 2)
     assert again["next_try_at"] == "2026-12-04T10:30:00+08:00"
     desk.dispose()
+
+
+async def test_do_not_call_and_sampling_skip_the_survey(settings: Settings, db_url: str) -> None:
+    config = SurveyConfig(policy=SurveyPolicy(do_not_call=frozenset({"+8613800138004"})))
+    desk = SurveyDesk(settings, db_url, T0, config)
+    listed = desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=30))
+    other = desk.resolved_ticket("13800138011", T0, T0 + timedelta(minutes=30))
+    await desk.run_until(T0 + timedelta(hours=20), NoAnswer())
+    skipped = desk.surveys.desk.get(listed)
+    assert skipped["status"] == "skipped" and "do-not-call" in skipped["note"] and skipped["try_list"] == []
+    assert desk.surveys.desk.get(other)["tries"] == 3  # the other caller is called
+    assert all(p.caller == "13800138011" for p in desk.pages("survey"))
+    desk.dispose()
+
+
+async def test_a_ticket_out_of_the_sample_is_not_surveyed(settings: Settings, db_url: str) -> None:
+    none = SurveyDesk(settings, db_url, T0, SurveyConfig(policy=SurveyPolicy(sampling=0.0)))
+    tid = none.resolved_ticket("13800138012", T0, T0 + timedelta(minutes=30))
+    await none.run_until(T0 + timedelta(hours=1), NoAnswer())
+    assert none.surveys.desk.get(tid)["status"] == "skipped" and none.pages("survey") == []
+    none.dispose()
