@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from hotline.domain.numbers import mask
 from hotline.domain.roster import Tier
 from hotline.domain.surveys import SurveyStatus
 from hotline.domain.tickets import Status, TicketError, TicketType
@@ -58,7 +59,7 @@ def apply_outcome(ctx: SurveyContext, survey_id: int, now: datetime) -> None:
         t = ctx.desk.reopen(ticket_id, SURVEY_ACTOR, "回访：问题未解决 / survey: the problem is not solved").ticket
         people = _holder(ctx, t.assignee, t.specialty, now)
         subject = f"工单重开：{ticket_id}（回访未解决）/ Ticket reopened by the survey: {ticket_id}"
-        text = (f"回访中来电人 {t.caller[:3]}****{t.caller[-4:]} 表示问题未解决，工单 {ticket_id} 已重开，请跟进。"
+        text = (f"回访中来电人 {mask(t.caller)} 表示问题未解决，工单 {ticket_id} 已重开，请跟进。"
                 f"\n\nThe caller told the survey that ticket {ticket_id} is not solved: it is reopened, "
                 f"please follow up.")
         pages += ticket_pages(t, "survey_outcome", "reopen", "first_line", people, subject, text,
