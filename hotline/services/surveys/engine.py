@@ -74,10 +74,31 @@ class SurveyEngine:
         return min((t for t in (due, wait) if t is not None), default=None)
 
     def tick(self, now: datetime | None = None) -> int:
+        """One cycle; a step runs (and takes the writer's lock) only when a read found work for it."""
         now = now or self.ctx.clock.now()
-        done = self._schedule(now) + self._cancel_reopened(now) + self._settle(now) + self._place(now)
-        done += apply_outcomes(self.ctx, now)
+        work = self._work(now)
+        done = 0
+        for step, needed in zip((self._schedule, self._cancel_reopened, self._settle, self._place), work[:4],
+                                strict=True):
+            if needed:
+                done += step(now)
+        if work[4]:
+            done += apply_outcomes(self.ctx, now)
         return done
+
+    def _work(self, now: datetime) -> tuple[bool, bool, bool, bool, bool]:
+        with unit_of_work(self.ctx.factory) as s:
+            return (
+                bool(s.scalar(select(self._unsurveyed().exists()))),
+                bool(s.scalar(select(self._reopened().exists()))),
+                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.CALLING),
+                                                    SurveyRow.wait_until <= now)))
+                     or s.scalar(select(self._settled_now().exists()))),
+                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.SCHEDULED),
+                                                    SurveyRow.next_try_at <= now)))),
+                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.ANSWERED),
+                                                    SurveyRow.ended_at.is_(None))))),
+            )
 
     # ---- queries -----------------------------------------------------------------------------------
 
@@ -109,17 +130,25 @@ class SurveyEngine:
         with unit_of_work(self.ctx.factory) as s:
             claim_writer(s, SurveyRow.__tablename__)
             ids = list(s.scalars(self._unsurveyed().limit(self.batch)))
+            if not ids:
+                return 0
+            # the batch's resolvers (the latest resolve of each ticket) and cancelled surveys, in two queries
+            resolvers: dict[str, str] = {}
+            for ticket_id, actor in s.execute(select(TicketEventRow.ticket_id, TicketEventRow.actor).where(
+                    TicketEventRow.ticket_id.in_(ids), TicketEventRow.action == "resolve")
+                    .order_by(TicketEventRow.at, TicketEventRow.id)):
+                resolvers[ticket_id] = actor
+            existing = {r.ticket_id: r for r in s.scalars(select(SurveyRow).where(SurveyRow.ticket_id.in_(ids))
+                                                            .with_for_update())}
             for ticket in s.scalars(select(TicketRow).where(TicketRow.ticket_id.in_(ids))):
-                self._new_survey(s, ticket, now, holiday)
+                self._new_survey(s, ticket, now, holiday, resolvers.get(ticket.ticket_id),
+                                 existing.get(ticket.ticket_id))
         return len(ids)
 
-    def _new_survey(self, s: Session, t: TicketRow, now: datetime, holiday: Callable[[date], bool]) -> None:
+    def _new_survey(self, s: Session, t: TicketRow, now: datetime, holiday: Callable[[date], bool],
+                    resolver: str | None, row: SurveyRow | None) -> None:
         assert t.resolved_at is not None
         p = self.policy
-        resolver = s.scalar(select(TicketEventRow.actor).where(
-            TicketEventRow.ticket_id == t.ticket_id, TicketEventRow.action == "resolve")
-            .order_by(TicketEventRow.at.desc(), TicketEventRow.id.desc()).limit(1))
-        row = s.scalar(select(SurveyRow).where(SurveyRow.ticket_id == t.ticket_id).with_for_update())
         if row is None:
             row = SurveyRow(ticket_id=t.ticket_id, round=1, created_at=now)
             s.add(row)
@@ -147,7 +176,6 @@ class SurveyEngine:
                                                                       "within the limit"
                 row.ended_at = now
             row.next_try_at = at
-        s.flush()
 
     def _cancel_reopened(self, now: datetime) -> int:
         with unit_of_work(self.ctx.factory) as s:
@@ -175,16 +203,20 @@ class SurveyEngine:
                 SurveyRow.status == str(SurveyStatus.CALLING),
                 or_(SurveyRow.survey_id.in_(self._settled_now()), SurveyRow.wait_until <= now))
                 .limit(self.batch).with_for_update(skip_locked=True)))
+            current = {(r.survey_id, r.round, r.tries) for r in rows}
+            attempts = {(a.survey_id, a.round, a.try_no): a for a in s.scalars(select(SurveyTryRow).where(
+                SurveyTryRow.survey_id.in_([r.survey_id for r in rows])))
+                if (a.survey_id, a.round, a.try_no) in current}
+            pages = {p.key: p for p in s.scalars(select(OutboxRow).where(
+                OutboxRow.key.in_([a.page_key for a in attempts.values()])))} if attempts else {}
             for row in rows:
-                self._no_answer(s, row, now, holiday)
+                attempt = attempts.get((row.survey_id, row.round, row.tries))
+                self._no_answer(row, attempt, pages.get(attempt.page_key) if attempt else None, now, holiday)
         return len(rows)
 
-    def _no_answer(self, s: Session, row: SurveyRow, now: datetime, holiday: Callable[[date], bool]) -> None:
-        attempt = s.scalar(select(SurveyTryRow).where(SurveyTryRow.survey_id == row.survey_id,
-                                                      SurveyTryRow.round == row.round,
-                                                      SurveyTryRow.try_no == row.tries))
+    def _no_answer(self, row: SurveyRow, attempt: SurveyTryRow | None, page: OutboxRow | None, now: datetime,
+                   holiday: Callable[[date], bool]) -> None:
         if attempt is not None and attempt.outcome is None:
-            page = s.scalar(select(OutboxRow).where(OutboxRow.key == attempt.page_key))
             attempt.outcome = "failed" if page is not None and page.status == "failed" and page.attempts > 1 \
                 else "no_answer"
             attempt.ended_at = now
