@@ -113,7 +113,8 @@ def report(request: Request, month: str | None = None, by: str = "all") -> dict[
     if by not in GROUPS:
         raise HTTPException(400, f"by 应为 all、specialty 或 staff / by must be all, specialty or staff: {by!r}")
     try:
-        first = date.fromisoformat(f"{month}-01") if month else request.app.state.clock.now().date().replace(day=1)
+        today = request.app.state.clock.now().astimezone(settings.tz).date()
+        first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
     except ValueError:
         raise HTTPException(400, f"月份格式应为 YYYY-MM / month must be YYYY-MM: {month!r}") from None
     policy = surveys_of(request).engine.policy

@@ -149,7 +149,7 @@ def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         first = date.fromisoformat(f"{args.month}-01") if args.month else \
-            SystemClock(settings.tz).now().date().replace(day=1)
+            SystemClock(settings.tz).now().astimezone(settings.tz).date().replace(day=1)
     except ValueError:
         print(f"错误 / error: 月份格式应为 YYYY-MM / --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
         return 2
