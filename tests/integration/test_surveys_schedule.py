@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from hotline.config import Settings
-from hotline.domain.surveys import SurveyPolicy
+from hotline.domain.surveys import SurveyPolicy, Way
 from hotline.services.monitor.outbox import DryRunSender
 from hotline.services.surveys.config import SurveyConfig
 from hotline.services.surveys.report import figures_dict, satisfaction
@@ -110,3 +112,26 @@ async def test_a_ticket_out_of_the_sample_is_not_surveyed(settings: Settings, db
     await none.run_until(T0 + timedelta(hours=1), NoAnswer())
     assert none.surveys.desk.get(tid)["status"] == "skipped" and none.pages("survey") == []
     none.dispose()
+
+
+async def test_an_outcome_that_fails_is_retried_after_a_pause_not_in_a_loop(
+        settings: Settings, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = SurveyDesk(settings, db_url, T0, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    tid = desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=30))
+    await desk.run_until(T0 + timedelta(minutes=35), NoAnswer())
+    tries: list[str] = []
+
+    def database_away(*args: object, **kwargs: object) -> None:
+        tries.append("close")
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(desk.tickets.desk, "close", database_away)
+    answered = desk.surveys.desk.record(tid, {"solved": 1, "overall": 5}, "刘洋")  # stored; outcome failed
+    assert answered["status"] == "answered" and tries == ["close"]
+    await desk.run_until(T0 + timedelta(minutes=39), NoAnswer())  # one retry by the engine, then a pause
+    assert tries == ["close", "close"]
+    assert desk.surveys.engine.next_due() == T0 + timedelta(minutes=40)
+    monkeypatch.undo()
+    await desk.run_until(T0 + timedelta(minutes=41), NoAnswer())
+    assert desk.tickets.desk.get(tid).ticket.status == "closed"
+    desk.dispose()

@@ -5,6 +5,7 @@ answers arriving by keypad (AMI channel variables), Twilio webhooks, an SMS repl
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,9 @@ from hotline.services.surveys.outcomes import apply_outcome
 from hotline.store.alerts import OutboxRow
 from hotline.store.base import claim_writer, unit_of_work
 from hotline.store.surveys import SurveyAnswerRow, SurveyRow, SurveyTryRow
+
+
+log = logging.getLogger(__name__)
 
 
 class SurveyNotFound(LookupError):
@@ -240,5 +244,8 @@ class SurveyDesk:
         return True
 
     def _finish(self, survey_id: int) -> None:
-        """Apply the outcome now (the engine's cycle would otherwise do it: a crash here loses nothing)."""
-        apply_outcome(self.ctx, survey_id, self.ctx.clock.now())
+        """Apply the outcome now; when that fails, the engine's cycle applies it (the answers are stored)."""
+        try:
+            apply_outcome(self.ctx, survey_id, self.ctx.clock.now())
+        except Exception:
+            log.exception("survey %s: outcome not applied now; the survey engine retries it", survey_id)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.domain.numbers import mask
@@ -40,8 +40,8 @@ from hotline.store.surveys import SurveyRow, SurveyTryRow
 from hotline.store.tickets import TicketEventRow, TicketRow
 
 log = logging.getLogger(__name__)
-DONE_PAGES = ("sent", "failed", "cancelled")
 LIVE_SQL = [str(s) for s in LIVE]
+PAUSE = timedelta(minutes=1)
 SURVEYED = [str(Status.RESOLVED), str(Status.CLOSED)]
 
 
@@ -49,6 +49,7 @@ class SurveyEngine:
     def __init__(self, ctx: SurveyContext, batch: int = 200) -> None:
         self.ctx = ctx
         self.batch = batch
+        self._pause_until: datetime | None = None  # after a failed step: no hot loop on work that keeps failing
 
     @property
     def policy(self) -> SurveyPolicy:
@@ -57,20 +58,27 @@ class SurveyEngine:
     # ---- when --------------------------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
-        """The earliest moment a cycle has work: a try due, a wait ending, or work to do now."""
+        """The earliest moment a cycle has work: a try due, a wait ending, or work to do now (after a failed
+        step, not before a pause)."""
+        due = self._next_due()
+        if due is not None and self._pause_until is not None and due < self._pause_until:
+            return self._pause_until
+        return due
+
+    def _next_due(self) -> datetime | None:
         now = self.ctx.clock.now()
         with unit_of_work(self.ctx.factory) as s:
             if s.scalar(select(self._unsurveyed().exists())) or s.scalar(select(self._settled_now().exists())):
                 return now
-            if s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.ANSWERED),
-                                              SurveyRow.ended_at.is_(None)))):
+            if s.scalar(select(exists().where(*self._outcome_due(now)))):
                 return now
             if s.scalar(select(self._reopened().exists())):
                 return now
             due = s.scalar(select(func.min(SurveyRow.next_try_at)).where(
                 SurveyRow.status == str(SurveyStatus.SCHEDULED)))
-            wait = s.scalar(select(func.min(SurveyRow.wait_until)).where(
-                SurveyRow.status == str(SurveyStatus.CALLING)))
+            wait = s.scalar(select(func.min(SurveyRow.wait_until)).where(  # keypresses awaited, outcome retries
+                SurveyRow.status.in_((str(SurveyStatus.CALLING), str(SurveyStatus.ANSWERED))),
+                SurveyRow.ended_at.is_(None)))
         return min((t for t in (due, wait) if t is not None), default=None)
 
     def tick(self, now: datetime | None = None) -> int:
@@ -81,7 +89,11 @@ class SurveyEngine:
         for step, needed in zip((self._schedule, self._cancel_reopened, self._settle, self._place), work[:4],
                                 strict=True):
             if needed:
-                done += step(now)
+                try:
+                    done += step(now)
+                except Exception:  # the other steps go on; this one is tried again after a pause
+                    log.exception("survey engine step %s failed; tried again in %s", step.__name__, PAUSE)
+                    self._pause_until = now + PAUSE
         if work[4]:
             done += apply_outcomes(self.ctx, now)
         return done
@@ -96,9 +108,14 @@ class SurveyEngine:
                      or s.scalar(select(self._settled_now().exists()))),
                 bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.SCHEDULED),
                                                     SurveyRow.next_try_at <= now)))),
-                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.ANSWERED),
-                                                    SurveyRow.ended_at.is_(None))))),
+                bool(s.scalar(select(exists().where(*self._outcome_due(now))))),
             )
+
+    @staticmethod
+    def _outcome_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+        """Answered surveys whose outcome is not applied yet (a failed attempt is retried after a pause)."""
+        return (SurveyRow.status == str(SurveyStatus.ANSWERED), SurveyRow.ended_at.is_(None),
+                or_(SurveyRow.wait_until.is_(None), SurveyRow.wait_until <= now))
 
     # ---- queries -----------------------------------------------------------------------------------
 

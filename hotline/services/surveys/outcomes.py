@@ -6,9 +6,9 @@ original (or, when the original was reopened, the manager is paged about it)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from hotline.domain.numbers import mask
 from hotline.domain.roster import Tier
@@ -27,20 +27,28 @@ log = logging.getLogger(__name__)
 SURVEY_ACTOR = "回访 / survey"
 
 
-def pending_outcomes(ctx: SurveyContext, limit: int = 200) -> list[int]:
+RETRY_AFTER = timedelta(minutes=5)  # an outcome that failed (the database away, a ticket locked) is retried
+
+
+def pending_outcomes(ctx: SurveyContext, now: datetime, limit: int = 200) -> list[int]:
     with unit_of_work(ctx.factory) as s:
-        return list(s.scalars(select(SurveyRow.survey_id).where(SurveyRow.status == str(SurveyStatus.ANSWERED),
-                                                                SurveyRow.ended_at.is_(None)).limit(limit)))
+        return list(s.scalars(select(SurveyRow.survey_id).where(
+            SurveyRow.status == str(SurveyStatus.ANSWERED), SurveyRow.ended_at.is_(None),
+            or_(SurveyRow.wait_until.is_(None), SurveyRow.wait_until <= now)).limit(limit)))
 
 
 def apply_outcomes(ctx: SurveyContext, now: datetime) -> int:
     done = 0
-    for survey_id in pending_outcomes(ctx):
+    for survey_id in pending_outcomes(ctx, now):
         try:
             apply_outcome(ctx, survey_id, now)
             done += 1
-        except Exception:  # one ticket's trouble must not stop the others; retried next cycle
-            log.exception("survey %s: applying the outcome to its ticket failed", survey_id)
+        except Exception:  # one ticket's trouble must not stop the others; retried after a pause
+            log.exception("survey %s: applying the outcome to its ticket failed; retried in %s", survey_id,
+                          RETRY_AFTER)
+            with unit_of_work(ctx.factory) as s:
+                s.execute(update(SurveyRow).where(SurveyRow.survey_id == survey_id)
+                          .values(wait_until=now + RETRY_AFTER))
     return done
 
 
