@@ -22,7 +22,7 @@ from hotline.providers.asterisk.protocol import Packet, RawEvent
 from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
 from hotline.services.monitor.page_replies import VoiceAck
-from hotline.services.surveys.keypad import SurveyKeypress
+from hotline.services.surveys.keypress import SurveyKeypress
 from hotline.store.base import unit_of_work
 from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events_chunk, record_outage
 

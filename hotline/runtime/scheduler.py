@@ -34,7 +34,7 @@ from hotline.services.monitor.page_replies import VoiceAck
 from hotline.services.monitor.silence import SilenceWatch
 from hotline.services.monitor.virtual_run import Engine
 from hotline.services.roster.jobs import RosterJobs
-from hotline.services.surveys.keypad import SurveyKeypress
+from hotline.services.surveys.keypress import SurveyKeypress
 
 log = logging.getLogger(__name__)
 

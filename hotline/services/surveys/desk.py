@@ -33,7 +33,6 @@ from hotline.store.alerts import OutboxRow
 from hotline.store.base import claim_writer, unit_of_work
 from hotline.store.surveys import SurveyAnswerRow, SurveyRow, SurveyTryRow
 
-
 log = logging.getLogger(__name__)
 
 

@@ -5,20 +5,15 @@ Uniqueid we chose at the Originate (`hotline-survey-<survey>-<round>-<try>`)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from hotline.domain.surveys import SurveyError, Way
 from hotline.services.surveys.calls import VARIABLES, survey_of_channel
 from hotline.services.surveys.desk import SurveyDesk, SurveyNotFound
+from hotline.services.surveys.keypress import SurveyKeypress
+
+__all__ = ["SurveyKeypress", "is_survey_variable", "record_keypress"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SurveyKeypress:
-    uniqueid: str
-    variable: str
-    value: str
 
 
 def is_survey_variable(variable: str | None) -> bool:
