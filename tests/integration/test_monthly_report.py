@@ -133,10 +133,14 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert ind["pages.ack_minutes"]["actual"] == 5.0
     assert ind["roster.gaps"]["measured"] is True
     # sources not built yet: "not measured", never 0, never a miss
-    for key in ("tickets.response", "tickets.repair_start", "tickets.mttr", "satisfaction.score",
-                "satisfaction.response_rate", "satisfaction.within_24h", "complaints.reply"):
+    for key in ("tickets.response", "tickets.repair_start", "tickets.mttr", "complaints.reply"):
         assert (ind[key]["measured"], ind[key]["actual"], ind[key]["met"]) == (False, None, None), key
         assert ind[key]["actual_text"] == "未测量 / not measured"
+    # surveys are measured (docs/surveys.md): no resolved ticket this month is no data, never 0 and never a miss
+    for key in ("satisfaction.score", "satisfaction.response_rate", "satisfaction.within_24h"):
+        assert (ind[key]["measured"], ind[key]["actual"], ind[key]["met"]) == (True, None, None), key
+        assert ind[key]["actual_text"] == "无数据 / no data"
+    assert "样本 0" in ind["satisfaction.score"]["detail"]
     assert ind["satisfaction.score"]["target"] == 0.9 and ind["tickets.mttr"]["target"] == 240
     # every missed target has its cause / action fields, nothing else
     assert {a["key"] for a in doc["analysis"]} == {k for k, i in ind.items() if i["met"] is False}
