@@ -42,6 +42,7 @@ OPTIONAL_ROUTERS = [
     ("hotline.api.callbacks", "router"),
     ("hotline.api.tickets", "router"),
     ("hotline.api.complaints", "router"),
+    ("hotline.api.surveys", "router"),
     ("hotline.api.metrics", "router"),
     ("hotline.api.dashboard", "router"),
 ]

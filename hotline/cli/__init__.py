@@ -24,6 +24,7 @@ _GROUPS = [
     "hotline.cli.serve",
     "hotline.cli.tickets",
     "hotline.cli.complaints",
+    "hotline.cli.surveys",
     "hotline.cli.kb",
     "hotline.cli.users",
     "hotline.cli.privacy",
@@ -35,7 +36,8 @@ COMMAND_GROUPS = {
     "replay": "hotline.cli.ledger", "report": "hotline.cli.ledger", "roster": "hotline.cli.roster",
     "ivr": "hotline.cli.ivr", "monitors": "hotline.cli.monitor", "incident": "hotline.cli.monitor",
     "alerts": "hotline.cli.monitor", "listen": "hotline.cli.serve", "serve": "hotline.cli.serve",
-    "demo": "hotline.cli.serve", "tickets": "hotline.cli.tickets", "kb": "hotline.cli.kb",
+    "demo": "hotline.cli.serve", "tickets": "hotline.cli.tickets", "complaints": "hotline.cli.complaints",
+    "surveys": "hotline.cli.surveys", "kb": "hotline.cli.kb",
     "users": "hotline.cli.users", "privacy": "hotline.cli.privacy",
 }
 _GLOBAL_WITH_VALUE = ("--config",)

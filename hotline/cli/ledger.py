@@ -13,6 +13,7 @@ from hotline.cli import COMMON
 from hotline.cli.arguments import ami_trace_problem, day, reversed_range
 from hotline.cli.complaints import register_report
 from hotline.cli.monthly import register_monthly
+from hotline.cli.surveys import register_satisfaction
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
@@ -65,6 +66,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     u.set_defaults(func=cmd_rollup)
     register_monthly(rsub, COMMON)
     register_report(rsub, COMMON)
+    register_satisfaction(rsub, COMMON)
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:

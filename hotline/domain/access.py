@@ -105,6 +105,7 @@ RULES: tuple[Rule, ...] = (
     _rule("", "/api/tickets/*/complaint", Role.STAFF),
     _rule(_W, "/api/complaints", Role.STAFF),
     _rule(_W, "/api/tickets", Role.STAFF),
+    _rule(_W, "/api/surveys/*/record", Role.STAFF),  # staff who called the customer record the answers
     # personal data in bulk: exports of the ledger, privacy requests
     _rule("", "/api/calls.csv", Role.VIEWER),  # numbers masked unless exports_numbers(role)
     _rule("", "/api/privacy", Role.ADMIN),

@@ -23,6 +23,7 @@ from hotline.providers.asterisk.queue_members import MEMBER_EVENTS, QueueMembers
 from hotline.runtime.assembly import AmiIngest
 from hotline.runtime.timings import LagHistogram
 from hotline.services.monitor.page_replies import VoiceAck
+from hotline.services.surveys.keypress import SurveyKeypress
 from hotline.store.base import unit_of_work
 from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events_chunk, record_outage
 
@@ -30,7 +31,9 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVENT = "HotlineSnapshot"
 ACK_USER_EVENT = "HotlineAck"
-WATCHED_EVENTS = MEMBER_EVENTS | {"UserEvent"}  # read here besides the call ingest (rare; one lookup each)
+SURVEY_VARIABLE_PREFIX = "HOTLINE_SURVEY_"
+# read here besides the call ingest (one lookup each; a VarSet only when it sets a survey variable)
+WATCHED_EVENTS = MEMBER_EVENTS | {"UserEvent", "VarSet"}
 
 
 class SnapshotMarker(Packet):
@@ -56,7 +59,8 @@ class AmiListener:
     def __init__(self, client: AmiClient, ingest: AmiIngest, clock: Clock, *, flush_interval: float = 0.2,
                  on_calls: Callable[[list[Call]], None] | None = None, retention_days: int | None = None,
                  on_page_ack: Callable[[VoiceAck], object] | None = None, heartbeat_seconds: float = 5.0,
-                 reconcile_seconds: float | None = 300.0, max_call_seconds: float | None = 14_400.0) -> None:
+                 reconcile_seconds: float | None = 300.0, max_call_seconds: float | None = 14_400.0,
+                 on_survey_key: Callable[[SurveyKeypress], object] | None = None) -> None:
         self.client = client
         # Every reconcile_seconds the open calls are checked against CoreShowChannels (a lost Hangup must not
         # keep a call open until the next reconnect) and calls older than max_call_seconds end, estimated.
@@ -74,6 +78,7 @@ class AmiListener:
         self._purge_task: asyncio.Future[int] | None = None
         self.queue_members = QueueMembers()
         self.on_page_ack = on_page_ack  # set by the monitor's wiring (acknowledges in page_replies)
+        self.on_survey_key = on_survey_key  # set by the surveys' wiring (keypad answers of survey calls)
         self.status: dict[str, Any] = {"connected": False, "connects": 0, "events": 0}
         # /metrics: the PBX's event time (Timestamp) to receipt, and receipt to the call stored
         self.event_lag = LagHistogram()
@@ -245,6 +250,11 @@ class AmiListener:
         else:
             header = packet.get
         name = packet["Event"]
+        if name == "VarSet":
+            variable = header("Variable")
+            if variable and variable.startswith(SURVEY_VARIABLE_PREFIX):
+                self._survey_key(SurveyKeypress(header("Uniqueid") or "", variable, header("Value") or ""))
+            return
         if name == "UserEvent":
             if header("UserEvent") == ACK_USER_EVENT:
                 self._page_ack(header)
@@ -280,6 +290,16 @@ class AmiListener:
             log.exception("voice page ack for alert %s failed", ack.alert_id)
         else:
             log.info("告警已由语音寻呼确认 / alert %s acknowledged by voice page", ack.alert_id)
+
+    def _survey_key(self, key: SurveyKeypress) -> None:
+        if self.on_survey_key is None:
+            log.warning("回访按键未处理（回访未运行）/ survey keypress on %s dropped: surveys not running",
+                        key.uniqueid)
+            return
+        try:
+            self.on_survey_key(key)
+        except Exception:  # the database may be away: the listener goes on
+            log.exception("survey keypress on %s failed", key.uniqueid)
 
     async def _flush_loop(self) -> None:
         while True:

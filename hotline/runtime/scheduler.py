@@ -36,6 +36,7 @@ from hotline.services.monitor.silence import SilenceWatch
 from hotline.services.monitor.virtual_run import Engine
 from hotline.services.roster.jobs import RosterJobs
 from hotline.services.roster.notices import OpenTickets
+from hotline.services.surveys.keypress import SurveyKeypress
 from hotline.services.tickets.desk import handover_line
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class AmiHooks(Protocol):
 
     queue_members: QueueMembers
     on_page_ack: Callable[[VoiceAck], object] | None
+    on_survey_key: Callable[[SurveyKeypress], object] | None
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     from hotline.services.monitor.page_replies import acknowledge_voice_event
     from hotline.services.monitor.silence import SilenceWatch, store_status
     from hotline.services.monitor.voice_rounds import VOICE_KINDS, UntilReachedSender
+    from hotline.services.surveys.build import build_surveys, survey_channels
+    from hotline.services.surveys.keypad import record_keypress
     from hotline.services.tickets.build import build_push, build_tickets
 
     clock = clock or SystemClock(settings.tz)
@@ -200,6 +204,9 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
         open_items=lambda: [alert_line(a, settings.tz) for a in monitor.alerts("open")],
         open_tickets=lambda tier, person: [handover_line(v, settings.tz) for v in tickets.desk.held(tier, person)])
     push = build_push(settings, tickets, env)  # the optional outside helpdesk ([tickets.push])
+    # satisfaction surveys: their tries are outbox rows delivered by the survey channels (AMI, Twilio)
+    surveys = build_surveys(settings, factory, clock, tickets.desk)
+    dispatcher.channels.update(survey_channels(settings, surveys.engine.ctx.config, originate=originate, env=env))
     # the managers on duty are paged directly when the database is away too long (the outbox is in it)
     alarm = DatabaseAlarm(dispatcher, lambda at: monitor.roster.people(at, "manager"), clock,
                           asyncio.get_running_loop())
@@ -215,7 +222,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
         outbox.deadline = rounds
         outbox.lease = max(outbox.lease, 2 * rounds)
     jobs = MonitorJobs(scheduler, monitor, outbox, sender, tick_seconds=config.tick_seconds, silence=silence,
-                       engines=[tickets.engine, *([push] if push is not None else [])])
+                       engines=[tickets.engine, surveys.engine, *([push] if push is not None else [])])
     scheduler.add_job(alarm.refresh, "interval", minutes=5, id="database-alarm-managers", replace_existing=True,
                       max_instances=1, coalesce=True)
     scheduler.start()
@@ -224,9 +231,11 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
     jobs.start()
     if ami is not None:
         ami.on_page_ack = lambda ack: acknowledge_voice_event(monitor, ack)  # runs on the listener's loop
+        ami.on_survey_key = lambda key: record_keypress(surveys.desk, key)
     live["monitor"] = monitor
     live["monitor_jobs"] = jobs
     live["tickets"] = tickets
+    live["surveys"] = surveys
     live["roster_jobs"] = roster_jobs
     return jobs
 

@@ -33,6 +33,8 @@ WRITES: dict[tuple[str, str], str | None] = {
     ("POST", "/twilio/pages/voice-ack"): None,
     ("POST", "/twilio/status"): None,
     ("POST", "/twilio/ivr/{script}"): None,
+    ("POST", "/twilio/survey/{survey_id}/{token}/{script}"): None,
+    ("POST", "/twilio/survey-sms"): None,
     **{("POST", f"/twilio/{step}"): None for step in ("voice", "gather", "dial", "queue", "wait", "recorded",
                                                        "connect", "agent", "bridged")},
     ("POST", "/login"): None,
@@ -60,6 +62,11 @@ WRITES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/tickets/{ticket_id}/complaint/reply"): "staff",
     ("POST", "/api/tickets/{ticket_id}/complaint/deadline"): "staff",
     ("PUT", "/api/tickets/{ticket_id}/complaint/form"): "staff",
+    # staff record the answers of a survey they asked on the phone; cancelling one and running the engine by
+    # hand are a supervisor's
+    ("POST", "/api/surveys/{ref}/record"): "staff",
+    ("POST", "/api/surveys/{ref}/cancel"): "supervisor",
+    ("POST", "/api/surveys/run"): "supervisor",
 }
 # Reads that are not for every viewer: the audit log (supervisors), accounts (admins), and the public ones.
 READS: dict[tuple[str, str], str | None] = {

@@ -82,7 +82,7 @@ def test_sounds_without_tts_copies_recordings_and_lists_the_rest(
                  "--config", str(config)])
     assert code == 1  # prompts without recording and no TTS: Asterisk would end those calls
     captured = capsys.readouterr()
-    assert "recorded 1, synthesized 0, missing 11" in captured.out
+    assert "recorded 1, synthesized 0, missing 17" in captured.out
     assert "待录音 / to record" in captured.out and "survey-intro.wav" not in captured.out.split("to record")[1]
     assert sorted(p.name for p in out.iterdir()) == ["survey-intro.wav"]
 
@@ -99,11 +99,11 @@ def test_sounds_with_tts_makes_8khz_mono_prompts(tmp_path: Path, config: Path,
     assert main(["ivr", "sounds", str(ROOT / "ivr_scripts" / "survey.yaml"), "--out", str(out),
                  "--config", str(config)]) == 0
     printed = capsys.readouterr().out
-    assert "recorded 1, synthesized 11, missing 0" in printed
+    assert "recorded 1, synthesized 17, missing 0" in printed
     # the voice page ack dialplan's prompts too (hotline ivr page-ack plays them)
     assert "voice page ack: 录音 0,合成 3,缺少 0 / recorded 0, synthesized 3, missing 0" in printed
     files = sorted(out.glob("*.wav"))
-    assert len(files) == 15
+    assert len(files) == 21
     assert {"page-alert.wav", "page-acked.wav", "page-not-acked.wav"} <= {f.name for f in files}
     assert all(wav_problem(f) is None for f in files)
     # The recording took precedence over TTS: it is the silent file, byte for byte.

@@ -279,7 +279,11 @@ def test_holiday_with_nobody_on_duty_takes_a_voicemail() -> None:
     assert ch.ended == "Hangup" and ch.heard[-2] == "hotline/default-goodbye"
 
 
-def test_survey_digit_sets_the_score() -> None:
-    ch = run(dialplan("survey"), "hotline-survey", Channel(digits=["5"]))
-    assert ch.variables["HOTLINE_SURVEY_SCORE"] == "5"
+def test_survey_digits_set_solved_and_the_score() -> None:
+    ch = run(dialplan("survey"), "hotline-survey", Channel(digits=["1", "5"]))
+    assert ch.variables["HOTLINE_SURVEY_SOLVED"] == "1" and ch.variables["HOTLINE_SURVEY_SCORE"] == "5"
     assert ch.heard[-2] == "hotline/survey-thanks"
+    unsolved = run(dialplan("survey"), "hotline-survey", Channel(digits=["2", "1"]))
+    assert unsolved.variables["HOTLINE_SURVEY_SOLVED"] == "2" and unsolved.variables["HOTLINE_SURVEY_SCORE"] == "1"
+    silent = run(dialplan("survey"), "hotline-survey", Channel(digits=[]))
+    assert "HOTLINE_SURVEY_SOLVED" not in silent.variables and silent.heard[-2] == "hotline/survey-no_score"

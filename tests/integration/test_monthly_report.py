@@ -132,15 +132,16 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert (ind["pages.acked"]["actual"], ind["pages.acked"]["detail"]) == (0.5, "1 / 2")
     assert ind["pages.ack_minutes"]["actual"] == 5.0
     assert ind["roster.gaps"]["measured"] is True
-    # sources not built yet: "not measured", never 0, never a miss
-    for key in ("satisfaction.score", "satisfaction.response_rate", "satisfaction.within_24h"):
-        assert (ind[key]["measured"], ind[key]["actual"], ind[key]["met"]) == (False, None, None), key
-        assert ind[key]["actual_text"] == "未测量 / not measured"
     # complaints are measured: none this month is no data, not a 0 % and not a miss
     assert (ind["complaints.count"]["actual"], ind["complaints.count"]["measured"]) == (0, True)
     reply = ind["complaints.reply"]
     assert (reply["measured"], reply["actual"], reply["met"], reply["target"]) == (True, None, None, 60)
     assert ind["complaints.replied_in_time"]["detail"] == "0 / 0"
+    # surveys are measured (docs/surveys.md): no resolved ticket this month is no data, never 0 and never a miss
+    for key in ("satisfaction.score", "satisfaction.response_rate", "satisfaction.within_24h"):
+        assert (ind[key]["measured"], ind[key]["actual"], ind[key]["met"]) == (True, None, None), key
+        assert ind[key]["actual_text"] == "无数据 / no data"
+    assert "样本 0" in ind["satisfaction.score"]["detail"]
     assert ind["satisfaction.score"]["target"] == 0.9 and ind["tickets.mttr"]["target"] == 240
     # tickets are measured (test_monthly_tickets.py): a month without tickets has no data, not a 0 or a miss
     assert (ind["tickets.mttr"]["measured"], ind["tickets.mttr"]["actual"], ind["tickets.mttr"]["met"]) == (True, None,

@@ -57,6 +57,7 @@ async function show(id) {
   render(await call("GET", `/api/tickets/${id}`));
   const suggested = await call("GET", `/api/tickets/${id}/suggestions`);
   $("t-suggest").replaceChildren(...suggested.map((a) => li(`[${a.article_id}] ${a.title}`)));
+  if (window.showSurvey) await window.showSurvey(id);  // surveys.js: the ticket's satisfaction survey
 }
 
 async function act(path, body) {

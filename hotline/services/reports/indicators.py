@@ -264,10 +264,26 @@ def register(provider: IndicatorProvider) -> None:
     _REGISTERED[provider.source] = provider
 
 
+# Capabilities whose module registers its provider on import (a module not yet written is skipped).
+CAPABILITY_PROVIDERS = ("hotline.services.surveys.report",)
+
+
+def _import_capabilities() -> None:
+    import importlib
+
+    for name in CAPABILITY_PROVIDERS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
 def providers(settings: Settings) -> list[IndicatorProvider]:
     """Built-in providers, placeholders for missing sources, with registered ones in their place."""
     from hotline.services.reports.ticket_indicators import TicketIndicators  # it imports MonthContext from here
 
+    _import_capabilities()
     built: list[IndicatorProvider] = [CallIndicators(), AlertIndicators(), TicketIndicators(),
                                       *_placeholders(settings), ComplaintIndicators(), OutageIndicators(),
                                       RosterIndicators(), PageIndicators()]

@@ -11,7 +11,7 @@ from alembic import op
 from hotline.store.base import UtcDateTime
 
 revision = "0012_complaints"
-down_revision = "0010_access"
+down_revision = "0011_surveys"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,48 @@
+// The ticket page's satisfaction survey (回访): its state and answers, recording the answers by hand (staff who
+// called the customer themselves; the server refuses whoever solved the ticket), and the caller's surveys.
+const SURVEY_STATUS = {scheduled: "待回访", calling: "回访中", answered: "已回访", unreachable: "未联系上",
+                       cancelled: "已取消", skipped: "不回访"};
+let surveyTicket = null;
+
+function surveyLine(s) {
+  const parts = [`${SURVEY_STATUS[s.status] || s.status} ${s.status}`, `方式 way ${s.way}`];
+  if (s.status === "answered") {
+    parts.push(`已解决 solved ${s.solved === null ? "-" : (s.solved ? "是 yes" : "否 no")}`,
+               `评分 score ${s.score}/${s.full_score}`, `${s.answered_at} (${s.answered_via}${s.recorded_by ? " " + s.recorded_by : ""})`);
+  } else {
+    parts.push(`已试 tries ${s.tries}`, `时限 due by ${s.due_by}`);
+  }
+  if (s.complaint_ticket_id) parts.push(`投诉跟进 complaint ${s.complaint_ticket_id}`);
+  return parts.join(" · ");
+}
+
+async function showSurvey(ticketId) {
+  surveyTicket = ticketId;
+  const r = await fetch(`/api/surveys/${encodeURIComponent(ticketId)}`);
+  const s = r.ok ? await r.json() : null;
+  document.getElementById("s-state").textContent = s ? surveyLine(s) : "尚无回访 / no survey yet";
+  document.getElementById("s-answers").replaceChildren(...(s ? s.answers : []).map((a) => {
+    const e = document.createElement("li"); e.textContent = `${a.question_text}: ${a.value}`; return e;
+  }));
+  const t = await (await fetch(`/api/tickets/${encodeURIComponent(ticketId)}`)).json();
+  const history = await fetch("/api/surveys?" + new URLSearchParams({caller: t.number}));
+  const rows = history.ok ? await history.json() : [];
+  document.getElementById("s-history").replaceChildren(...rows.map((h) => {
+    const e = document.createElement("li"); e.textContent = `${h.ticket_id}: ${surveyLine(h)}`; return e;
+  }));
+}
+window.showSurvey = showSurvey;
+
+document.getElementById("s-record").onclick = async () => {
+  if (!surveyTicket) return;
+  document.getElementById("error").textContent = "";
+  const r = await fetch(`/api/surveys/${encodeURIComponent(surveyTicket)}/record`, {
+    method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({by: document.getElementById("me").value.trim(),
+                          answers: {solved: Number(document.getElementById("s-solved").value),
+                                    overall: Number(document.getElementById("s-score").value)},
+                          note: document.getElementById("s-note").value || null})});
+  const data = await r.json();
+  if (!r.ok) { document.getElementById("error").textContent = String(data.detail || r.statusText); return; }
+  await showSurvey(surveyTicket);
+};

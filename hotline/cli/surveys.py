@@ -1,0 +1,175 @@
+"""`hotline surveys due|run|show|record|cancel` (满意度回访) and `hotline report satisfaction`: the survey
+desk from the command line. A cycle run here decides tries into the outbox; the running hotline places them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from typing import Any
+
+from hotline.cli import COMMON
+from hotline.clock import SystemClock
+from hotline.config import Settings
+from hotline.domain.surveys import SurveyError
+from hotline.runtime.assembly import open_database
+from hotline.services.surveys.build import Surveys, build_surveys
+from hotline.services.surveys.desk import SurveyNotFound
+from hotline.services.surveys.report import figures_dict, month_span, satisfaction
+from hotline.services.tickets.build import build_tickets
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("surveys", parents=[COMMON], help="满意度回访 / satisfaction surveys")
+    ssub = s.add_subparsers(dest="surveys", required=True)
+
+    def command(name: str, help_: str, func: Any, *, ref: bool = True) -> argparse.ArgumentParser:
+        p = ssub.add_parser(name, parents=[COMMON], help=help_)
+        if ref:
+            p.add_argument("ref", help="回访号或工单号 / survey id or ticket number, e.g. GD20261203-0007")
+        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
+        p.set_defaults(func=func)
+        return p
+
+    d = command("due", "待回访 / surveys still to be asked, soonest limit first", cmd_due, ref=False)
+    d.add_argument("--limit", type=int, default=200, help="最多条数 / at most this many")
+    command("run", "执行一轮 / one cycle: schedule, settle and place due tries (the outbox sends them)", cmd_run,
+            ref=False)
+    command("show", "回访详情 / one survey: tries and answers", cmd_show)
+    r = command("record", "人工记录 / record the answers of a survey asked on the phone by hand", cmd_record)
+    r.add_argument("--by", required=True, help="记录人 / who asked (not who solved the ticket)")
+    r.add_argument("--solved", choices=["1", "2"], help="问题是否已解决 / solved: 1 yes, 2 no")
+    r.add_argument("--score", type=int, required=True, help="总体满意度 / overall score (1..full score)")
+    r.add_argument("--answer", action="append", default=[], metavar="QUESTION=N",
+                   help="其他评分 / further scores: response, resolution, attitude, skill, communication")
+    r.add_argument("--note", help="备注 / note")
+    c = command("cancel", "取消 / cancel a survey not yet answered", cmd_cancel)
+    c.add_argument("--by", required=True, help="操作人 / who cancels")
+    c.add_argument("--reason", required=True, help="原因 / why")
+
+
+def register_satisfaction(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
+                          common: argparse.ArgumentParser) -> None:
+    p = rsub.add_parser("satisfaction", parents=[common], help="满意度 satisfaction: average / full score")
+    p.add_argument("--month", help="月份 / month (YYYY-MM, default this month)")
+    p.add_argument("--by", choices=["specialty", "staff"], help="分组 / group by specialty or staff member")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象 / one JSON object per line")
+    p.add_argument("--db", help="数据库地址 / database URL (default from config)")
+    p.set_defaults(func=cmd_satisfaction)
+
+
+def _surveys(args: argparse.Namespace, settings: Settings) -> Surveys:
+    db = open_database(args.db or settings.database_url)
+    clock = SystemClock(settings.tz)
+    tickets = build_tickets(settings, db.factory, clock)
+    return build_surveys(settings, db.factory, clock, tickets.desk)
+
+
+def _print(data: dict[str, Any]) -> None:
+    print(f"回访 {data['survey_id']}  工单 {data['ticket_id']}  {data['status_zh']} {data['status']}  "
+          f"方式 way {data['way']}  来电 {data['caller']}")
+    print(f"  解决于 resolved {data['resolved_at']}  时限 due by {data['due_by']}  "
+          f"下次 next try {data['next_try_at'] or '-'}  已试 tries {data['tries']}")
+    if data["status"] == "answered":
+        solved = {True: "是 yes", False: "否 no", None: "-"}[data["solved"]]
+        print(f"  已解决 solved {solved}  评分 score {data['score']}/{data['full_score']}  "
+              f"于 at {data['answered_at']} ({data['answered_via']})")
+    for a in data.get("answers", []):
+        print(f"    {a['question_text']}: {a['value']}")
+    for t in data.get("try_list", []):
+        print(f"    第 {t['try']} 次 try {t['at']} {t['way']}: {t['outcome'] or '进行中 / out'} {t['detail'] or ''}")
+    if data.get("complaint_ticket_id"):
+        print(f"  投诉跟进工单 complaint ticket {data['complaint_ticket_id']}")
+    if data.get("note"):
+        print(f"  备注 note: {data['note']}")
+
+
+def _act(args: argparse.Namespace, settings: Settings, act: Any) -> int:
+    try:
+        data = act(_surveys(args, settings))
+    except (SurveyNotFound, SurveyError) as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        _print(data)
+    return 0
+
+
+def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _surveys(args, settings).desk.due(args.limit)
+    if args.json:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+        return 0
+    print(f"{'回访 id':<9}{'工单 ticket':<18}{'状态 status':<22}{'方式 way':<10}{'下次 next try':<28}时限 due by")
+    for r in rows:
+        print(f"{r['survey_id']:<9}{r['ticket_id']:<18}{r['status_zh'] + ' ' + r['status']:<22}{r['way']:<10}"
+              f"{r['next_try_at'] or '-':<28}{r['due_by']}")
+    print(f"共 {len(rows)} 个 / {len(rows)} surveys")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    done = _surveys(args, settings).engine.tick()
+    if args.json:
+        print(json.dumps({"actions": done}))
+    else:
+        print(f"本轮处理 {done} 项 / {done} actions this cycle")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda s: s.desk.get(args.ref))
+
+
+def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
+    answers: dict[str, str | int] = {"overall": args.score}
+    if args.solved:
+        answers["solved"] = args.solved
+    for item in args.answer:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"错误 / error: --answer 应写成 问题=分数 / --answer needs QUESTION=N, got {item!r}",
+                  file=sys.stderr)
+            return 2
+        answers[key.strip()] = value.strip()
+    return _act(args, settings, lambda s: s.desk.record(args.ref, answers, args.by, args.note))
+
+
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    return _act(args, settings, lambda s: s.desk.cancel(args.ref, args.by, args.reason))
+
+
+def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.surveys.config import survey_config
+
+    try:
+        first = date.fromisoformat(f"{args.month}-01") if args.month else \
+            SystemClock(settings.tz).now().astimezone(settings.tz).date().replace(day=1)
+    except ValueError:
+        print(f"错误 / error: 月份格式应为 YYYY-MM / --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
+        return 2
+    policy = survey_config(settings).policy
+    db = open_database(args.db or settings.database_url)
+    start, end = month_span(first, settings.tz)
+    rows = satisfaction(db.factory, start, end, args.by or "all", policy.full_score, policy.limit)
+    db.engine.dispose()
+    if args.json:
+        for f in rows:
+            print(json.dumps({"month": f"{first:%Y-%m}", **figures_dict(f)}, ensure_ascii=False))
+        return 0
+    print(f"满意度 satisfaction {first:%Y-%m}（满分 full score {policy.full_score}）")
+    print(f"{'分组 group':<16}{'满意度':>8}{'平均分':>8}{'样本':>6}{'已解决':>8}{'应答率':>8}{'24h内':>8}"
+          f"{'未联系上':>8}")
+    for f in rows:
+        def pct(v: float | None) -> str:
+            return "-" if v is None else f"{v * 100:.1f}%"
+
+        print(f"{f.group:<16}{pct(f.satisfaction):>8}{'-' if f.average is None else f'{f.average:.2f}':>8}"
+              f"{f.sample:>6}{f.resolved:>8}{pct(f.response_rate):>8}{pct(f.within_24h_share):>8}"
+              f"{f.unreachable:>8}")
+    return 0

@@ -1,0 +1,24 @@
+"""The outbox key and channel of a survey try: `S<survey>:r<round>t<try>:caller:survey_<way>`."""
+
+from __future__ import annotations
+
+from hotline.services.monitor.outbox import page_key
+
+SURVEY_CHANNEL = "survey_{way}"  # survey_asterisk, survey_twilio, survey_sms
+
+
+def try_key(survey_id: int, round_no: int, try_no: int, way: str) -> str:
+    return page_key(f"S{survey_id}", f"r{round_no}t{try_no}", "caller", SURVEY_CHANNEL.format(way=way))
+
+
+def survey_of_key(key: str) -> tuple[int, int, int] | None:
+    """(survey, round, try) of an outbox key made by `try_key`, else None."""
+    head, _, rest = key.partition(":")
+    step = rest.partition(":")[0]
+    if not head.startswith("S") or not step.startswith("r") or "t" not in step:
+        return None
+    try:
+        r, t = step[1:].split("t", 1)
+        return int(head[1:]), int(r), int(t)
+    except ValueError:
+        return None

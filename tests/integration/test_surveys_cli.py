@@ -1,0 +1,100 @@
+"""`hotline surveys due|run|show|record|cancel` and `hotline report satisfaction --json` on SQLite and
+PostgreSQL; the report exact on a hand-computed month, overall and by staff member, and the monthly quality
+report (质量月报) shows the same figures instead of "not measured"."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hotline.cli import main
+from hotline.config import Settings
+from hotline.domain.surveys import SurveyPolicy, Way
+from hotline.services.monitor.outbox import DryRunSender
+from hotline.services.reports.monthly import indicator_table, month_context
+from hotline.services.surveys.config import SurveyConfig
+from tests.conftest import ROOT
+from tests.integration.survey_desk import SurveyDesk
+
+CONFIG = str(ROOT / "config" / "hotline.toml")
+DAY = datetime.fromisoformat("2026-12-03T09:00:00+08:00")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> list[dict[str, Any]]:
+    assert main([*argv, "--config", CONFIG]) == code
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+async def test_report_satisfaction_is_exact_on_a_hand_computed_month(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Four tickets resolved in December: 王芳's two answered 5 and 4 within 24 h; 刘洋's one answered 3 after
+    30 h, one never reached. Satisfaction (5+4+3)/3/5 = 80%, sample 3, response 3/4, within 24 h 2/4."""
+    desk = SurveyDesk(settings, db_url, DAY, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    h = timedelta(hours=1)
+    t1 = desk.resolved_ticket("13800138004", DAY, DAY + h, by_ext="8003")  # 王芳
+    t2 = desk.resolved_ticket("13800138011", DAY + h, DAY + 2 * h, by_ext="8003")
+    t3 = desk.resolved_ticket("13800138012", DAY + h, DAY + 2 * h, by_ext="8004", specialty="servers")  # 刘洋
+    t4 = desk.resolved_ticket("13800138013", DAY + h, DAY + 2 * h, by_ext="8004", specialty="servers")
+    await desk.run_until(DAY + 3 * h, DryRunSender())
+    desk.surveys.desk.record(t1, {"solved": 1, "overall": 5}, "刘洋")
+    desk.surveys.desk.record(t2, {"solved": 1, "overall": 4}, "刘洋")
+    await desk.run_until(DAY + 32 * h, DryRunSender())  # t3, t4: no answer recorded within 24 h
+    desk.surveys.desk.record(t3, {"solved": 1, "overall": 3}, "王芳")  # late, by hand
+    assert desk.surveys.desk.get(t4)["status"] == "unreachable"
+
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    [overall] = run(capsys, "report", "satisfaction", "--month", "2026-12", "--json", "--db", url)
+    assert overall == {"month": "2026-12", "group": "all", "satisfaction": 0.8, "average_score": 4.0,
+                       "full_score": 5, "sample": 3, "resolved": 4, "answered": 3, "response_rate": 0.75,
+                       "within_24h": 2, "within_24h_share": 0.5, "unreachable": 1}
+    by_staff = run(capsys, "report", "satisfaction", "--month", "2026-12", "--by", "staff", "--json", "--db", url)
+    assert [(r["group"], r["satisfaction"], r["sample"], r["response_rate"], r["within_24h_share"],
+             r["unreachable"]) for r in by_staff] == [("刘洋", 0.6, 1, 0.5, 0.0, 1), ("王芳", 0.9, 2, 1.0, 1.0, 0)]
+    assert run(capsys, "report", "satisfaction", "--month", "2026-11", "--json", "--db", url)[0]["sample"] == 0
+    run(capsys, "report", "satisfaction", "--month", "12/2026", "--db", url, code=2)
+
+    ctx = month_context(desk.db.factory, settings, DAY.date().replace(day=1), DAY + 40 * h)
+    shown = {i.key: i for i in indicator_table(ctx)}
+    score = shown["satisfaction.score"]
+    assert score.measured and score.actual == pytest.approx(0.8) and score.met is False  # target 90%
+    assert "3" in (score.detail or "")
+    assert shown["satisfaction.response_rate"].actual == pytest.approx(0.75)
+    assert shown["satisfaction.within_24h"].actual == pytest.approx(0.5)
+    desk.dispose()
+
+
+async def test_surveys_commands(settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    start = datetime.fromisoformat("2026-11-10T09:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    t1 = desk.resolved_ticket("13800138004", start, start + timedelta(hours=1))
+    t2 = desk.resolved_ticket("13800138011", start, start + timedelta(hours=1))
+    t3 = desk.resolved_ticket("13800138012", start, start + timedelta(hours=1))
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())  # scheduled on the desk's clock
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    due = run(capsys, "surveys", "due", "--json", "--db", url)
+    assert {d["ticket_id"] for d in due} == {t1, t2, t3} and all(d["way"] == "manual" for d in due)
+    assert main(["surveys", "record", t1, "--by", "王芳", "--score", "5", "--config", CONFIG, "--db", url]) == 1
+    assert "cannot record its score" in capsys.readouterr().err
+    [done] = run(capsys, "surveys", "record", t1, "--by", "刘洋", "--solved", "1", "--score", "4",
+                 "--answer", "skill=5", "--json", "--db", url)
+    assert (done["status"], done["score"], done["recorded_by"]) == ("answered", 4, "刘洋")
+    assert {a["question"]: a["value"] for a in done["answers"]} == {"solved": 1, "overall": 4, "skill": 5}
+    run(capsys, "surveys", "record", t2, "--by", "刘洋", "--score", "9", "--db", url, code=1)
+    [cancelled] = run(capsys, "surveys", "cancel", t2, "--by", "周强", "--reason", "客户要求不回访", "--json",
+                      "--db", url)
+    assert cancelled["status"] == "cancelled" and "客户要求不回访" in cancelled["note"]
+    [shown] = run(capsys, "surveys", "show", str(done["survey_id"]), "--json", "--db", url)
+    assert shown["ticket_id"] == t1
+    run(capsys, "surveys", "show", "GD20991231-0001", "--db", url, code=1)
+    # a cycle now (the system clock, long after November): t3 was never recorded within its 24 h
+    assert run(capsys, "surveys", "run", "--json", "--db", url) == [{"actions": 1}]
+    assert run(capsys, "surveys", "show", t3, "--json", "--db", url)[0]["status"] == "unreachable"
+    assert run(capsys, "surveys", "due", "--json", "--db", url) == []
+    assert main(["surveys", "show", t1, "--config", CONFIG, "--db", url]) == 0
+    text = capsys.readouterr().out
+    assert "已回访 answered" in text and "总体满意度" in text
+    desk.dispose()

@@ -1,0 +1,44 @@
+"""`[surveys]` validated: defaults that work, per-caller ways and the do-not-call list by number key, and
+errors that name the file and the key."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from hotline.config import ConfigError, settings_from_dict
+from hotline.domain.surveys import Way
+from hotline.services.surveys.config import SurveyConfig, survey_config
+
+
+def config(**surveys: object) -> SurveyConfig:
+    return survey_config(settings_from_dict({"surveys": surveys}, source="hotline.toml"))
+
+
+def test_defaults_and_values() -> None:
+    c = config()
+    assert (c.policy.limit, c.policy.attempts, c.policy.spacing, c.policy.sampling) == \
+        (timedelta(hours=24), 3, timedelta(hours=2), 1.0)
+    c = config(calling_hours="08:30-21:00", do_not_call=["+86 138 0013 8004"], ways={"010-12345678": "manual"},
+               low_score=1, way="sms")
+    assert (c.policy.calling_start, c.policy.calling_end) == (time(8, 30), time(21, 0))
+    assert c.policy.do_not_call == frozenset({"+8613800138004"})
+    assert c.way_of("+861012345678") is Way.MANUAL and c.way_of("+8613800138004") is Way.SMS
+
+
+@pytest.mark.parametrize(("values", "key"), [
+    ({"calling_hours": "20:00-09:00"}, "surveys.calling_hours"),
+    ({"calling_hours": "nine to five"}, "surveys.calling_hours"),
+    ({"attempts": 0}, "surveys.attempts"),
+    ({"sampling": 1.5}, "surveys.sampling"),
+    ({"low_score": 6}, "surveys.low_score"),
+    ({"way": "fax"}, "surveys.way"),
+    ({"do_not_call": ["not a number"]}, "surveys.do_not_call"),
+    ({"questions": ["solved"]}, "surveys.questions"),
+    ({"retries": 3}, "surveys.retries"),
+])
+def test_bad_values_name_the_key(values: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        config(**values)
+    assert key in str(e.value) and "hotline.toml" in str(e.value)
