@@ -176,7 +176,7 @@ def test_answer_rate_rows_have_the_shape_of_report_answer_rate(month_db: str,
 
 def test_html_and_xlsx(month_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     html = monthly(month_db, capsys, "--format", "html")
-    assert "指标" in html and "上月" in html and "未测量 / not measured" in html and "<svg" in html
+    assert "指标" in html and "上月" in html and "无数据 / no data" in html and "<svg" in html
     assert "原因分析" in html and "网络 / Network" in html
     out = tmp_path / "2026-11.xlsx"
     monthly(month_db, capsys, "--format", "xlsx", "-o", str(out))
@@ -208,7 +208,7 @@ def test_pdf_has_the_indicator_table_in_chinese(month_db: str, capsys: pytest.Ca
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True,
                           text=True).stdout
     for words in ("热线服务质量月报", "指标", "标准", "实际", "达标", "上月", "接通率（网络", "57.1%",
-                  "≥ 75.0%", "未测量", "原因分析", "核心交换机宕机", "138****8004"):
+                  "≥ 75.0%", "无数据", "原因分析", "核心交换机宕机", "138****8004"):
         assert words in text, words
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True, text=True).stdout
     assert "Noto-Sans-CJK-SC" in fonts  # the Chinese text is drawn in an embedded CJK font, not tofu
