@@ -206,9 +206,13 @@ def test_after_hours_dials_the_remote_on_duty_engineer(tmp_path: Path) -> None:
     assert call.variables["specialty"] == "applications"
 
 
-def test_survey_records_the_score(tmp_path: Path) -> None:
+def test_survey_records_solved_and_the_score(tmp_path: Path) -> None:
     call = Call(script("survey"), make_context(tmp_path))
     r = call.post()
+    gather = r.find("Gather")
+    assert gather is not None
+    r = call.post(gather.attrib["action"], Digits="1")  # 问题是否已解决: yes
+    assert call.variables["survey_solved"] == "1"
     gather = r.find("Gather")
     assert gather is not None
     r = call.post(gather.attrib["action"], Digits="4")
