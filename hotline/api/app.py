@@ -56,9 +56,6 @@ def create_app(settings: Settings, factory: sessionmaker[Session], clock: Clock 
     app.state.factory = factory
     app.state.clock = clock or SystemClock(settings.tz)
     app.state.live = live if live is not None else {}
-    from hotline.services.tickets.query_words import load_in_background
-
-    load_in_background()  # the knowledge base's dictionary: the first search need not wait for it
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

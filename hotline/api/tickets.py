@@ -15,6 +15,7 @@ from hotline.domain.numbers import try_parse_number
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
 from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
+from hotline.services.tickets.query_words import load_in_background
 
 router = APIRouter(tags=["tickets"])
 PAGE = Path(__file__).resolve().parent / "static" / "tickets.html"
@@ -98,6 +99,7 @@ def _do(request: Request, act: Any) -> dict[str, Any]:
 @router.get("/tickets")
 def tickets_page() -> FileResponse:
     """The staff screens: ticket list, ticket page, screen pop, knowledge base."""
+    load_in_background()  # the knowledge base's dictionary, while the page is read: its first search need not wait
     return FileResponse(PAGE, media_type="text/html")
 
 

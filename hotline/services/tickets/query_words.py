@@ -2,7 +2,7 @@
 words with jieba (its dictionary and HMM for unknown words), so `打印机无法连接` is looked up as 打印机 / 无法 /
 连接 rather than as one string no article contains. Particles and question words (的, 了, 怎么办 ...) are
 dropped; Latin words are kept whole, lower case. The dictionary loads on the first query (one to a few
-seconds, 80 MB), or at the API's start."""
+seconds, 80 MB), or in the background when the staff screens (/tickets) are opened."""
 
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ def _segmenter() -> Callable[[str], list[str]]:
 
 
 def load_in_background() -> None:
-    """Load the dictionary in a daemon thread (the API does at start: its first search then need not wait)."""
+    """Load the dictionary in a daemon thread (the staff screens do when opened: the first search need not
+    wait); once loaded, this does nothing."""
+    if _cut is not None:
+        return
     threading.Thread(target=_segmenter, name="kb-words", daemon=True).start()
 
 
