@@ -10,16 +10,16 @@ import re
 
 # class -> what hotline reads or sends with it
 READ = {
-    "call": "Newchannel, Hangup, Dial*, Bridge*, SoftHangupRequest, OriginateResponse (voice pages)",
+    "call": "Newchannel, Hangup, Dial*, Bridge*, SoftHangupRequest, OriginateResponse (voice pages, survey calls)",
     "agent": "QueueCallerJoin/Leave/Abandon, AgentCalled/Connect/Complete, QueueMember*",
     "cdr": "Cdr (who hung up, billable seconds)",
-    "dialplan": "VarSet of HOTLINE_SPECIALTY / the queue variable",
+    "dialplan": "VarSet of HOTLINE_SPECIALTY / the queue variable / HOTLINE_SURVEY_* (survey keys)",
     "user": "UserEvent HotlineAck (a voice page acknowledged by key 1)",
     "system": "FullyBooted, Shutdown (a PBX restart is not a caller hanging up)",
 }
 WRITE = {
     "system": "CoreShowChannels (snapshot after every login), DBPut / DBDel / DBGet (AstDB sync)",
-    "originate": "Originate (voice pages)",
+    "originate": "Originate (voice pages, survey calls)",
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
