@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -93,8 +94,8 @@ def test_the_wallboard_and_the_one_tap_link_page_stay_under_the_prefix(settings:
     r.dispose()
 
 
-# A URL literal in a page's script that does not start with the page's prefix (`ROOT + "/api/..."`).
-ROOT_ABSOLUTE = re.compile(r'(?<!ROOT \+ )["\'`]/(?:api|static|login|logout|roster|tickets|ack|wall)\b[^"\'`]*')
+# A URL literal in a page's script that is not added to the page's prefix (`ROOT + "/api/..."`).
+ROOT_ABSOLUTE = re.compile(r'(?<![\w)] \+ )["\'`]/(?:api|static|login|logout|roster|tickets|ack|wall)\b[^"\'`]*')
 
 
 @pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
@@ -109,13 +110,27 @@ def test_the_roster_editor_and_the_tickets_page_stay_under_the_prefix(desk: Fast
     assert 'data-root="/desk"' in r.text
     scripts = [link for link in links if link.endswith(".js")]
     assert "/desk/static/session.js" in scripts and len(scripts) >= 2
+    assert prefixed_urls(c, kept, scripts) >= 10  # the page's fetches and download links
+
+
+def prefixed_urls(c: Any, kept: str, scripts: list[str]) -> int:
+    """How many URLs the scripts add to the page's prefix; fails on a root-absolute one."""
     fetched = 0
     for script in scripts:
         js = c.get(kept + script.removeprefix("/desk"))
         assert js.status_code == 200, script
         assert ROOT_ABSOLUTE.findall(js.text) == [], script
-        fetched += js.text.count("ROOT + ")
-    assert fetched >= 10  # the page's fetches and download links do start with the prefix
+        fetched += js.text.count("ROOT + ") + js.text.count("root + ")
+    return fetched
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+def test_the_scripts_of_the_dashboard_pages_fetch_under_the_prefix(desk: FastAPI, kept: str) -> None:
+    c = signed_in(desk, "supervisor", "冯婷")
+    scripts = sorted({link for path in [*PAGES, "/wall"] for link in LINKS.findall(c.get(kept + path).text)
+                      if link.endswith(".js")})
+    assert "/desk/static/dashboard.js" in scripts and "/desk/static/wall.js" in scripts
+    assert prefixed_urls(c, kept, scripts) >= 10
 
 
 def test_the_roster_editor_and_the_tickets_page_at_the_root(settings: Settings, tmp_path: Path) -> None:

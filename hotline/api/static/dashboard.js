@@ -147,7 +147,7 @@ function loadRates() {
 }
 
 function loadLines() {  /* the hotline and the direct-dial duty line, each its own group */
-  return panel("lines", "/api/reports/answer-rate" + rangeQuery({by: "line"}), rate => {
+  return panel("lines", ROOT + "/api/reports/answer-rate" + rangeQuery({by: "line"}), rate => {
     $("sl-seconds").textContent = rate.service_level_seconds;
     fill("lines", [...rate.rows, rate.total].map(r => [
       r.group === "total" ? "合计 total" : r.group, r.offered, r.answered, pct(r.answer_rate), pct(r.service_level),
