@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from hotline.api.pages import render
 from hotline.clock import today as desk_today
 from hotline.domain.access import Role
 from hotline.domain.roster import Override, Shift, Tier
@@ -27,9 +28,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 @pages.get("/roster")
-def roster_page() -> FileResponse:
-    """The roster editor: the week or month as a grid, overrides with a preview and undo."""
-    return FileResponse(STATIC / "roster.html", media_type="text/html")
+def roster_page(request: Request) -> HTMLResponse:
+    """The roster editor: the week or month as a grid, overrides with a preview and undo (its links under
+    the public path prefix, hotline/api/pages.py)."""
+    return render(request, "roster.html")
 
 
 class OverrideIn(BaseModel):

@@ -3,13 +3,13 @@ timeline and caller, the screen pop for a number, and the desk's actions."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from hotline.api.pages import render
 from hotline.config import ConfigError
 from hotline.domain.numbers import try_parse_number
 from hotline.services.tickets.build import Tickets, build_tickets
@@ -18,7 +18,6 @@ from hotline.services.tickets.knowledge import Article, ArticleNotFound, Knowled
 from hotline.services.tickets.query_words import load_in_background
 
 router = APIRouter(tags=["tickets"])
-PAGE = Path(__file__).resolve().parent / "static" / "tickets.html"
 
 
 class By(BaseModel):
@@ -97,10 +96,11 @@ def _do(request: Request, act: Any) -> dict[str, Any]:
 
 
 @router.get("/tickets")
-def tickets_page() -> FileResponse:
-    """The staff screens: ticket list, ticket page, screen pop, knowledge base."""
+def tickets_page(request: Request) -> HTMLResponse:
+    """The staff screens: ticket list, ticket page, screen pop, knowledge base (links under the public path
+    prefix, hotline/api/pages.py)."""
     load_in_background()  # the knowledge base's dictionary, while the page is read: its first search need not wait
-    return FileResponse(PAGE, media_type="text/html")
+    return render(request, "tickets.html")
 
 
 @router.get("/api/tickets")

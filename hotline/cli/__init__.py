@@ -142,11 +142,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     formatter.tz = settings.tz  # log times in the desk's timezone, like everything else it shows
     try:
         code = _run(args, settings)
+        if code == 0:
+            _audit(parser, words, args, settings)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except BrokenPipeError:  # `hotline alerts list | head -2`: the reader has gone, as with any Unix tool
         _drop_stdout()
         return 128 + 13  # as if killed by SIGPIPE
+
+
+def _audit(parser: argparse.ArgumentParser, words: list[str], args: argparse.Namespace, settings: Settings) -> None:
+    """The audit entry of a successful state-changing command (hotline/cli/audit_trail.py classifies them;
+    a failing command changed nothing and writes nothing)."""
+    from hotline.cli import audit_trail
+
+    key = audit_trail.command_key(parser, words, args)
+    if audit_trail.classify(key) == audit_trail.CHANGE:
+        url = getattr(args, "db", None) or settings.database_url
+        audit_trail.record_run(url, settings.tz, key, words, args)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

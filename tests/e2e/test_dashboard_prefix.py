@@ -1,6 +1,7 @@
 """The dashboard's pages behind a reverse proxy that keeps the public URL's path prefix
 (`public_base_url = http://127.0.0.1:8080/hotline`, the proxy passing `/hotline/...` on): the browser
-signs in, walks the five pages through their navigation and signs out, and every request it makes -
+signs in, walks the five pages through their navigation, the roster editor and the tickets page (a screen
+pop there) and signs out, and every request it makes -
 pages, styles, scripts, JSON, the live stream, redirects - stays under `/hotline/`."""
 
 from __future__ import annotations
@@ -75,6 +76,22 @@ def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str)
             page.wait_for_url(base + path)
             page.wait_for_selector(ready, state="attached")
             expect(page.locator("#me")).to_have_text("刘洋 · supervisor")
+        # the roster editor and the tickets page (their own layouts) from the navigation, and back
+        page.click("nav a:text-is('排班 Roster')")
+        page.wait_for_url(base + "/roster")
+        expect(page.locator("#actor")).to_be_disabled()  # /api/me answered: the signed-in person acts
+        page.wait_for_selector("#grid thead th", state="attached")  # /api/roster/shifts answered
+        assert page.locator("h1 a").get_attribute("href") == "/hotline/"
+        page.click("h1 a")
+        page.wait_for_url(base + "/")
+        page.click("nav a:text-is('工单 Tickets')")
+        page.wait_for_url(base + "/tickets")
+        expect(page.locator("#me")).to_have_value("刘洋")
+        page.fill("#pop-number", "13800138000")
+        page.click("#pop-go")
+        expect(page.locator("#pop-result")).not_to_be_empty()  # the screen pop, under the prefix
+        page.click("h1 a")
+        page.wait_for_url(base + "/")
         page.goto(base + "/reports")
         page.wait_for_selector("#rates tbody tr")
         assert (page.locator("#export-calls-csv").get_attribute("href") or "").startswith("/hotline/api/calls.csv")
@@ -86,3 +103,8 @@ def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str)
     assert not failed, failed
     assert any(u.startswith(base + "/api/dashboard/stream") for u in asked)  # the live stream too
     assert any(u == base + "/static/dashboard.js" for u in asked)
+    for asset in ("/static/roster.js", "/static/roster.css", "/static/tickets.js", "/static/complaints.js",
+                  "/static/surveys.js", "/static/session.js"):
+        assert base + asset in asked, asset
+    for api in ("/api/roster/shifts?", "/api/roster/requests", "/api/tickets?", "/api/tickets/screen-pop?"):
+        assert any(u.startswith(base + api) for u in asked), api

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -91,3 +92,51 @@ def test_the_wallboard_and_the_one_tap_link_page_stay_under_the_prefix(settings:
     assert LINKS.findall(wall.text) == ["/desk/static/wall.css", "/desk/static/wall.js"]
     assert 'data-root="/desk"' in wall.text
     r.dispose()
+
+
+# A URL literal in a page's script that is not added to the page's prefix (`ROOT + "/api/..."`).
+ROOT_ABSOLUTE = re.compile(r'(?<![\w)] \+ )["\'`]/(?:api|static|login|logout|roster|tickets|ack|wall)\b[^"\'`]*')
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+@pytest.mark.parametrize("page", ["/roster", "/tickets"])
+def test_the_roster_editor_and_the_tickets_page_stay_under_the_prefix(desk: FastAPI, kept: str, page: str) -> None:
+    c = signed_in(desk, "supervisor", "冯婷")
+    r = c.get(kept + page)
+    assert r.status_code == 200, r.text
+    links = LINKS.findall(r.text)
+    assert len(links) >= 4, links  # style, dashboard link, session.js and the page's scripts
+    assert all(link.startswith("/desk/") for link in links), (page, links)
+    assert 'data-root="/desk"' in r.text
+    scripts = [link for link in links if link.endswith(".js")]
+    assert "/desk/static/session.js" in scripts and len(scripts) >= 2
+    assert prefixed_urls(c, kept, scripts) >= 10  # the page's fetches and download links
+
+
+def prefixed_urls(c: Any, kept: str, scripts: list[str]) -> int:
+    """How many URLs the scripts add to the page's prefix; fails on a root-absolute one."""
+    fetched = 0
+    for script in scripts:
+        js = c.get(kept + script.removeprefix("/desk"))
+        assert js.status_code == 200, script
+        assert ROOT_ABSOLUTE.findall(js.text) == [], script
+        fetched += js.text.count("ROOT + ") + js.text.count("root + ")
+    return fetched
+
+
+@pytest.mark.parametrize("kept", ["/desk", ""], ids=["proxy-keeps-prefix", "proxy-strips-prefix"])
+def test_the_scripts_of_the_dashboard_pages_fetch_under_the_prefix(desk: FastAPI, kept: str) -> None:
+    c = signed_in(desk, "supervisor", "冯婷")
+    scripts = sorted({link for path in [*PAGES, "/wall"] for link in LINKS.findall(c.get(kept + path).text)
+                      if link.endswith(".js")})
+    assert "/desk/static/dashboard.js" in scripts and "/desk/static/wall.js" in scripts
+    assert prefixed_urls(c, kept, scripts) >= 10
+
+
+def test_the_roster_editor_and_the_tickets_page_at_the_root(settings: Settings, tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'root.db'}")
+    c = signed_in(create_app(settings, db.factory), "supervisor", "冯婷")
+    for page, css in (("/roster", "/static/roster.css"), ("/tickets", "/static/tickets.css")):
+        text = c.get(page).text
+        assert LINKS.findall(text)[0] == css and 'data-root=""' in text and 'href="/"' in text
+    db.engine.dispose()

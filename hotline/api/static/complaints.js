@@ -4,13 +4,13 @@ const FORM_FIELDS = ["complaint", "investigation", "cause", "measures", "feedbac
 const SOURCE = {ivr: "语音菜单 IVR", call: "来电标记 call", hand: "人工登记 by hand", survey: "回访低分 survey"};
 
 async function loadForm(id) {
-  const data = await call("GET", `/api/tickets/${id}/complaint/form`);
+  const data = await call("GET", ROOT + `/api/tickets/${id}/complaint/form`);
   const form = data.form || {};
   FORM_FIELDS.forEach((f) => { $("c-" + f).value = form[f] || ""; });
   $("c-version").textContent = data.form ? `v${data.form.version} · ${data.form.saved_by} · ${data.form.saved_at}` : "未填写 not filled in";
   $("c-history").replaceChildren(...data.history.map((v) => li(`v${v.version} ${v.saved_at} ${v.saved_by}`)));
-  $("c-xlsx").href = `/api/tickets/${id}/complaint/form.xlsx`;
-  $("c-pdf").href = `/api/tickets/${id}/complaint/form.pdf`;
+  $("c-xlsx").href = ROOT + `/api/tickets/${id}/complaint/form.xlsx`;
+  $("c-pdf").href = ROOT + `/api/tickets/${id}/complaint/form.pdf`;
 }
 
 window.renderComplaint = (t) => {
@@ -23,7 +23,7 @@ window.renderComplaint = (t) => {
 };
 
 async function complaintAct(path, body) {
-  render(await call("POST", `/api/tickets/${current}/${path}`, {by: me(), ...body}));
+  render(await call("POST", ROOT + `/api/tickets/${current}/${path}`, {by: me(), ...body}));
   await loadList();
 }
 
@@ -36,11 +36,11 @@ $("c-due-go").onclick = () => {
 $("c-save").onclick = async () => {
   const body = {by: me()};
   FORM_FIELDS.forEach((f) => { body[f] = $("c-" + f).value; });
-  await call("PUT", `/api/tickets/${current}/complaint/form`, body);
+  await call("PUT", ROOT + `/api/tickets/${current}/complaint/form`, body);
   await show(current);
 };
 $("nc-go").onclick = async () => {
-  const t = await call("POST", "/api/complaints", {by: me(), number: $("nc-number").value, summary: $("nc-summary").value});
+  const t = await call("POST", ROOT + "/api/complaints", {by: me(), number: $("nc-number").value, summary: $("nc-summary").value});
   await loadList();
   await show(t.ticket_id);
 };

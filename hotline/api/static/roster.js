@@ -1,3 +1,5 @@
+// Every URL starts with the page's path prefix (body data-root), so that the page works behind a proxy.
+const ROOT = document.body.dataset.root || "";
 document.getElementById("override-form").addEventListener("submit", e => e.preventDefault());
 const TIERS = [["first_line", "一线 First line"], ["second_line", "二线 Second line"], ["manager", "项目经理 Manager"],
                ["vendor", "厂商 Vendor"]];
@@ -9,7 +11,7 @@ let clicked = null;  // the last shift clicked in the grid: {tier, spec: "NAME@T
 let swapTier = null;
 
 async function swap() {
-  const r = await fetch("/api/roster/swaps", {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await fetch(ROOT + "/api/roster/swaps", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({tier: swapTier, first: $("s-first").value, second: $("s-second").value,
                           reason: $("s-reason").value, actor: $("actor").value})});
   const data = await r.json();
@@ -19,7 +21,7 @@ async function swap() {
   text(box, `已换班 / swapped #${data.ids.join(", #")}`).className = "ok";
   const undo = text(document.createElement("button"), `撤销 Undo #${data.ids[0]}`); undo.id = "swap-undo";
   undo.onclick = async () => {
-    const u = await fetch(`/api/roster/overrides/${data.ids[0]}`, {method: "DELETE"});
+    const u = await fetch(ROOT + `/api/roster/overrides/${data.ids[0]}`, {method: "DELETE"});
     const res = await u.json();
     text(box, u.ok ? `已撤销 / undone #${res.removed.join(", #")}` : res.detail).className = u.ok ? "ok" : "error";
     await load();
@@ -34,7 +36,7 @@ let editor = true;  // supervisors and admins edit the roster; staff ask for cha
 const asksOnly = () => !editor || (approval && !managers.includes($("actor").value));
 
 async function whoAmI() {
-  const r = await fetch("/api/me");
+  const r = await fetch(ROOT + "/api/me");
   if (!r.ok) return;
   const me = await r.json();
   if (me.person) { signedIn = me.person; $("actor").disabled = true; }
@@ -42,7 +44,7 @@ async function whoAmI() {
 }
 
 async function loadRequests() {
-  const r = await fetch("/api/roster/requests");
+  const r = await fetch(ROOT + "/api/roster/requests");
   if (!r.ok) return;
   const data = await r.json(); managers = data.managers;
   text($("approval-mode"), data.approval ? "（调班需经理审批 / overrides need a manager's approval）" : "");
@@ -56,7 +58,7 @@ async function loadRequests() {
     for (const [what, label] of [["approve", "批准 Approve"], ["reject", "拒绝 Reject"]]) {
       const b = text(document.createElement("button"), label); b.className = what;
       b.onclick = async () => {
-        const res = await fetch(`/api/roster/requests/${q.id}/${what}?actor=${encodeURIComponent($("actor").value)}`,
+        const res = await fetch(ROOT + `/api/roster/requests/${q.id}/${what}?actor=${encodeURIComponent($("actor").value)}`,
                                 {method: "POST"});
         const body = await res.json();
         text($("preview"), res.ok ? `#${q.id}: ${body.state}` : body.detail).className = res.ok ? "ok" : "error";
@@ -82,7 +84,7 @@ function text(el, value) { el.textContent = value; return el; }
 
 async function load() {
   const [from, to] = span();
-  const r = await fetch(`/api/roster/shifts?from=${from}&to=${to}`);
+  const r = await fetch(ROOT + `/api/roster/shifts?from=${from}&to=${to}`);
   if (!r.ok) { text($("status"), `不可用 / unavailable (HTTP ${r.status})`).className = "error"; return; }
   const data = await r.json();
   $("warnings").replaceChildren(...data.warnings.map(w => { const d = text(document.createElement("div"), w);
@@ -135,7 +137,7 @@ function line(prefix, s) { return `${prefix} ${s.start.slice(5, 16).replace("T",
 
 async function preview() {
   previewed = null; $("save-btn").disabled = true;
-  const r = await fetch("/api/roster/overrides/preview", {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await fetch(ROOT + "/api/roster/overrides/preview", {method: "POST", headers: {"Content-Type": "application/json"},
                                                           body: JSON.stringify(body())});
   const data = await r.json();
   const box = $("preview");
@@ -154,13 +156,13 @@ async function preview() {
 async function save() {
   if (previewed !== JSON.stringify(body())) { await preview(); return; }  // changed since the preview
   if (asksOnly()) {
-    const q = await fetch("/api/roster/requests", {method: "POST", headers: {"Content-Type": "application/json"},
+    const q = await fetch(ROOT + "/api/roster/requests", {method: "POST", headers: {"Content-Type": "application/json"},
                                                     body: previewed});
     const res = await q.json(); $("save-btn").disabled = true; previewed = null;
     text($("preview"), q.ok ? `已提交申请 / requested #${res.request}` : res.detail).className = q.ok ? "ok" : "error";
     await loadRequests(); return;
   }
-  const r = await fetch("/api/roster/overrides", {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await fetch(ROOT + "/api/roster/overrides", {method: "POST", headers: {"Content-Type": "application/json"},
                                                   body: previewed});
   const data = await r.json();
   $("save-btn").disabled = true; previewed = null;
@@ -168,7 +170,7 @@ async function save() {
   text($("preview"), `已保存 / saved #${data.id}: ${data.text}`).className = "ok";
   const undo = text(document.createElement("button"), `撤销 Undo #${data.id}`); undo.id = "undo-btn";
   undo.onclick = async () => {
-    const u = await fetch(`/api/roster/overrides/${data.id}`, {method: "DELETE"});
+    const u = await fetch(ROOT + `/api/roster/overrides/${data.id}`, {method: "DELETE"});
     const res = await u.json();
     $("undo-bar").replaceChildren(text(document.createElement("p"), u.ok ? `已撤销 / undone #${res.removed.join(", #")}`
                                                                         : res.detail));
@@ -183,7 +185,7 @@ async function importFile(dryRun) {
   const file = $("import-file").files[0];
   if (!file) return;
   const form = new FormData(); form.append("file", file);
-  const r = await fetch(`/api/roster/import?dry_run=${dryRun}`, {method: "POST", body: form});
+  const r = await fetch(ROOT + `/api/roster/import?dry_run=${dryRun}`, {method: "POST", body: form});
   const data = await r.json();
   const box = $("import-result");
   $("import-apply").disabled = !(r.ok && dryRun);

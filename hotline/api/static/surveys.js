@@ -18,14 +18,14 @@ function surveyLine(s) {
 
 async function showSurvey(ticketId) {
   surveyTicket = ticketId;
-  const r = await fetch(`/api/surveys/${encodeURIComponent(ticketId)}`);
+  const r = await fetch(ROOT + `/api/surveys/${encodeURIComponent(ticketId)}`);
   const s = r.ok ? await r.json() : null;
   document.getElementById("s-state").textContent = s ? surveyLine(s) : "尚无回访 / no survey yet";
   document.getElementById("s-answers").replaceChildren(...(s ? s.answers : []).map((a) => {
     const e = document.createElement("li"); e.textContent = `${a.question_text}: ${a.value}`; return e;
   }));
-  const t = await (await fetch(`/api/tickets/${encodeURIComponent(ticketId)}`)).json();
-  const history = await fetch("/api/surveys?" + new URLSearchParams({caller: t.number}));
+  const t = await (await fetch(ROOT + `/api/tickets/${encodeURIComponent(ticketId)}`)).json();
+  const history = await fetch(ROOT + "/api/surveys?" + new URLSearchParams({caller: t.number}));
   const rows = history.ok ? await history.json() : [];
   document.getElementById("s-history").replaceChildren(...rows.map((h) => {
     const e = document.createElement("li"); e.textContent = `${h.ticket_id}: ${surveyLine(h)}`; return e;
@@ -36,7 +36,7 @@ window.showSurvey = showSurvey;
 document.getElementById("s-record").onclick = async () => {
   if (!surveyTicket) return;
   document.getElementById("error").textContent = "";
-  const r = await fetch(`/api/surveys/${encodeURIComponent(surveyTicket)}/record`, {
+  const r = await fetch(ROOT + `/api/surveys/${encodeURIComponent(surveyTicket)}/record`, {
     method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({by: document.getElementById("me").value.trim(),
                           answers: {solved: Number(document.getElementById("s-solved").value),

@@ -1,3 +1,5 @@
+// Every URL starts with the page's path prefix (body data-root), so that the page works behind a proxy.
+const ROOT = document.body.dataset.root || "";
 const $ = (id) => document.getElementById(id);
 const STATUS = {new: "新建", in_progress: "处理中", escalated: "已升级", resolved: "已解决", closed: "已关闭"};
 const TIER = {first_line: "一线", second_line: "二线", vendor: "厂商"};
@@ -21,7 +23,7 @@ async function loadList() {
   const scope = $("scope").value;
   if (scope === "mine") q.set("assignee", me());
   else if (scope !== "all") q.set("tier", scope);
-  const tickets = await call("GET", "/api/tickets?" + q);
+  const tickets = await call("GET", ROOT + "/api/tickets?" + q);
   const body = $("tickets").querySelector("tbody");
   body.replaceChildren(...tickets.map((t) => {
     const tr = document.createElement("tr");
@@ -54,20 +56,20 @@ function render(t) {
 }
 
 async function show(id) {
-  render(await call("GET", `/api/tickets/${id}`));
-  const suggested = await call("GET", `/api/tickets/${id}/suggestions`);
+  render(await call("GET", ROOT + `/api/tickets/${id}`));
+  const suggested = await call("GET", ROOT + `/api/tickets/${id}/suggestions`);
   $("t-suggest").replaceChildren(...suggested.map((a) => li(`[${a.article_id}] ${a.title}`)));
   if (window.showSurvey) await window.showSurvey(id);  // surveys.js: the ticket's satisfaction survey
 }
 
 async function act(path, body) {
-  render(await call("POST", `/api/tickets/${current}/${path}`, {by: me(), ...body}));
+  render(await call("POST", ROOT + `/api/tickets/${current}/${path}`, {by: me(), ...body}));
   await loadList();
 }
 
 async function searchKb() {
   const q = new URLSearchParams({q: $("kb-q").value, drafts: $("kb-drafts").checked});
-  const found = await call("GET", "/api/kb?" + q);
+  const found = await call("GET", ROOT + "/api/kb?" + q);
   $("kb").querySelector("tbody").replaceChildren(...found.map((a) => {
     const tr = document.createElement("tr");
     tr.dataset.id = a.article_id;
@@ -76,7 +78,7 @@ async function searchKb() {
     if (a.status !== "published") {
       const b = document.createElement("button");
       b.textContent = "发布 / publish"; b.className = "publish";
-      b.onclick = async () => { await call("POST", `/api/kb/${a.article_id}/publish`, {by: me()}); await searchKb(); };
+      b.onclick = async () => { await call("POST", ROOT + `/api/kb/${a.article_id}/publish`, {by: me()}); await searchKb(); };
       cell.append(b);
     }
     tr.append(cell);
@@ -85,7 +87,7 @@ async function searchKb() {
 }
 
 async function screenPop(number) {
-  const pop = await call("GET", "/api/tickets/screen-pop?" + new URLSearchParams({number}));
+  const pop = await call("GET", ROOT + "/api/tickets/screen-pop?" + new URLSearchParams({number}));
   const t = pop.open_ticket;
   $("pop-result").textContent = (pop.caller && pop.caller.name ? pop.caller.name + " · " : "") +
     (t ? `未关闭工单 open ticket ${t.ticket_id} (${STATUS[t.status]}, ${t.assignee || "-"})` : "无未关闭工单 no open ticket") +
@@ -97,7 +99,7 @@ let popped = null;
 async function watchCalls() {  // when my extension answers (or calls back), the caller's ticket pops up
   const ext = $("ext").value.trim();
   if (!ext) return;
-  const open = await (await fetch("/api/calls/open")).json();
+  const open = await (await fetch(ROOT + "/api/calls/open")).json();
   const mine = open.find((c) => c.answered_at && (c.answered_by === ext || (c.direction === "outbound" && c.caller === ext)));
   if (mine && mine.call_id !== popped) {
     popped = mine.call_id;
@@ -109,7 +111,7 @@ $("reload").onclick = loadList;
 $("state").onchange = loadList; $("scope").onchange = loadList;
 $("pop-go").onclick = () => screenPop($("pop-number").value);
 $("save").onclick = async () => {
-  render(await call("PATCH", `/api/tickets/${current}`, {by: me(), summary: $("f-summary").value,
+  render(await call("PATCH", ROOT + `/api/tickets/${current}`, {by: me(), summary: $("f-summary").value,
                                                          ticket_type: $("f-type").value, priority: $("f-priority").value}));
   await loadList();
 };
@@ -118,12 +120,12 @@ $("resolve").onclick = () => act("resolve", {solution: $("f-solution").value, ca
 $("close").onclick = () => act("close", {});
 $("reopen").onclick = () => act("reopen", {reason: $("f-reopen").value});
 $("draft").onclick = async () => {
-  const a = await call("POST", `/api/tickets/${current}/kb-draft`, {by: me()});
+  const a = await call("POST", ROOT + `/api/tickets/${current}/kb-draft`, {by: me()});
   $("kb-q").value = a.title; $("kb-drafts").checked = true; await searchKb();
 };
 $("kb-go").onclick = searchKb;
 // "I am" (the "mine" filter) starts as the signed-in person; the server records them as who acts anyway
-fetch("/api/me").then((r) => (r.ok ? r.json() : null)).then((who) => {
+fetch(ROOT + "/api/me").then((r) => (r.ok ? r.json() : null)).then((who) => {
   if (who && who.person && !$("me").value) { $("me").value = who.person; if ($("scope").value === "mine") loadList(); }
 });
 loadList();
