@@ -18,9 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
     "python -c pass (floor)": [sys.executable, "-c", "pass"],
+    "python -c 'import hotline'": [sys.executable, "-c", "import hotline"],
     "hotline --help": [sys.executable, "-m", "hotline", "--help"],
     "hotline report --help": [sys.executable, "-m", "hotline", "report", "--help"],
     "hotline report answer-rate --help": [sys.executable, "-m", "hotline", "report", "answer-rate", "--help"],
+    "hotline tickets --help": [sys.executable, "-m", "hotline", "tickets", "--help"],
+    "hotline users --help": [sys.executable, "-m", "hotline", "users", "--help"],
+    "hotline complaints --help": [sys.executable, "-m", "hotline", "complaints", "--help"],
+    "hotline roster --help": [sys.executable, "-m", "hotline", "roster", "--help"],
+    "hotline monitors --help": [sys.executable, "-m", "hotline", "monitors", "--help"],
+    "hotline serve --help": [sys.executable, "-m", "hotline", "serve", "--help"],
 }
 COUNT = ("import sys, runpy; sys.argv = {argv!r}\n"
          "try:\n    runpy.run_module('hotline', run_name='__main__')\nexcept SystemExit:\n    pass\n"

@@ -3,14 +3,14 @@ floor (the simplest GROUP BY that counts the same calls), on SQLite (a file) and
 schema, with --pg URL or HOTLINE_TEST_PG_URL).
 
     python bench/bench_reports.py [--calls 500000] [--big (5,000,000)] [--pg URL] [--no-sqlite]
-                                  [--reference]
+                                  [--reference] [--keep NAME [--fill-only]]
 
 Figures: a month's answer rate by specialty / day / week / hour / agent / line three ways side by side:
-from the calls (GROUP BY, P90 by percentile_disc on PostgreSQL), from the hourly roll-up (the P90 still
-from the calls), from the roll-up without the P90; the 12-month trend; the roll-up's rebuild and one
+from the calls (GROUP BY, P90 by percentile_disc on PostgreSQL), from the hourly roll-up (the P90 from its
+wait histograms), from the roll-up without the P90; the 12-month trend; the roll-up's rebuild and one
 hour's recount; the whole monthly quality report's figures before and after the roll-up is built, the
-dashboard summary of today with 20 concurrent clients (p50 / p99); with --reference also the old path
-(every call loaded and counted in Python by domain/kpi.py) for one month.
+dashboard summary of a day computed once (20 clients over HTTP: bench_dashboard_load.py); with
+--reference also the old path (every call loaded and counted in Python by domain/kpi.py) for one month.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -35,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from hotline.clock import ManualClock  # noqa: E402
 from hotline.config import load_settings  # noqa: E402
 from hotline.runtime.assembly import open_database  # noqa: E402
 from hotline.services.reports import rollup  # noqa: E402
@@ -103,9 +101,12 @@ def fill(factory: sessionmaker[Session], n: int) -> float:
     return time.perf_counter() - t0
 
 
-def best(fn: Callable[[], Any], runs: int = 3) -> float:
+RUNS = [3]  # --runs: each figure is the best of this many runs
+
+
+def best(fn: Callable[[], Any], runs: int | None = None) -> float:
     times = []
-    for _ in range(runs):
+    for _ in range(runs or RUNS[0]):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -138,9 +139,20 @@ def local_key(dialect: str, by: str) -> str:
     return f"hotline_local(started_at, 'Asia/Shanghai', '{fmt[1]}')"
 
 
-def bench(url: str, n: int, reference: bool) -> None:
+def filled(url: str, n: int) -> Any:
+    """The database, filled with n calls unless it holds calls already (--keep)."""
     db = open_database(url)
-    print(f"  filled {n:,} calls in {fill(db.factory, n):.1f} s")
+    with db.factory() as s:
+        have = s.execute(text("SELECT count(*) FROM calls")).scalar_one()
+    if have == 0:
+        print(f"  filled {n:,} calls in {fill(db.factory, n):.1f} s")
+    else:
+        print(f"  reusing {have:,} calls already in the database")
+    return db
+
+
+def bench(url: str, n: int, reference: bool) -> None:
+    db = filled(url, n)
     settings = load_settings(ROOT / "config" / "hotline.toml", env={})
     last = (MONTH.replace(month=MONTH.month % 12 + 1) - timedelta(days=1))
     lo, hi = datetime(2026, 11, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ)
@@ -211,64 +223,22 @@ def bench(url: str, n: int, reference: bool) -> None:
 def _monthly(db: Any, settings: Any) -> float:
     from hotline.services.reports.monthly import build_monthly
 
-    return best(lambda: build_monthly(db.factory, settings, MONTH, datetime(2026, 12, 1, 8, tzinfo=TZ)), runs=2)
+    return best(lambda: build_monthly(db.factory, settings, MONTH, datetime(2026, 12, 1, 8, tzinfo=TZ)),
+                runs=min(2, RUNS[0]))
 
 
 def summary(db: Any, settings: Any) -> None:
-    """The dashboard summary of one busy day: computed once (cold, the month's days not yet cached), then
-    asked over HTTP by 20 clients at once, 20 requests each, from a real uvicorn (the app shares one
-    computation per live interval between its clients, as it does in production)."""
-    import asyncio
-    import socket
-    import threading
-
-    import httpx
-    import uvicorn
-
-    from hotline.api.app import create_app
+    """The dashboard summary of one busy day, computed once (cold: the month's days not yet cached) and
+    again (warm). Under 20 clients over HTTP: bench/bench_dashboard_load.py (a server process of its own)."""
     from hotline.services.reports.dashboard import Dashboard
 
     now = datetime(2026, 11, 30, 16, 0, tzinfo=TZ)
-    t0 = time.perf_counter()
-    Dashboard(db.factory, settings).summary(now)
-    print(f"  {'dashboard summary, one computation (cold)':<44}{(time.perf_counter() - t0) * 1000:>8.1f}ms")
-    app = create_app(settings, db.factory, ManualClock(now, TZ), live={})
-    from hotline.services.access.accounts import AccountService
-    from hotline.services.access.sessions import TokenService
-
-    AccountService(db.factory, ManualClock(now, TZ)).add("wallboard", "viewer", "bench-password-1234", None)
-    token, _ = TokenService(db.factory, ManualClock(now, TZ)).issue("wallboard", "bench", "viewer")
-    headers = {"Authorization": f"Bearer {token}", "Host": "127.0.0.1:8080"}  # a host the allow-list accepts
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    latencies: list[float] = []
-
-    async def client(http: httpx.AsyncClient) -> None:
-        for _ in range(20):
-            t = time.perf_counter()
-            r = await http.get("/api/dashboard/summary")
-            r.raise_for_status()
-            latencies.append(time.perf_counter() - t)
-            await asyncio.sleep(0.1)
-
-    async def run() -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=headers) as http:
-            (await http.get("/api/dashboard/summary")).raise_for_status()  # the server's first computation
-            await asyncio.gather(*(client(http) for _ in range(20)))
-
-    asyncio.run(run())
-    server.should_exit = True
-    thread.join(10)
-    latencies.sort()
-    p50, p99 = statistics.median(latencies), latencies[max(0, int(0.99 * len(latencies)) - 1)]
-    print(f"  {'dashboard summary over HTTP, 20 clients: p50':<44}{p50 * 1000:>8.1f}ms")
-    print(f"  {'dashboard summary over HTTP, 20 clients: p99':<44}{p99 * 1000:>8.1f}ms")
+    board = Dashboard(db.factory, settings)
+    for name in ("cold", "warm"):
+        t0 = time.perf_counter()
+        board.summary(now)
+        print(f"  {'dashboard summary, one computation (' + name + ')':<44}"
+              f"{(time.perf_counter() - t0) * 1000:>8.1f}ms")
 
 
 def main() -> None:
@@ -278,25 +248,48 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("HOTLINE_TEST_PG_URL", ""))
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--reference", action="store_true", help="also time the old Python path for one month")
+    ap.add_argument("--keep", metavar="NAME", default="",
+                    help="keep the filled data and reuse it on the next run: SQLite file .bench/NAME.db, "
+                         "PostgreSQL schema NAME (filling 5M calls takes 10-20 min)")
+    ap.add_argument("--fill-only", action="store_true", help="fill (with --keep) and stop")
+    ap.add_argument("--runs", type=int, default=3, help="each figure is the best of N runs")
     args = ap.parse_args()
+    RUNS[0] = args.runs
     n = 5_000_000 if args.big else args.calls
+
+    def run(url: str) -> None:
+        if args.fill_only:
+            _fill_only(url, n)
+        else:
+            bench(url, n, args.reference)
+
     if not args.no_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
+        if args.keep:
+            (ROOT / ".bench").mkdir(exist_ok=True)
             print(f"SQLite ({n:,} calls)")
-            bench(f"sqlite:///{tmp}/bench.db", n, args.reference)
+            run(f"sqlite:///{ROOT / '.bench' / args.keep}.db")
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                print(f"SQLite ({n:,} calls)")
+                run(f"sqlite:///{tmp}/bench.db")
     if args.pg:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schema = args.keep or f"bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         try:
             sep = "&" if "?" in args.pg else "?"
             print(f"PostgreSQL ({n:,} calls)")
-            bench(f"{args.pg}{sep}options=-csearch_path%3D{schema}", n, args.reference)
+            run(f"{args.pg}{sep}options=-csearch_path%3D{schema}")
         finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if not args.keep:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+def _fill_only(url: str, n: int) -> None:
+    filled(url, n).engine.dispose()
 
 
 if __name__ == "__main__":

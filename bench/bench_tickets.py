@@ -10,6 +10,16 @@
    tickets overdue first, a person's, a tier's, a caller's) timed on N stored tickets.
 
     python bench/bench_tickets.py [--events 300000] [--tickets 1000000] [--db postgresql+psycopg://...]
+                                  [--ingest-db postgresql+psycopg://...]
+
+`--instructions` counts the instructions each ingest executes (valgrind's callgrind, which counts the same
+for the same run whatever else the machine does; about 50x slower, so use `--events 100000`): each mode is run
+on the stream and on an empty one, and the difference (the ingest without start-up) compared. On this
+project's shared machines the CPU time of identical runs varies by up to 40%; the instruction counts do not.
+
+`--ingest-db` runs the ingest on PostgreSQL (each child in a private schema, dropped after) instead of a
+SQLite file per child. Every figure is CPU time of the child process (`time.process_time`: user + system) besides
+wall time; the ratios to read are the CPU ones (the machine is shared).
 """
 
 from __future__ import annotations
@@ -22,6 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,11 +113,68 @@ def build_new_callers_stream(path: Path, target: int) -> int:
     return rounds * per_round
 
 
+def count_instructions(mode: str, stream: Path, db: str) -> int:
+    """The instructions a child executes from start to exit under callgrind (client side only)."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+           "--child", mode, "--stream", str(stream), "--db", db]
+    err = subprocess.run(cmd, check=True, capture_output=True, text=True).stderr
+    found = re.search(r"Collected : (\d+)", err)
+    if found is None:
+        raise RuntimeError(f"no instruction count from callgrind: {err[-500:]}")
+    return int(found.group(1))
+
+
+def instructions(kind: str, stream: Path, tmp: Path, base: str) -> None:
+    """Ledger only vs with ticket opening, by instruction count: each on `stream` and on an empty stream
+    (start-up only), the four runs two at a time (one per core)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    empty = tmp / "empty.ami"
+    empty.write_bytes(b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n"
+                      b"Message: Authentication accepted\r\n\r\n")
+
+    def one(job: tuple[str, Path]) -> int:
+        mode, path = job
+        with fresh_database(base, tmp, f"ir-{kind}-{mode}-{path.stem}") as url:
+            return count_instructions(mode, path, url)
+
+    jobs = [("plain", stream), ("tickets", stream), ("plain", empty), ("tickets", empty)]
+    with ThreadPoolExecutor(2) as pool:
+        plain, tickets, plain0, tickets0 = pool.map(one, jobs)
+    p, t = plain - plain0, tickets - tickets0
+    print(f"ingest, {kind} callers, instructions (callgrind): ledger only {p / 1e9:.3f} G, with ticket opening "
+          f"{t / 1e9:.3f} G (start-up {plain0 / 1e9:.2f} G / {tickets0 / 1e9:.2f} G left out); "
+          f"ratio {p / t:.3f}", flush=True)
+
+
 def run_child(mode: str, stream: Path, db: str) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", mode, "--stream", str(stream), "--db", db]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
+
+
+@contextmanager
+def fresh_database(base: str, tmp: Path, name: str) -> Iterator[str]:
+    """An empty database for one child: a SQLite file in `tmp`, or a private schema of PostgreSQL `base`."""
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{tmp / f'{name}.db'}"
+        return
+    from sqlalchemy import create_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+
+    def run(sql: str) -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(sql)
+
+    run(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        run(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def fill_tickets(db: str, n: int) -> None:
@@ -159,8 +229,8 @@ def fill_tickets(db: str, n: int) -> None:
             flush()
     if tickets:
         flush()
-    with database.engine.connect() as conn:
-        if database.engine.dialect.name == "postgresql":
+    with database.engine.begin() as conn:  # committed: an ANALYZE rolled back with its transaction leaves the
+        if database.engine.dialect.name == "postgresql":  # statistics of the empty tables (plans then scan all)
             conn.exec_driver_sql("ANALYZE")
     database.engine.dispose()
 
@@ -206,9 +276,12 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--tickets", type=int, default=100_000)
     ap.add_argument("--db", default="", help="database for the ticket list (default: a SQLite file)")
+    ap.add_argument("--ingest-db", default="", help="PostgreSQL URL for the ingest (default: SQLite files)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--streams", default="same,new", help="which ingest streams: same, new or both (same,new)")
     ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count instructions under valgrind instead of timing (the ingest figures only)")
     ap.add_argument("--skip-lists", action="store_true", help="only the ingest figures")
     ap.add_argument("--skip-fill", action="store_true", help="time the lists on tickets already in --db")
     ap.add_argument("--child")
@@ -222,10 +295,16 @@ def main() -> None:
             for kind in args.streams.split(","):
                 stream = Path(tmp) / f"{kind}.ami"
                 n = (build_stream if kind == "same" else build_new_callers_stream)(stream, args.events)
+                if args.instructions:
+                    instructions(kind, stream, Path(tmp), args.ingest_db)
+                    continue
                 plain, with_tickets = [], []
                 for r in range(args.rounds):
                     order = ("plain", "tickets") if r % 2 == 0 else ("tickets", "plain")
-                    got = {m: run_child(m, stream, f"sqlite:///{Path(tmp) / f'{kind}-{m}{r}.db'}") for m in order}
+                    got = {}
+                    for m in order:
+                        with fresh_database(args.ingest_db, Path(tmp), f"{kind}-{m}{r}") as url:
+                            got[m] = run_child(m, stream, url)
                     plain.append(got["plain"])
                     with_tickets.append(got["tickets"])
                     ratio = got["plain"]["seconds"] / got["tickets"]["seconds"]
@@ -240,7 +319,8 @@ def main() -> None:
                 ratios = sorted(p["seconds"] / t["seconds"] for p, t in zip(plain, with_tickets, strict=True))
                 cpu = sorted(p["cpu"] / t["cpu"] for p, t in zip(plain, with_tickets, strict=True))
                 own = statistics.median(t["listener_cpu"] / t["cpu"] for t in with_tickets)
-                print(f"ingest, {kind} callers, {n:,} events, {int(plain[-1]['calls']):,} calls, SQLite, "
+                engine = "PostgreSQL" if args.ingest_db.startswith("postgresql") else "SQLite"
+                print(f"ingest, {kind} callers, {n:,} events, {int(plain[-1]['calls']):,} calls, {engine}, "
                       f"{args.rounds} rounds: ledger only median {p_rate:,.0f} events/s; with ticket opening "
                       f"{t_rate:,.0f} events/s ({int(with_tickets[-1]['tickets']):,} tickets); ratio of medians "
                       f"{t_rate / p_rate:.3f}; the rounds' ratios: median {statistics.median(ratios):.3f} "

@@ -24,7 +24,7 @@ class ConfigError(Exception):
     """A configuration mistake, naming the file, the key and what is wrong."""
 
     def __init__(self, source: str, key: str, problem: str) -> None:
-        super().__init__(f"{source}: [{key}] {problem}")
+        super().__init__(f"{source}: {problem}" if key == "-" else f"{source}: [{key}] {problem}")
         self.source = source
         self.key = key
         self.problem = problem

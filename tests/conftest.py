@@ -54,3 +54,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             pytest.fail("PostgreSQL required (HOTLINE_REQUIRE_PG=1) but HOTLINE_TEST_PG_URL is not set")
         pytest.skip("HOTLINE_TEST_PG_URL not set: PostgreSQL tests skipped on this machine")
     yield from _pg_schema_url(PG_URL)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`, pyproject's addopts): every test that uses the real Asterisk
+    runs on one worker, so the session starts one PBX, not one per worker."""
+    for item in items:
+        if "pbx" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pbx"))

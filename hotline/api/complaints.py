@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from hotline.api.tickets import By, _full, _who, tickets_of
+from hotline.api.tickets import By, _full, _who, ticket_call, tickets_of
 from hotline.domain.complaints import MAX_FIELD, Source
-from hotline.services.complaints.desk import ComplaintService, TicketError, TicketNotFound
+from hotline.services.complaints.desk import ComplaintService
 from hotline.services.tickets.desk import TicketView
 
 router = APIRouter(tags=["complaints"])
@@ -48,17 +48,8 @@ def complaints_of(request: Request) -> ComplaintService:
     return ComplaintService(tickets.desk.ctx, tickets.desk)
 
 
-def _call(act: Any) -> Any:
-    try:
-        return act()
-    except TicketNotFound as e:
-        raise HTTPException(404, str(e)) from None
-    except TicketError as e:
-        raise HTTPException(409, str(e)) from None
-
-
 def _ticket(request: Request, act: Any) -> dict[str, Any]:
-    view: TicketView = _call(lambda: act(complaints_of(request)))
+    view: TicketView = ticket_call(lambda: act(complaints_of(request)))
     return _full(request, view)
 
 
@@ -94,16 +85,16 @@ def agree(request: Request, ticket_id: str, body: DeadlineBody) -> dict[str, Any
 def show_form(request: Request, ticket_id: str) -> dict[str, Any]:
     """The form as it stands (null when not filled in yet) and every saved version."""
     c, tz = complaints_of(request), request.app.state.settings.tz
-    current = _call(lambda: c.form(ticket_id))
+    current = ticket_call(lambda: c.form(ticket_id))
     return {"ticket_id": ticket_id, "form": current.as_dict(tz) if current else None,
-            "history": [v.as_dict(tz) for v in _call(lambda: c.form_history(ticket_id))]}
+            "history": [v.as_dict(tz) for v in ticket_call(lambda: c.form_history(ticket_id))]}
 
 
 @router.put("/api/tickets/{ticket_id}/complaint/form")
 def save_form(request: Request, ticket_id: str, body: FormBody) -> dict[str, Any]:
     c = complaints_of(request)
     values = body.model_dump(exclude={"by"}, exclude_none=True)
-    _call(lambda: c.save_form(ticket_id, _who(request, body.by), **values))
+    ticket_call(lambda: c.save_form(ticket_id, _who(request, body.by), **values))
     return show_form(request, ticket_id)
 
 
@@ -114,7 +105,7 @@ def export_form(request: Request, ticket_id: str, kind: str) -> Response:
 
     if kind not in MEDIA:
         raise HTTPException(404, f"格式 {kind!r} 不支持 / unknown format {kind!r}: form.xlsx or form.pdf")
-    data: bytes = _call(lambda: form_file(complaints_of(request), ticket_id, kind))
+    data: bytes = ticket_call(lambda: form_file(complaints_of(request), ticket_id, kind))
     name = f"complaint-{ticket_id}.{kind}"
     return Response(data, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -77,6 +77,7 @@ class LiveFeed:
         self._payload: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
+        self._encoded: dict[tuple[str, bool], str] = {}
 
     async def payload(self) -> dict[str, Any]:
         if self._payload is None:
@@ -90,8 +91,21 @@ class LiveFeed:
         async with self._lock:
             if self._payload is not None and time.monotonic() - self._at < self.interval:
                 return
-            self._payload = await asyncio.to_thread(self._compute)
+            self._payload, self._encoded = await asyncio.to_thread(self._compute), {}
             self._at = time.monotonic()
+
+    async def encoded(self, name: str, masked: bool) -> str:
+        """A part of the latest payload as JSON (caller numbers masked or not), encoded once per payload:
+        twenty clients asking every two seconds cost one encoding, not twenty."""
+        payload = await self.payload()
+        key = (name, masked)
+        text = self._encoded.get(key) if payload is self._payload else None
+        if text is None:
+            part = mask_numbers(payload[name]) if masked else payload[name]
+            text = json.dumps(part, ensure_ascii=False, default=str)
+            if payload is self._payload:
+                self._encoded[key] = text
+        return text
 
     def _compute(self) -> dict[str, Any]:
         return {"summary": summary_now(self.state), "calls": calls_now(self.state)}
@@ -113,10 +127,8 @@ async def _events(request: Request, names: tuple[str, ...]) -> AsyncIterator[str
     sent: dict[str, str] = {}
     yield f"retry: {int(feed.interval * 1000)}\n\n"
     while not await request.is_disconnected():
-        payload = await feed.payload()
         for name in names:
-            part = mask_numbers(payload[name]) if masked else payload[name]
-            data = json.dumps(part, ensure_ascii=False, default=str)
+            data = await feed.encoded(name, masked)
             if sent.get(name) != data:
                 sent[name] = data
                 yield f"event: {name}\ndata: {data}\n\n"
@@ -130,10 +142,16 @@ def _stream(request: Request, names: tuple[str, ...]) -> StreamingResponse:
 
 
 @router.get("/api/dashboard/summary")
-async def summary(request: Request) -> dict[str, Any]:
-    """The tiles and charts: today's answer rate per specialty, waiting callers, alerts, duty."""
-    data: dict[str, Any] = (await feed_of(request.app.state).payload())["summary"]
-    return data
+async def summary(request: Request) -> Response:
+    """The tiles and charts: today's answer rate per specialty, waiting callers, alerts, duty (the shared
+    payload's JSON as encoded once; masked here for roles that do not see numbers, so the guard need not
+    parse it again)."""
+    principal = getattr(request.state, "principal", None)
+    masked = principal is None or not sees_numbers(principal.role)
+    body = await feed_of(request.app.state).encoded("summary", masked)
+    if masked:
+        request.state.numbers_masked = True
+    return Response(body, media_type="application/json")
 
 
 @router.get("/api/dashboard/stream")

@@ -184,7 +184,7 @@ class AccessGuard:
         status: dict[str, int] = {}
         send = _status_of(send, status)
         if not sees_numbers(principal.role):
-            send = _masking(send)
+            send = _masking(send, scope)
         await self.app(scope, receive, send)
         if is_state_change(method) or is_personal_export(method, path):
             await self._audit(parts, principal, scope, method, path, str(status.get("code", 0)), needed)
@@ -307,13 +307,17 @@ def _status_of(send: Send, status: dict[str, int]) -> Send:
     return wrapped
 
 
-def _masking(send: Send) -> Send:
-    """Buffers a JSON response and masks the numbers in it (viewers: the wallboard)."""
+def _masking(send: Send, scope: Scope) -> Send:
+    """Buffers a JSON response and masks the numbers in it (viewers: the wallboard), unless the route says
+    it served a masked body already (`request.state.numbers_masked`: the dashboard's shared summary)."""
     start: Message | None = None
     chunks: list[bytes] = []
 
     async def wrapped(message: Message) -> None:
         nonlocal start
+        if message["type"] == "http.response.start" and scope.get("state", {}).get("numbers_masked"):
+            await send(message)
+            return
         if message["type"] == "http.response.start":
             ctype = dict((k.lower(), v) for k, v in message.get("headers", [])).get(b"content-type", b"")
             if ctype.startswith(b"application/json"):

@@ -6,13 +6,14 @@ of an SMS reply."""
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import logging
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -22,13 +23,14 @@ from hotline.api.twilio import XML, load_ivr, signed_params
 from hotline.config import ConfigError
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.surveys import SurveyError, Way
+from hotline.ivr.survey_script import VARIABLES, asked_script
 from hotline.services.surveys.build import Surveys, build_surveys
 from hotline.services.surveys.desk import SurveyNotFound
 from hotline.services.surveys.report import GROUPS, figures_dict, month_span, satisfaction
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["surveys"])
-IVR_VARIABLES = {"survey_solved": "solved", "survey_score": "overall"}  # the survey script's variables
+
 
 
 class RecordBody(BaseModel):
@@ -151,7 +153,7 @@ async def survey_call(request: Request, survey_id: str, token: str, script: str)
 
     query = {k: v for k, v in request.query_params.items() if k in ("node", "event", "tries")}
     result = step(ivr[0], query.get("node"), {**params, **query}, "onsite", ivr[1], {})
-    for variable, question in IVR_VARIABLES.items():
+    for variable, question in VARIABLES.items():
         if variable in result.variables:
             try:
                 desk.keypress(sid, token, question, result.variables[variable], Way.TWILIO)
@@ -170,7 +172,8 @@ def _survey_ivr(request: Request, survey_id: int, token: str) -> tuple[Any, Any]
         state.survey_ivr = loaded
     prefix = base_path(state.settings.api.public_base_url)
     ctx = dataclasses.replace(loaded.ctx, twilio_path=f"{prefix}/twilio/survey/{survey_id}/{token}")
-    return loaded.script, ctx
+    asked = [q.key for q in surveys_of(request).engine.policy.questions]  # the sub-scores the policy enables
+    return asked_script(loaded.script, asked), ctx
 
 
 @router.post("/twilio/survey-sms", response_class=Response)
@@ -186,3 +189,45 @@ async def survey_sms(request: Request) -> Response:
     except SurveyError as e:
         reply.message(f"{e}")
     return Response(str(reply), media_type=XML)
+
+
+# ---- Aliyun: the replies to the survey SMS (上行短信, SmsUp by HTTP batch push) ----------------------------
+
+
+class SmsUp(BaseModel):
+    """One reply of Aliyun's SmsUp push (a JSON array of these)."""
+
+    phone_number: str = Field(max_length=32)
+    content: str = Field("", max_length=1000)
+    send_time: str | None = Field(None, max_length=32)
+    dest_code: str | None = Field(None, max_length=32)
+    sequence_id: int | str | None = None
+    sign_name: str | None = Field(None, max_length=64)
+
+
+SMS_UP = TypeAdapter(list[SmsUp])
+
+
+@router.post("/aliyun/survey-sms/{token}")
+async def aliyun_survey_sms(request: Request, token: str) -> dict[str, Any]:
+    """Replies to the survey SMS sent through Aliyun. Aliyun signs no push: the URL configured in its console
+    carries a shared token (HOTLINE_ALIYUN_SMS_UP_TOKEN), compared in constant time before anything else (403
+    also when none is set). Answered as Aliyun asks (`{"code": 0}`); a reply that matches no survey is logged
+    and dropped, a failure to store one answers 500 so that Aliyun pushes it again."""
+    surveys = surveys_of(request)
+    expected = surveys.engine.ctx.config.sms_up_token
+    if not expected or not hmac.compare_digest(token.encode(), expected.reveal().encode()):
+        raise HTTPException(403, "令牌不符或未配置 / wrong token, or HOTLINE_ALIYUN_SMS_UP_TOKEN not set")
+    try:
+        replies = SMS_UP.validate_json(await request.body())
+    except ValidationError as e:
+        raise HTTPException(400, f"不是阿里云上行短信推送 / not an Aliyun SmsUp push ({e.error_count()} errors)"
+                            ) from None
+    for reply in replies:
+        try:
+            surveys.desk.sms_reply(reply.phone_number, reply.content)
+        except SurveyNotFound as e:
+            log.warning("survey SMS reply (Aliyun %s) not matched: %s", reply.sequence_id, e)
+        except SurveyError as e:  # a reply that is no answer ("ok"): nothing to store; Aliyun sends no reply
+            log.warning("survey SMS reply (Aliyun %s) refused: %s", reply.sequence_id, e)
+    return {"code": 0, "msg": "接收成功"}

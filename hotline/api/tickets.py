@@ -3,7 +3,8 @@ timeline and caller, the screen pop for a number, and the desk's actions."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
@@ -18,6 +19,7 @@ from hotline.services.tickets.knowledge import Article, ArticleNotFound, Knowled
 from hotline.services.tickets.query_words import load_in_background
 
 router = APIRouter(tags=["tickets"])
+T = TypeVar("T")
 
 
 class By(BaseModel):
@@ -86,13 +88,18 @@ def _who(request: Request, given: str) -> str:
     return principal.name if principal is not None else given
 
 
-def _do(request: Request, act: Any) -> dict[str, Any]:
+def ticket_call(act: Callable[[], T]) -> T:
+    """`act()`, with the ticket desk's errors as HTTP: a ticket not found 404, a change refused 409."""
     try:
-        return _full(request, act(tickets_of(request).desk))
+        return act()
     except TicketNotFound as e:
         raise HTTPException(404, str(e)) from None
     except TicketError as e:
         raise HTTPException(409, str(e)) from None
+
+
+def _do(request: Request, act: Any) -> dict[str, Any]:
+    return ticket_call(lambda: _full(request, act(tickets_of(request).desk)))
 
 
 @router.get("/tickets")
@@ -204,11 +211,9 @@ class ArticleEdit(By):
 def _article(request: Request, act: Any) -> dict[str, Any]:
     kb: KnowledgeBase = tickets_of(request).kb
     try:
-        article: Article = act(kb)
-    except (ArticleNotFound, TicketNotFound) as e:
+        article: Article = ticket_call(lambda: act(kb))
+    except ArticleNotFound as e:
         raise HTTPException(404, str(e)) from None
-    except TicketError as e:
-        raise HTTPException(409, str(e)) from None
     return article.as_dict(request.app.state.settings.tz)
 
 

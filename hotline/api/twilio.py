@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.api.prefix import base_path, without_prefix
+from hotline.config import Settings
 from hotline.providers.twilio.params import clean_params, clean_query
 from hotline.providers.twilio.signature import SETTINGS_HEADER, SIGNATURE_HEADER, SignatureCheck, public_url
 from hotline.providers.twilio.verbs import EVENT_ROUTES
@@ -25,6 +27,7 @@ from hotline.services.calls.instance_lease import SingleInstance
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_calls import DutyBoard, DutyRoster, IvrStep, TwilioCalls, VoiceConfig
 from hotline.services.calls.twilio_journal import Journal
+from hotline.store.base import sqlite_file
 
 log = logging.getLogger(__name__)
 XML = "application/xml"
@@ -49,28 +52,15 @@ class ScriptIvr:
 def load_ivr(settings: Any, script_name: str) -> ScriptIvr | None:
     """Load and lint the IVR script once; None (calls get the fallback TwiML) when it cannot be served."""
     try:
-        from hotline.ivr.context import build_context
-        from hotline.ivr.lint import load_checked
+        from hotline.ivr.installed import installed_script
     except ModuleNotFoundError:
         log.error("hotline.ivr is not available: Twilio calls get the fallback TwiML")
         return None
-    ivr_section = settings.section("ivr")
-    relative = Path(str(ivr_section.get("scripts_dir", "ivr_scripts"))) / f"{script_name}.yaml"
-    base = Path(".")
-    if not relative.is_file() and settings.source.endswith(".toml"):
-        base = Path(settings.source).resolve().parent.parent  # config/hotline.toml -> the install folder
-    ctx = build_context(
-        company_name=settings.hotline.company_name, company_name_en=settings.hotline.company_name_en,
-        queues=settings.queues,
-        specialties={k: (v.name_zh, v.name_en) for k, v in settings.specialties.items()},
-        twilio_voice=settings.twilio.voice, twilio_language=settings.twilio.language,
-        timezone=settings.hotline.timezone,
-        ivr=ivr_section, roster=settings.section("roster"), base_dir=base, config_source=settings.source)
-    path = base / relative
     try:
-        return ScriptIvr(load_checked(path, ctx), ctx)
+        script, ctx, _ = installed_script(settings, script_name)
+        return ScriptIvr(script, ctx)
     except Exception as e:
-        log.error("IVR script %s cannot be served, Twilio calls get the fallback TwiML: %s", path, e)
+        log.error("IVR script %s cannot be served, Twilio calls get the fallback TwiML: %s", script_name, e)
         return None
 
 
@@ -108,20 +98,24 @@ def build_service(app: FastAPI) -> TwilioCalls:
         placer = RestCallPlacer(settings.twilio.account_sid, settings.twilio.auth_token,
                                 api_base_url=config.api_base_url)
     return TwilioCalls(config, ledger, load_ivr(settings, config.script), duty, app.state.clock, placer,
-                       status_source=placer, journal=_journal(config, settings.database_url))
+                       status_source=placer, journal=_journal(config, _database_of(app.state.factory, settings)))
 
 
-def _journal(config: VoiceConfig, database_url: str) -> Journal | None:
+def _database_of(factory: sessionmaker[Session], settings: Settings) -> URL:
+    """The URL of the database the app writes to (`serve --db` may name another than the config's)."""
+    bind = factory.kw.get("bind")
+    return bind.url if isinstance(bind, Engine) else make_url(settings.database_url)
+
+
+def _journal(config: VoiceConfig, url: URL) -> Journal | None:
     """The journal of answered requests (see twilio_journal): `[twilio_voice] journal`; by default next to
-    a SQLite database file (with PostgreSQL, set a path); "off" turns it off."""
+    the SQLite database file the app writes to (with PostgreSQL, set a path); "off" turns it off."""
     if config.journal == "off":
         return None
     if config.journal:
         return Journal(Path(config.journal))
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Journal(Path(url.database).parent / "twilio-journal.jsonl")
-    return None
+    db = sqlite_file(url)
+    return None if db is None else Journal(db.parent / "twilio-journal.jsonl")
 
 
 def service_of(app: FastAPI) -> TwilioCalls:

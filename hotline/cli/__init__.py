@@ -134,16 +134,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.verbose:  # "Added job ...", "Running job ..." every tick otherwise
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("weasyprint").setLevel(logging.WARNING)  # "Step 1 - Fetching and parsing HTML" ...
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
     try:
         settings = load_settings(getattr(args, "config", None) or None)
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
         return failures.EXIT_USAGE
     formatter.tz = settings.tz  # log times in the desk's timezone, like everything else it shows
+    from hotline.cli import audit_trail
+
+    key = audit_trail.command_key(parser, words, args)  # 'tickets list', 'roster request override' ...
+    missing = _missing_database(key, args, settings)
+    if missing:
+        print(f"错误 / error: {missing}", file=sys.stderr)
+        return failures.EXIT_DATABASE
     try:
         code = _run(args, settings)
         if code == 0:
-            _audit(parser, words, args, settings)
+            _audit(key, words, args, settings)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except BrokenPipeError:  # `hotline alerts list | head -2`: the reader has gone, as with any Unix tool
@@ -151,12 +160,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + 13  # as if killed by SIGPIPE
 
 
-def _audit(parser: argparse.ArgumentParser, words: list[str], args: argparse.Namespace, settings: Settings) -> None:
+# Commands classified as reads that still make or fill their database: replay --db, the long-running services.
+_CREATES_DATABASE = frozenset({"replay", "listen", "serve", "demo"})
+
+
+def _missing_database(key: str, args: argparse.Namespace, settings: Settings) -> str | None:
+    """A command that only reads, pointed at a SQLite file that does not exist: say so (exit 4) instead of
+    creating an empty database there."""
+    from hotline.cli import audit_trail
+
+    if not hasattr(args, "db") or audit_trail.classify(key) != audit_trail.READ or key in _CREATES_DATABASE:
+        return None
+    return failures.missing_database_file(args.db or settings.database_url)
+
+
+def _audit(key: str, words: list[str], args: argparse.Namespace, settings: Settings) -> None:
     """The audit entry of a successful state-changing command (hotline/cli/audit_trail.py classifies them;
     a failing command changed nothing and writes nothing)."""
     from hotline.cli import audit_trail
 
-    key = audit_trail.command_key(parser, words, args)
     if audit_trail.classify(key) == audit_trail.CHANGE:
         url = getattr(args, "db", None) or settings.database_url
         audit_trail.record_run(url, settings.tz, key, words, args)

@@ -64,7 +64,8 @@ COMMANDS: dict[str, Kind] = {
 
 # Option values never written to the log (a secret on a command line is still a secret).
 _SECRET_OPTION = re.compile(r"pass|secret|token|key", re.IGNORECASE)
-_NUMBER_LIKE = re.compile(r"\+?\d[\d\- ()]{5,}\d")
+# a run of digits standing on its own: not part of a hex id (an alert id `f9e7626064324a1d` held a valid landline)
+_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])\+?\d[\d\- ()]{5,}\d(?![0-9A-Za-z])")
 
 
 def subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:

@@ -5,17 +5,23 @@ hotline sends them."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
+from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.config import Settings
 from hotline.domain.complaints import FORM_EN, FORM_FIELDS, FORM_ZH, Source
-from hotline.services.complaints.desk import ComplaintService, FormVersion, TicketError, TicketNotFound
-from hotline.services.tickets.desk import TicketView
+from hotline.domain.tickets import TicketError
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.services.complaints.desk import ComplaintService, FormVersion
+    from hotline.services.tickets.desk import TicketView
 
 EXPORTS = ("xlsx", "pdf")
 
@@ -24,27 +30,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser("complaints", parents=[COMMON], help="投诉 / complaints")
     csub = c.add_subparsers(dest="complaints", required=True)
 
-    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int], *,
-                ticket: bool = True, by: bool = True) -> argparse.ArgumentParser:
-        p = csub.add_parser(name, parents=[COMMON], help=help_)
-        if ticket:
-            p.add_argument("ticket_id", help="工单号 / ticket number, e.g. GD20261203-0007")
-        if by:
-            p.add_argument("--by", required=True, help="操作人 / who does it (a roster name)")
-        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
-        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, csub, subject=TICKET_ID, by=True)
 
     o = command("open", "登记投诉 / record a complaint (the caller's open ticket, else a new one)", cmd_open,
-                ticket=False)
+                subject=None)
     o.add_argument("number", help="投诉人电话 / the complainant's number: 13800138004, 010-12345678, +86...")
     o.add_argument("--summary", required=True, help="投诉摘要 / what the complaint is about")
     o.add_argument("--specialty", help="专业 / specialty")
     o.add_argument("--about", help="所投诉的工单 / the ticket the complaint is about")
     command("mark", "把工单标记为投诉 / make a ticket a complaint made now", cmd_mark)
     mc = command("mark-call", "把通话标记为投诉 / the call's ticket becomes a complaint", cmd_mark_call,
-                 ticket=False)
+                 subject=None)
     mc.add_argument("call_id", help="通话 ID / the call's id (hotline replay, the dashboard)")
     r = command("reply", "答复投诉人 / first reply to the complainant (stops the 1 h clock)", cmd_reply)
     r.add_argument("--text", required=True, help="答复内容 / what was said")
@@ -72,6 +68,7 @@ def register_report(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def _service(args: argparse.Namespace, settings: Settings) -> ComplaintService:
     from hotline.cli.tickets import _tickets
+    from hotline.services.complaints.desk import ComplaintService
 
     tickets = _tickets(args, settings)
     return ComplaintService(tickets.desk.ctx, tickets.desk)
@@ -83,17 +80,9 @@ def _fail(text: str) -> int:
 
 
 def _act(args: argparse.Namespace, settings: Settings, act: Callable[[ComplaintService], TicketView]) -> int:
-    from hotline.cli.tickets import print_ticket
+    from hotline.cli.tickets import act_on_ticket
 
-    try:
-        view = act(_service(args, settings))
-    except (TicketNotFound, TicketError) as e:
-        return _fail(str(e))
-    if args.json:
-        print(json.dumps(view.as_dict(settings.tz), ensure_ascii=False))
-    else:
-        print_ticket(view, settings)
-    return 0
+    return act_on_ticket(args, settings, lambda: act(_service(args, settings)))
 
 
 def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,6 +123,8 @@ def _print_form(v: FormVersion | None, settings: Settings, as_json: bool) -> Non
 
 
 def cmd_form(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.tickets.records import TicketNotFound
+
     values = {name: getattr(args, name) for name in FORM_FIELDS if getattr(args, name) is not None}
     try:
         service = _service(args, settings)
@@ -154,6 +145,7 @@ def cmd_form(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.services.complaints.exports import form_file
+    from hotline.services.tickets.records import TicketNotFound
 
     try:
         service = _service(args, settings)

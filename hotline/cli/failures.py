@@ -28,6 +28,25 @@ def shown_url(url: str) -> str:
         return url
 
 
+def missing_database_file(url: str) -> str | None:
+    """For a command that only reads: the SQLite file the URL names does not exist (a mistyped --db would
+    otherwise be created empty, folders and all, and answer "0 tickets"); None when it exists or is no file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from hotline.store.base import sqlite_file
+
+    try:
+        path = sqlite_file(make_url(url))
+    except ArgumentError:
+        return None  # the command reports a bad URL itself
+    if path is None or str(path).startswith("file:") or path.exists():
+        return None
+    return (f"没有这个数据库文件 / no database file {path}: 请检查 --db 或 [database] url; 只读命令不会新建数据库, "
+            f"hotline serve / demo 会 / check --db or [database] url (a command that only reads creates none; "
+            f"serve and demo do)")
+
+
 def database_url_problem(url: str, error: Exception) -> str:
     """A URL SQLAlchemy cannot use: not a URL at all (a bare path), or an unknown database kind."""
     if "://" not in url:

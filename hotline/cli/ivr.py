@@ -6,22 +6,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
 from hotline.config import ConfigError, Settings
-from hotline.ivr.context import IvrContext, build_context
-from hotline.ivr.dialplan import render_dialplan
-from hotline.ivr.lint import check_file, load_checked
-from hotline.ivr.model import WINDOW_KINDS, Issue, Script, ScriptError
-from hotline.ivr.prompts import needed_sounds
-from hotline.ivr.sounds import build_page_prompts, build_sounds, find_tts
-from hotline.ivr.twiml import render_twiml
-from hotline.paging.ack_dialplan import PROMPTS as PAGE_PROMPTS
-from hotline.paging.ack_dialplan import ack_dialplan
+from hotline.ivr.model import WINDOW_KINDS
+
+if TYPE_CHECKING:  # the IVR's renderers load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.ivr.context import IvrContext
+    from hotline.ivr.model import Issue, Script
+    from hotline.ivr.prompts import SoundNeed
 
 
 def ivr_context(settings: Settings) -> IvrContext:
     """The IVR's view of the configuration."""
+    from hotline.ivr.context import build_context
+
     try:
         return build_context(
             company_name=settings.hotline.company_name,
@@ -55,6 +55,8 @@ def _print_issues(issues: list[Issue]) -> None:
 
 
 def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.ivr.lint import check_file
+
     ctx = ivr_context(settings)
     paths = _scripts(args.files, settings)
     if not paths:
@@ -71,6 +73,9 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load(path: Path, ctx: IvrContext) -> Script | None:
+    from hotline.ivr.lint import load_checked
+    from hotline.ivr.model import ScriptError
+
     try:
         return load_checked(path, ctx)
     except ScriptError as e:
@@ -79,11 +84,26 @@ def _load(path: Path, ctx: IvrContext) -> Script | None:
         return None
 
 
+def _served(script: Script, settings: Settings) -> Script:
+    """The script as the PBX and Twilio serve it: the survey asks the questions `[surveys] questions` lists."""
+    from hotline.ivr.survey_script import asked_script
+
+    if script.name != "survey":
+        return script
+    from hotline.services.surveys.config import survey_config
+
+    return asked_script(script, [q.key for q in survey_config(settings).policy.questions])
+
+
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.ivr.dialplan import render_dialplan
+    from hotline.ivr.twiml import render_twiml
+
     ctx = ivr_context(settings)
     script = _load(Path(args.file) if args.file else _scripts_dir(settings) / "default.yaml", ctx)
     if script is None:
         return 1
+    script = _served(script, settings)
     out: Path | None = Path(args.out) if args.out else None
     if args.target == "twiml":
         # The webhook passes the real on-duty numbers; placeholders show where they go.
@@ -98,8 +118,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"<!-- {node_id} -->\n{twiml}")
         return 0
     rendering = render_dialplan(script, ctx)
-    sounds = "".join(f"; {ctx.sound_prefix}/{s.name}\t{'recorded' if s.recorded else 'to record'}\t{s.text}\n"
-                     for s in rendering.sounds)
+    sounds = "".join(f"; {ctx.sound_prefix}/{s.name}\t{_sound_state(s)}\t{s.text}\n" for s in rendering.sounds)
     if out:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"extensions_{ctx.context_prefix}_{script.name}.conf").write_text(rendering.extensions_conf,
@@ -119,7 +138,17 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _sound_state(need: SoundNeed) -> str:
+    if need.recorded:
+        return "recorded"
+    return f"joined by `hotline ivr sounds` from {' + '.join(need.joins)}" if need.joins else "to record"
+
+
 def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.ivr.prompts import needed_sounds
+    from hotline.ivr.sounds import build_page_prompts, build_sounds, find_tts
+    from hotline.paging.ack_dialplan import PROMPTS as PAGE_PROMPTS
+
     ctx = ivr_context(settings)
     out = Path(args.out) if args.out else Path(settings.hotline.data_dir) / "sounds" / ctx.sound_prefix
     tts = find_tts()
@@ -140,7 +169,7 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
         if script is None:
             status = 1
             continue
-        report = build_sounds(needed_sounds(script, ctx), ctx.sounds_dir, out, tts)
+        report = build_sounds(needed_sounds(_served(script, settings), ctx), ctx.sounds_dir, out, tts)
         for problem in report.problems:
             print(problem, file=sys.stderr)
         print(f"{path}: 录音 {len(report.recorded)},合成 {len(report.synthesized)},缺少 {len(report.missing)} / "
@@ -155,6 +184,8 @@ def cmd_sounds(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
     """The voice page acknowledgement dialplan for the `[paging.asterisk_call]` context."""
+    from hotline.paging.ack_dialplan import ack_dialplan
+
     paging = settings.section("paging")
     call = paging.get("asterisk_call")
     context = str(call.get("context", "hotline-page-ack")) if isinstance(call, dict) else "hotline-page-ack"
@@ -169,6 +200,9 @@ def cmd_page_ack(args: argparse.Namespace, settings: Settings) -> int:
 def pbx_files(settings: Settings, scripts: list[Path]) -> dict[str, str] | None:
     """Everything to install on the PBX, by file name: the AMI account, the dialplan (voice page ack and
     every IVR script), the queues' wait-again messages and the voicemail mailboxes."""
+    from hotline.ivr.dialplan import render_dialplan
+    from hotline.paging.ack_dialplan import PROMPTS as PAGE_PROMPTS
+    from hotline.paging.ack_dialplan import ack_dialplan
     from hotline.providers.asterisk.manager_account import manager_conf
 
     ctx = ivr_context(settings)
@@ -183,7 +217,7 @@ def pbx_files(settings: Settings, scripts: list[Path]) -> dict[str, str] | None:
         script = _load(path, ctx)
         if script is None:
             return None
-        rendering = render_dialplan(script, ctx)
+        rendering = render_dialplan(_served(script, settings), ctx)
         extensions.append(rendering.extensions_conf)
         queues.append(rendering.queues_conf)
         if rendering.voicemail_conf:

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
+from hotline.cli.subcommands import add_command
 from hotline.config import Settings
-from hotline.runtime.assembly import open_database
-from hotline.services.tickets.build import build_tickets
-from hotline.services.tickets.desk import TicketError, TicketNotFound
-from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
+from hotline.domain.tickets import TicketError
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.services.tickets.knowledge import Article, KnowledgeBase
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     k = sub.add_parser("kb", parents=[COMMON], help="知识库 / knowledge base")
     ksub = k.add_subparsers(dest="kb", required=True)
 
-    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
-        p = ksub.add_parser(name, parents=[COMMON], help=help_)
-        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
-        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, ksub)
 
     s = command("search", "search (two-character words too: 打印, 脱机) / 搜索", cmd_search)
     s.add_argument("query", help="关键词 / words, separated by spaces")
@@ -48,6 +45,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> KnowledgeBase:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.tickets.build import build_tickets
+
     db = open_database(args.db or settings.database_url)
     return build_tickets(settings, db.factory, SystemClock(settings.tz)).kb
 
@@ -63,6 +64,9 @@ def _print(article: Article, args: argparse.Namespace, settings: Settings) -> No
 
 
 def _act(args: argparse.Namespace, settings: Settings, act: Callable[[KnowledgeBase], Article]) -> int:
+    from hotline.services.tickets.knowledge import ArticleNotFound
+    from hotline.services.tickets.records import TicketNotFound
+
     try:
         article = act(_kb(args, settings))
     except (ArticleNotFound, TicketNotFound, TicketError) as e:

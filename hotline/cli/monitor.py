@@ -4,35 +4,29 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, TypeAlias
 
 from hotline.cli import COMMON
 from hotline.cli.table import Column, print_table
-from hotline.clock import ManualClock, SystemClock, from_epoch
 from hotline.config import ConfigError, Settings
-from hotline.domain.alerts import AlertClosed
-from hotline.domain.calls import Call
-from hotline.domain.rules import RuleBook, parse_duration
-from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
-from hotline.services.calls.ledger import Ledger
-from hotline.services.monitor import alert_reports
-from hotline.services.monitor.alert_reports import alert_view
-from hotline.services.monitor.config import build_monitor, monitor_config, paging_channel_names, rules_of
-from hotline.services.monitor.engine import AlertNotFound, EventLine, MonitorService
-from hotline.services.monitor.incidents import IncidentService
-from hotline.services.monitor.outbox import DryRunSender, Outbox, PageSender
-from hotline.services.monitor.rule_files import lint
-from hotline.services.monitor.virtual_run import Engine, advance
-from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.domain.rules import parse_duration
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from hotline.clock import ManualClock
+    from hotline.domain.calls import Call
+    from hotline.domain.rules import RuleBook
+    from hotline.services.monitor.engine import EventLine, MonitorService
+    from hotline.services.monitor.outbox import Outbox, PageSender
+    from hotline.services.monitor.virtual_run import Engine
+    from hotline.services.tickets.build import Tickets
 
 EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip": "跳过", "hole": "排班空缺", "ack": "确认",
             "breach": "超时", "clear": "已回复", "resolve": "手动关闭"}
@@ -104,6 +98,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.monitor.config import monitor_config, paging_channel_names
+    from hotline.services.monitor.rule_files import lint
+
     folder = args.folder or monitor_config(settings).rules_dir
     book, problems = lint(folder, frozenset(settings.specialties) or None, paging_channel_names(settings))
     for p in problems:
@@ -116,11 +113,17 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _monitor(args: argparse.Namespace, settings: Settings, links: bool = False) -> tuple[MonitorService, Outbox]:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.monitor.config import build_monitor
+
     db = open_database(args.db or settings.database_url)
     return build_monitor(settings, db.factory, SystemClock(settings.tz), link_mode="required" if links else "optional")
 
 
 def cmd_incident_declare(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.monitor.incidents import IncidentService
+
     monitor, _ = _monitor(args, settings, links=True)
     incident = IncidentService(monitor).declare(args.title, args.by, args.description, args.specialty)
     print(json.dumps(incident.as_dict(settings.tz), ensure_ascii=False))
@@ -130,6 +133,9 @@ def cmd_incident_declare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_incident_reported(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.monitor.engine import AlertNotFound
+    from hotline.services.monitor.incidents import IncidentService
+
     monitor, _ = _monitor(args, settings)
     try:
         incident = IncidentService(monitor).reported(args.incident_id, args.by)
@@ -141,6 +147,8 @@ def cmd_incident_reported(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_incident_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.monitor.incidents import IncidentService
+
     monitor, _ = _monitor(args, settings)
     incidents = IncidentService(monitor).list(open_only=args.open)
     if args.json:
@@ -160,6 +168,8 @@ def cmd_incident_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.monitor.alert_reports import alert_view
+
     monitor, _ = _monitor(args, settings)
     alerts = monitor.alerts(args.state)
     if args.json:
@@ -178,6 +188,10 @@ def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_alerts_ack(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.domain.alerts import AlertClosed
+    from hotline.services.monitor.alert_reports import alert_view
+    from hotline.services.monitor.engine import AlertNotFound
+
     monitor, _ = _monitor(args, settings)
     try:
         alert = monitor.acknowledge(args.alert_id, args.by, via="cli")
@@ -189,6 +203,10 @@ def cmd_alerts_ack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_alerts_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.domain.alerts import AlertClosed
+    from hotline.services.monitor.alert_reports import alert_view
+    from hotline.services.monitor.engine import AlertNotFound
+
     monitor, _ = _monitor(args, settings)
     try:
         alert = monitor.resolve(args.alert_id, args.by, args.reason)
@@ -200,6 +218,9 @@ def cmd_alerts_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_unreturned(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.assembly import open_database
+    from hotline.services.monitor import alert_reports
+
     db = open_database(args.db or settings.database_url)
     rows = alert_reports.unreturned(db.factory)
     if args.json:
@@ -216,6 +237,9 @@ def cmd_unreturned(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.assembly import open_database
+    from hotline.services.monitor import alert_reports
+
     db = open_database(args.db or settings.database_url)
     rows = alert_reports.returned(db.factory)
     if args.json:
@@ -238,6 +262,8 @@ def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sender(settings: Settings, send: bool) -> tuple[PageSender, tuple[str, ...]]:
     """Dry run (nothing leaves the machine) unless --send: then the configured paging channels."""
+    from hotline.services.monitor.outbox import DryRunSender
+
     if not send:
         return DryRunSender(), ()
     from hotline.paging.registry import build_channels, build_dispatcher
@@ -262,11 +288,13 @@ def _prepare_roster(settings: Settings, factory: sessionmaker[Session], clock: M
     roster.ensure_calendar()
 
 
-Replayed = tuple[list[Call], list[EventLine], list[dict[str, object]]]
+Replayed: TypeAlias = "tuple[list[Call], list[EventLine], list[dict[str, object]]]"
 
 
 async def replay_monitored(args: argparse.Namespace, settings: Settings) -> Replayed:
     """Feed the trace with the clock following its timestamps, then run on for --run-for."""
+    import tempfile
+
     if args.db:
         return await _replay_into(args, settings, args.db)
     # a throw-away SQLite file (not :memory:, which is one database per thread; the outbox uses threads)
@@ -275,6 +303,13 @@ async def replay_monitored(args: argparse.Namespace, settings: Settings) -> Repl
 
 
 async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -> Replayed:
+    from hotline.clock import ManualClock, from_epoch
+    from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
+    from hotline.services.calls.ledger import Ledger
+    from hotline.services.monitor.config import build_monitor
+    from hotline.services.monitor.virtual_run import advance
+    from hotline.services.tickets.build import build_tickets
+
     db = open_database(url)
     ledger = Ledger(db.factory)
     keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
@@ -324,6 +359,8 @@ def _engines(tickets: Tickets | None) -> list[Engine]:
 
 
 def _rules(args: argparse.Namespace, settings: Settings) -> RuleBook:
+    from hotline.services.monitor.config import monitor_config, rules_of
+
     return rules_of(settings, monitor_config(settings), args.monitors)
 
 
@@ -341,4 +378,6 @@ def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool)
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> Replayed:
+    import asyncio
+
     return asyncio.run(replay_monitored(args, settings))

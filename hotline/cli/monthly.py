@@ -56,7 +56,7 @@ def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as e:
         return _fail(str(e))
     if args.format in ("xlsx", "pdf") and args.output is None:
-        return _fail(f"--format {args.format} needs -o FILE")
+        return _fail(f"{args.format} 需要用 -o 指定输出文件 / --format {args.format} needs -o FILE")
     db = open_database(args.db or settings.database_url)
     doc: dict[str, Any] | None
     if args.issued:

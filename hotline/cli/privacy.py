@@ -9,10 +9,7 @@ import json
 import sys
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
 from hotline.config import Settings
-from hotline.runtime.assembly import open_database
-from hotline.services.privacy.service import PrivacyService, retention_of, twilio_recordings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +24,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock  # the services load when the command runs, not for `--help`
+    from hotline.runtime.assembly import open_database
+    from hotline.services.privacy.service import PrivacyService, retention_of, twilio_recordings
+
     retention = retention_of(settings)
     db = open_database(args.db or settings.database_url)
     service = PrivacyService(db.factory, SystemClock(settings.tz), twilio_recordings(settings))

@@ -12,22 +12,19 @@ import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
 from hotline.cli.arguments import day as _day
 from hotline.cli.arguments import reversed_range
 from hotline.cli.failures import shown_url
-from hotline.clock import Clock, ManualClock, SystemClock
-from hotline.clock import today as desk_today
 from hotline.config import Settings
-from hotline.domain.roster import TIER_NAMES, OnDuty, Override, Shift, Tier
+from hotline.domain.roster import TIER_NAMES, Override, Tier
 from hotline.domain.windows import DayKind
-from hotline.roster_files.problems import RosterFileError
-from hotline.roster_files.table import SOURCE_NAMES
-from hotline.services.roster.files import fairness_csv, fairness_rows
-from hotline.services.roster.notices import WEEKDAY_ZH, fill_line, gap_line, today_post
-from hotline.services.roster.service import RosterError, RosterService, on_duty_dict, override_text
-from hotline.store.base import make_engine, migrate, session_factory
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.domain.roster import OnDuty, Shift
+    from hotline.services.roster.service import RosterService
 
 LAYER_EN = {"rotation": "rotation", "dated": "table", "override": "override"}
 STATE_NAMES = {"pending": "待批 pending", "approved": "已批准 approved", "rejected": "已拒绝 rejected"}
@@ -35,10 +32,14 @@ STATE_NAMES = {"pending": "待批 pending", "approved": "已批准 approved", "r
 
 def open_service(args: argparse.Namespace, settings: Settings) -> RosterService:
     """The roster service on the configured database (migrated), with the calendar seeded if needed."""
+    from hotline.clock import Clock, ManualClock, SystemClock
+    from hotline.services.roster.service import RosterService
+    from hotline.store.base import make_engine, migrate, session_factory
+
     clock: Clock = SystemClock(settings.tz)
     if getattr(args, "now", None):
         clock = ManualClock(_moment(args.now, settings))
-    engine = make_engine(settings.database_url)
+    engine = make_engine(args.db or settings.database_url)
     migrate(engine, "heads")
     service = RosterService(session_factory(engine), settings, clock)
     service.ensure_calendar()
@@ -71,14 +72,18 @@ def _login() -> str:
 
 
 def _today(service: RosterService) -> date:
+    from hotline.clock import today as desk_today
+
     return desk_today(service.clock, service.tz)
 
 
 def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import on_duty_dict
+
     service = open_service(args, settings)
     at = _moment(args.at, settings) if args.at else service.clock.now()
     if not service.people():
-        print(f"警告 / warning: 值班表为空 / the roster in {shown_url(settings.database_url)} is empty: "
+        print(f"警告 / warning: 值班表为空 / the roster in {shown_url(args.db or settings.database_url)} is empty: "
               f"hotline roster load (the desk file [roster] file) or hotline roster import FILE", file=sys.stderr)
     duty = service.on_duty(at, args.specialty)
     local_day = at.astimezone(settings.tz).date()
@@ -99,6 +104,8 @@ def cmd_who(args: argparse.Namespace, settings: Settings) -> int:
 
 def _layer(duty: OnDuty, tier: Tier, name: str) -> str:
     """Where the person's shift comes from: `轮班 rotation`, `值班表 table` or `调班 override`."""
+    from hotline.roster_files.table import SOURCE_NAMES
+
     return "、".join(f"{SOURCE_NAMES[s]} {LAYER_EN[s]}" for s in duty.layers(tier, name))
 
 
@@ -108,6 +115,8 @@ def _until(duty: OnDuty, tier: Tier, name: str, settings: Settings) -> str:
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.notices import fill_line, gap_line
+
     service = open_service(args, settings)
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=service.config.gap_warning_days - 1)
@@ -129,6 +138,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.roster_files.problems import RosterFileError
+
     service = open_service(args, settings)
     try:
         print(service.import_file(Path(args.file), args.actor, dry_run=args.dry_run))
@@ -139,6 +150,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.roster_files.problems import RosterFileError
+
     service = open_service(args, settings)
     try:
         print(service.load_example(Path(args.file) if args.file else None, args.actor))
@@ -170,12 +183,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_today(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.notices import today_post
+
     service = open_service(args, settings)
     print(today_post(service, args.date or _today(service)))
     return 0
 
 
 def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError
+
     service = open_service(args, settings)
     try:
         o = service.add_override(Tier(args.tier), _moment(args.start, settings), _moment(args.end, settings),
@@ -188,6 +205,8 @@ def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_overrides(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import override_text
+
     service = open_service(args, settings)
     first = args.start or _today(service)
     last = args.end or first + timedelta(days=30)
@@ -197,6 +216,8 @@ def cmd_overrides(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_override_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError, override_text
+
     service = open_service(args, settings)
     try:
         removed = service.undo(args.actor) if args.id is None else service.remove_override(args.id, args.actor)
@@ -223,6 +244,8 @@ def _swap_shifts(service: RosterService, args: argparse.Namespace, settings: Set
 
 
 def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError
+
     service = open_service(args, settings)
     shifts = _swap_shifts(service, args, settings)
     if shifts is None:
@@ -238,6 +261,8 @@ def cmd_swap(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
     """File an override or a swap for a manager to approve (as the web's 申请 does)."""
+    from hotline.services.roster.service import RosterError
+
     service = open_service(args, settings)
     tier = Tier(args.tier)
     try:
@@ -262,6 +287,8 @@ def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_requests(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import override_text
+
     service = open_service(args, settings)
     found = service.requests(None if args.state == "all" else args.state)
     for r in found:
@@ -276,6 +303,8 @@ def cmd_requests(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError, override_text
+
     service = open_service(args, settings)
     approve = args.roster_command == "approve"
     try:
@@ -293,6 +322,8 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feed(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError
+
     service = open_service(args, settings)
     try:
         if args.feed_action == "revoke":
@@ -319,6 +350,8 @@ def _month(text: str) -> date:
 
 
 def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.files import fairness_csv, fairness_rows
+
     service = open_service(args, settings)
     first = args.month or _today(service).replace(day=1)
     last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
@@ -335,6 +368,8 @@ def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ack(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.service import RosterError
+
     service = open_service(args, settings)
     try:
         shift = service.ack_handover(args.person or args.actor, via="cli")
@@ -362,6 +397,8 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.roster.notices import WEEKDAY_ZH
+
     service = open_service(args, settings)
     today = _today(service)
     if args.action == "seed":
@@ -392,6 +429,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = roster.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     base = argparse.ArgumentParser(add_help=False, parents=[COMMON])
     base.add_argument("--now", help=argparse.SUPPRESS)  # pretend the time is T (replay, tests)
+    base.add_argument("--db", help="数据库地址 / database URL (default from config)")
     base.add_argument("--actor", default=_login(), help="操作人 / who makes the change (default: login name)")
 
     who = sub.add_parser("who", parents=[base], help="谁在值班 / who is on duty")

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
-import socket
 import sys
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
-from hotline.clock import Clock, SystemClock
 from hotline.config import ConfigError, Settings
-from hotline.domain.calls import Call
-from hotline.domain.numbers import mask
-from hotline.providers.asterisk.client import AmiClient, AmiLoginFailed
-from hotline.runtime.api_socket import bind_api_socket, bound_port
-from hotline.runtime.assembly import AmiIngest, ensure_roster, keep_rollup, open_database, tracker_config
-from hotline.runtime.listener import AmiListener
-from hotline.runtime.page_calls import ami_originate
-from hotline.runtime.stop import StopSignal
-from hotline.services.access.accounts import AccountService
-from hotline.services.access.config import refuse_to_serve
-from hotline.services.calls.ledger import Ledger
+
+if TYPE_CHECKING:  # the runtime loads when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    import socket
+
+    from hotline.clock import Clock
+    from hotline.domain.calls import Call
+    from hotline.providers.asterisk.client import AmiClient
+    from hotline.runtime.listener import AmiListener
+    from hotline.services.calls.ledger import Ledger
 
 log = logging.getLogger(__name__)
 EXIT_LOGIN_FAILED = 3
@@ -60,6 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _printer(settings: Settings) -> Any:
     from hotline.cli.ledger import OUTCOME_ZH
     from hotline.cli.table import pad
+    from hotline.domain.numbers import mask
 
     def show(calls: list[Call]) -> None:
         for c in calls:
@@ -70,14 +66,21 @@ def _printer(settings: Settings) -> Any:
             outcome = f"{OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']}"
             # Terminals and their logs are read by more people than the callers agreed to: numbers masked.
             caller, called = (mask(n) if n else "-" for n in (d["caller"], d["called"]))
+            answered = d["answered_by"] or "-"
+            if sum(ch.isdigit() for ch in answered) >= 7:  # a callback answered by the customer's own phone
+                answered = mask(answered)
             print(f"{started}  {pad(d['direction'], 8)} {pad(caller, 14)} → {pad(called, 13)} "
-                  f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(d['answered_by'] or '-', 12)} "
+                  f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(answered, 12)} "
                   f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 
     return show
 
 
 def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: Any = None) -> AmiListener:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import AmiIngest
+    from hotline.runtime.listener import AmiListener
+
     ingest = AmiIngest(settings, ledger, batch=2000)
     return AmiListener(client, ingest, SystemClock(settings.tz), on_calls=on_calls,
                        flush_interval=settings.ami.flush_seconds,
@@ -87,6 +90,10 @@ def _listener(settings: Settings, ledger: Ledger, client: AmiClient, on_calls: A
 
 
 def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.providers.asterisk.client import AmiClient
+    from hotline.runtime.assembly import keep_rollup, open_database, tracker_config
+    from hotline.services.calls.ledger import Ledger
+
     _need_ami_secret(settings)
     db = open_database(args.db or settings.database_url)
     ledger = Ledger(db.factory)
@@ -103,6 +110,11 @@ def _run_listener(listener: AmiListener, *others: Any, live: dict[str, Any] | No
     """Run the listener (and `others`: the monitor and API) until one ends or SIGTERM / SIGINT asks to stop;
     then stop cleanly: the API finishes its requests, the listener writes its last batch, the stop is
     recorded as the start of a listener outage (ended when a listener connects again)."""
+    import asyncio
+
+    from hotline.providers.asterisk.client import AmiLoginFailed
+    from hotline.runtime.stop import StopSignal
+
     stop = StopSignal()
 
     async def main() -> None:
@@ -149,6 +161,10 @@ def _run_listener(listener: AmiListener, *others: Any, live: dict[str, Any] | No
 def _run_api_only(api: Coroutine[Any, Any, None], live: dict[str, Any]) -> int:
     """`serve --no-listen`: the API and monitor until SIGTERM / SIGINT, then uvicorn's clean shutdown
     (the Twilio ledger's last write runs in its lifespan)."""
+    import asyncio
+
+    from hotline.runtime.stop import StopSignal
+
     stop = StopSignal()
 
     async def main() -> None:
@@ -191,10 +207,20 @@ async def _api(settings: Settings, factory: Any, live: dict[str, Any], sock: soc
     import uvicorn
 
     from hotline.api.app import create_app
+    from hotline.clock import SystemClock
+
+    class ApiServer(uvicorn.Server):
+        """uvicorn without its own signal handling: `StopSignal` owns SIGINT / SIGTERM and sets `should_exit`.
+        uvicorn would take both signals over while it serves and raise them again once it stopped, so one
+        Ctrl+C was logged twice (the second as 'already stopping')."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     app = create_app(settings, factory, clock or SystemClock(settings.tz), live)
     config = server_config(app)
-    server = uvicorn.Server(config)
+    server = ApiServer(config)
     live["api_server"] = server
     await server.serve(sockets=[sock])
     if not server.started:  # e.g. another instance holds the Twilio webhooks lease (the error is logged above)
@@ -214,6 +240,8 @@ async def _with_monitor(settings: Settings, factory: Any, ledger: Ledger, live: 
                         link_mode: str = "required") -> None:
     """Start the monitor on the running loop (it needs HOTLINE_API_LINK_KEY unless `link_mode` is
     'optional'), then serve the API."""
+    from hotline.clock import SystemClock
+    from hotline.runtime.page_calls import ami_originate
     from hotline.runtime.pbx_wiring import start_pbx_sync
     from hotline.runtime.retention import start_retention
     from hotline.runtime.scheduler import start_monitor
@@ -240,6 +268,14 @@ def _need_link_key(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock
+    from hotline.providers.asterisk.client import AmiClient
+    from hotline.runtime.api_socket import bind_api_socket, bound_port
+    from hotline.runtime.assembly import ensure_roster, keep_rollup, open_database, tracker_config
+    from hotline.services.access.accounts import AccountService
+    from hotline.services.access.config import refuse_to_serve
+    from hotline.services.calls.ledger import Ledger
+
     if not args.no_listen:  # a Twilio-only desk (--no-listen) may page without acknowledgement links
         _need_ami_secret(settings)
         _need_link_key(settings)
@@ -271,6 +307,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.runtime.api_socket import bind_api_socket
     from hotline.runtime.demo import fresh_demo_database, run_demo
 
     sock = None if args.no_api else bind_api_socket(settings.api.host,

@@ -4,39 +4,29 @@ desk from the command line. A cycle run here decides tries into the outbox; the 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
+from hotline.cli.subcommands import SURVEY_REF, add_command
 from hotline.config import Settings
-from hotline.domain.surveys import SurveyError
-from hotline.runtime.assembly import open_database
-from hotline.services.surveys.build import Surveys, build_surveys
-from hotline.services.surveys.desk import SurveyNotFound
-from hotline.services.surveys.report import figures_dict, month_span, satisfaction
-from hotline.services.tickets.build import build_tickets
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.services.surveys.build import Surveys
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("surveys", parents=[COMMON], help="满意度回访 / satisfaction surveys")
     ssub = s.add_subparsers(dest="surveys", required=True)
 
-    def command(name: str, help_: str, func: Any, *, ref: bool = True) -> argparse.ArgumentParser:
-        p = ssub.add_parser(name, parents=[COMMON], help=help_)
-        if ref:
-            p.add_argument("ref", help="回访号或工单号 / survey id or ticket number, e.g. GD20261203-0007")
-        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
-        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, ssub, subject=SURVEY_REF)
 
-    d = command("due", "待回访 / surveys still to be asked, soonest limit first", cmd_due, ref=False)
+    d = command("due", "待回访 / surveys still to be asked, soonest limit first", cmd_due, subject=None)
     d.add_argument("--limit", type=int, default=200, help="最多条数 / at most this many")
     command("run", "执行一轮 / one cycle: schedule, settle and place due tries (the outbox sends them)", cmd_run,
-            ref=False)
+            subject=None)
     command("show", "回访详情 / one survey: tries and answers", cmd_show)
     r = command("record", "人工记录 / record the answers of a survey asked on the phone by hand", cmd_record)
     r.add_argument("--by", required=True, help="记录人 / who asked (not who solved the ticket)")
@@ -61,6 +51,11 @@ def register_satisfaction(rsub: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _surveys(args: argparse.Namespace, settings: Settings) -> Surveys:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.surveys.build import build_surveys
+    from hotline.services.tickets.build import build_tickets
+
     db = open_database(args.db or settings.database_url)
     clock = SystemClock(settings.tz)
     tickets = build_tickets(settings, db.factory, clock)
@@ -87,6 +82,9 @@ def _print(data: dict[str, Any]) -> None:
 
 
 def _act(args: argparse.Namespace, settings: Settings, act: Any) -> int:
+    from hotline.domain.surveys import SurveyError
+    from hotline.services.surveys.desk import SurveyNotFound
+
     try:
         data = act(_surveys(args, settings))
     except (SurveyNotFound, SurveyError) as e:
@@ -99,16 +97,21 @@ def _act(args: argparse.Namespace, settings: Settings, act: Any) -> int:
     return 0
 
 
+def _short(stamp: str | None) -> str:
+    """An ISO time of the desk's timezone as the other tables show it: `12-04 09:17` (the JSON keeps it whole)."""
+    return stamp[5:16].replace("T", " ") if stamp else "-"
+
+
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
     rows = _surveys(args, settings).desk.due(args.limit)
     if args.json:
         for r in rows:
             print(json.dumps(r, ensure_ascii=False))
         return 0
-    print(f"{'回访 id':<9}{'工单 ticket':<18}{'状态 status':<22}{'方式 way':<10}{'下次 next try':<28}时限 due by")
+    print(f"{'回访 id':<9}{'工单 ticket':<18}{'状态 status':<22}{'方式 way':<10}{'下次 next try':<16}时限 due by")
     for r in rows:
         print(f"{r['survey_id']:<9}{r['ticket_id']:<18}{r['status_zh'] + ' ' + r['status']:<22}{r['way']:<10}"
-              f"{r['next_try_at'] or '-':<28}{r['due_by']}")
+              f"{_short(r['next_try_at']):<16}{_short(r['due_by'])}")
     print(f"共 {len(rows)} 个 / {len(rows)} surveys")
     return 0
 
@@ -145,13 +148,17 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.reports.monthly import parse_month
     from hotline.services.surveys.config import survey_config
+    from hotline.services.surveys.report import figures_dict, month_span, satisfaction
 
     try:
-        first = date.fromisoformat(f"{args.month}-01") if args.month else \
+        first = parse_month(args.month) if args.month else \
             SystemClock(settings.tz).now().astimezone(settings.tz).date().replace(day=1)
-    except ValueError:
-        print(f"错误 / error: 月份格式应为 YYYY-MM / --month must be YYYY-MM, got {args.month!r}", file=sys.stderr)
+    except ValueError as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
         return 2
     policy = survey_config(settings).policy
     db = open_database(args.db or settings.database_url)

@@ -4,20 +4,31 @@ the command line. Hand-off pages go into the outbox; the running hotline sends t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
+from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.config import Settings
 from hotline.domain.numbers import try_parse_number
-from hotline.domain.tickets import PRIORITY_ZH, STATUS_ZH, TIER_ZH, TYPE_ZH, Priority, TicketTier, TicketType
-from hotline.runtime.assembly import open_database
-from hotline.services.tickets.build import Tickets, build_tickets
-from hotline.services.tickets.config import ticket_config
-from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
+from hotline.domain.sla import CLOCK_ZH
+from hotline.domain.tickets import (
+    PRIORITY_ZH,
+    STATUS_ZH,
+    TIER_ZH,
+    TYPE_ZH,
+    Priority,
+    TicketError,
+    TicketTier,
+    TicketType,
+)
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.services.tickets.build import Tickets
+    from hotline.services.tickets.desk import TicketView
 
 STATES = ["open", "not_closed", "new", "in_progress", "escalated", "resolved", "closed", "all"]
 
@@ -26,19 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     t = sub.add_parser("tickets", parents=[COMMON], help="工单 / tickets")
     tsub = t.add_subparsers(dest="tickets", required=True)
 
-    def command(name: str, help_: str, func: Callable[[argparse.Namespace, Settings], int], *,
-                ticket: bool = True, by: bool = True) -> argparse.ArgumentParser:
-        p = tsub.add_parser(name, parents=[COMMON], help=help_)
-        if ticket:
-            p.add_argument("ticket_id", help="工单号 / ticket number, e.g. GD20261203-0007")
-        if by:
-            p.add_argument("--by", required=True, help="操作人 / who does it (a roster name)")
-        p.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
-        p.add_argument("--db", help="数据库地址 / database URL (default from config)")
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, tsub, subject=TICKET_ID, by=True)
 
-    li = command("list", "工单列表 / ticket list, overdue first", cmd_list, ticket=False, by=False)
+    li = command("list", "工单列表 / ticket list, overdue first", cmd_list, subject=None, by=False)
     li.add_argument("--state", choices=STATES, default="open", help="状态 / state")
     li.add_argument("--assignee", help="只看此人的工单 / only this person's tickets (mine)")
     li.add_argument("--tier", choices=[str(t) for t in TicketTier], help="只看此层级 / only this tier's tickets")
@@ -53,14 +54,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("--to", dest="assignee",
                    help="指定处理人 / a named person instead of the on-duty one or vendor contact")
     r = command("resolve", "解决 / resolved with the solution", cmd_resolve)
-    r.add_argument("--solution", required=True, help="解决方法")
+    r.add_argument("--solution", required=True, help="解决方法 / the solution")
     r.add_argument("--cause", help="原因")
     c = command("close", "用户确认并关闭 / the caller confirmed", cmd_close)
     c.add_argument("--confirmed-by", help="确认人 / who confirmed (the caller)")
     command("report", "重大故障已上报 / urgent ticket reported to the maintenance lead", cmd_report)
     o = command("reopen", "重新打开 / reopen", cmd_reopen)
     o.add_argument("--reason", required=True, help="重新打开原因 / why it is reopened")
-    cl = command("caller", "来电人信息 / caller directory: name, organisation, notes", cmd_caller, ticket=False,
+    cl = command("caller", "来电人信息 / caller directory: name, organisation, notes", cmd_caller, subject=None,
                  by=False)
     cl.add_argument("number", help="来电号码 / any written form: 13800138000, +86..., 010-62345678")
     cl.add_argument("--name", help="姓名 / name")
@@ -76,8 +77,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> Tickets:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
     from hotline.services.monitor.config import build_monitor
     from hotline.services.monitor.incidents import IncidentService
+    from hotline.services.tickets.build import build_tickets
 
     db = open_database(args.db or settings.database_url)
     clock = SystemClock(settings.tz)
@@ -85,9 +89,12 @@ def _tickets(args: argparse.Namespace, settings: Settings) -> Tickets:
     return build_tickets(settings, db.factory, clock, incidents=IncidentService(monitor))
 
 
-def _act(args: argparse.Namespace, settings: Settings, act: Callable[[Tickets], TicketView]) -> int:
+def act_on_ticket(args: argparse.Namespace, settings: Settings, act: Callable[[], TicketView]) -> int:
+    """Run `act` and print the ticket it gives (JSON with `--json`), or the desk's refusal; the exit code."""
+    from hotline.services.tickets.records import TicketNotFound
+
     try:
-        view = act(_tickets(args, settings))
+        view = act()
     except (TicketNotFound, TicketError) as e:
         print(f"错误 / error: {e}", file=sys.stderr)
         return 1
@@ -98,7 +105,13 @@ def _act(args: argparse.Namespace, settings: Settings, act: Callable[[Tickets], 
     return 0
 
 
+def _act(args: argparse.Namespace, settings: Settings, act: Callable[[Tickets], TicketView]) -> int:
+    return act_on_ticket(args, settings, lambda: act(_tickets(args, settings)))
+
+
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.tickets.config import ticket_config
+
     caller = None
     if args.caller:
         number = try_parse_number(args.caller, local_area_code=ticket_config(settings).local_area_code)
@@ -110,18 +123,21 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(v.as_dict(settings.tz), ensure_ascii=False))
         return 0
     print(f"{'工单 ticket':<18}{'状态 status':<16}{'层级 tier':<10}{'处理人 assignee':<14}{'来电 caller':<14}"
-          f"{'专业 specialty':<14}{'超时':<5}摘要 summary")
+          f"{'专业 specialty':<14}{'逾期 overdue':<13}摘要 summary")
     for v in views:
         t = v.ticket
         overdue = any(c.breached_at is not None and c.done_at is None for c in v.clocks)
         print(f"{t.ticket_id:<18}{STATUS_ZH[t.status] + ' ' + t.status:<16}{TIER_ZH[t.tier]:<10}"
-              f"{t.assignee or '-':<14}{t.caller:<14}{t.specialty or '-':<14}{'是' if overdue else '-':<5}"
+              f"{t.assignee or '-':<14}{t.caller:<14}{t.specialty or '-':<14}{'是 yes' if overdue else '-':<13}"
               f"{t.summary or '-'}")
     print(f"共 {len(views)} 张 / {len(views)} tickets")
     return 0
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.tickets.desk import change_dict
+    from hotline.services.tickets.records import TicketNotFound
+
     tickets = _tickets(args, settings)
     try:
         view = tickets.desk.get(args.ticket_id)
@@ -143,13 +159,24 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _specialty(settings: Settings, code: str | None) -> str:
+    """'应用系统 / Applications (applications)': the reports' name of a configured specialty, with its code."""
+    from hotline.services.reports.indicators import specialty_name
+
+    if not code:
+        return "未分类 / none"
+    name = specialty_name(settings, code)
+    return code if name == code else f"{name} ({code})"
+
+
 def print_ticket(view: TicketView, settings: Settings) -> None:
     t = view.ticket
     tz = settings.tz
     print(f"工单 {t.ticket_id}  {STATUS_ZH[t.status]} / {t.status}  {TIER_ZH[t.tier]} / {t.tier}  "
           f"处理人 assignee: {t.assignee or '-'}")
-    print(f"来电 caller: {t.caller} {t.caller_name or ''}  类型 {TYPE_ZH[t.ticket_type]}  "
-          f"优先级 {PRIORITY_ZH[t.priority]}  专业 {t.specialty or '-'}  服务窗口 {t.service_window}")
+    print(f"来电 caller: {t.caller} {t.caller_name or ''}  类型 type: {TYPE_ZH[t.ticket_type]} {t.ticket_type}  "
+          f"优先级 priority: {PRIORITY_ZH[t.priority]} {t.priority}  "
+          f"专业 specialty: {_specialty(settings, t.specialty)}  服务窗口 window: {t.service_window}")
     print(f"首次来电 first contact: {t.first_contact_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  "
           f"受理 opened: {t.opened_at.astimezone(tz):%Y-%m-%d %H:%M:%S}")
     if t.summary:
@@ -161,8 +188,8 @@ def print_ticket(view: TicketView, settings: Settings) -> None:
         outcome = "-" if c.met is None else ("达标 met" if c.met else "超时 missed")
         done = f"{c.done_at.astimezone(tz):%m-%d %H:%M}" if c.done_at else "未完成 open"
         minutes = "" if c.minutes is None else f"{c.minutes:.1f} min"
-        print(f"  SLA {c.name:<13} 期限 due {c.due_at.astimezone(tz):%m-%d %H:%M}  完成 done {done:<12}"
-              f"{outcome} {minutes}")
+        print(f"  SLA {CLOCK_ZH.get(c.name, '')} {c.name:<13} 期限 due {c.due_at.astimezone(tz):%m-%d %H:%M}  "
+              f"完成 done {done:<12}{outcome} {minutes}")
 
 
 def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,6 +221,8 @@ def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_caller(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.tickets.config import ticket_config
+
     number = try_parse_number(args.number, local_area_code=ticket_config(settings).local_area_code)
     if number is None:
         print(f"错误 / error: 不是电话号码 / not a phone number: {args.number!r}", file=sys.stderr)

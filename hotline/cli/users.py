@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
-from hotline.clock import SystemClock
 from hotline.config import Settings
 from hotline.domain.access import Role
-from hotline.runtime.assembly import open_database
-from hotline.services.access.accounts import AccountError, AccountService
-from hotline.services.access.sessions import TokenService
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
+    from hotline.services.access.accounts import AccountService
+    from hotline.services.access.sessions import TokenService
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,6 +59,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _services(args: argparse.Namespace, settings: Settings) -> tuple[AccountService, TokenService]:
+    from hotline.clock import SystemClock
+    from hotline.runtime.assembly import open_database
+    from hotline.services.access.accounts import AccountService
+    from hotline.services.access.sessions import TokenService
     from hotline.services.roster.service import RosterService
 
     db = open_database(getattr(args, "db", None) or settings.database_url)
@@ -69,6 +74,8 @@ def _services(args: argparse.Namespace, settings: Settings) -> tuple[AccountServ
 
 
 def _password(args: argparse.Namespace) -> str:
+    from hotline.services.access.accounts import AccountError
+
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("密码 / password: ")
@@ -78,6 +85,8 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _run(func: object) -> int:
+    from hotline.services.access.accounts import AccountError
+
     try:
         assert callable(func)
         func()
@@ -122,6 +131,8 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.services.access.accounts import AccountError
+
     _, tokens = _services(args, settings)
 
     def act() -> None:

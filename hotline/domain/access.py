@@ -47,7 +47,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # login form. Exact paths, or prefixes ending with '/'.
 PUBLIC = ("/healthz", "/login", "/login/oidc", "/login/oidc/callback", "/static/", "/ack/", "/twilio/",
           "/favicon.ico",
-          "/api/roster/feeds/")  # a person's secret calendar feed: the secret in the path is its check
+          "/api/roster/feeds/",  # a person's secret calendar feed: the secret in the path is its check
+          "/aliyun/survey-sms/")  # Aliyun's reply push (no signature): the shared token in the path is its check
 
 # Routes every signed-in account may post to whatever its role (its own session).
 SELF_SERVICE = ("/logout",)

@@ -114,9 +114,11 @@ class AnswerRate:
 
     @property
     def p90_wait(self) -> float | None:
+        """The 90th percentile of the offered calls' waits, in tenths of a second rounded up (`wait_step`)."""
         if self.sums is not None:
             return self.sums.p90_wait
-        return percentile(self.waits, P90)
+        value = percentile(self.waits, P90)
+        return None if value is None else step_seconds(wait_step(value))
 
     @property
     def avg_talk(self) -> float | None:
@@ -170,6 +172,24 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(q * len(ordered)))
     return ordered[rank - 1]
+
+
+# The P90 wait's resolution: tenths of a second, rounded up ("90% of the callers waited at most 12.4 s").
+# The roll-up keeps a histogram of waits in these steps (store.call_rollup); rounding up is monotone, so
+# the nearest-rank percentile of the steps is the step of the nearest-rank percentile: exact at this
+# resolution. The slack (a tenth of a microsecond) keeps 12.3 s (12.3 * 10 = 123.00000000000001) in step
+# 123; the database computes the same expression in the same floating point.
+WAIT_STEPS_PER_SECOND = 10
+WAIT_STEP_SLACK = 1e-6
+
+
+def wait_step(seconds: float) -> int:
+    """The step (tenth of a second, rounded up) a wait falls in: 0.0 -> 0, 0.01 -> 1, 12.3 -> 123."""
+    return math.ceil(seconds * WAIT_STEPS_PER_SECOND - WAIT_STEP_SLACK)
+
+
+def step_seconds(step: int) -> float:
+    return step / WAIT_STEPS_PER_SECOND
 
 
 def iso_week(at: datetime) -> str:

@@ -89,7 +89,7 @@ class SurveyPolicy:
     full_score: int = 5
     low_score: int = 2  # at or below: a complaint follow-up for the manager
     way: Way = Way.ASTERISK
-    questions: tuple[Question, ...] = QUESTIONS[:2]  # asked on the phone / by SMS (optional ones by hand)
+    questions: tuple[Question, ...] = QUESTIONS[:2]  # asked on the phone and by SMS (any question by hand)
     tz: ZoneInfo = DESK_TZ
 
     def wait_for(self, way: Way) -> timedelta:
@@ -204,10 +204,11 @@ def outcome(answers: Sequence[Answer], policy: SurveyPolicy) -> Outcome:
                    complaint=score is not None and score <= policy.low_score, confirm=solved is True)
 
 
-def complete(answers: Sequence[Answer], policy: SurveyPolicy) -> bool:
-    """Every required question asked on the phone / by SMS has its answer."""
+def complete(answers: Sequence[Answer], policy: SurveyPolicy, every: bool = False) -> bool:
+    """Every required question asked on the phone / by SMS has its answer (`every`: the optional ones asked
+    too, so a call is not over after the required ones)."""
     have = {a.question.key for a in answers}
-    return all(q.key in have for q in policy.questions if q.required)
+    return all(q.key in have for q in policy.questions if q.required or every)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from hotline.ivr.model import (
     Voicemail,
     Window,
 )
-from hotline.ivr.prompts import SoundNeed, needed_sounds, parts
+from hotline.ivr.prompts import SoundNeed, needed_sounds, parts, wait_again_sound
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ def _voicemail_conf(script: Script) -> str:
 
 
 def _queues_conf(script: Script, ctx: IvrContext) -> str:
-    """queues.conf settings that play the wait-again message (Asterisk rotates several files); `(+)`
+    """queues.conf settings that play the wait-again message (one file: Asterisk rotates a list); `(+)`
     adds them to the PBX's own queue sections (a second plain `[queue]` would be skipped), and
     `announce-to-first-user` plays them to the caller at the head of the queue too."""
     out = [f"; Wait-again messages of IVR script {script.name}: #include after the queues of queues.conf."]
@@ -238,9 +238,11 @@ def _queues_conf(script: Script, ctx: IvrContext) -> str:
         if name in done:
             continue
         done.add(name)
-        files = ",".join(f"{ctx.sound_prefix}/{p.sound}" for p in parts(script, ctx, node.id, "again",
-                                                                         node.again_prompt))
-        out += ["", f"[{name}](+)", f"periodic-announce={files}", f"periodic-announce-frequency={node.again_after}",
+        sound = wait_again_sound(script, ctx, node)
+        if sound is None:
+            continue
+        out += ["", f"[{name}](+)", f"periodic-announce={ctx.sound_prefix}/{sound.name}",
+                f"periodic-announce-frequency={node.again_after}",
                 "announce-to-first-user=yes"]
     return "\n".join(out) + "\n"
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hotline.ivr.context import IvrContext
-from hotline.ivr.model import Prompt, Script, prompts_of
+from hotline.ivr.model import Prompt, Queue, Script, prompts_of
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,35 @@ class SoundNeed:
     text: str
     node_id: str
     recorded: bool
+    joins: tuple[str, ...] = ()  # a file made of these sounds in turn (`hotline ivr sounds`), not spoken itself
+
+
+def wait_again_sound(script: Script, ctx: IvrContext, node: Queue) -> SoundNeed | None:
+    """The queue's wait-again prompt as the ONE file its `periodic-announce` names: Asterisk plays one file of
+    that list per period and rotates them, so `zh,en` would say Chinese one period and English the next. A
+    prompt in several languages is their files joined in play order (`<first sound>-zh-en`); None without one."""
+    if node.again_prompt is None:
+        return None
+    spoken = parts(script, ctx, node.id, "again", node.again_prompt)
+    if not spoken:
+        return None
+    if len(spoken) == 1:
+        only = spoken[0]
+        return SoundNeed(only.sound, only.language, only.text, node.id, only.recorded)
+    name = f"{spoken[0].sound}-" + "-".join(p.language for p in spoken)
+    return SoundNeed(name, "+".join(p.language for p in spoken), " / ".join(p.text for p in spoken), node.id,
+                     name in ctx.recordings, tuple(p.sound for p in spoken))
 
 
 def needed_sounds(script: Script, ctx: IvrContext) -> list[SoundNeed]:
-    """Every sound file of the script once, in node order."""
-
-
+    """Every sound file of the script once, in node order; files joined from others after those."""
     seen: dict[str, SoundNeed] = {}
+    joined: dict[str, SoundNeed] = {}
     for node in script.nodes.values():
         for role, prompt in prompts_of(node):
             for part in parts(script, ctx, node.id, role, prompt):
                 seen.setdefault(part.sound, SoundNeed(part.sound, part.language, part.text, node.id, part.recorded))
-    return list(seen.values())
+        again = wait_again_sound(script, ctx, node) if isinstance(node, Queue) else None
+        if again is not None and again.joins:
+            joined.setdefault(again.name, again)
+    return list(seen.values()) + [need for name, need in joined.items() if name not in seen]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import wave
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from hotline.ivr.prompts import SoundNeed
-from hotline.ivr.wav import wav_problem
+from hotline.ivr.wav import join_wavs, wav_problem
 
 ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 
@@ -88,9 +89,28 @@ def build_sounds(needs: list[SoundNeed], sounds_dir: Path, out_dir: Path, tts: T
     out_dir.mkdir(parents=True, exist_ok=True)
     report = SoundsReport()
     for need in needs:
-        make = None if tts is None else partial(synthesize, tts, need.text, need.language)
-        _place(report, need, sounds_dir, out_dir, make)
+        if not need.joins:
+            make = None if tts is None else partial(synthesize, tts, need.text, need.language)
+            _place(report, need, sounds_dir, out_dir, make)
+    for need in needs:
+        if need.joins:
+            _join(report, need, sounds_dir, out_dir)
     return report
+
+
+def _join(report: SoundsReport, need: SoundNeed, sounds_dir: Path, out_dir: Path) -> None:
+    """A joined prompt: its own recording if there is one, else its parts (already in `out_dir`) in turn."""
+    if (sounds_dir / f"{need.name}.wav").is_file():
+        _place(report, need, sounds_dir, out_dir, None)
+        return
+    pieces = [out_dir / f"{name}.wav" for name in need.joins]
+    if not all(p.is_file() for p in pieces):
+        return  # its parts are reported missing (to record) themselves
+    try:
+        join_wavs(pieces, out_dir / f"{need.name}.wav")
+    except (ValueError, wave.Error, EOFError, OSError) as e:
+        report.problems.append(f"{need.name}: 拼接失败 / joining {', '.join(need.joins)} failed: {e}")
+        report.missing.append(need)
 
 
 def synthesize_bilingual(tts: Tts, texts: list[tuple[str, str]], out: Path) -> None:

@@ -1,8 +1,9 @@
-"""Checks that a recorded prompt is a WAV file Asterisk plays as-is: 8 kHz, 16-bit, mono PCM."""
+"""Checks that a recorded prompt is a WAV file Asterisk plays as-is: 8 kHz, 16-bit, mono PCM; joining prompts."""
 
 from __future__ import annotations
 
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 RATE = 8000
@@ -34,3 +35,22 @@ def write_silence(path: Path, seconds: float = 0.5, rate: int = RATE, width: int
         w.setsampwidth(width)
         w.setframerate(rate)
         w.writeframes(b"\x00" * frames * width * channels)
+
+
+def join_wavs(pieces: Sequence[Path], out: Path) -> None:
+    """Write the audio of `pieces` one after the other into `out` (the stdlib's wave: no sox needed when every
+    piece is a recording). Every piece must be 8 kHz 16-bit mono PCM; ValueError names the first that is not."""
+    frames: list[bytes] = []
+    for piece in pieces:
+        problem = wav_problem(piece)
+        if problem:
+            raise ValueError(problem)
+        with wave.open(str(piece), "rb") as w:
+            frames.append(w.readframes(w.getnframes()))
+    tmp = out.with_name(out.name + ".part")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(CHANNELS)
+        w.setsampwidth(SAMPLE_WIDTH)
+        w.setframerate(RATE)
+        w.writeframes(b"".join(frames))
+    tmp.replace(out)

@@ -87,8 +87,7 @@ class AliyunSmsChannel:
         """All request parameters except `Signature`."""
         if not page.recipient.mobile:
             raise DeliveryError("收件人没有手机号 / recipient has no mobile number", retryable=False)
-        fields = page_fields(page)
-        template = {var: fields.get(field, "")[:20] for var, field in self.template_params.items()}
+        template = self.template(page)
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
             "AccessKeyId": self._key_id, "Action": "SendSms", "Format": "JSON",
@@ -98,6 +97,11 @@ class AliyunSmsChannel:
             "TemplateParam": json.dumps(template, ensure_ascii=False, separators=(",", ":")),
             "Timestamp": stamp, "Version": "2017-05-25", "OutId": page.key[:256],
         }
+
+    def template(self, page: Page) -> dict[str, str]:
+        """The template's variables (`TemplateParam`), each cut to 20 characters (the carriers' rule)."""
+        fields = page_fields(page)
+        return {var: fields.get(field, "")[:20] for var, field in self.template_params.items()}
 
     def url(self, params: Mapping[str, str]) -> str:
         signature = aliyun_signature(params, self._secret.reveal())

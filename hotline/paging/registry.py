@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from hotline.paging.aliyun_sms import ALIYUN_SMS_ENDPOINT, DEFAULT_TEMPLATE_PARAMS, AliyunSmsChannel
-from hotline.paging.asterisk_call import AsteriskCallChannel, Originate
+from hotline.paging.asterisk_call import AsteriskCallChannel
 from hotline.paging.base import PagingChannel
 from hotline.paging.dingtalk import DINGTALK_BASE_URL, DingTalkRobotChannel
 from hotline.paging.dispatcher import Dispatcher
 from hotline.paging.dry_run import DryRunChannel
 from hotline.paging.email_smtp import EmailChannel, SmtpSettings
 from hotline.paging.feishu import FEISHU_BASE_URL, FeishuBotChannel
+from hotline.paging.originate import Originate
 from hotline.paging.rate_limit import Limit, SendQueue, SendQueues
 from hotline.paging.retry import RetryPolicy, Sleep
 from hotline.paging.secret import Secret

@@ -24,7 +24,7 @@ class PortUnavailable(Exception):
 
 
 def bind_api_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to host:port (IPv6 when the host is an IPv6 address), ready for uvicorn."""
+    """A TCP socket bound to host:port (IPv6 when the host is an IPv6 address), listening, ready for uvicorn."""
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -34,6 +34,10 @@ def bind_api_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what uvicorn does: restart after TIME_WAIT
         sock.bind(address)
+        # Listening from here on: the URL is printed before uvicorn has started, and a browser (or a test)
+        # that connects at once waits in the backlog instead of being refused. uvicorn listens again (same
+        # backlog) and accepts what queued.
+        sock.listen(2048)
         sock.set_inheritable(True)
     except OSError as e:
         sock.close()

@@ -26,6 +26,7 @@ from hotline.services.monitor.page_replies import VoiceAck
 from hotline.services.surveys.keypress import SurveyKeypress
 from hotline.store.base import unit_of_work
 from hotline.store.calls import beat, last_beat, open_outages, purge_raw_events_chunk, record_outage
+from hotline.store.recordings import collect_twilio
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,11 @@ class AmiListener:
                               "clean stop (restart; down since its last heartbeat)")
             beat(s, "asterisk", now)
         self._beat_at = now
-        if stopped or last is not None:
-            log.info("listener restart recorded as an outage since %s", (stopped[0].started_at if stopped else last))
+        first = stopped[0].started_at if stopped else last
+        if first is not None:
+            since = first.astimezone(self.clock.now().tzinfo)
+            log.info("监听重启，停机时段已记录，自 %s 起 / listener restart recorded as an outage since %s",
+                     f"{since:%Y-%m-%d %H:%M:%S}", f"{since:%Y-%m-%d %H:%M:%S%z}")
 
     def record_stop(self, reason: str) -> None:
         """A clean stop: an outage starts now, ended when a listener connects again."""
@@ -326,13 +330,16 @@ class AmiListener:
 
     def purge_if_due(self, chunk: int = 1000) -> int:
         """Once a day: drop raw events older than the retention (the calls themselves stay), `chunk`
-        runs per transaction so that no long lock holds up the ledger's writes."""
+        runs per transaction so that no long lock holds up the ledger's writes. The Twilio recordings they
+        name are collected first (`[privacy] recordings_days` deletes their audio later)."""
         factory = self.ingest.ledger.factory
         now = self.clock.now()
         if not self._purge_due() or factory is None or self.retention_days is None:
             return 0
         self._purged_on = now.date().isoformat()
         before = now - timedelta(days=self.retention_days)
+        with unit_of_work(factory) as s:  # the recordings Twilio requests name, before those requests go
+            collect_twilio(s)
         removed = 0
         while True:
             with unit_of_work(factory) as s:

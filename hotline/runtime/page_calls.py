@@ -10,10 +10,10 @@ ANSWER_MARGIN = 5.0  # seconds past the ring time to wait for the OriginateRespo
 
 
 def ami_originate(client: AmiClient) -> Callable[[Mapping[str, str]], Awaitable[Mapping[str, str]]]:
-    """The `originate` coroutine of `hotline.paging.asterisk_call`: sends the action (the channel's
-    `ActionID` becomes the tag at the end of the client's own ActionID) and returns the outcome of the
-    call: the `OriginateResponse` event (`Response: Success` = answered, `Failure` + `Reason`), or the
-    action's error reply when Asterisk refused the Originate itself."""
+    """The `originate` coroutine of `hotline.paging.originate` (voice pages, survey calls): sends the
+    action (the channel's `ActionID` becomes the tag at the end of the client's own ActionID) and returns
+    the outcome of the call: the `OriginateResponse` event (`Response: Success` = answered, `Failure` +
+    `Reason`), or the action's error reply when Asterisk refused the Originate itself."""
 
     async def originate(headers: Mapping[str, str]) -> Mapping[str, str]:
         fields = [(k, v) for k, v in headers.items() if k.lower() not in ("action", "actionid")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -23,8 +23,8 @@ from hotline.clock import Clock, SystemClock
 from hotline.config import Settings
 from hotline.domain.alerts import Alert
 from hotline.domain.numbers import mask
-from hotline.paging.asterisk_call import Originate
 from hotline.paging.dispatcher import Dispatcher
+from hotline.paging.originate import Originate
 from hotline.providers.asterisk.queue_members import QueueMembers
 from hotline.runtime.timings import SchedulerLateness
 from hotline.services.calls.ledger import Ledger
@@ -83,7 +83,8 @@ class MonitorJobs:
     def start(self) -> None:
         """Add the jobs; the first run happens at once (catch-up after a restart)."""
         now = self.monitor.clock.now()
-        self.scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id=TICK_JOB, next_run_time=now,
+        self.scheduler.add_job(stops_quietly(self.tick, "monitor tick"), "interval", seconds=self.tick_seconds,
+                               id=TICK_JOB, next_run_time=now,
                                replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)
         self.monitor.due_listeners.append(self.wake)
 
@@ -157,8 +158,21 @@ class MonitorJobs:
         self._scheduled = due
         # a run date in the past runs at once; misfire_grace_time=None: never dropped
         # max_instances: a run may still be going when the next due time comes; `run` serialises itself
-        self.scheduler.add_job(self.run, "date", run_date=due, id=DUE_JOB, replace_existing=True,
-                               misfire_grace_time=None, max_instances=100)
+        self.scheduler.add_job(stops_quietly(self.run, "monitor run"), "date", run_date=due, id=DUE_JOB,
+                               replace_existing=True, misfire_grace_time=None, max_instances=100)
+
+
+def stops_quietly(job: Callable[[], Awaitable[object]], name: str) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A coroutine job whose cancellation when the process stops ends it quietly, where apscheduler would log it
+    as a crash with a traceback. What the job did not finish is still due and runs at the next start."""
+
+    async def scheduled() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.info("定时任务因停止而中断 / %s interrupted by the stop: it runs again at the next start", name)
+
+    return scheduled
 
 
 def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Ledger, live: dict[str, Any],
@@ -205,7 +219,7 @@ def start_monitor(settings: Settings, factory: sessionmaker[Session], ledger: Le
         open_tickets=lambda tier, person: [handover_line(v, settings.tz) for v in tickets.desk.held(tier, person)])
     push = build_push(settings, tickets, env)  # the optional outside helpdesk ([tickets.push])
     # satisfaction surveys: their tries are outbox rows delivered by the survey channels (AMI, Twilio)
-    surveys = build_surveys(settings, factory, clock, tickets.desk)
+    surveys = build_surveys(settings, factory, clock, tickets.desk, env=env)
     dispatcher.channels.update(survey_channels(settings, surveys.engine.ctx.config, originate=originate, env=env))
     # the managers on duty are paged directly when the database is away too long (the outbox is in it)
     alarm = DatabaseAlarm(dispatcher, lambda at: monitor.roster.people(at, "manager"), clock,
@@ -262,7 +276,8 @@ def start_roster_jobs(scheduler: Any, settings: Settings, factory: sessionmaker[
     jobs = RosterJobs(service, outbox, dispatcher, post_channel=channel, open_items=open_items,
                       open_tickets=open_tickets)
     # coalesce, no misfire limit: a late minute runs once; what it missed is decided by the next run
-    scheduler.add_job(jobs.tick, "cron", second=0, id=ROSTER_JOB, next_run_time=clock.now(),
+    scheduler.add_job(stops_quietly(jobs.tick, "roster notices"), "cron", second=0, id=ROSTER_JOB,
+                      next_run_time=clock.now(),
                       replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None)
     return jobs
 
@@ -278,7 +293,8 @@ def start_monthly_mail(scheduler: Any, settings: Settings, factory: sessionmaker
 
     mailer = next((c for c in channels.values() if isinstance(c, EmailChannel)), None)
     job = MonthlyMail(factory, settings, clock, mailer, Path(settings.hotline.data_dir) / "reports")
-    scheduler.add_job(job.run_if_due, "cron", day=1, hour=SEND_AT.hour, minute=SEND_AT.minute, id="monthly-report",
+    scheduler.add_job(stops_quietly(job.run_if_due, "monthly report"), "cron", day=1, hour=SEND_AT.hour,
+                      minute=SEND_AT.minute, id="monthly-report",
                       next_run_time=clock.now(), replace_existing=True, max_instances=1, coalesce=True,
                       misfire_grace_time=None)
     return job

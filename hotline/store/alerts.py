@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import text
 
 from hotline.domain.alerts import ACTIVE, Alert, AlertKind, AlertState, next_due
 from hotline.store.base import Base, UtcDateTime
@@ -97,6 +98,12 @@ class AlertStepRow(Base):
     result: Mapped[str] = mapped_column(String(16))  # paged | skipped
 
 
+SURVEY_PURPOSE = "survey"  # outbox rows that are survey tries (calls / SMS to callers), not pages
+# the literal predicate of the partial index ix_outbox_survey_ended and of the query that uses it (SQLite uses a
+# partial index only when the query's condition is written the same way, without bound parameters)
+SURVEY_ENDED_SQL = text("outbox.purpose = 'survey' AND outbox.status IN ('failed', 'cancelled')")
+
+
 class OutboxRow(Base):
     """One page decided: sent by whichever process claims it first; the key makes it unique."""
 
@@ -132,6 +139,8 @@ class OutboxRow(Base):
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_alert_id", "alert_id"),
+        # survey tries that reached nobody, read by the survey engine's cycle (migration 0019)
+        Index("ix_outbox_survey_ended", "created_at", postgresql_where=SURVEY_ENDED_SQL, sqlite_where=SURVEY_ENDED_SQL),
     )
 
 

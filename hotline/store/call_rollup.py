@@ -6,6 +6,10 @@ rows are derived data: `refresh_hours` deletes and recounts them from the calls 
 whatever changed in the hour, however late), `rebuild` recounts everything. Keyed by the UTC hour, any
 local day, week, month or hour of a timezone with whole-hour offsets is a sum of rows; the call counts
 in the hour it started (a call that ends after midnight stays on the day it started, as in the raw path).
+
+Beside each row, `call_hour_waits` holds the histogram of its offered calls' waits in `domain.kpi.wait_step`s
+(tenths of a second, rounded up): the 90th percentile of any sum of rows is the nearest rank of the summed
+histogram, exact at that resolution (migration 0018).
 """
 
 from __future__ import annotations
@@ -15,12 +19,41 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, delete, func, insert, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hotline.domain.kpi import AnswerRate, RateParams
+from hotline.domain.kpi import (
+    P90,
+    WAIT_STEP_SLACK,
+    WAIT_STEPS_PER_SECOND,
+    AnswerRate,
+    RateParams,
+    step_seconds,
+)
 from hotline.store.base import Base, UtcDateTime
-from hotline.store.call_stats import FIGURES, KeyColumns, Span, fill_row, group_key, new_row, rate_figures
+from hotline.store.call_stats import (
+    FIGURES,
+    LOCAL_FORMATS,
+    KeyColumns,
+    Span,
+    fill_row,
+    group_key,
+    new_row,
+    rate_figures,
+)
 from hotline.store.calls import CallRow
 
 HOUR = timedelta(hours=1)
@@ -48,6 +81,19 @@ class CallHourRow(Base):
     talk_sum: Mapped[float] = mapped_column(Float)
     answer_wait_count: Mapped[int] = mapped_column(Integer)
     answer_wait_sum: Mapped[float] = mapped_column(Float)
+
+
+class CallHourWaitRow(Base):
+    """How many offered calls of a roll-up row waited a given `wait_step` (tenths of a second, rounded up)."""
+
+    __tablename__ = "call_hour_waits"
+
+    hour_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    specialty: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    called: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wait_step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
 
 
 class CallRollupStateRow(Base):
@@ -85,6 +131,16 @@ def _bucket(session: Session) -> Any:
     return func.strftime("%Y-%m-%d %H:00:00.000000", CallRow.started_at)
 
 
+def _wait_step(session: Session) -> Any:
+    """`domain.kpi.wait_step` of a call's wait in SQL, in the same floating point: ceil(wait * 10 - 1e-6)
+    (SQLite may lack ceil(): the integer part, plus one when something is left above it)."""
+    scaled = CallRow.wait_seconds * WAIT_STEPS_PER_SECOND - literal(WAIT_STEP_SLACK, Float)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.ceil(scaled), Integer)
+    whole = cast(scaled, Integer)
+    return whole + cast(scaled > whole, Integer)
+
+
 def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     """Sorted UTC hours as [first, last + 1 h) runs of consecutive hours."""
     runs: list[tuple[datetime, datetime]] = []
@@ -98,22 +154,31 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
 
 def _recount(session: Session, params: RateParams, lo: datetime | None, hi: datetime | None) -> int:
     """Delete the rows of [lo, hi) (whole hours; None: open) and insert them again from the calls."""
-    gone = delete(CallHourRow)
     where = [CallRow.direction == "inbound"]
     if lo is not None:
-        gone = gone.where(CallHourRow.hour_start >= lo)
         where.append(CallRow.started_at >= lo)
     if hi is not None:
-        gone = gone.where(CallHourRow.hour_start < hi)
         where.append(CallRow.started_at < hi)
-    session.execute(gone)
-    figures, _ = rate_figures(params)
+    for table in (CallHourRow, CallHourWaitRow):
+        gone = delete(table)
+        if lo is not None:
+            gone = gone.where(table.hour_start >= lo)
+        if hi is not None:
+            gone = gone.where(table.hour_start < hi)
+        session.execute(gone)
+    figures, offered = rate_figures(params)
     bucket = _bucket(session)
     keys = [func.coalesce(CallRow.specialty, literal("")), func.coalesce(CallRow.answered_by, literal("")),
             func.coalesce(CallRow.called, literal(""))]
-    query = select(bucket, *keys, *figures).where(*where).group_by(bucket, *keys)
+    # in hour order: a month's rows lie together on disk (PostgreSQL reads a few pages, not the table)
+    query = select(bucket, *keys, *figures).where(*where).group_by(bucket, *keys).order_by(bucket, *keys)
     columns = ["hour_start", "specialty", "agent", "called", *FIGURES]
     result = session.execute(insert(CallHourRow).from_select(columns, query))
+    step = _wait_step(session)
+    waits = (select(bucket, *keys, step, func.count()).where(*where, and_(offered, CallRow.wait_seconds.is_not(None)))
+             .group_by(bucket, *keys, step).order_by(bucket, *keys, step))
+    session.execute(insert(CallHourWaitRow).from_select(["hour_start", "specialty", "agent", "called", "wait_step",
+                                                         "calls"], waits))
     return max(0, int(result.rowcount or 0))  # type: ignore[attr-defined]  # -1: the driver did not count
 
 
@@ -147,7 +212,6 @@ def row_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(CallHourRow)) or 0)
 
 
-ROLLUP_KEYS = KeyColumns(CallHourRow.hour_start, CallHourRow.specialty, CallHourRow.agent, CallHourRow.called)
 
 
 def covers(span: Span) -> bool:
@@ -157,21 +221,67 @@ def covers(span: Span) -> bool:
     return all(hour_of(t) == t.astimezone(UTC) for t in (span.start, span.end))
 
 
+def _keyed(session: Session, stmt: Any, table: Any, span: Span, by: str, tz: str,
+           lines: dict[str, str]) -> tuple[Any, Any]:
+    """`stmt` over the span's rows of `table` with the group key. A local day, week, hour or month on
+    PostgreSQL is named once per hour of the span (a join with the span's hours) rather than once per
+    row: the histograms have about a row per call."""
+    where = (table.hour_start >= span.start, table.hour_start < span.end)
+    if by in LOCAL_FORMATS and session.get_bind().dialect.name == "postgresql":
+        assert span.start is not None and span.end is not None
+        series = select(func.generate_series(span.start, span.end - HOUR, literal_column("interval '1 hour'"))
+                        .label("h")).subquery("span_series")
+        named = group_key(session, by, tz, span, lines, KeyColumns(series.c.h, None, None, None))
+        # OFFSET 0 keeps the names in the subquery (computed per hour, not per joined row)
+        hours = select(series.c.h, named.label("grp")).offset(0).subquery("span_hours")
+        stmt = stmt.add_columns(hours.c.grp).select_from(table).join(hours, hours.c.h == table.hour_start)
+        return stmt.where(*where), hours.c.grp
+    keys = KeyColumns(table.hour_start, table.specialty, table.agent, table.called)
+    key = group_key(session, by, tz, span, lines, keys).label("grp")
+    return stmt.add_columns(key).where(*where), key
+
+
 def _sums(session: Session, span: Span, by: str, tz: str, lines: dict[str, str],
           figures: list[str]) -> list[tuple[str, list[Any]]]:
-    key = group_key(session, by, tz, span, lines, ROLLUP_KEYS).label("grp")
     sums = [func.coalesce(func.sum(getattr(CallHourRow, f)), 0) for f in figures]
-    stmt = (select(key, *sums).where(CallHourRow.hour_start >= span.start, CallHourRow.hour_start < span.end)
-            .group_by(key).order_by(key))
-    return [(str(grp), list(values)) for grp, *values in session.execute(stmt)]
+    stmt, key = _keyed(session, select(*sums), CallHourRow, span, by, tz, lines)
+    return sorted((str(grp), list(values)) for *values, grp in session.execute(stmt.group_by(key)))
+
+
+def wait_p90(session: Session, span: Span, by: str, tz: str, lines: dict[str, str],
+             ) -> tuple[dict[str, float], float | None]:
+    """The 90th percentile of the offered calls' waits per group and over all, from the summed wait
+    histograms (in `wait_step`s: tenths of a second, rounded up). The database ranks: the nearest rank
+    (`domain.kpi.percentile`) is the smallest step whose running count reaches 0.9 * n (the count is a
+    whole number, so reaching 0.9 * n is reaching ceil(0.9 * n))."""
+    stmt, key = _keyed(session, select(CallHourWaitRow.wait_step.label("step"),
+                                       func.sum(CallHourWaitRow.calls).label("n")),
+                       CallHourWaitRow, span, by, tz, lines)
+    hist = stmt.group_by(key, CallHourWaitRow.wait_step).cte("hist")
+    ranked = select(hist.c.grp, hist.c.step,
+                    func.sum(hist.c.n).over(partition_by=hist.c.grp, order_by=hist.c.step).label("running"),
+                    func.sum(hist.c.n).over(partition_by=hist.c.grp).label("n")).subquery("ranked")
+    every = select(hist.c.step, func.sum(hist.c.n).label("n")).group_by(hist.c.step).subquery("every")
+    overall = select(every.c.step, func.sum(every.c.n).over(order_by=every.c.step).label("running"),
+                     func.sum(every.c.n).over().label("n")).subquery("overall")
+    per_group = (select(ranked.c.grp, func.min(ranked.c.step))
+                 .where(ranked.c.running >= P90 * ranked.c.n).group_by(ranked.c.grp))
+    total = select(literal(None, String), func.min(overall.c.step)).where(overall.c.running >= P90 * overall.c.n)
+    groups: dict[str, float] = {}
+    p90_total: float | None = None
+    for grp, step in session.execute(union_all(per_group, total)):
+        if grp is not None:
+            groups[str(grp)] = step_seconds(int(step))
+        elif step is not None:
+            p90_total = step_seconds(int(step))
+    return groups, p90_total
 
 
 def rollup_rate_rows(session: Session, span: Span, by: str, tz: str, params: RateParams,
-                     p90s: tuple[dict[str, float], float | None] | None = None,
-                     ) -> tuple[list[AnswerRate], AnswerRate]:
+                     with_p90: bool = True) -> tuple[list[AnswerRate], AnswerRate]:
     """Answer-rate rows per group and the total from the roll-up (the caller checked `covers` and the
-    state's thresholds); the P90 waits from `p90s` when given (they are not in the roll-up), else None."""
-    groups, p90_total = p90s if p90s is not None else ({}, None)
+    state's thresholds); the P90 waits from the wait histograms unless `with_p90` is False (None then)."""
+    groups, p90_total = wait_p90(session, span, by, tz, dict(params.lines)) if with_p90 else ({}, None)
     rows: list[AnswerRate] = []
     totals = [0] * len(FIGURES)
     for grp, values in _sums(session, span, by, tz, dict(params.lines), list(FIGURES)):

@@ -2,7 +2,8 @@
 
 `domain.kpi.answer_rates` stays the reference: the tests run both on the same calls, on SQLite and
 PostgreSQL. The 90th percentile of waits is `percentile_disc(0.9)` on PostgreSQL and the same nearest
-rank over the waits read back on SQLite. Local days and hours use the desk's timezone: `timezone()`
+rank over the waits read back on SQLite, reported in `domain.kpi.wait_step`s (tenths of a second, rounded
+up) as the roll-up's histogram has it. Local days and hours use the desk's timezone: `timezone()`
 on PostgreSQL, the `hotline_local` function registered on every SQLite connection (store.base).
 """
 
@@ -18,7 +19,17 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, s
 from sqlalchemy.orm import Session
 
 from hotline.domain.calls import Outcome
-from hotline.domain.kpi import NO_SPECIALTY, OTHER_LINE, P90, UNANSWERED, AnswerRate, RateParams, WaitSums
+from hotline.domain.kpi import (
+    NO_SPECIALTY,
+    OTHER_LINE,
+    P90,
+    UNANSWERED,
+    AnswerRate,
+    RateParams,
+    WaitSums,
+    step_seconds,
+    wait_step,
+)
 from hotline.store.calls import CallRow
 
 GROUPINGS = ("specialty", "day", "week", "hour", "agent", "line", "month", "all")
@@ -189,7 +200,7 @@ def answer_rate_rows(session: Session, span: Span, by: str, tz: str,
     total = new_row("total", p)
     for grp, values, p90_value in found:
         row = total if grp is None else new_row(grp, p)
-        fill_row(row, values, None if p90_value is None else float(p90_value))
+        fill_row(row, values, p90_seconds(p90_value))
         if grp is not None:
             rows.append(row)
     rows.sort(key=lambda r: r.group)
@@ -244,28 +255,9 @@ def rate_figures(p: RateParams) -> tuple[list[Any], ColumnElement[bool]]:
     return figures, offered
 
 
-def wait_p90(session: Session, span: Span, by: str, tz: str,
-             params: RateParams | None = None) -> tuple[dict[str, float], float | None]:
-    """The 90th percentile of offered calls' waits per group and over all, alone (the roll-up has the
-    counts but no percentile): percentile_disc on PostgreSQL, the nearest rank of the sorted waits on
-    SQLite; only the offered calls with a wait are read."""
-    p = params or RateParams()
-    key_expr = group_key(session, by, tz, span, dict(p.lines))
-    _, offered = _flags(p.short_abandon_seconds)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = (select(key_expr, func.grouping(key_expr),
-                       func.percentile_disc(P90).within_group(CallRow.wait_seconds))
-                .where(*span.where(), offered, CallRow.wait_seconds.is_not(None))
-                .group_by(func.grouping_sets(tuple_(key_expr), tuple_())))
-        groups: dict[str, float] = {}
-        total: float | None = None
-        for grp, is_total, value in session.execute(stmt):
-            if is_total:
-                total = None if value is None else float(value)
-            else:
-                groups[str(grp)] = float(value)
-        return groups, total
-    return _p90_sqlite(session, span, key_expr.label("grp"), offered=offered)
+def p90_seconds(value: Any) -> float | None:
+    """A percentile of waits as the reports give it: in whole `wait_step`s (tenths of a second, rounded up)."""
+    return None if value is None else step_seconds(wait_step(float(value)))
 
 
 def _p90_sqlite(session: Session, span: Span, key: Any,

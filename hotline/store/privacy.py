@@ -21,7 +21,15 @@ from hotline.store.alerts import (
 )
 from hotline.store.calls import CallRow, RawEventRow
 from hotline.store.recordings import RecordingRow
-from hotline.store.tickets import CallerRow, MissedCallRow, TicketEventRow, TicketRow
+from hotline.store.tickets import (
+    ArticleRow,
+    ArticleTicketRow,
+    CallerRow,
+    MissedCallRow,
+    TicketEventRow,
+    TicketRow,
+    search_text,
+)
 
 # The ticket fields that name or describe the caller: blanked or scrubbed when a ticket is anonymised. What
 # the statistics need (type, priority, specialty, tier, status, times, the SLA clocks, who worked it) stays.
@@ -104,11 +112,13 @@ def recordings_of_number(s: Session, forms: Collection[str]) -> list[RecordingRo
 
 
 def _anonymise_tickets(s: Session, tickets: list[TicketRow], extra_forms: Collection[str] = ()) -> int:
-    """The caller's number, name and own words out of `tickets` (and their history); the rest stays for the
-    statistics and the knowledge base (the solution, scrubbed of the number and the name)."""
+    """The caller's number, name and own words out of `tickets`, their history and the knowledge articles
+    drafted from them; the rest stays for the statistics and the knowledge base (the solution, scrubbed of the
+    number and the name)."""
     for ticket in tickets:
         forms = {f for f in (ticket.caller, ticket.caller_key, ticket.caller_name, ticket.confirmed_by,
                              *extra_forms) if f and len(f) >= 2 and f != ERASED}  # a one-letter name: no
+        _scrub_articles(s, ticket, forms)
         ticket.caller, ticket.caller_key, ticket.caller_name, ticket.confirmed_by = ERASED, ERASED, None, None
         ticket.open_caller = None
         ticket.description = ""
@@ -121,6 +131,20 @@ def _anonymise_tickets(s: Session, tickets: list[TicketRow], extra_forms: Collec
                 e.old, e.new = _scrub(e.old, forms), _scrub(e.new, forms)
             e.note = _scrub(e.note, forms)
     return len(tickets)
+
+
+def _scrub_articles(s: Session, ticket: TicketRow, forms: Collection[str]) -> None:
+    """The knowledge articles drafted from `ticket` lose what named its caller: the number and name wherever
+    they appear, and the caller's own words (the ticket's description, which a draft copies into its problem);
+    the knowledge (title, cause, solution) stays, and the search text follows."""
+    articles = select(ArticleTicketRow.article_id).where(ArticleTicketRow.ticket_id == ticket.ticket_id)
+    words = (ticket.description or "").strip()
+    for a in s.scalars(select(ArticleRow).where(ArticleRow.id.in_(articles))):
+        problem = a.problem.replace(words, "").strip("\n") if words else a.problem
+        a.title, a.cause, a.solution = (_scrub(a.title, forms) or "", _scrub(a.cause, forms) or "",
+                                        _scrub(a.solution, forms) or "")
+        a.problem, a.tags = _scrub(problem, forms) or "", _scrub(a.tags, forms) or ""
+        a.search_text = search_text(a.title, a.problem, a.cause, a.solution, a.tags)
 
 
 def anonymise_closed_tickets(s: Session, closed_before: datetime) -> dict[str, int]:

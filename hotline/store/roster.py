@@ -230,6 +230,9 @@ class RosterStore:
     def _ids(self) -> dict[str, int]:
         return {name: pid for pid, name in self.s.execute(select(PersonRow.id, PersonRow.name))}
 
+    def _names(self) -> dict[int, str]:
+        return {pid: name for pid, name in self.s.execute(select(PersonRow.id, PersonRow.name))}
+
     def upsert_people(self, people: Iterable[Person]) -> None:
         existing = {r.name: r for r in self.s.scalars(select(PersonRow))}
         for p in people:
@@ -261,7 +264,7 @@ class RosterStore:
 
     def dated_between(self, start: datetime, end: datetime) -> list[StoredShift]:
         """The stored dated shifts overlapping [start, end), with their ids."""
-        names = {pid: name for name, pid in self._ids().items()}
+        names = self._names()
         stmt = (select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
                 .order_by(ShiftRow.start_at, ShiftRow.id))
         return [StoredShift(r.id, Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated"))
@@ -292,14 +295,14 @@ class RosterStore:
 
     def overrides(self, start: datetime, end: datetime) -> list[Override]:
         """The overrides overlapping [start, end), in the order made."""
-        names = {pid: name for name, pid in self._ids().items()}
+        names = self._names()
         stmt = (select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
                 .order_by(OverrideRow.created_at, OverrideRow.id))
         return [self._override(r, names) for r in self.s.scalars(stmt)]
 
     def override_batch(self, override_id: int) -> list[Override]:
         """The override `override_id` and the others made with it (a swap's two halves)."""
-        names = {pid: name for name, pid in self._ids().items()}
+        names = self._names()
         row = self.s.get(OverrideRow, override_id)
         if row is None:
             return []
@@ -387,6 +390,14 @@ class RosterStore:
             Rotation(r.name, Tier(r.tier), Period(r.every), r.anchor, tuple(r.members),
                      tuple(template_from_json(t) for t in r.shifts))
             for r in self.s.scalars(select(RotationRow).order_by(RotationRow.id)))
+        dated, overrides = self.dated(start, end, names)
+        return Roster(people, rotations, dated, overrides)
+
+    def dated(self, start: datetime, end: datetime, names: dict[int, str] | None = None
+              ) -> tuple[tuple[Shift, ...], tuple[Override, ...]]:
+        """The dated shifts and the overrides that overlap [start, end) (`names`: person id to name, if read)."""
+        if names is None:
+            names = self._names()
         dated = tuple(
             Shift(Tier(r.tier), names[r.person_id], r.start_at, r.end_at, r.label, "dated")
             for r in self.s.scalars(select(ShiftRow).where(ShiftRow.start_at < end, ShiftRow.end_at > start)
@@ -394,7 +405,7 @@ class RosterStore:
         overrides = tuple(self._override(r, names) for r in self.s.scalars(
             select(OverrideRow).where(OverrideRow.start_at < end, OverrideRow.end_at > start)
             .order_by(OverrideRow.created_at, OverrideRow.id)))
-        return Roster(people, rotations, dated, overrides)
+        return dated, overrides
 
     # calendar -------------------------------------------------------------------------------------
     def calendar(self) -> WorkingCalendar:

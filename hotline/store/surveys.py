@@ -44,6 +44,7 @@ class SurveyRow(Base):
     __table_args__ = (
         UniqueConstraint("ticket_id", name="uq_surveys_ticket_id"),
         Index("ix_surveys_status_next_try_at", "status", "next_try_at"),
+        Index("ix_surveys_status_wait_until", "status", "wait_until"),
         Index("ix_surveys_resolved_at", "resolved_at"),
         Index("ix_surveys_caller_key", "caller_key"),
     )
@@ -65,7 +66,8 @@ class SurveyTryRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     detail: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("survey_id", "round", "try_no", name="uq_survey_tries_try"),)
+    __table_args__ = (UniqueConstraint("survey_id", "round", "try_no", name="uq_survey_tries_try"),
+                      Index("ix_survey_tries_page_key", "page_key"))
 
 
 class SurveyAnswerRow(Base):

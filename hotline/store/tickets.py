@@ -4,10 +4,15 @@ yet linked, and the knowledge base."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     ColumnElement,
     Float,
@@ -18,11 +23,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    insert,
     literal_column,
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from hotline.domain.sla import ClockName, SlaClock, Window
 from hotline.domain.tickets import Priority, Status, Ticket, TicketTier, TicketType
@@ -77,6 +87,7 @@ class TicketRow(Base):
         UniqueConstraint("open_caller", name="uq_tickets_open_caller"),
         Index("ix_tickets_caller_key_opened_at", "caller_key", "opened_at"),
         Index("ix_tickets_status_opened_at", "status", "opened_at"),
+        Index("ix_tickets_status_resolved_at", "status", "resolved_at"),  # the survey engine's new resolutions
         Index("ix_tickets_opened_at", "opened_at"),
         Index("ix_tickets_complained_at", "complained_at"),  # the month's complaints (NULL for the others)
         # the desk's lists: open / not closed, everyone's, a person's, a tier's, newest first
@@ -241,6 +252,131 @@ _COPIED = (
 def table_of(entity: type[Base]) -> Table:
     """The table of a mapped class, for Core multi-row inserts (no ORM bookkeeping per row)."""
     return cast(Table, entity.__table__)
+
+
+def insert_rows(s: Session, entity: type[Base], rows: Sequence[Mapping[str, object]]) -> None:
+    """One multi-row insert of `rows` (all with the same keys), leaving out the columns that are None in every
+    row and NULL by default anyway (a new ticket's row and clocks are mostly empty columns). Converting the
+    values is most of a big insert's cost, so it is done a column at a time: on PostgreSQL one `unnest` of
+    arrays (`_unnest_insert`), on SQLite the driver's `executemany` (`_driver_insert`); Core's insert otherwise."""
+    if not rows:
+        return
+    table = table_of(entity)
+    keys = tuple(rows[0])
+    dialect = s.get_bind().dialect
+    if len(rows) > 1 and len(keys) > 1 and dialect.name in ("postgresql", "sqlite"):
+        # each column's values, in the order of `keys` whatever order each row's dict has
+        columns = dict(zip(keys, zip(*map(itemgetter(*keys), rows), strict=True), strict=True))
+        n = len(rows)
+        for name in _droppable(table, keys):
+            if columns[name].count(None) == n:
+                del columns[name]
+        if dialect.name == "postgresql":
+            plan = _unnest_insert(table, tuple(columns), dialect)
+            if plan is not None:
+                statement, names, defaults = plan
+                s.execute(statement, {f"p{i}": list(columns[c]) if c not in defaults else [defaults[c]] * n
+                                      for i, c in enumerate(names)})
+                return
+        else:
+            driver = _driver_insert(table, tuple(columns), dialect)
+            if driver is not None:
+                sql, converters, added = driver
+                converted = _converted(converters, list(columns.values()))
+                s.connection().exec_driver_sql(sql, list(zip(*converted, *(repeat(a, n) for a in added), strict=True)))
+                return
+    empty = {c for c in _droppable(table, keys) if all(r[c] is None for r in rows)}
+    if empty:
+        rows = [{k: v for k, v in r.items() if k not in empty} for r in rows]
+    s.execute(insert(table), rows)
+
+
+def _converted(converters: Sequence[Callable[[Any], Any] | None],
+               columns: Sequence[Sequence[object]]) -> list[Sequence[object]]:
+    """Each column's values through its converter, each distinct value converted once (a batch's rows repeat
+    their times: a ticket opened when the call was answered, its clocks started then, the batch's `now`), the
+    columns that share a converter sharing what was converted."""
+    done: dict[Callable[[Any], Any], dict[object, object]] = {}
+    out: list[Sequence[object]] = []
+    for f, col in zip(converters, columns, strict=True):
+        if f is None:
+            out.append(col)
+            continue
+        seen = done.setdefault(f, {})
+        new = [v for v in dict.fromkeys(col) if v not in seen]
+        seen.update(zip(new, map(f, new), strict=True))
+        out.append(list(map(seen.__getitem__, col)))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _droppable(table: Table, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns among `keys` that may be left out of an insert when all their values are None: nullable,
+    with no default (leaving them out stores NULL, as None does)."""
+    return tuple(c.name for c in table.columns if c.name in keys and c.nullable and c.default is None
+                 and c.server_default is None)
+
+
+def _plain_defaults(table: Table, keys: tuple[str, ...]) -> dict[str, object] | None:
+    """The defaults Core's insert gives the columns left out of `keys`; None when one is not a plain value."""
+    defaults: dict[str, object] = {}
+    for c in table.columns:
+        if c.name not in keys and c.default is not None:
+            if not isinstance(c.default, ScalarElementColumnDefault):
+                return None
+            defaults[c.name] = c.default.arg
+    return defaults
+
+
+_Driver = tuple[str, list["Callable[[Any], Any] | None"], tuple[object, ...]]
+
+
+@lru_cache(maxsize=64)
+def _driver_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Driver | None:
+    """SQLite: a plain `INSERT ... VALUES (?, ...)` for the driver's own `executemany`, with the bind processor of
+    each column's type (what Core's insert applies to each value; every one of them passes None through) and
+    the plain defaults of the columns left out (converted). None (use Core's insert) when a default is not a
+    plain value."""
+    added = _plain_defaults(table, keys)
+    if added is None:
+        return None
+    names = [*keys, *added]
+    # one converter per type (columns of the same type share it, and `_converted` shares what it converted)
+    by_type: dict[str, Callable[[Any], Any] | None] = {}
+    converters = []
+    for n in names:
+        t = table.c[n].type
+        key = f"{type(t).__module__}.{t!r}"
+        if key not in by_type:
+            by_type[key] = t.dialect_impl(dialect).bind_processor(dialect)
+        converters.append(by_type[key])
+    values = tuple(v if f is None else f(v) for f, v in zip(converters[len(keys):], added.values(), strict=True))
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join('?' * len(names))})")
+    return sql, converters[:len(keys)], values
+
+
+_Unnest = tuple[TextClause, list[str], dict[str, object]]  # the statement, its columns, the defaults added
+
+
+@lru_cache(maxsize=64)
+def _unnest_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Unnest | None:
+    """PostgreSQL: `INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:p0 AS a_type[]), CAST(:p1 AS b_type[]))`, an
+    array a column: one statement whatever the number of rows, its values converted a column at a time (an
+    `executemany` costs the driver a pipelined statement a row). The columns left out get their defaults as
+    Core's insert gives them; None (use Core's insert) when a default is not a plain value."""
+    defaults = _plain_defaults(table, keys)
+    if defaults is None:
+        return None
+    columns = [*keys, *defaults]
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(f"CAST(:p{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(columns))
+    statement = text(f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
+                     f"SELECT * FROM unnest({arrays})")
+    statement = statement.bindparams(*(bindparam(f"p{i}", type_=ARRAY(table.c[n].type))
+                                       for i, n in enumerate(columns)))
+    return statement, columns, defaults
 
 
 def row_to_ticket(row: TicketRow) -> Ticket:

@@ -17,6 +17,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from hotline.config import Settings
+from hotline.runtime.assembly import AmiIngest, packets_of_file
+from hotline.services.calls.ledger import Ledger
+from tests.truth import FIXTURES
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -54,11 +59,42 @@ def serve(app: FastAPI) -> Iterator[str]:
         thread.join(10)
 
 
+@contextmanager
+def browser_page() -> Iterator[tuple[Any, list[str]]]:
+    """A new page of a headless chromium (the test fails or skips without one), and the console errors it logs."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        yield page, errors
+        browser.close()
+
+
+def recorded_ledger(settings: Settings, factory: Any, *traces: str) -> Ledger:
+    """A ledger holding the calls of recorded AMI traces (file names in the fixtures folder)."""
+    ledger = Ledger(factory)
+    ingest = AmiIngest(settings, ledger)
+    for trace in traces:
+        for packet in packets_of_file(FIXTURES / trace, settings):
+            ingest.feed(packet)
+        ingest.finish()
+    return ledger
+
+
+def submit_login(page: Any, username: str, password: str) -> None:
+    """Fill in the login form on the page and send it."""
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
 def sign_in(page: Any, url: str, username: str, password: str) -> None:
     """Sign in through the login form, as a person would; lands on the dashboard."""
     page.goto(url + "/")  # anonymous: redirected to the login form
     page.wait_for_selector("form[action='/login']")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    submit_login(page, username, password)
     page.wait_for_url(url + "/")

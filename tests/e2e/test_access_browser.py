@@ -13,21 +13,24 @@ import pytest
 from hotline.api.app import create_app
 from hotline.clock import ManualClock
 from hotline.config import Settings
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
-from hotline.services.calls.ledger import Ledger
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from hotline.runtime.assembly import open_database
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    browser_page,
+    recorded_ledger,
+    require_browser,
+    serve,
+    sign_in,
+    submit_login,
+)
 from tests.signin import PASSWORD, add_account
-from tests.truth import FIXTURES
 
 
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
     db = open_database(f"sqlite:///{tmp_path / 'access.db'}")
-    ledger = Ledger(db.factory)
-    ingest = AmiIngest(settings, ledger)
-    for packet in packets_of_file(FIXTURES / "answered_caller_hangup.ami", settings):  # caller 13800138000
-        ingest.feed(packet)
-    ingest.finish()
+    ledger = recorded_ledger(settings, db.factory, "answered_caller_hangup.ami")  # caller 13800138000
     add_account(db.factory, "zhangwei", "staff", "张伟")
     add_account(db.factory, "wall", "viewer")
     # the app's clock on the day of the recorded call: the pages show today by default
@@ -38,23 +41,14 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 def test_login_wrong_password_then_right_then_logout(served: str) -> None:
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    with browser_page() as (page, errors):
+        from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(served + "/")
         assert page.url == served + "/login?next=/"
-        page.fill("input[name=username]", "zhangwei")
-        page.fill("input[name=password]", "not-the-password")
-        page.click("button[type=submit]")
+        submit_login(page, "zhangwei", "not-the-password")
         expect(page.locator("#error")).to_contain_text("wrong user name or password")
-        page.fill("input[name=username]", "zhangwei")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page, "zhangwei", PASSWORD)
         page.wait_for_url(served + "/")
         expect(page.locator("#me")).to_have_text("张伟 · staff")
         page.goto(served + "/calls")  # the calls have a page of their own
@@ -69,20 +63,14 @@ def test_login_wrong_password_then_right_then_logout(served: str) -> None:
         assert "hotline_session" not in {c["name"] for c in page.context.cookies()}
         page.goto(served + "/")
         assert page.url.startswith(served + "/login")  # the session is gone on the server too
-        browser.close()
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(served: str, tmp_path: Path) -> None:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
     # Another site's page posting a form to the desk, as a signed-in person's browser would send it.
     attack = tmp_path / "attack.html"
     attack.write_text(f'<form method="post" action="{served}/logout"><button>win a prize</button></form>',
                       encoding="utf-8")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+    with browser_page() as (page, _):
         sign_in(page, served, "zhangwei", PASSWORD)
         # a same-site form post that lacks the token: the page's form with its hidden field emptied
         page.evaluate("document.querySelector('#account input[name=csrf_token]').value = ''")
@@ -97,16 +85,12 @@ def test_a_form_post_without_the_csrf_token_is_refused(served: str, tmp_path: Pa
         assert cross.value.status in (401, 403)  # SameSite=Lax keeps the cookie home, the CSRF check too
         page.goto(served + "/api/me")
         assert "zhangwei" in page.content()
-        browser.close()
 
 
 def test_the_wallboard_reads_as_a_viewer_with_numbers_masked(served: str) -> None:
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    with browser_page() as (page, _):
+        from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
         sign_in(page, served, "wall", PASSWORD)
         expect(page.locator("#me")).to_have_text("wall · viewer")
         page.goto(served + "/calls")
@@ -117,7 +101,6 @@ def test_the_wallboard_reads_as_a_viewer_with_numbers_masked(served: str) -> Non
         page.goto(served + "/reports")
         expect(page.locator("#rates tbody tr").first).to_be_visible()
         assert "13800138000" not in page.content()
-        browser.close()
 
 
 def test_the_one_tap_link_still_acknowledges_under_the_csp(settings: Settings, tmp_path: Path) -> None:

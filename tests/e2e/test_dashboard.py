@@ -12,11 +12,10 @@ import pytest
 from hotline.api.app import create_app
 from hotline.clock import ManualClock
 from hotline.config import Settings
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
+from hotline.runtime.assembly import open_database
 from hotline.services.calls.ledger import Ledger
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve, sign_in
+from tests.e2e.browser import ARGS, CHROMIUM, recorded_ledger, require_browser, serve, sign_in
 from tests.signin import PASSWORD, add_account
-from tests.truth import FIXTURES
 
 NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")
 
@@ -24,12 +23,8 @@ NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
     db = open_database(f"sqlite:///{tmp_path / 'dash.db'}")
-    ledger = Ledger(db.factory)
-    ingest = AmiIngest(settings, ledger)
-    for trace in ("answered_caller_hangup.ami", "busy.ami", "ivr_hangup_before_menu.ami"):
-        for packet in packets_of_file(FIXTURES / trace, settings):
-            ingest.feed(packet)
-        ingest.finish()
+    ledger = recorded_ledger(settings, db.factory, "answered_caller_hangup.ami", "busy.ami",
+                             "ivr_hangup_before_menu.ami")
     # the app's clock on the day of the recorded calls: the pages show today by default
     app = create_app(settings, db.factory, ManualClock(NOW, settings.tz), live={"ledger": ledger})
     add_account(db.factory, "supervisor-张伟", "supervisor", "张伟")

@@ -16,11 +16,9 @@ import pytest
 from hotline.api.app import create_app
 from hotline.clock import ManualClock
 from hotline.config import Settings
-from hotline.runtime.assembly import AmiIngest, open_database, packets_of_file
-from hotline.services.calls.ledger import Ledger
-from tests.e2e.browser import ARGS, CHROMIUM, require_browser, serve
+from hotline.runtime.assembly import open_database
+from tests.e2e.browser import browser_page, recorded_ledger, serve, submit_login
 from tests.signin import PASSWORD, add_account
-from tests.truth import FIXTURES
 
 NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")
 
@@ -28,11 +26,7 @@ NOW = datetime.fromisoformat("2026-11-23T15:00:00+08:00")
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
     db = open_database(f"sqlite:///{tmp_path / 'prefix.db'}")
-    ledger = Ledger(db.factory)
-    ingest = AmiIngest(settings, ledger)
-    for packet in packets_of_file(FIXTURES / "answered_caller_hangup.ami", settings):  # caller 13800138000
-        ingest.feed(packet)
-    ingest.finish()
+    ledger = recorded_ledger(settings, db.factory, "answered_caller_hangup.ami")  # caller 13800138000
     add_account(db.factory, "liuyang", "supervisor", "刘洋")
     behind = replace(settings, api=replace(settings.api, public_base_url="http://127.0.0.1:8080/hotline"))
     app = create_app(behind, db.factory, ManualClock(NOW, settings.tz), live={"ledger": ledger})
@@ -42,13 +36,10 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str) -> None:
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
-
     base = served + "/hotline"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+    with browser_page() as (page, _):
+        from playwright.sync_api import expect
+
         asked: list[str] = []
         failed: list[str] = []
         page.on("request", lambda r: asked.append(r.url))
@@ -57,9 +48,7 @@ def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str)
         page.goto(base + "/calls")  # anonymous: to the sign-in form under the prefix, and back afterwards
         assert page.url == base + "/login?next=/hotline/calls"
         assert page.locator("link[rel=stylesheet]").get_attribute("href") == "/hotline/static/login.css"
-        page.fill("input[name=username]", "liuyang")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page, "liuyang", PASSWORD)
         page.wait_for_url(base + "/calls")
         expect(page.locator("#calls tbody tr")).to_have_count(1)
         expect(page.locator("#me")).to_have_text("刘洋 · supervisor")
@@ -97,7 +86,6 @@ def test_pages_behind_a_prefix_keep_every_link_and_request_under_it(served: str)
         assert (page.locator("#export-calls-csv").get_attribute("href") or "").startswith("/hotline/api/calls.csv")
         page.click("#account button[type=submit]")  # sign out: the form posts under the prefix
         page.wait_for_url(base + "/login")
-        browser.close()
     outside = [u for u in asked if not u.startswith(base + "/")]
     assert not outside, outside
     assert not failed, failed

@@ -71,6 +71,8 @@ def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> 
                 expect(page.locator("#s-state")).to_contain_text("已回访 answered")
                 expect(page.locator("#s-state")).to_contain_text("评分 score 4/5")
                 expect(page.locator("#s-answers")).to_contain_text("总体满意度")
+                expect(page.locator("#s-answers li", has_text="总体满意度")).to_have_attribute(  # the words asked
+                    "title", "请为本次服务的总体满意度打分（1-5 分） / Overall satisfaction (1-5)")
                 expect(page.locator("#s-history")).to_contain_text(tid)
                 page.goto(base + "/")  # the overview's tile: this month's satisfaction with its sample
                 expect(page.locator("#tile-satisfaction")).to_have_text("80.0%")

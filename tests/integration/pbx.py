@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ASTERISK = ROOT.parent / "shared" / "asterisk"
 REQUIRED = os.environ.get("HOTLINE_REQUIRE_ASTERISK", "") == "1"
+# A runtime rebuilt for this CPU by .ci/asterisk-runtime (the packaged one needs AVX-512), or "" for the packaged one.
+RUNTIME = os.environ.get("HOTLINE_ASTERISK_RUNTIME", "")
+TARBALL = "asterisk-22.10.1-debian12-amd64.tar.xz"
 USER = "hotline"
 SECRET = "hotline-lab-secret"
 
@@ -153,10 +157,30 @@ def _shared_module(name: str) -> ModuleType:
     return module
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def place_runtime(run_dir: Path, runtime: Path) -> None:
+    """Put a rebuilt runtime into `run_dir` with the packaged tarball's stamp, so that `start` runs it instead
+    of unpacking the tarball (`stop` wants the binary inside the run folder: files are linked, not symlinked)."""
+    if not (runtime / "sbin" / "asterisk").is_file():
+        _unavailable(f"HOTLINE_ASTERISK_RUNTIME={runtime} holds no sbin/asterisk (run .ci/asterisk-runtime)")
+    shutil.copytree(runtime, run_dir, copy_function=_link_or_copy, dirs_exist_ok=True)
+    with (ASTERISK / TARBALL).open("rb") as tarball:
+        cksum = subprocess.run(["cksum"], stdin=tarball, capture_output=True, text=True, check=True).stdout.strip()
+    (run_dir / ".runtime").write_text(f"{TARBALL} {cksum}\n", encoding="utf-8")
+
+
 def start_pbx(run_dir: Path) -> Pbx:
     """`start RUN_DIR --ami-port N` on a free port (one retry if another process took the port)."""
     if not (ASTERISK / "start").is_file():
         _unavailable(f"{ASTERISK} not found (expected next to the repository, as in CI)")
+    if RUNTIME and not (run_dir / ".runtime").exists():
+        place_runtime(run_dir, Path(RUNTIME))
     last = ""
     for _ in range(2):
         port = free_port()
@@ -166,6 +190,10 @@ def start_pbx(run_dir: Path) -> Pbx:
             return Pbx(run_dir=run_dir, port=port)
         last = f"exit {run.returncode}: {run.stderr.strip()[-2000:]}"
         if run.returncode == 2:  # a Debian package is missing: stderr has the apt-get line
+            break
+        if "Illegal instruction" in run.stderr:
+            last += ("\nthe packaged binary does not run on this CPU: build one that does with "
+                     "`export HOTLINE_ASTERISK_RUNTIME=\"$(.ci/asterisk-runtime)\"` (README, Tests)")
             break
     _unavailable(f"`start` failed: {last}")
     raise AssertionError("unreachable")

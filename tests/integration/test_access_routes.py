@@ -35,6 +35,7 @@ WRITES: dict[tuple[str, str], str | None] = {
     ("POST", "/twilio/ivr/{script}"): None,
     ("POST", "/twilio/survey/{survey_id}/{token}/{script}"): None,
     ("POST", "/twilio/survey-sms"): None,
+    ("POST", "/aliyun/survey-sms/{token}"): None,  # the shared token in the path (Aliyun signs no push)
     **{("POST", f"/twilio/{step}"): None for step in ("voice", "gather", "dial", "queue", "wait", "recorded",
                                                        "connect", "agent", "bridged")},
     ("POST", "/login"): None,

@@ -145,3 +145,14 @@ def test_command_key_reads_nested_commands_and_actions() -> None:
         "roster holidays set"
     assert key("users", "token", "revoke", "3") == "users token revoke"
     assert key("privacy", "erase", "--number", "13800138004") == "privacy erase"
+
+
+def test_numbers_in_a_logged_word_are_masked_ids_are_not() -> None:
+    """Random ids (alerts: 16 hex digits) may hold a run of digits that is a valid landline (`7626064324`); a
+    number is masked only where it stands on its own."""
+    assert audit_trail.masked_word("f9e7626064324a1d") == "f9e7626064324a1d"
+    assert audit_trail.masked_word("GD20261123-0001") == "GD20261123-0001"
+    assert audit_trail.masked_word("13800138011") == "138****8011"
+    assert audit_trail.masked_word("回电13800138011，王先生") == "回电138****8011，王先生"
+    assert audit_trail.masked_word("--number=+86 138 0013 8011") == "--number=138****8011"
+    assert "6234567" not in audit_trail.masked_word("010-62345678")

@@ -21,6 +21,7 @@ from hotline.cli import build_parser, main
 from hotline.cli.ledger import OUTCOME_ZH
 from hotline.cli.table import Column, render, width
 from hotline.domain.calls import Direction
+from hotline.runtime.assembly import open_database
 from hotline.services.monitor.virtual_run import advance
 from tests.conftest import ROOT
 from tests.integration.monitor_fakes import MIN, T0, answered, missed, rig
@@ -111,7 +112,7 @@ async def test_alerts_returned_shows_breaches_a_header_and_a_total(
 
 def test_incident_list_is_text_unless_json_and_says_when_empty(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = f"sqlite:///{tmp_path / 'h.db'}"
+    db = new_database(tmp_path)
     code, out, _ = run(capsys, "incident", "list", "--db", db)
     assert code == 0 and out.splitlines()[-1] == "共 0 件 / 0 incidents"
     monkeypatch.setenv("HOTLINE_API_LINK_KEY", "k" * 32)
@@ -145,10 +146,17 @@ def test_lint_of_a_copy_names_its_files(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 1 and str(folder / "incident.yaml") in err and "monitors/:1" not in err
 
 
+def new_database(tmp_path: Path) -> str:
+    """An empty ledger as `serve` leaves it on its first start (a command that only reads creates none)."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    open_database(url).engine.dispose()
+    return url
+
+
 # ---- 14: refusals ------------------------------------------------------------------------------------------
 
 def test_a_reversed_date_range_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'h.db'}"
+    db = new_database(tmp_path)
     code, out, err = run(capsys, "report", "answer-rate", "--from", "2026-12-05", "--to", "2026-12-01", "--db", db)
     assert code == 2 and out == ""
     assert "--from 2026-12-05 晚于 --to 2026-12-01" in err and "--from 2026-12-01 --to 2026-12-05" in err
@@ -158,10 +166,11 @@ def test_a_reversed_date_range_is_refused(capsys: pytest.CaptureFixture[str], tm
 
 
 def test_roster_commands_refuse_a_reversed_range_too(tmp_path: Path) -> None:
+    db = new_database(tmp_path)
     for command in (["gaps"], ["export", "--format", "csv"]):
         result = subprocess.run([*HOTLINE, "roster", *command, "--from", "2026-12-05", "--to", "2026-12-01",
                                  "--config", CONFIG], capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+                                env={**os.environ, "HOTLINE_DATABASE_URL": db})
         assert result.returncode == 2 and "晚于" in result.stderr and result.stdout == ""
 
 
@@ -201,14 +210,21 @@ def test_paths_in_the_config_are_taken_from_its_folder(tmp_path: Path) -> None:
 
 
 def test_roster_who_on_an_empty_roster_says_so(tmp_path: Path) -> None:
+    db = new_database(tmp_path)
     result = subprocess.run([*HOTLINE, "roster", "who", "--config", CONFIG], capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+                            timeout=60, env={**os.environ, "HOTLINE_DATABASE_URL": db})
     assert result.returncode == 0 and "值班表为空 / the roster in" in result.stderr
+    # --db names the database as for every other group (the demo's, say)
+    without = {k: v for k, v in os.environ.items() if k != "HOTLINE_DATABASE_URL"}
+    result = subprocess.run([*HOTLINE, "roster", "who", "--db", db, "--config", CONFIG], capture_output=True,
+                            text=True, timeout=60, env=without)
+    assert result.returncode == 0 and f"the roster in {db} is empty" in result.stderr
 
 
 # ---- 16: xlsx on a terminal ------------------------------------------------------------------------------
 
 def test_xlsx_export_refuses_a_terminal_without_o(tmp_path: Path) -> None:
+    new_database(tmp_path)
     leader, follower = pty.openpty()
     try:
         result = subprocess.run([*HOTLINE, "roster", "export", "--format", "xlsx", "--config", CONFIG],

@@ -8,9 +8,11 @@ import json
 import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from hotline.cli import main
 from hotline.config import Settings
@@ -19,11 +21,15 @@ from hotline.services.complaints.desk import ComplaintService, TicketError
 from hotline.services.reports.dashboard import today_summary
 from hotline.services.reports.indicators import ComplaintIndicators, MonthContext
 from hotline.services.tickets.config import TicketConfig
+from hotline.store.tickets import TicketEventRow
 from tests.conftest import ROOT
 from tests.integration.test_tickets_sla import Desk, answered
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
 T0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+
+
+CST = ZoneInfo("Asia/Shanghai")
 
 
 def at(text: str) -> datetime:
@@ -139,8 +145,10 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
     text = capsys.readouterr().out
     assert "1 小时内回复 / replied in time: 2 / 3 (66.7%)" in text
     assert "上报项目经理 / escalated to the project manager: 2 / 3 (66.7%)" in text
-    assert main(["report", "complaints", "--month", "2026-13", "--db", db_url, "--config", CONFIG]) == 2
-    assert "YYYY-MM" in capsys.readouterr().err
+    for bad in ("2026-13", "26-11", "2026-1"):  # a two-digit year was read as the year 26
+        for command in (["report", "complaints"], ["report", "satisfaction"], ["report", "monthly"]):
+            assert main([*command, "--month", bad, "--db", db_url, "--config", CONFIG]) == 2, (command, bad)
+            assert f"month {bad!r} is not valid: expected YYYY-MM" in capsys.readouterr().err
 
     db = open_database(db_url)  # the monthly report's indicators over the same rows
     ctx = MonthContext(db.factory, settings, date(2026, 11, 1), at("11-01T00:00"), at("12-01T00:00"),
@@ -176,9 +184,22 @@ def test_cli_opens_marks_replies_and_agrees_with_clear_errors(
     tid = str(opened["ticket_id"])
     replied = run("complaints", "reply", tid, "--text", "已电话答复，今日修复", "--by", "刘洋", "--json")
     assert replied["status"] == "in_progress" and isinstance(replied["complaint"], dict)
-    agreed = run("complaints", "agree", tid, "--due", "2026-12-04T17:00+08:00", "--by", "刘洋", "--json")
+    # the command runs on the system clock: the deadline agreed is two days from today (a fixed date here made
+    # this test fail once it had passed)
+    due = (datetime.now(CST) + timedelta(days=2)).replace(hour=17, minute=0, second=0, microsecond=0)
+    agreed = run("complaints", "agree", tid, "--due", f"{due:%Y-%m-%dT%H:%M%z}", "--by", "刘洋", "--json")
     assert isinstance(agreed["complaint"], dict)
-    assert agreed["complaint"]["agreed_due_at"] == "2026-12-04T17:00:00+08:00"
+    assert agreed["complaint"]["agreed_due_at"] == due.isoformat()
+    again = run("complaints", "open", "01012345678", "--summary", "承诺今日修复仍未修复", "--by", "王芳", "--json")
+    assert again["ticket_id"] == tid and again["summary"] == "网络多次中断未处理"  # one ticket per caller
+    db = open_database(db_url)
+    with db.factory() as s:
+        last = s.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == tid)
+                         .order_by(TicketEventRow.id.desc())).first()
+        assert last is not None
+        assert (last.actor, last.action, last.new, last.note) == ("王芳", "complaint", "承诺今日修复仍未修复",
+                                                                  "再次投诉 / complained again")
+    db.engine.dispose()
     marked = run("complaints", "mark-call", "cli1", "--by", "冯婷", "--json")
     assert (marked["ticket_type"], marked["caller"]) == ("complaint", "13900139999")
     assert "号码无效" in str(run("complaints", "open", "12", "--summary", "x", "--by", "刘洋", code=1)["err"])

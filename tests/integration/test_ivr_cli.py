@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import wave
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_render_twiml(tmp_path: Path, config: Path, capsys: pytest.CaptureFixtur
 
 def test_sounds_without_tts_copies_recordings_and_lists_the_rest(
         tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("hotline.cli.ivr.find_tts", lambda: None)
+    monkeypatch.setattr("hotline.ivr.sounds.find_tts", lambda: None)
     write_silence(tmp_path / "recorded" / "survey-intro.wav")
     out = tmp_path / "sounds"
     code = main(["ivr", "sounds", str(ROOT / "ivr_scripts" / "survey.yaml"), "--out", str(out),
@@ -108,3 +109,44 @@ def test_sounds_with_tts_makes_8khz_mono_prompts(tmp_path: Path, config: Path,
     assert all(wav_problem(f) is None for f in files)
     # The recording took precedence over TTS: it is the silent file, byte for byte.
     assert (out / "survey-intro.wav").read_bytes() == (tmp_path / "recorded" / "survey-intro.wav").read_bytes()
+
+
+def _tone(path: Path, seconds: float, level: int) -> bytes:
+    """A recorded prompt stand-in whose samples say which one it is (8 kHz 16-bit mono)."""
+    frames = level.to_bytes(2, "little", signed=True) * int(seconds * 8000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(frames)
+    return frames
+
+
+def test_a_queues_wait_again_prompt_is_one_file_that_says_both_languages(
+        tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Asterisk plays one file of a `periodic-announce` list per period and rotates the list, so `zh,en` said
+    Chinese to a waiting caller one minute and English the next. The rendering names one file, which `hotline
+    ivr sounds` joins from the prompt's languages, Chinese first (from recordings: no sox needed)."""
+    monkeypatch.setattr("hotline.ivr.sounds.find_tts", lambda: None)
+    zh = _tone(tmp_path / "recorded" / "default-network_queue-again.wav", 1.5, 1200)
+    en = _tone(tmp_path / "recorded" / "default-network_queue-again-en.wav", 1.0, -900)
+    _tone(tmp_path / "recorded" / "default-servers_queue-again.wav", 1.0, 700)  # its English is not recorded
+    out = tmp_path / "sounds"
+    assert main(["ivr", "sounds", str(DEFAULT), "--out", str(out), "--config", str(config)]) == 1  # others missing
+    printed = capsys.readouterr().out
+    with wave.open(str(out / "default-network_queue-again-zh-en.wav")) as w:
+        assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (8000, 2, 1)
+        assert w.readframes(w.getnframes()) == zh + en  # the Chinese, then the English, nothing else
+    assert not (out / "default-servers_queue-again-zh-en.wav").exists()  # half recorded: not joined ...
+    assert "to record: " + str(tmp_path / "recorded" / "default-servers_queue-again-en.wav") in printed  # ... asked for
+    assert "queue-again-zh-en" not in printed  # a joined file is never to be recorded by itself
+
+    assert main(["ivr", "render", str(DEFAULT), "--target", "asterisk", "--out", str(tmp_path / "conf"),
+                 "--config", str(config)]) == 0
+    queues = (tmp_path / "conf" / "queues_hotline_default.conf").read_text(encoding="utf-8")
+    assert "periodic-announce=hotline/default-network_queue-again-zh-en\n" in queues
+    assert "queue-again," not in queues  # no list to rotate
+    sounds = (tmp_path / "conf" / "default.sounds.txt").read_text(encoding="utf-8")
+    assert ("hotline/default-network_queue-again-zh-en\tjoined by `hotline ivr sounds` from "
+            "default-network_queue-again + default-network_queue-again-en\t对不起") in sounds

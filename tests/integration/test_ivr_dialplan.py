@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from hotline.ivr.dialplan import render_dialplan
 from hotline.ivr.loader import load_script
 from hotline.ivr.model import Script
+from hotline.ivr.survey_script import QUESTION_NODES, asked_script
 from tests.unit.test_ivr_lint import make_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,18 +24,21 @@ EXPECTED = ROOT / "tests" / "fixtures" / "ivr" / "expected"
 HEADER = "[general]\nstatic=yes\nwriteprotect=no\n\n[globals]\n\n"
 
 
-def script(name: str = "default") -> Script:
-    return load_script(ROOT / "ivr_scripts" / f"{name}.yaml")
+def script(name: str = "default", asked: Sequence[str] = ("solved", "overall")) -> Script:
+    """A shipped script as served; the survey asks `asked` (the shipped config: no sub-scores)."""
+    loaded = load_script(ROOT / "ivr_scripts" / f"{name}.yaml")
+    return asked_script(loaded, asked) if name == "survey" else loaded
 
 
-def dialplan(name: str = "default") -> str:
-    return render_dialplan(script(name), make_context(Path("/nonexistent"))).extensions_conf
+def dialplan(name: str = "default", asked: Sequence[str] = ("solved", "overall")) -> str:
+    return render_dialplan(script(name, asked), make_context(Path("/nonexistent"))).extensions_conf
 
 
-@pytest.mark.parametrize("name", ["default", "survey"])
+@pytest.mark.parametrize("name", ["default", "survey", "survey with every sub-score"])
 def test_dialplan_passes_asterisklint(name: str, tmp_path: Path) -> None:
     conf = tmp_path / "extensions.conf"
-    conf.write_text(HEADER + dialplan(name), encoding="utf-8")
+    asked = tuple(QUESTION_NODES) if "every" in name else ("solved", "overall")
+    conf.write_text(HEADER + dialplan(name.split()[0], asked), encoding="utf-8")
     tool = Path(sys.executable).parent / "asterisklint"
     result = subprocess.run([str(tool), "dialplan-check", str(conf)], capture_output=True, text=True,
                             timeout=60, env={**os.environ, "ALINT_IGNORE": ""}, cwd=tmp_path)
@@ -64,8 +69,10 @@ def test_sound_list_covers_every_played_file() -> None:
               for f in m.group(1).split("&")}
     played |= {f for m in re.finditer(r"periodic-announce=(.*)", rendering.queues_conf) for f in m.group(1).split(",")}
     listed = {f"hotline/{s.name}" for s in rendering.sounds}
-    assert played == listed
-    assert {s.language for s in rendering.sounds} == {"zh", "en"}
+    parts = {f"hotline/{p}" for s in rendering.sounds for p in s.joins}  # what a joined file is made of
+    assert played | parts == listed and parts <= listed
+    assert "periodic-announce=hotline/default-network_queue-again-zh-en" in rendering.queues_conf
+    assert {s.language for s in rendering.sounds} == {"zh", "en", "zh+en"}
     assert all(s.text for s in rendering.sounds)
 
 
@@ -287,3 +294,13 @@ def test_survey_digits_set_solved_and_the_score() -> None:
     assert unsolved.variables["HOTLINE_SURVEY_SOLVED"] == "2" and unsolved.variables["HOTLINE_SURVEY_SCORE"] == "1"
     silent = run(dialplan("survey"), "hotline-survey", Channel(digits=[]))
     assert "HOTLINE_SURVEY_SOLVED" not in silent.variables and silent.heard[-2] == "hotline/survey-no_score"
+
+
+def test_survey_sub_scores_enabled_are_asked_after_the_score() -> None:
+    plan = dialplan("survey", ("solved", "overall", "attitude", "skill"))
+    assert "[hotline-survey-response]" not in plan and "[hotline-survey-attitude]" in plan
+    ch = run(plan, "hotline-survey", Channel(digits=["1", "5", "4", "3"]))
+    assert (ch.variables["HOTLINE_SURVEY_ATTITUDE"], ch.variables["HOTLINE_SURVEY_SKILL"]) == ("4", "3")
+    assert ch.heard[-2] == "hotline/survey-thanks"
+    hung_up = run(plan, "hotline-survey", Channel(digits=["1", "5"]))  # no key for the sub-scores: still thanked
+    assert "HOTLINE_SURVEY_ATTITUDE" not in hung_up.variables and hung_up.heard[-2] == "hotline/survey-thanks"

@@ -47,8 +47,9 @@ def alert(aid: str, kind: str, opened: datetime, *, breached: datetime | None = 
                     acked_by="张伟" if acked else None)
 
 
-def page(oid: int, when: datetime, channel: str, ok: bool) -> tuple[OutboxRow, PageAttemptRow]:
-    box = OutboxRow(id=oid, key=f"k{oid}", alert_id="a1", purpose="page", person="张伟", channel=channel, fallback="",
+def page(oid: int, when: datetime, channel: str, ok: bool, purpose: str = "page") -> tuple[OutboxRow, PageAttemptRow]:
+    box = OutboxRow(id=oid, key=f"k{oid}", alert_id="a1" if purpose == "page" else None, purpose=purpose,
+                    person="张伟", channel=channel, fallback="",
                     recipient="{}", subject="未接来电", text="未接来电", created_at=when,
                     status="sent" if ok else "failed", attempts=1, next_attempt_at=when)
     return box, PageAttemptRow(outbox_id=oid, at=when, channel=channel, ok=ok)
@@ -90,9 +91,12 @@ def month_db(db_url: str) -> str:
     with unit_of_work(db.factory) as s:
         s.add_all(rows)
         s.flush()
-        for oid, (when, channel, ok) in enumerate([(at(10, 10, 20), "sms", True), (at(10, 10, 23), "voice", False),
-                                                    (at(12, 9, 0), "sms", True)], start=1):
-            box, attempt = page(oid, when, channel, ok)
+        # two survey tries (calls to callers, one unanswered): no pages
+        for oid, (when, channel, ok, purpose) in enumerate([
+                (at(10, 10, 20), "sms", True, "page"), (at(10, 10, 23), "voice", False, "page"),
+                (at(12, 9, 0), "sms", True, "page"), (at(13, 9, 0), "survey_asterisk", False, "survey"),
+                (at(13, 11, 0), "survey_sms", True, "survey")], start=1):
+            box, attempt = page(oid, when, channel, ok, purpose)
             s.add(box)
             s.flush()
             s.add(attempt)
@@ -128,7 +132,7 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert (ind["outage.longest"]["actual"], ind["outage.longest"]["met"]) == (45.0, False)
     assert (ind["outage.total"]["actual"], ind["outage.total"]["met"]) == (65.0, False)
     assert ind["outage.longest"]["detail"] == "中断 2 次 / 2 outages"
-    assert (ind["pages.sent"]["actual"], ind["pages.failed"]["actual"]) == (2, 1)
+    assert (ind["pages.sent"]["actual"], ind["pages.failed"]["actual"]) == (2, 1)  # the survey tries left out
     assert (ind["pages.acked"]["actual"], ind["pages.acked"]["detail"]) == (0.5, "1 / 2")
     assert ind["pages.ack_minutes"]["actual"] == 5.0
     assert ind["roster.gaps"]["measured"] is True

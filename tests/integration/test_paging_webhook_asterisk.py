@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,40 @@ async def test_silent_ami_times_out_as_retryable() -> None:
     # the outcome of a page call may come ring_seconds after the reply: no ring time here
     result = await AsteriskCallChannel(stuck, timeout=0.05, ring_seconds=0).send(sample_page())
     assert not result.ok and result.retryable and "TimeoutError" in (result.error or "")
+
+
+async def test_a_voice_page_and_a_survey_call_read_the_same_originate_outcomes_each_their_own_way() -> None:
+    """One reading of the Originate outcome (hotline/paging/originate.py): an unanswered voice page is retried
+    (then the next channel); an unanswered survey try is not (the survey engine places the next try later)."""
+    from hotline.services.surveys.calls import AsteriskSurveyCall
+
+    outcomes = {"no answer": {"Response": "Failure", "Reason": "3"},
+                "odd reason": {"Response": "Failure", "Reason": "1234567890"},
+                "refused": {"Response": "Error", "Message": "Extension does not exist.\r\n"}}
+
+    def reply(name: str) -> Callable[[Mapping[str, str]], Any]:
+        async def originate(action: Mapping[str, str]) -> Mapping[str, str]:
+            return outcomes[name]
+        return originate
+
+    survey = replace(sample_page(key="S7:r1t2:caller:survey_asterisk"), ack_code="tok,1",
+                     recipient=Recipient(name="张先生", mobile="138 0013 8000"))
+    read = {}
+    for name in outcomes:
+        page = await AsteriskCallChannel(reply(name)).send(sample_page())
+        asked = await AsteriskSurveyCall(reply(name)).send(survey)
+        read[name] = (page.ok, page.retryable, page.error), (asked.ok, asked.retryable, asked.error)
+    assert read == {
+        "no answer": ((False, True, "未送达 / not delivered: 无人接听 / no answer"),
+                      (False, False, "无人接听 / no answer")),
+        "odd reason": ((False, True, "未送达 / not delivered: 未接通 / not connected (reason 12345678)"),
+                       (False, False, "未接通 / not connected (reason 12345678)")),
+        "refused": ((False, True, "Originate 失败 / Originate failed: Extension does not exist."),
+                    (False, True, "Originate 失败 / Originate failed: Extension does not exist.")),
+    }
+    action = AsteriskSurveyCall(reply("no answer"), caller_id="4008001234").action(survey)
+    assert list(action.items()) == [
+        ("Action", "Originate"), ("ActionID", "survey-S7:r1t2:caller:survey_asterisk"),
+        ("Channel", "PJSIP/13800138000@trunk"), ("Context", "hotline-survey"), ("Exten", "s"), ("Priority", "1"),
+        ("Timeout", "40000"), ("ChannelId", "hotline-survey-7-1-2"),
+        ("Variable", "HOTLINE_SURVEY_ID=7,HOTLINE_SURVEY_TOKEN=tok 1"), ("Async", "true"), ("CallerID", "4008001234")]

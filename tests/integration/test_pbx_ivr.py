@@ -196,7 +196,9 @@ def test_queues_include_and_voicemail_mailbox(pbx_installed: Pbx, install: Insta
     with wave.open(str(info.with_suffix(".wav"))) as w:
         seconds = w.getnframes() / w.getframerate()
         samples = memoryview(w.readframes(w.getnframes())).cast("h")
-    assert 2.0 <= seconds <= 4.0, seconds
+    # cut: the caller spoke 5.7 s; Asterisk stops at maxsecs give or take its frame timing (4.02 s seen under
+    # load on a 2-core machine running the whole suite)
+    assert 2.0 <= seconds <= 4.5, seconds
     assert max(abs(x) for x in samples) > 1000  # the caller's voice, not silence
     assert "hotline => CHANGE-PIN,热线留言 Hotline voicemail,,,maxsecs=3" in (pbx.etc / "voicemail.conf").read_text()
 
@@ -250,7 +252,9 @@ def test_the_caller_at_the_head_of_the_queue_hears_the_wait_again_prompt(
                 "[hotline-queue-only]\nexten => s,1,Queue(apps,,,,30)\n same => n,Hangup()\n")
     pbx.cli("module reload app_queue.so")
     pbx.cli("dialplan reload")
-    again = _seconds(pbx, "default-applications_queue-again")
+    again = _seconds(pbx, "default-applications_queue-again-zh-en")
+    both = _seconds(pbx, "default-applications_queue-again", "default-applications_queue-again-en")
+    assert again == pytest.approx(both, abs=0.01)  # `hotline ivr sounds` joined the Chinese and the English files
     seen = pbx.messages_log.stat().st_size
     try:
         _originate(pbx, "Local/s@hotline-queue-only", "ivr-caller", {"HOLD": f"{3 + 1 + again + 1:.1f}"},
@@ -263,5 +267,6 @@ def test_the_caller_at_the_head_of_the_queue_hears_the_wait_again_prompt(
     log = _played(pbx, seen)
     assert "Playing periodic announcement" in log
     played = [line.rsplit("Playing ", 1)[1] for line in log.splitlines() if "Playing 'hotline/" in line]
-    # Asterisk plays ONE file of `periodic-announce=zh,en` per period (it rotates them): the Chinese one first
-    assert played[:1] == ["'hotline/default-applications_queue-again.slin' (language 'en')"], played
+    # Asterisk plays ONE file of a `periodic-announce` list per period (it would rotate `zh,en`: Chinese one
+    # period, English the next): the rendering names one file that says both, Chinese first
+    assert played[:1] == ["'hotline/default-applications_queue-again-zh-en.slin' (language 'en')"], played

@@ -20,14 +20,18 @@ from sqlalchemy import func, select, text
 
 from hotline.cli import main
 from hotline.clock import ManualClock
-from hotline.config import ConfigError, settings_from_dict
+from hotline.config import ConfigError, Settings, settings_from_dict
+from hotline.providers.asterisk.client import AmiClient
 from hotline.providers.twilio.recordings import RestRecordings
-from hotline.runtime.assembly import Database, open_database
+from hotline.runtime.assembly import AmiIngest, Database, open_database
+from hotline.runtime.listener import AmiListener
+from hotline.services.calls.ledger import Ledger
 from hotline.services.privacy.service import PrivacyService, Retention, retention_of
 from hotline.store.access import AuditRow
+from hotline.store.calls import RawEventRow
 from hotline.store.privacy import ERASED
 from hotline.store.recordings import RecordingRow
-from hotline.store.tickets import TicketClockRow, TicketRow
+from hotline.store.tickets import ArticleRow, TicketClockRow, TicketRow
 from tests.integration.paging_fakes import FakeServer, Recorded, Reply, Responder, json_reply
 from tests.integration.paging_fakes import fake_server_fixture as fake_server  # noqa: F401
 from tests.truth import FIXTURES
@@ -40,7 +44,8 @@ OPEN_CALLER = "13800138000"  # answered_caller_hangup.ami: its ticket stays open
 SID = "AC00000000000000000000000000000001"  # the account of the recorded Twilio sessions
 TOKEN = "rest-token-retention"
 FIRST_RE, SECOND_RE, THIRD_RE = "RE" + "0" * 32, "RE" + "1" * 32, "RE" + "2" * 32
-TABLES = ("tickets", "ticket_events", "callers", "ticket_missed_calls")
+TABLES = ("tickets", "ticket_events", "callers", "ticket_missed_calls", "kb_articles")
+WORDS = "财务部三楼的打印机一打印就卡纸，分机 6021"  # the caller's own words (the description)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -67,9 +72,11 @@ def tickets(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, Datab
                                                  "--db", db_url).splitlines() if line.startswith("{")]
     tid = str(listed[0]["ticket_id"])
     run(capsys, "tickets", "caller", "+86 138 0013 8011", "--name", "王先生", "--org", "财务部", "--db", db_url)
-    run(capsys, "tickets", "edit", tid, "--by", "张伟", "--caller-name", "王先生", "--db", db_url)
+    run(capsys, "tickets", "edit", tid, "--by", "张伟", "--caller-name", "王先生", "--description", WORDS,
+        "--db", db_url)
     run(capsys, "tickets", "resolve", tid, "--by", "张伟", "--solution",
         f"已回电 {CLOSED_CALLER}（王先生），重新安装打印机驱动", "--cause", "驱动损坏", "--db", db_url)
+    run(capsys, "kb", "draft", tid, "--by", "张伟", "--db", db_url)  # copies the summary, description, solution
     run(capsys, "tickets", "close", tid, "--by", "陈静", "--confirmed-by", "王先生", "--db", db_url)
     db = open_database(db_url)
     return db_url, db, tid
@@ -80,7 +87,7 @@ def test_closed_tickets_past_retention_lose_the_callers_data_and_keep_the_statis
     _, db, tid = tickets
     needles = (CLOSED_CALLER, "+8613800138011", "王先生")
     before = mentions(db, needles)
-    assert {"tickets", "ticket_events", "callers"} <= set(before)
+    assert {"tickets", "ticket_events", "callers", "kb_articles"} <= set(before)
     with db.factory() as s:
         clocks_before = s.scalar(select(func.count()).select_from(TicketClockRow))
     now = datetime.now(UTC)
@@ -93,7 +100,7 @@ def test_closed_tickets_past_retention_lose_the_callers_data_and_keep_the_statis
 
     counts = later.purge(Retention(tickets_days=30), actor="cli:root")
     assert counts["tickets"] == 1 and counts["callers"] == 1
-    assert mentions(db, needles) == {}  # the number, E.164 form and name are nowhere in the ticket tables
+    assert mentions(db, (*needles, WORDS)) == {}  # number, E.164 form, name, own words: nowhere, KB included
     with db.factory() as s:
         t = s.get(TicketRow, tid)
         assert t is not None
@@ -102,6 +109,9 @@ def test_closed_tickets_past_retention_lose_the_callers_data_and_keep_the_statis
         assert t.solution == f"已回电 {ERASED}（{ERASED}），重新安装打印机驱动"  # the knowledge stays
         assert t.status == "closed" and t.closed_at is not None and t.ticket_type and t.priority
         assert s.scalar(select(func.count()).select_from(TicketClockRow)) == clocks_before  # the SLA figures
+        article = s.scalars(select(ArticleRow)).one()  # the knowledge article drafted from it keeps the knowledge
+        assert (article.solution, article.cause) == (t.solution, "驱动损坏")
+        assert WORDS not in article.problem and "打印机驱动" in article.search_text
         still_open = s.scalars(select(TicketRow).where(TicketRow.caller == OPEN_CALLER)).all()
         assert len(still_open) == 1 and still_open[0].status != "closed"  # an open ticket is not touched
         trail = [(r.actor, r.action) for r in s.scalars(select(AuditRow).where(AuditRow.action.like("retention%"))
@@ -247,4 +257,30 @@ def test_the_purge_command_has_a_dry_run(tickets: tuple[str, Database, str], tmp
     assert json.loads(capsys.readouterr().out)["calls"] == calls
     with db.factory() as s:
         assert s.scalar(text("SELECT count(*) FROM calls")) == 0
+    db.engine.dispose()
+
+
+def test_a_recording_outlives_the_calls_and_raw_events_that_named_it(db_url: str, tmp_path: Path, settings: Settings,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The Record request (in raw_events) is the only place a voicemail's RecordingSid is written down. Calls
+    kept shorter than recordings, or the listener's daily raw-event purge, delete those requests: the
+    reference must be in `recordings` by then, or the audio stays at Twilio for ever."""
+    first, second = _sessions(tmp_path)[:2]
+    run(capsys, "replay", str(first), "--json", "--db", db_url)
+    db = open_database(db_url)
+    now = datetime.now(UTC)
+    counts = PrivacyService(db.factory, ManualClock(now)).purge(Retention(calls_days=30, recordings_days=36500))
+    assert counts["calls"] == 1  # the 2024 call and its raw events are gone ...
+    with db.factory() as s:
+        assert s.scalar(select(func.count()).select_from(RawEventRow)) == 0
+        kept = s.scalars(select(RecordingRow)).one()  # ... its recording is still known, to be deleted in time
+        assert (kept.recording_sid, kept.purged_at) == (FIRST_RE, None) and kept.url
+
+    run(capsys, "replay", str(second), "--json", "--db", db_url)  # the listener's raw-event retention
+    listener = AmiListener(AmiClient("127.0.0.1", 1, "u", "p"), AmiIngest(settings, Ledger(db.factory)),
+                           ManualClock(now), retention_days=30)
+    assert listener.purge_if_due() >= 1
+    with db.factory() as s:
+        assert s.scalar(select(func.count()).select_from(RawEventRow)) == 0
+        assert sorted(s.scalars(select(RecordingRow.recording_sid))) == [FIRST_RE, SECOND_RE]
     db.engine.dispose()

@@ -77,6 +77,9 @@ async def test_surveys_commands(settings: Settings, db_url: str, capsys: pytest.
     url = desk.db.engine.url.render_as_string(hide_password=False)
     due = run(capsys, "surveys", "due", "--json", "--db", url)
     assert {d["ticket_id"] for d in due} == {t1, t2, t3} and all(d["way"] == "manual" for d in due)
+    assert main(["surveys", "due", "--config", CONFIG, "--db", url]) == 0  # the table: times as the others show them
+    table = capsys.readouterr().out
+    assert f"{t1}" in table and " 11-11 10:00" in table and "T10:00" not in table  # due by: 24 h after resolving
     assert main(["surveys", "record", t1, "--by", "王芳", "--score", "5", "--config", CONFIG, "--db", url]) == 1
     assert "cannot record its score" in capsys.readouterr().err
     [done] = run(capsys, "surveys", "record", t1, "--by", "刘洋", "--solved", "1", "--score", "4",

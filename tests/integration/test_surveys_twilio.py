@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from hotline.api.app import create_app
 from hotline.config import Settings
-from hotline.domain.surveys import SurveyPolicy, Way
+from hotline.domain.surveys import QUESTIONS, SurveyPolicy, Way
 from hotline.paging.base import Page, SendResult
 from hotline.paging.dispatcher import Dispatcher
 from hotline.paging.secret import Secret
@@ -56,9 +56,11 @@ class Rig:
 
 @pytest.fixture
 def rig(settings: Settings, db_url: str, fake_server: Start, request: pytest.FixtureRequest) -> Iterator[Rig]:
-    way = getattr(request, "param", Way.TWILIO)
+    way, asked = getattr(request, "param", (Way.TWILIO, ("solved", "overall")))
     configured = replace(settings, twilio=replace(settings.twilio, account_sid=SID, auth_token=TOKEN))
-    config = SurveyConfig(policy=SurveyPolicy(delay=timedelta(minutes=30), way=way), twilio_from=FROM)
+    questions = tuple(q for q in QUESTIONS if q.key in asked)
+    config = SurveyConfig(policy=SurveyPolicy(delay=timedelta(minutes=30), way=way, questions=questions),
+                          twilio_from=FROM)
     desk = SurveyDesk(configured, db_url, T0, config)
     app = create_app(configured, desk.db.factory, desk.clock)
     app.state.tickets, app.state.surveys = desk.tickets, desk.surveys
@@ -120,6 +122,27 @@ async def test_twilio_call_gathers_the_answers_on_signed_webhooks(rig: Rig) -> N
     assert (f.sample, f.satisfaction, f.response_rate) == (1, 0.2, 1.0)
 
 
+@pytest.mark.parametrize("rig", [(Way.TWILIO, ("solved", "overall", "skill"))], indirect=True)
+async def test_twilio_call_asks_the_enabled_sub_score(rig: Rig) -> None:
+    tid = rig.desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=15))
+    await rig.desk.run_until(T0 + timedelta(minutes=45), rig.sender)
+    url = dict(parse_qsl(rig.server.requests[0].body.decode()))["Url"]
+    call = {"CallSid": "CA" + "c" * 32, "AccountSid": SID, "From": FROM, "To": "+8613800138004"}
+    solved = post(rig, url, {**call, "AnsweredBy": "human"})
+    score = post(rig, gather_action(solved), {**call, "Digits": "1"})
+    skill = post(rig, gather_action(score), {**call, "Digits": "5"})
+    assert "专业能力" in skill and "<Gather" in skill  # asked after the score: enabled in the policy
+    assert "响应是否及时" not in skill and rig.desk.surveys.desk.get(tid)["status"] == "calling"
+    assert "<Hangup" in post(rig, gather_action(skill), {**call, "Digits": "3"})
+    survey = rig.desk.surveys.desk.get(tid)
+    assert (survey["status"], survey["score"]) == ("answered", 5)
+    assert [(a["question"], a["value"]) for a in survey["answers"]] == [("solved", 1), ("overall", 5), ("skill", 3)]
+    assert survey["answers"][2]["question_text"] == ("工程师的专业能力:请按 1 到 5 评分,5 分最满意。 / The engineer's "
+                                                     "professional skill: press 1 to 5, 5 is the best.")
+    (f,) = satisfaction(rig.desk.db.factory, T0 - timedelta(hours=10), T0 + timedelta(days=1))
+    assert (f.sample, f.satisfaction) == (1, 1.0)
+
+
 async def test_a_voicemail_is_no_survey(rig: Rig) -> None:
     tid = rig.desk.resolved_ticket("13800138011", T0, T0 + timedelta(minutes=15))
     await rig.desk.run_until(T0 + timedelta(minutes=45), rig.sender)
@@ -133,7 +156,7 @@ async def test_a_voicemail_is_no_survey(rig: Rig) -> None:
     assert survey["answers"] == []
 
 
-@pytest.mark.parametrize("rig", [Way.SMS], indirect=True)
+@pytest.mark.parametrize("rig", [(Way.SMS, ("solved", "overall"))], indirect=True)
 async def test_sms_with_a_digit_reply(rig: Rig) -> None:
     tid = rig.desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=15))
     await rig.desk.run_until(T0 + timedelta(minutes=45), rig.sender)
@@ -147,6 +170,7 @@ async def test_sms_with_a_digit_reply(rig: Rig) -> None:
     survey = rig.desk.surveys.desk.get(tid)
     assert (survey["status"], survey["solved"], survey["score"], survey["answered_via"]) == \
         ("answered", True, 4, "sms")
+    assert {a["question_text"] for a in survey["answers"]} == {form["Body"]}  # the SMS as the caller read it
     assert rig.desk.tickets.desk.get(tid).ticket.status == "closed"
     again = post(rig, f"{BASE_URL}/twilio/survey-sms", {**sms, "Body": "1 1"})  # no survey awaits a reply
     assert "感谢" not in again and rig.desk.surveys.desk.get(tid)["score"] == 4
@@ -154,7 +178,7 @@ async def test_sms_with_a_digit_reply(rig: Rig) -> None:
     assert figures_dict(f)["satisfaction"] == 0.8 and f.sample == 1
 
 
-@pytest.mark.parametrize("rig", [Way.MANUAL], indirect=True)
+@pytest.mark.parametrize("rig", [(Way.MANUAL, ("solved", "overall"))], indirect=True)
 async def test_by_hand_on_the_api_but_not_by_who_solved_the_ticket(rig: Rig) -> None:
     tid = rig.desk.resolved_ticket("13800138004", T0, T0 + timedelta(minutes=15))
     await rig.desk.run_until(T0 + timedelta(minutes=20), rig.sender)
@@ -179,3 +203,34 @@ async def test_by_hand_on_the_api_but_not_by_who_solved_the_ticket(rig: Rig) -> 
     assert report["groups"][0]["satisfaction"] == 1.0 and report["groups"][0]["sample"] == 1
     shown = viewer.get(f"/api/surveys/{tid}").json()
     assert shown["score"] == 5 and "138****8004" in shown["caller"]  # a viewer sees the number masked
+
+
+async def test_twilio_refusing_or_missing_is_read_the_same_by_the_survey_call_and_the_sms(fake_server: Start) -> None:
+    """Twilio's errors become the survey try's error once (`twilio_sid`): a server error and an unreachable
+    Twilio are retried, a refusal (wrong credentials) is not; neither says the token."""
+    from hotline.paging.base import Recipient
+    from hotline.services.surveys.calls import SmsSurvey, TwilioSurveyCall
+    from tests.integration.paging_fakes import sample_page
+
+    page = replace(sample_page(key="S7:r1t2:caller:survey_twilio"), ack_code="tok",
+                   recipient=Recipient(name="张先生", mobile="13800138000"))
+    gone = fake_server(twilio_api())
+    gone.stop()
+    read = {}
+    for name, url, token in (("server error", fake_server(twilio_api(status=503)).url, TOKEN),
+                             ("refused", fake_server(twilio_api()).url, "bad-token"),
+                             ("unreachable", gone.url, TOKEN)):
+        client = make_client(SID, Secret(token), api_base_url=url, timeout=2)
+        for channel in (TwilioSurveyCall(client, FROM, BASE_URL), SmsSurvey(client, FROM)):
+            result = await channel.send(page)
+            read[name, channel.name] = (result.ok, result.retryable, result.error)
+    refused = "Twilio 拒绝 / Twilio refused ({}): Unable to create record: {}"
+    unavailable = "Twilio 不可用 / Twilio unavailable (ConnectionError)"
+    assert read == {
+        ("server error", "survey_twilio"): (False, True, refused.format(503, "Internal Server Error")),
+        ("server error", "survey_sms"): (False, True, refused.format(503, "Internal Server Error")),
+        ("refused", "survey_twilio"): (False, False, refused.format(401, "Authenticate")),
+        ("refused", "survey_sms"): (False, False, refused.format(401, "Authenticate")),
+        ("unreachable", "survey_twilio"): (False, True, unavailable),
+        ("unreachable", "survey_sms"): (False, True, unavailable),
+    }

@@ -71,6 +71,9 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     main(["tickets", "show", tid, "--config", CONFIG, "--db", url])
     text = capsys.readouterr().out
     assert "时间线 timeline" in text and "一线无法处理" in text and "问题复现" in text
+    # what a person reads: the names of the type, priority, specialty and SLA clocks, Chinese first
+    assert "类型 type: 故障 incident" in text and "专业 specialty: 网络 / Network (network)" in text
+    assert "SLA 首次响应 response" in text
 
 
 async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:

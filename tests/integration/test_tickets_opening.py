@@ -3,32 +3,17 @@ missed calls linked, the clock from the first ring, assignment from the roster, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.domain.calls import AttemptResult, Call, Direction
-from hotline.runtime.assembly import open_database
-from hotline.services.roster.service import RosterService
-from hotline.services.tickets.build import Tickets, build_tickets
+from hotline.services.tickets.build import build_tickets
 from hotline.store.base import unit_of_work
 from hotline.store.tickets import TicketClockRow, TicketRow
-from tests.conftest import ROOT
-
-T0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")  # Thursday: 一线 白班 is 刘洋's week
-
-
-@pytest.fixture
-def desk(settings: Settings, db_url: str) -> Iterator[tuple[Tickets, ManualClock]]:
-    db = open_database(db_url)
-    clock = ManualClock(T0, settings.tz)
-    RosterService(db.factory, settings, clock).load_example(ROOT / "config" / "roster.yaml")
-    yield build_tickets(settings, db.factory, clock), clock
-    db.engine.dispose()
+from tests.integration.conftest import TICKETS_T0 as T0
+from tests.integration.conftest import TicketDesk
 
 
 def inbound(call_id: str, caller: str, at: datetime, *, answered_by: str | None = None,
@@ -44,13 +29,14 @@ def inbound(call_id: str, caller: str, at: datetime, *, answered_by: str | None 
 
 
 def callback(call_id: str, staff_ext: str, number: str, at: datetime) -> Call:
-    c = Call(call_id, "asterisk", Direction.OUTBOUND, at, caller=staff_ext, called=number)
+    # the caller ID name of a callback is the staff phone's own, as Asterisk reports it
+    c = Call(call_id, "asterisk", Direction.OUTBOUND, at, caller=staff_ext, called=number, caller_name="Agent One")
     c.answered_at, c.answered_by, c.ended_at = at + timedelta(seconds=6), number, at + timedelta(minutes=3)
     return c
 
 
-def test_one_ticket_per_caller_whatever_the_written_form(desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+def test_one_ticket_per_caller_whatever_the_written_form(ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     first = inbound("a1", "13800138000", T0, answered_by="8002")
     t.opener.on_answered(first)  # screen pop: the ticket exists while they talk
     t.opener.on_call(first)  # completed: nothing new
@@ -69,8 +55,8 @@ def test_one_ticket_per_caller_whatever_the_written_form(desk: tuple[Tickets, Ma
 
 
 def test_missed_calls_are_linked_when_staff_call_back_and_the_clock_starts_at_the_first_ring(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+        ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     t.opener.on_call(inbound("m1", "13800138011", T0))
     t.opener.on_call(inbound("m2", "13800138011", T0 + timedelta(minutes=2)))
     assert t.desk.find(state="all") == []  # nobody reached yet: the alert covers the caller
@@ -80,14 +66,17 @@ def test_missed_calls_are_linked_when_staff_call_back_and_the_clock_starts_at_th
     assert [c.role for c in view.calls] == ["missed", "missed", "reached"]
     assert view.ticket.first_contact_at == T0
     assert view.ticket.assignee == "张伟"  # who called back (extension 8001)
+    assert view.ticket.caller_name is None  # not the staff phone's caller ID name, nor in the caller directory
+    assert t.desk.caller("+8613800138011") == {"caller_key": "+8613800138011", "number": "13800138011",
+                                               "name": None, "organisation": None, "notes": None}
     response = next(c for c in view.clocks if c.name == "response")
     assert (response.started_at, response.done_at, response.minutes, response.met) == (
         T0, T0 + timedelta(minutes=6, seconds=6), 6.1, True)
 
 
 def test_only_the_missed_calls_whose_alert_the_call_cleared_are_linked(
-        settings: Settings, desk: tuple[Tickets, ManualClock]) -> None:
-    t, clock = desk
+        settings: Settings, ticket_desk: TicketDesk) -> None:
+    t, clock = ticket_desk
     t2 = build_tickets(settings, t.desk.ctx.factory, clock, cleared_calls=lambda call_id: ["m2"])
     t2.opener.on_call(inbound("m1", "13800138011", T0))
     t2.opener.on_call(inbound("m2", "13800138011", T0 + timedelta(minutes=2)))
@@ -98,8 +87,8 @@ def test_only_the_missed_calls_whose_alert_the_call_cleared_are_linked(
 
 
 def test_no_ticket_for_internal_calls_unknown_numbers_or_unanswered_callbacks(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+        ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     t.opener.on_call(inbound("i1", "8002", T0, answered_by="8001"))
     t.opener.on_call(inbound("i2", "", T0, answered_by="8001"))
     unanswered = callback("cb", "8001", "13800138011", T0)
@@ -109,8 +98,8 @@ def test_no_ticket_for_internal_calls_unknown_numbers_or_unanswered_callbacks(
 
 
 def test_unknown_answerer_goes_to_the_on_duty_first_line_and_numbers_count_per_day(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+        ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     t.opener.on_call(inbound("u1", "13800138021", T0, answered_by="agent1"))
     t.opener.on_call(inbound("u2", "010-62345678", T0 + timedelta(minutes=1), answered_by="agent2"))
     t.opener.on_call(inbound("u3", "13800138023", T0 + timedelta(days=1), answered_by="8001"))
@@ -121,8 +110,8 @@ def test_unknown_answerer_goes_to_the_on_duty_first_line_and_numbers_count_per_d
 
 
 def test_a_repeat_call_reopens_a_resolved_ticket_and_a_closed_one_gives_way_to_a_new_ticket(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, clock = desk
+        ticket_desk: TicketDesk) -> None:
+    t, clock = ticket_desk
     t.opener.on_call(inbound("r1", "13800138000", T0, answered_by="8001"))
     (view,) = t.desk.find()
     tid = view.ticket.ticket_id
@@ -148,8 +137,8 @@ def test_a_repeat_call_reopens_a_resolved_ticket_and_a_closed_one_gives_way_to_a
         assert (resolution.minutes, resolution.carried_minutes) == (119.66, 59.83)
 
 
-def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(desk: tuple[Tickets, ManualClock]) -> None:
-    t, clock = desk
+def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(ticket_desk: TicketDesk) -> None:
+    t, clock = ticket_desk
     t.opener.on_call(inbound("old", "13800138011", T0))
     clock.set(T0 + timedelta(days=8))
     assert t.engine.tick() >= 1  # forgotten
@@ -159,8 +148,8 @@ def test_a_missed_call_nobody_reached_for_a_week_joins_no_later_ticket(desk: tup
     assert view.ticket.first_contact_at == T0 + timedelta(days=8)
 
 
-def test_the_list_puts_overdue_tickets_first_then_the_newest(desk: tuple[Tickets, ManualClock]) -> None:
-    t, clock = desk
+def test_the_list_puts_overdue_tickets_first_then_the_newest(ticket_desk: TicketDesk) -> None:
+    t, clock = ticket_desk
     t.opener.on_call(inbound("o1", "13800138000", T0, answered_by="8001"))
     t.opener.on_call(inbound("o2", "13800138001", T0 + timedelta(hours=1), answered_by="8002"))
     older, newer = sorted(t.desk.find(), key=lambda v: v.ticket.opened_at)

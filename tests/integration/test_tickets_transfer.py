@@ -5,29 +5,13 @@ timeline records each hand-over once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from hotline.clock import ManualClock
-from hotline.config import Settings
 from hotline.domain.calls import Call, CallEvent, Direction, EventKind, Party, Transfer, apply, start
-from hotline.runtime.assembly import open_database
-from hotline.services.roster.service import RosterService
-from hotline.services.tickets.build import Tickets, build_tickets
-from tests.conftest import ROOT
-
-T0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")  # Thursday: 一线 白班 is 刘洋's week
-
-
-@pytest.fixture
-def desk(settings: Settings, db_url: str) -> Iterator[tuple[Tickets, ManualClock]]:
-    db = open_database(db_url)
-    clock = ManualClock(T0, settings.tz)
-    RosterService(db.factory, settings, clock).load_example(ROOT / "config" / "roster.yaml")
-    yield build_tickets(settings, db.factory, clock), clock
-    db.engine.dispose()
+from tests.integration.conftest import TICKETS_T0 as T0
+from tests.integration.conftest import TicketDesk
 
 
 def ev(kind: EventKind, seconds: float, **kw: object) -> CallEvent:
@@ -44,8 +28,8 @@ def answered_call(first: str) -> Call:
 
 
 def test_the_ticket_follows_a_blind_transfer_to_the_colleague_who_took_the_caller(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+        ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     call = answered_call("8002")  # 李娜
     t.opener.on_answered(call)  # the screen pop opens the ticket for who answered
     (view,) = t.desk.find()
@@ -71,8 +55,8 @@ def test_the_ticket_follows_a_blind_transfer_to_the_colleague_who_took_the_calle
 
 
 def test_an_attended_transfer_to_someone_outside_the_roster_is_on_the_timeline_and_keeps_the_assignee(
-        desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+        ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     call = answered_call("8001")  # 张伟
     for e in (ev(EventKind.HANGUP_REQUEST, 40, party=Party.AGENT),  # 张伟 hangs up: that completes it
               ev(EventKind.TRANSFERRED, 40.01, transfer=Transfer.ATTENDED, answered_by="vendor-desk"),
@@ -88,8 +72,8 @@ def test_an_attended_transfer_to_someone_outside_the_roster_is_on_the_timeline_a
     assert call.as_dict()["hung_up_by"] == "agent" and call.talk_seconds == pytest.approx(83.0)
 
 
-def test_a_blind_transfer_to_a_queue_nobody_answered_records_the_queue(desk: tuple[Tickets, ManualClock]) -> None:
-    t, _ = desk
+def test_a_blind_transfer_to_a_queue_nobody_answered_records_the_queue(ticket_desk: TicketDesk) -> None:
+    t, _ = ticket_desk
     call = answered_call("8002")
     for e in (ev(EventKind.TRANSFERRED, 30, transfer=Transfer.BLIND),
               ev(EventKind.QUEUE, 30.1, queue="apps", specialty="applications"),

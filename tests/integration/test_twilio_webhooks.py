@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from hotline.api.app import create_app
 from hotline.api.twilio import build_service
@@ -224,3 +225,15 @@ async def test_ivr_failure_still_answers_with_the_duty_phone(hotline: Hotline) -
     params = {"CallSid": "CA" + "77" * 16, "From": "+8613912345678", "To": "+864008001234"}
     response = await post(hotline, f"{BASE}/twilio/voice", params)
     assert response.status_code == 200 and ">+8613800000009</Number>" in response.text
+
+
+async def test_the_journal_sits_beside_the_database_the_app_writes_to(hotline: Hotline) -> None:
+    """Not beside the config's default database (`serve --db` names another; parallel test runs shared the
+    repository's `data/` this way): beside a SQLite file in use, and only where configured with PostgreSQL."""
+    journal = hotline.service.journal
+    url = make_url(hotline.db_url)
+    if url.get_backend_name() == "sqlite":
+        assert journal is not None and url.database
+        assert journal.path == Path(url.database).parent / "twilio-journal.jsonl"
+    else:
+        assert journal is None

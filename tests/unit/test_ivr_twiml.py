@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -13,6 +14,7 @@ import pytest
 from hotline.ivr.context import IvrContext
 from hotline.ivr.loader import load_script
 from hotline.ivr.model import Script
+from hotline.ivr.survey_script import asked_script, question_prompts
 from hotline.ivr.twiml import Step, render_twiml, respond, step
 from hotline.ivr.wav import write_silence
 from tests.unit.test_ivr_lint import make_context
@@ -66,8 +68,10 @@ def check_twiml(twiml: str) -> ET.Element:
     return root
 
 
-def script(name: str = "default") -> Script:
-    return load_script(ROOT / "ivr_scripts" / f"{name}.yaml")
+def script(name: str = "default", asked: Sequence[str] = ("solved", "overall")) -> Script:
+    """A shipped script as served; the survey asks `asked` (the shipped config: no sub-scores)."""
+    loaded = load_script(ROOT / "ivr_scripts" / f"{name}.yaml")
+    return asked_script(loaded, asked) if name == "survey" else loaded
 
 
 @pytest.mark.parametrize("name", ["default", "survey"])
@@ -218,6 +222,28 @@ def test_survey_records_solved_and_the_score(tmp_path: Path) -> None:
     r = call.post(gather.attrib["action"], Digits="4")
     assert call.variables["survey_score"] == "4"
     assert says(r)[0] == "感谢您的评价,祝您工作顺利,再见!" and r[-1].tag == "Hangup"
+
+
+def test_survey_asks_the_enabled_sub_scores_in_order_and_skips_a_missed_one(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    served = script("survey", ("solved", "overall", "resolution", "communication"))
+    assert {"resolution", "communication"} <= set(served.nodes) and "attitude" not in served.nodes
+    call = Call(served, ctx)
+    r = call.post()
+    for digit, asked in (("1", "请为本次服务评分"), ("5", "问题解决是否及时"), ("3", "工程师的沟通表达")):
+        gather = r.find("Gather")
+        assert gather is not None
+        r = call.post(gather.attrib["action"], Digits=digit)
+        assert says(r)[0].startswith(asked), says(r)
+    gather = r.find("Gather")
+    assert gather is not None
+    r = call.post(gather.attrib["action"], Digits="4")
+    assert (call.variables["survey_resolution"], call.variables["survey_communication"]) == ("3", "4")
+    assert says(r)[0] == "感谢您的评价,祝您工作顺利,再见!" and r[-1].tag == "Hangup"
+    prompts = question_prompts(served, ctx)  # stored with the answers: exactly what was said
+    assert set(prompts) == {"solved", "overall", "resolution", "communication"}
+    assert prompts["communication"] == ("工程师的沟通表达:请按 1 到 5 评分,5 分最满意。 / The engineer's "
+                                        "communication: press 1 to 5, 5 is the best.")
 
 
 def test_recorded_prompt_is_played_when_a_sounds_url_is_set(tmp_path: Path) -> None:

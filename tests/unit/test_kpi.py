@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.domain.kpi import CallFigures, answer_rates, percentile, satisfaction
+from hotline.domain.kpi import CallFigures, answer_rates, percentile, satisfaction, step_seconds, wait_step
 
 T = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -49,6 +49,21 @@ def test_percentile_nearest_rank() -> None:
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
     assert percentile([7.0], 0.9) == 7.0
     assert percentile([], 0.9) is None
+
+
+def test_wait_steps_are_tenths_of_a_second_rounded_up() -> None:
+    assert [wait_step(w) for w in (0.0, 0.01, 0.1, 0.10001, 12.3, 0.1 + 0.2, 59.95, 60.0)] == \
+        [0, 1, 1, 2, 123, 3, 600, 600]
+    assert [step_seconds(wait_step(w)) for w in (12.3, 12.31, 0.0)] == [12.3, 12.4, 0.0]
+    assert all(wait_step(step_seconds(k)) == k for k in range(0, 100_000, 7))  # a step is its own step
+
+
+def test_the_rows_p90_is_given_in_steps() -> None:
+    rows, total = answer_rates([fig("answered", wait=w, by="a") for w in (1.0, 2.0, 12.31)] +
+                               [fig("abandoned", wait=w) for w in (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)])
+    assert total.p90_wait == 9.0 and rows[0].p90_wait == 9.0
+    rows, total = answer_rates([fig("answered", wait=12.31, by="a")])
+    assert total.p90_wait == 12.4 and total.as_dict()["p90_wait_seconds"] == 12.4
 
 
 def test_satisfaction_is_average_over_full_score() -> None:

@@ -37,8 +37,25 @@ def test_defaults_and_values() -> None:
     ({"do_not_call": ["not a number"]}, "surveys.do_not_call"),
     ({"questions": ["solved"]}, "surveys.questions"),
     ({"retries": 3}, "surveys.retries"),
+    ({"sms_provider": "smsbao"}, "surveys.sms_provider"),
+    ({"sms_provider": "aliyun", "aliyun": {"sign_name": "华信科技"}}, "surveys.aliyun.template_code"),
+    ({"sms_provider": "aliyun", "aliyun": {"sign_name": "华信", "template_code": "SMS_1", "template_text": "请回复"}},
+     "surveys.aliyun.template_text"),
+    ({"aliyun": {"template": "SMS_1"}}, "surveys.aliyun.template"),
 ])
 def test_bad_values_name_the_key(values: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError) as e:
         config(**values)
     assert key in str(e.value) and "hotline.toml" in str(e.value)
+
+
+def test_sub_scores_and_the_aliyun_sms_with_its_reply_token_from_the_environment() -> None:
+    settings = settings_from_dict({"surveys": {"questions": ["solved", "overall", "attitude"], "sms_provider": "aliyun",
+                                               "aliyun": {"template_code": "SMS_281930007"}},
+                                   "paging": {"aliyun_sms": {"sign_name": "华信科技"}}}, source="hotline.toml")
+    c = survey_config(settings, env={"HOTLINE_ALIYUN_SMS_UP_TOKEN": "t0ken"})
+    assert [q.key for q in c.policy.questions] == ["solved", "overall", "attitude"]
+    assert (c.sms_provider, c.aliyun.sign_name, c.aliyun.template_code) == ("aliyun", "华信科技", "SMS_281930007")
+    assert "${ticket}" in c.aliyun.template_text and c.sms_up_token.reveal() == "t0ken"
+    assert "t0ken" not in repr(c)  # the secret never shows in a repr or a log
+    assert [q.key for q in config().policy.questions] == ["solved", "overall"]  # default: no sub-scores

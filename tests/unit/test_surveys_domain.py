@@ -14,6 +14,7 @@ from hotline.domain.surveys import (
     SurveyPolicy,
     answer,
     by_key,
+    complete,
     first_try,
     next_try,
     outcome,
@@ -86,3 +87,15 @@ def test_figures_never_give_a_score_without_its_sample() -> None:
     f = Figures("all", resolved=4, answered=3, scores=(5, 4, 3), within_24h=2, unreachable=1)
     assert (f.sample, f.average, f.satisfaction, f.response_rate, f.within_24h_share) == (3, 4.0, 0.8, 0.75, 0.5)
     assert Figures("all").satisfaction is None and Figures("all").response_rate is None
+
+
+def test_sub_scores_are_optional_in_an_sms_and_awaited_on_the_phone() -> None:
+    asked = SurveyPolicy(questions=tuple(q for q in QUESTIONS if q.key in ("solved", "overall", "attitude")))
+    three = sms_answers("1 4 5", asked.questions, 5)
+    assert [(a.question.key, a.value) for a in three] == [("solved", 1), ("overall", 4), ("attitude", 5)]
+    two = sms_answers("1 4", asked.questions, 5)  # the sub-score left out: still an answer
+    assert [a.question.key for a in two] == ["solved", "overall"]
+    assert complete(two, asked) and not complete(two, asked, every=True)  # a call waits for the sub-score
+    assert complete(three, asked, every=True)
+    with pytest.raises(SurveyError):
+        sms_answers("1 4 9", asked.questions, 5)  # 9 is no score out of 5

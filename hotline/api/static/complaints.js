@@ -3,10 +3,24 @@
 const FORM_FIELDS = ["complaint", "investigation", "cause", "measures", "feedback", "confirmation"];
 const SOURCE = {ivr: "语音菜单 IVR", call: "来电标记 call", hand: "人工登记 by hand", survey: "回访低分 survey"};
 
+// The form's fields are (re)filled from the server only when they hold another ticket's form or nothing the
+// user typed since the last fill: a reload that was already under way when the user started typing (after a
+// reply, say) must not wipe what they typed. Of overlapping loads only the latest one is applied.
+let formOf = null;
+let typed = false;
+let formLoads = 0;
+FORM_FIELDS.forEach((f) => $("c-" + f).addEventListener("input", () => { typed = true; }));
+
 async function loadForm(id) {
+  const load = ++formLoads;
   const data = await call("GET", ROOT + `/api/tickets/${id}/complaint/form`);
+  if (load !== formLoads) return;
   const form = data.form || {};
-  FORM_FIELDS.forEach((f) => { $("c-" + f).value = form[f] || ""; });
+  if (id !== formOf || !typed) {
+    FORM_FIELDS.forEach((f) => { $("c-" + f).value = form[f] || ""; });
+    formOf = id;
+    typed = false;
+  }
   $("c-version").textContent = data.form ? `v${data.form.version} · ${data.form.saved_by} · ${data.form.saved_at}` : "未填写 not filled in";
   $("c-history").replaceChildren(...data.history.map((v) => li(`v${v.version} ${v.saved_at} ${v.saved_by}`)));
   $("c-xlsx").href = ROOT + `/api/tickets/${id}/complaint/form.xlsx`;
@@ -37,6 +51,7 @@ $("c-save").onclick = async () => {
   const body = {by: me()};
   FORM_FIELDS.forEach((f) => { body[f] = $("c-" + f).value; });
   await call("PUT", ROOT + `/api/tickets/${current}/complaint/form`, body);
+  if (FORM_FIELDS.every((f) => $("c-" + f).value === body[f])) typed = false;  // nothing typed since: saved as shown
   await show(current);
 };
 $("nc-go").onclick = async () => {

@@ -16,13 +16,21 @@ function surveyLine(s) {
   return parts.join(" · ");
 }
 
+const QUESTION_NAMES = {
+  solved: "问题是否已解决 solved (1 是 yes)", overall: "总体满意度 overall", response: "响应及时 response",
+  resolution: "解决及时 resolution", attitude: "服务态度 attitude", skill: "专业能力 skill",
+  communication: "沟通表达 communication",
+};
+
 async function showSurvey(ticketId) {
   surveyTicket = ticketId;
   const r = await fetch(ROOT + `/api/surveys/${encodeURIComponent(ticketId)}`);
   const s = r.ok ? await r.json() : null;
   document.getElementById("s-state").textContent = s ? surveyLine(s) : "尚无回访 / no survey yet";
   document.getElementById("s-answers").replaceChildren(...(s ? s.answers : []).map((a) => {
-    const e = document.createElement("li"); e.textContent = `${a.question_text}: ${a.value}`; return e;
+    // the short name of the question; the words the caller heard or read (prompt, SMS) on hover
+    const e = document.createElement("li"); e.textContent = `${QUESTION_NAMES[a.question] || a.question}: ${a.value}`;
+    e.title = a.question_text; return e;
   }));
   const t = await (await fetch(ROOT + `/api/tickets/${encodeURIComponent(ticketId)}`)).json();
   const history = await fetch(ROOT + "/api/surveys?" + new URLSearchParams({caller: t.number}));

@@ -54,9 +54,8 @@ class TrackerConfig:
 
 # Frequent events no interpreter reads (most of a `read=all` stream).
 IGNORED_EVENTS = ("CEL", "Newexten", "Newstate", "QueueMemberStatus", "MusicOnHoldStart", "MusicOnHoldStop",
-                  "DTMFBegin",
-                  "NewConnectedLine", "DialState", "LocalBridge", "BridgeCreate", "BridgeDestroy", "BridgeEnter",
-                  "BridgeLeave", "RTCPSent", "RTCPReceived", "VarSet", "AgentRingNoAnswer", "ChannelTalkingStart",
+                  "DTMFBegin", "NewConnectedLine", "DialState", "LocalBridge", "BridgeCreate", "BridgeLeave",
+                  "RTCPSent", "RTCPReceived", "VarSet", "AgentRingNoAnswer", "ChannelTalkingStart",
                   "ChannelTalkingStop", "DeviceStateChange", "ExtensionStatus", "PeerStatus", "ContactStatus")
 _QUEUE_FAILED = {"FULL", "JOINEMPTY", "JOINUNAVAIL"}
 _QUEUE_TIMEOUT = {"TIMEOUT", "LEAVEEMPTY", "LEAVEUNAVAIL"}
@@ -67,6 +66,7 @@ _DIAL_RESULTS = {
     "CONGESTION": AttemptResult.FAILED,
 }
 SHUTDOWN_CAUSE = "4"  # SoftHangupRequest Cause: AST_SOFTHANGUP_SHUTDOWN (core restart / stop)
+_BRIDGES_LIMIT = 4096  # bridges remembered at most (each is dropped at its BridgeDestroy)
 _RECENT_LIMIT = 1024  # ended calls remembered for late AgentComplete events
 
 
@@ -80,6 +80,9 @@ class Tracker:
         self.call_of_name: dict[str, str] = {}  # call/peer channel name -> call_id
         self.staff_of_name: dict[str, str] = {}  # answering staff channel name -> call_id
         self.members: OrderedDict[tuple[str, str], str] = OrderedDict()  # (queue, member) -> call_id
+        # Who entered each bridge until it is destroyed (a member that left stays): an AttendedTransfer without
+        # TransferTargetChannel names the consultation bridge, whose other member is the target.
+        self.bridged: OrderedDict[str, list[str]] = OrderedDict()
         # The call a packet without any channel field was matched to (a bare AgentComplete), for the
         # raw record; whoever reads it sets it back to None.
         self.matched_without_channel: str | None = None
@@ -101,6 +104,8 @@ class Tracker:
             "DialEnd": self._dial_end,
             "BlindTransfer": self._blind_transfer,
             "AttendedTransfer": self._attended_transfer,
+            "BridgeEnter": self._bridge_enter,
+            "BridgeDestroy": self._bridge_destroy,
             "HangupRequest": self._hangup_request,
             "SoftHangupRequest": self._hangup_request,
             "Hangup": self._hangup,
@@ -439,10 +444,28 @@ class Tracker:
         call.rung = {}
         self._emit(call.call_id, EventKind.TRANSFERRED, self._at(p), transfer=Transfer.BLIND)
 
+    def _bridge_enter(self, p: Packet) -> None:
+        bridge, name = p.get("BridgeUniqueid"), p.get("Channel")
+        if bridge and name:
+            self.bridged.setdefault(bridge, []).append(name)
+            if len(self.bridged) > _BRIDGES_LIMIT:  # a BridgeDestroy lost with a connection
+                self.bridged.popitem(last=False)
+
+    def _bridge_destroy(self, p: Packet) -> None:
+        self.bridged.pop(p.get("BridgeUniqueid") or "", None)
+
+    def _consulted(self, p: Packet) -> str | None:
+        """The colleague of the consultation: Asterisk leaves TransferTargetChannel out when that channel has
+        already left the consultation bridge (merged into the caller's) as the event is sent; it is then the
+        consultation bridge's member that is not the transferer."""
+        members = self.bridged.get(p.get("SecondBridgeUniqueid") or "", [])
+        others = {name for name in members if name != p.get("SecondTransfererChannel")}
+        return others.pop() if len(others) == 1 else None
+
     def _attended_transfer(self, p: Packet) -> None:
         # After the consultation the colleague (TransferTargetChannel) is put through to the caller.
         call = self._transferred_call(p)
-        target = p.get("TransferTargetChannel")
+        target = p.get("TransferTargetChannel") or self._consulted(p)
         if call is None or not target:
             return
         self._release_staff(call)

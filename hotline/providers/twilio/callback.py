@@ -11,8 +11,8 @@ from datetime import datetime
 import phonenumbers
 
 from hotline.domain.numbers import NumberError, parse_number
+from hotline.providers.twilio.rest_client import TWILIO_API_BASE_URL, rest_client
 
-TWILIO_API_BASE_URL = "https://api.twilio.com"
 _DIGITS = re.compile(r"\D+")
 
 
@@ -55,13 +55,7 @@ class RestCallPlacer:
 
     def __init__(self, account_sid: str, auth_token: str, *, api_base_url: str = TWILIO_API_BASE_URL,
                  timeout: float = 10.0) -> None:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
-
-        # A non-empty `environment`: the client never reads TWILIO_* variables from os.environ.
-        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout),
-                              environment={"HOTLINE": "1"})
-        self._client.api.base_url = api_base_url.rstrip("/")
+        self._client = rest_client(account_sid, auth_token, api_base_url=api_base_url, timeout=timeout)
 
     def place(self, *, to: str, from_: str, url: str, status_callback: str,
               status_events: Sequence[str]) -> str:

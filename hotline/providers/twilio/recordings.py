@@ -4,7 +4,7 @@ has (404) counts as deleted."""
 
 from __future__ import annotations
 
-from hotline.providers.twilio.callback import TWILIO_API_BASE_URL
+from hotline.providers.twilio.rest_client import TWILIO_API_BASE_URL, rest_client
 
 
 class RecordingNotDeleted(RuntimeError):
@@ -14,13 +14,7 @@ class RecordingNotDeleted(RuntimeError):
 class RestRecordings:
     def __init__(self, account_sid: str, auth_token: str, *, api_base_url: str = TWILIO_API_BASE_URL,
                  timeout: float = 10.0) -> None:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
-
-        # A non-empty `environment`: the client never reads TWILIO_* variables from os.environ.
-        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout),
-                              environment={"HOTLINE": "1"})
-        self._client.api.base_url = api_base_url.rstrip("/")
+        self._client = rest_client(account_sid, auth_token, api_base_url=api_base_url, timeout=timeout)
 
     def delete(self, recording_sid: str) -> None:
         from twilio.base.exceptions import TwilioException, TwilioRestException

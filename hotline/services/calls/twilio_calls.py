@@ -24,7 +24,8 @@ from hotline.clock import Clock
 from hotline.domain.alerts import AlertClosed
 from hotline.domain.calls import Call
 from hotline.domain.numbers import mask
-from hotline.providers.twilio.callback import TWILIO_API_BASE_URL, CallStatus, StatusUnavailable, e164
+from hotline.providers.twilio.callback import CallStatus, StatusUnavailable, e164
+from hotline.providers.twilio.rest_client import TWILIO_API_BASE_URL
 from hotline.providers.twilio.status import FINAL_STATUSES, RECONCILED, TwilioTracker
 from hotline.providers.twilio.verbs import (
     ZH_LANGUAGE,

@@ -42,7 +42,11 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self.path.exists() and self.path.stat().st_size > 0:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size > 0:
             self._batches += 1
             batch = self.path.with_name(f"{self.path.name}.{self._batches}.batch")
             while batch.exists():

@@ -85,10 +85,13 @@ class ComplaintService:
             row = s.scalars(select(TicketRow).where(TicketRow.open_caller == parsed.key).with_for_update()).first()
             if row is not None:
                 ticket = row_to_ticket(row)
+                again = ticket.complained_at is not None  # already a complaint: this one is added to it
                 mark_complaint(ticket, now, by, source, note)
                 if not ticket.summary:
                     ticket.edit(now, by, summary=summary.strip())
-                ticket.changes.append(Change(now, by, "complaint", "complaint", None, summary.strip(), note))
+                said = "再次投诉 / complained again" if again else None
+                ticket.changes.append(Change(now, by, "complaint", "complaint", None, summary.strip(),
+                                             "; ".join(n for n in (said, note) if n) or None))
             else:
                 ticket = self._new(s, parsed.key, parsed.national, summary.strip(), by, specialty, now)
                 mark_complaint(ticket, now, by, source, note)

@@ -78,8 +78,8 @@ class RecordingDeleter(Protocol):
 
 def twilio_recordings(settings: Settings) -> RecordingDeleter | None:
     """Twilio's Recording resource with the desk's credentials; None when Twilio is not configured."""
-    from hotline.providers.twilio.callback import TWILIO_API_BASE_URL
     from hotline.providers.twilio.recordings import RestRecordings
+    from hotline.providers.twilio.rest_client import TWILIO_API_BASE_URL
 
     if not settings.twilio.account_sid or not settings.twilio.auth_token:
         return None
@@ -145,6 +145,8 @@ class PrivacyService:
         recordings_before = horizon(retention.recordings_days)
         due: list[tuple[int, str]] = []
         with unit_of_work(self.factory) as s:
+            # first: the calls' purge below deletes their raw events, the only place a recording is named
+            recording_store.collect_twilio(s)
             counts = store.purge(s, calls_before=horizon(retention.calls_days),
                                  alerts_before=horizon(retention.alerts_days),
                                  page_texts_before=horizon(retention.page_text_days))
@@ -152,7 +154,6 @@ class PrivacyService:
             if tickets_before is not None:
                 counts.update(store.anonymise_closed_tickets(s, tickets_before))
             if recordings_before is not None:
-                recording_store.collect_twilio(s)
                 due = [(r.id, r.recording_sid) for r in recording_store.due(s, recordings_before)]
             if dry_run:
                 s.rollback()  # counted, not changed

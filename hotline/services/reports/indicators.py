@@ -25,7 +25,7 @@ from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, minutes, not_measured, share
 from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.rollup import rates
-from hotline.store.alerts import AlertRow, IncidentRow, PageAttemptRow
+from hotline.store.alerts import SURVEY_PURPOSE, AlertRow, IncidentRow, OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
 from hotline.store.call_stats import Span
 from hotline.store.calls import OutageRow
@@ -170,8 +170,10 @@ class PageIndicators:
 
     def indicators(self, ctx: MonthContext) -> list[Indicator]:
         with unit_of_work(ctx.factory) as s:
-            attempts = dict(s.execute(select(PageAttemptRow.ok, func.count()).where(
-                PageAttemptRow.at >= ctx.start, PageAttemptRow.at < ctx.end).group_by(PageAttemptRow.ok)).all())
+            attempts = dict(s.execute(select(PageAttemptRow.ok, func.count()).join(  # survey tries are no pages
+                OutboxRow, OutboxRow.id == PageAttemptRow.outbox_id).where(
+                PageAttemptRow.at >= ctx.start, PageAttemptRow.at < ctx.end, OutboxRow.purpose != SURVEY_PURPOSE)
+                .group_by(PageAttemptRow.ok)).all())
             paged = s.scalars(select(AlertRow).where(AlertRow.opened_at >= ctx.start, AlertRow.opened_at < ctx.end,
                                                      AlertRow.step_index > 0)).all()
         acked = [a for a in paged if a.acked_at is not None]

@@ -5,6 +5,7 @@ PDF and XLSX renderings are made from it (monthly_render.py, monthly_xlsx.py).""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -26,10 +27,12 @@ TITLE = "热线服务质量月报 / Hotline monthly quality report"
 
 
 def parse_month(text: str) -> date:
-    """`2026-11` as the first day of that month; a clear error otherwise."""
+    """`2026-11` as the first day of that month; a clear error otherwise (`26-1` or `2026-13` too)."""
     try:
-        year, month = (int(p) for p in text.strip().split("-"))
-        return date(year, month, 1)
+        m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+        if m is None:
+            raise ValueError(text)
+        return date(int(m[1]), int(m[2]), 1)
     except ValueError:
         raise ValueError(f"月份 {text!r} 无效，应为 YYYY-MM / month {text!r} is not valid: expected YYYY-MM, "
                          f"e.g. 2026-11") from None

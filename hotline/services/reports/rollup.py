@@ -20,7 +20,7 @@ from hotline.domain.calls import Call, Direction
 from hotline.domain.kpi import AnswerRate, RateParams
 from hotline.store import call_rollup
 from hotline.store.base import unit_of_work
-from hotline.store.call_stats import Span, answer_rate_rows, wait_p90
+from hotline.store.call_stats import Span, answer_rate_rows
 from hotline.store.call_stats import offered_answered as raw_offered_answered
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,10 @@ def _serving(session: Session, span: Span, params: RateParams | None) -> bool:
 
 def rates(session: Session, span: Span, by: str, tz: str, params: RateParams,
           with_p90: bool = True) -> tuple[list[AnswerRate], AnswerRate]:
-    """Answer-rate rows and the total: from the roll-up when it serves (the P90 waits, not in it, read
-    from the calls unless `with_p90` is False), else from the calls."""
+    """Answer-rate rows and the total: from the roll-up when it serves (the P90 waits from its wait
+    histograms unless `with_p90` is False), else from the calls."""
     if _serving(session, span, params):
-        p90s = wait_p90(session, span, by, tz, params) if with_p90 else None
-        return call_rollup.rollup_rate_rows(session, span, by, tz, params, p90s)
+        return call_rollup.rollup_rate_rows(session, span, by, tz, params, with_p90)
     return answer_rate_rows(session, span, by, tz, params)
 
 

@@ -61,6 +61,11 @@ def feed_hash(token: str) -> str:
 
 MAX_GAP_DAYS = 732  # roster gaps are looked for over at most two years at a time
 
+# How far either side of the span asked about the dated shifts and overrides are read (shifts that start or end
+# outside the span still cover part of it); `view` and `dated` read the same.
+_DATED_MARGIN = timedelta(days=2)
+
+
 class RosterError(ValueError):
     """A roster change that cannot be made (unknown person, bad span): says what and what to do."""
 
@@ -112,11 +117,17 @@ class RosterService:
         view = self.view(start, end)
         return view.roster, view.calendar
 
+    def dated(self, start: datetime, end: datetime) -> tuple[tuple[Shift, ...], tuple[Override, ...]]:
+        """The dated shifts and overrides near [start, end), as `snapshot` reads them (the rest of the roster
+        and the calendar do not depend on the time: a caller that holds them reads only these)."""
+        with unit_of_work(self.factory) as s:
+            return RosterStore(s).dated(start - _DATED_MARGIN, end + _DATED_MARGIN)
+
     def view(self, start: datetime, end: datetime) -> RosterView:
         """The roster and the calendar read once (one unit of work), answering about [start, end)."""
         with unit_of_work(self.factory) as s:
             store = RosterStore(s)
-            roster = store.load(start - timedelta(days=2), end + timedelta(days=2))
+            roster = store.load(start - _DATED_MARGIN, end + _DATED_MARGIN)
             return RosterView(roster, store.calendar(), self.config, start, end)
 
     def day_view(self, first: date, last: date, margin: timedelta = timedelta(days=1)) -> RosterView:

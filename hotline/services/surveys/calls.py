@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from hotline.domain.surveys import Question
+from hotline.ivr.survey_script import VARIABLES as SCRIPT_VARIABLES
+from hotline.paging.aliyun_sms import AliyunSmsChannel
 from hotline.paging.base import Page, SendResult
+from hotline.paging.originate import NotAnswered, Originate, originate_action, place_call
 from hotline.paging.transport import DeliveryError, as_result
 from hotline.paging.twilio_channels import e164
-from hotline.services.surveys.keys import survey_of_key
+from hotline.services.surveys.keys import survey_of_key, ticket_of_subject
 
-Originate = Callable[[Mapping[str, str]], Awaitable[Mapping[str, str]]]
 CHANNEL_ID = "hotline-survey-{survey}-{round}-{try_no}"  # the Uniqueid of the survey call (Originate ChannelId)
 _CHANNEL_ID = re.compile(r"^hotline-survey-(\d+)-(\d+)-(\d+)$")
-VARIABLES = {"HOTLINE_SURVEY_SOLVED": "solved", "HOTLINE_SURVEY_SCORE": "overall"}  # channel variable -> question
-REASONS = {"0": "呼叫失败 / call failed", "1": "对方挂断 / hung up before answering", "3": "无人接听 / no answer",
-           "5": "忙线 / busy", "8": "线路拥塞 / congestion"}
+# channel variable (HOTLINE_SURVEY_SOLVED, HOTLINE_SURVEY_SCORE, HOTLINE_SURVEY_ATTITUDE, ...) -> question
+VARIABLES = {f"HOTLINE_{variable.upper()}": question for variable, question in SCRIPT_VARIABLES.items()}
 
 
 def try_of(key: str) -> tuple[int, int, int]:
@@ -38,10 +40,6 @@ def survey_of_channel(uniqueid: str | None) -> tuple[int, int, int] | None:
     """(survey, round, try) of a survey call's Uniqueid, else None."""
     m = _CHANNEL_ID.match(uniqueid or "")
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
-
-
-def _value(text: str) -> str:
-    return re.sub(r"[\r\n,]", " ", text).strip()
 
 
 class AsteriskSurveyCall:
@@ -59,35 +57,38 @@ class AsteriskSurveyCall:
         number = "".join(ch for ch in (page.recipient.mobile or "") if ch.isdigit())
         if not number:
             raise DeliveryError("回访没有可拨打的号码 / the survey has no number to call", retryable=False)
-        action = {
-            "Action": "Originate", "ActionID": _value(f"survey-{page.key}"),
-            "Channel": self.channel.format(number=number), "Context": self.context, "Exten": "s",
-            "Priority": "1", "Timeout": str(self.ring_seconds * 1000),
-            "ChannelId": CHANNEL_ID.format(survey=survey, round=round_no, try_no=try_no),
-            "Variable": f"HOTLINE_SURVEY_ID={survey},HOTLINE_SURVEY_TOKEN={_value(page.ack_code or '')}",
-            "Async": "true",
-        }
-        if self.caller_id:
-            action["CallerID"] = _value(self.caller_id)
-        return action
+        return originate_action(
+            action_id=f"survey-{page.key}", channel=self.channel.format(number=number), context=self.context,
+            exten="s", priority=1, ring_seconds=self.ring_seconds,
+            channel_id=CHANNEL_ID.format(survey=survey, round=round_no, try_no=try_no),
+            variables={"HOTLINE_SURVEY_ID": str(survey), "HOTLINE_SURVEY_TOKEN": page.ack_code or ""},
+            caller_id=self.caller_id)
 
     async def _send(self, page: Page) -> str | None:
         action = self.action(page)
         try:
-            response = await asyncio.wait_for(self._originate(action), 2 * self.timeout + self.ring_seconds)
-        except (OSError, TimeoutError, ConnectionError) as e:
-            raise DeliveryError(f"AMI 不可用 / AMI unavailable ({type(e).__name__})", retryable=True) from None
-        if response.get("Response", "").lower() != "success":
-            reason = response.get("Reason")
-            if reason is not None:
-                raise DeliveryError(REASONS.get(reason, f"未接通 / not connected (reason {_value(reason)[:8]})"),
-                                    retryable=False)
-            raise DeliveryError(f"Originate 失败 / Originate failed: {_value(response.get('Message', ''))[:200]}",
-                                retryable=True)
+            response = await place_call(self._originate, action, timeout=self.timeout, ring_seconds=self.ring_seconds)
+        except NotAnswered as e:  # nobody answered: the survey engine places the next try, hours later
+            raise DeliveryError(e.error, retryable=False) from None
         return response.get("Uniqueid") or action["ChannelId"]
 
     async def send(self, page: Page) -> SendResult:
         return await as_result(self.name, self._send(page))
+
+
+def twilio_sid(create: Callable[..., Any], **fields: Any) -> str:
+    """The SID of the resource that the Twilio REST client's `create(**fields)` made; Twilio's refusal or
+    absence is a `DeliveryError` (retryable for HTTP 429 and 5xx, and when Twilio could not be reached)."""
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+
+    try:
+        resource = create(**fields)
+    except TwilioRestException as e:
+        raise DeliveryError(f"Twilio 拒绝 / Twilio refused ({e.status}): {str(e.msg)[:200]}",
+                            retryable=e.status >= 500 or e.status == 429) from None
+    except (TwilioException, OSError) as e:
+        raise DeliveryError(f"Twilio 不可用 / Twilio unavailable ({type(e).__name__})", retryable=True) from None
+    return str(resource.sid)
 
 
 class TwilioSurveyCall:
@@ -105,28 +106,45 @@ class TwilioSurveyCall:
         return f"{self.base}/twilio/survey/{survey}/{page.ack_code or ''}/survey"
 
     def _create(self, page: Page) -> str | None:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
-
-        try:
-            call = self.client.calls.create(to=e164(page.recipient.mobile or ""), from_=self.from_number,
-                                            url=self.url(page), method="POST", machine_detection="Enable",
-                                            timeout=self.timeout_seconds)
-        except TwilioRestException as e:
-            raise DeliveryError(f"Twilio 拒绝 / Twilio refused ({e.status}): {str(e.msg)[:200]}",
-                                retryable=e.status >= 500 or e.status == 429) from None
-        except (TwilioException, OSError) as e:
-            raise DeliveryError(f"Twilio 不可用 / Twilio unavailable ({type(e).__name__})", retryable=True) from None
-        return str(call.sid)
+        return twilio_sid(self.client.calls.create, to=e164(page.recipient.mobile or ""), from_=self.from_number,
+                          url=self.url(page), method="POST", machine_detection="Enable", timeout=self.timeout_seconds)
 
     async def send(self, page: Page) -> SendResult:
         return await as_result(self.name, asyncio.to_thread(self._create, page))
 
 
-def sms_text(ticket_id: str, signature: str = "IT服务台") -> str:
-    """The survey SMS: a digit reply, no link a scanner could 'click'."""
-    return (f"【{signature}】您好，您的工单 {ticket_id} 已处理。请直接回复两个数字：问题是否已解决（1 是，2 否）"
-            f"和满意度（1-5 分，5 最满意），例如“1 5”。Please reply with two digits: solved (1 yes, 2 no) and "
-            f"your satisfaction 1-5, e.g. '1 5'.")
+_COUNT_ZH = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七"}
+
+
+def sms_text(ticket_id: str, questions: Sequence[Question], full_score: int, signature: str = "IT服务台") -> str:
+    """The survey SMS asking `questions` (in order): a digit reply, no link a scanner could 'click'."""
+    zh, en = [], []
+    for q in questions:
+        if q.key == "solved":
+            zh.append("问题是否已解决（1 是，2 否）")
+            en.append("solved (1 yes, 2 no)")
+        else:
+            zh.append("满意度" if q.key == "overall" else q.zh)
+            en.append("your satisfaction" if q.key == "overall" else q.en.lower())
+    scores = sum(q.kind == "score" for q in questions)
+    each_zh, each_en = ("各 ", "each ") if scores > 1 else ("", "")
+    listed = "、".join(zh[:-1]) + "和" + zh[-1] if len(zh) > 1 else zh[0]
+    example = " ".join("1" if q.key == "solved" else str(full_score) for q in questions)
+    n = len(questions)
+    return (f"【{signature}】您好，您的工单 {ticket_id} 已处理。请直接回复{_COUNT_ZH.get(n, str(n))}个数字：{listed}"
+            f"（{each_zh}1-{full_score} 分，{full_score} 最满意），例如“{example}”。Please reply with {n} digits: "
+            f"{', '.join(en)} ({each_en}1-{full_score}), e.g. '{example}'.")
+
+
+class AliyunSmsSurvey(AliyunSmsChannel):
+    """The survey SMS through Aliyun: the approved survey template with the ticket number as `${ticket}`
+    (replies come back by Aliyun's SmsUp push)."""
+
+    def template(self, page: Page) -> dict[str, str]:
+        ticket = ticket_of_subject(page.subject)
+        if ticket is None:
+            raise DeliveryError("不是回访短信 / not a survey SMS", retryable=False)
+        return {"ticket": ticket[:20]}
 
 
 class SmsSurvey:
@@ -136,17 +154,8 @@ class SmsSurvey:
         self.name, self.client, self.from_number = name, client, from_number
 
     def _create(self, page: Page) -> str | None:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
-
-        try:
-            message = self.client.messages.create(to=e164(page.recipient.mobile or ""), from_=self.from_number,
-                                                  body=page.text)
-        except TwilioRestException as e:
-            raise DeliveryError(f"Twilio 拒绝 / Twilio refused ({e.status}): {str(e.msg)[:200]}",
-                                retryable=e.status >= 500 or e.status == 429) from None
-        except (TwilioException, OSError) as e:
-            raise DeliveryError(f"Twilio 不可用 / Twilio unavailable ({type(e).__name__})", retryable=True) from None
-        return str(message.sid)
+        return twilio_sid(self.client.messages.create, to=e164(page.recipient.mobile or ""), from_=self.from_number,
+                          body=page.text)
 
     async def send(self, page: Page) -> SendResult:
         return await as_result(self.name, asyncio.to_thread(self._create, page))

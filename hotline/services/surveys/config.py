@@ -13,6 +13,26 @@ from hotline.config import ConfigError, Settings
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.surveys import QUESTIONS, SurveyPolicy, Way
 from hotline.domain.windows import parse_clock_time
+from hotline.paging.aliyun_sms import ALIYUN_SMS_ENDPOINT
+from hotline.paging.secret import Secret
+
+SMS_PROVIDERS = ("twilio", "aliyun")
+SMS_UP_TOKEN_ENV = "HOTLINE_ALIYUN_SMS_UP_TOKEN"  # the shared token of Aliyun's reply push (no signature)
+# the approved survey template's wording (its ${ticket} filled in): stored as the text the caller read
+ALIYUN_TEMPLATE_TEXT = ("您好，您的工单${ticket}已处理。请直接回复数字：问题是否已解决（1是，2否）"
+                        "和满意度（1-5分，5最满意），例如“1 5”。")
+
+
+@dataclass(frozen=True)
+class AliyunSurveyConfig:
+    """`[surveys.aliyun]`: the survey SMS through Aliyun (an approved template with `${ticket}`); the
+    AccessKey is the paging channel's (HOTLINE_ALIYUN_ACCESS_KEY_ID / _SECRET)."""
+
+    sign_name: str = ""
+    template_code: str = ""
+    template_text: str = ALIYUN_TEMPLATE_TEXT
+    region_id: str = "cn-hangzhou"
+    endpoint: str = ALIYUN_SMS_ENDPOINT
 
 
 @dataclass(frozen=True)
@@ -27,6 +47,9 @@ class SurveyConfig:
     # Twilio: the number calls and SMS come from
     twilio_from: str = ""
     page_channels: tuple[str, ...] = ()  # for the pages of a reopened ticket / a complaint follow-up
+    sms_provider: str = "twilio"  # twilio | aliyun: who sends the survey SMS and pushes the replies
+    aliyun: AliyunSurveyConfig = field(default_factory=AliyunSurveyConfig)
+    sms_up_token: Secret = field(default_factory=lambda: Secret(""))  # HOTLINE_ALIYUN_SMS_UP_TOKEN
 
     def way_of(self, caller_key: str) -> Way:
         return self.ways.get(caller_key, self.policy.way)
@@ -34,7 +57,9 @@ class SurveyConfig:
 
 _KEYS = {"delay_minutes", "limit_hours", "calling_hours", "call_on_holidays", "attempts", "spacing_minutes",
          "answer_wait_minutes", "sms_wait_minutes", "sampling", "do_not_call", "full_score", "low_score", "way",
-         "ways", "questions", "channel", "context", "caller_id", "ring_seconds", "twilio_from", "page_channels"}
+         "ways", "questions", "channel", "context", "caller_id", "ring_seconds", "twilio_from", "page_channels",
+         "sms_provider", "aliyun"}
+_ALIYUN_KEYS = {"sign_name", "template_code", "template_text", "region_id", "endpoint"}
 
 
 def _number(source: str, key: str, value: Any, low: float, high: float) -> float:
@@ -58,8 +83,36 @@ def _key_of(source: str, key: str, text: Any, area: str | None) -> str:
     return number.key
 
 
-def survey_config(settings: Settings) -> SurveyConfig:
-    """Validate `[surveys]`; errors name the config file and key."""
+def _aliyun(settings: Settings, provider: str) -> AliyunSurveyConfig:
+    source, raw = settings.source, settings.section("surveys").get("aliyun", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "surveys.aliyun", "must be a table ([surveys.aliyun])")
+    for key in raw:
+        if key not in _ALIYUN_KEYS:
+            raise ConfigError(source, f"surveys.aliyun.{key}",
+                              f"unknown key (known: {', '.join(sorted(_ALIYUN_KEYS))})")
+    paging = settings.section("paging").get("aliyun_sms", {})
+    paging = paging if isinstance(paging, dict) else {}
+    out = AliyunSurveyConfig(
+        sign_name=str(raw.get("sign_name", paging.get("sign_name", ""))),
+        template_code=str(raw.get("template_code", "")),
+        template_text=str(raw.get("template_text", ALIYUN_TEMPLATE_TEXT)),
+        region_id=str(raw.get("region_id", paging.get("region_id", "cn-hangzhou"))),
+        endpoint=str(raw.get("endpoint", paging.get("endpoint", ALIYUN_SMS_ENDPOINT))))
+    if provider == "aliyun":
+        for key in ("sign_name", "template_code"):
+            if not getattr(out, key):
+                raise ConfigError(source, f"surveys.aliyun.{key}", "needed with sms_provider = \"aliyun\" (the "
+                                  "approved signature and survey template of the Aliyun SMS console)")
+        if "${ticket}" not in out.template_text:
+            raise ConfigError(source, "surveys.aliyun.template_text", "the approved template's wording with "
+                              "${ticket} (the text the caller reads, stored with the answers)")
+    return out
+
+
+def survey_config(settings: Settings, env: Mapping[str, str] | None = None) -> SurveyConfig:
+    """Validate `[surveys]`; errors name the config file and key. `env` gives the secrets (the running
+    hotline's environment): HOTLINE_ALIYUN_SMS_UP_TOKEN."""
     source, raw = settings.source, settings.section("surveys")
     for key in raw:
         if key not in _KEYS:
@@ -87,6 +140,10 @@ def survey_config(settings: Settings) -> SurveyConfig:
     channels = raw.get("page_channels", [])
     if not isinstance(channels, list):
         raise ConfigError(source, "surveys.page_channels", f'must be a list like ["wecom"], got {channels!r}')
+    provider = str(raw.get("sms_provider", "twilio"))
+    if provider not in SMS_PROVIDERS:
+        raise ConfigError(source, "surveys.sms_provider", f"unknown provider {provider!r} (known: "
+                          f"{', '.join(SMS_PROVIDERS)})")
     policy = SurveyPolicy(
         delay=timedelta(minutes=_number(source, "surveys.delay_minutes", raw.get("delay_minutes", 30), 0, 1440)),
         limit=timedelta(hours=_number(source, "surveys.limit_hours", raw.get("limit_hours", 24), 1, 168)),
@@ -106,4 +163,6 @@ def survey_config(settings: Settings) -> SurveyConfig:
         policy=policy, ways=ways, channel=str(raw.get("channel", "PJSIP/{number}@trunk")),
         context=str(raw.get("context", "hotline-survey")), caller_id=str(raw.get("caller_id", "")),
         ring_seconds=int(_number(source, "surveys.ring_seconds", raw.get("ring_seconds", 40), 5, 120)),
-        twilio_from=str(raw.get("twilio_from", "")), page_channels=tuple(str(c) for c in channels))
+        twilio_from=str(raw.get("twilio_from", "")), page_channels=tuple(str(c) for c in channels),
+        sms_provider=provider, aliyun=_aliyun(settings, provider),
+        sms_up_token=Secret((env or {}).get(SMS_UP_TOKEN_ENV, "")))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,7 @@ class SurveyContext:
     clock: Clock
     config: SurveyConfig
     desk: TicketService  # the tickets' public service: reopen, close, read
+    prompts: Mapping[str, str] = field(default_factory=dict)  # question -> the survey IVR's prompt as heard
 
     @property
     def tickets(self) -> TicketContext:

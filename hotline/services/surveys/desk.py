@@ -26,6 +26,7 @@ from hotline.domain.surveys import (
     complete,
     sms_answers,
 )
+from hotline.services.surveys.answers import current_try, finish, store
 from hotline.services.surveys.context import SurveyContext
 from hotline.services.surveys.engine import SurveyEngine
 from hotline.services.surveys.outcomes import apply_outcome
@@ -141,7 +142,7 @@ class SurveyDesk:
         parsed = by_key({q.key: digit}, policy.full_score)
         with unit_of_work(self.ctx.factory) as s:
             row = self._live(s, survey_id, token, attempt)
-            done = self._store(s, row, parsed, via, final=False)
+            done = self._store(s, row, parsed, via, final=False, texts=self.ctx.prompts)
         if done:
             self._finish(survey_id)
         return self.get(survey_id)
@@ -163,7 +164,10 @@ class SurveyDesk:
                                      f"{parsed_number.masked}")
             answers = sms_answers(body, policy.questions, policy.full_score)
             survey_id = row.survey_id
-            self._store(s, row, answers, Way.SMS, final=True)
+            attempt = current_try(s, row)
+            sent = s.scalar(select(OutboxRow.text).where(OutboxRow.key == attempt.page_key)) if attempt else None
+            self._store(s, row, answers, Way.SMS, final=True,  # the SMS as the caller read it
+                        texts={a.question.key: sent for a in answers} if sent else None)
         self._finish(survey_id)
         return self.get(survey_id)
 
@@ -171,10 +175,11 @@ class SurveyDesk:
         """Twilio's answering-machine detection found a voicemail: the try counts as not answered."""
         with unit_of_work(self.ctx.factory) as s:
             row = self._live(s, survey_id, token)
-            attempt = self._try(s, row)
+            attempt = current_try(s, row)
             if attempt is not None and attempt.outcome is None:
                 attempt.outcome, attempt.detail = "no_answer", f"语音信箱 / answering machine ({answered_by[:32]})"
                 attempt.ended_at = self.ctx.clock.now()
+                row.wait_until = attempt.ended_at  # the try is over: the next cycle settles it
 
     def cancel(self, ref: str | int, by: str, reason: str) -> dict[str, Any]:
         if not reason.strip():
@@ -202,44 +207,15 @@ class SurveyDesk:
                               f"{attempt} is over (now {row.round}, {row.tries})")
         return row
 
-    def _try(self, s: Session, row: SurveyRow) -> SurveyTryRow | None:
-        return s.scalar(select(SurveyTryRow).where(SurveyTryRow.survey_id == row.survey_id,
-                                                   SurveyTryRow.round == row.round,
-                                                   SurveyTryRow.try_no == row.tries))
-
     def _store(self, s: Session, row: SurveyRow, answers: Sequence[Answer], via: Way, *, final: bool,
-               by: str | None = None, note: str | None = None) -> bool:
+               by: str | None = None, note: str | None = None, texts: Mapping[str, str] | None = None) -> bool:
         """Store answers (a repeated question keeps the latest); the survey is answered when `final` or when
-        every required question has its answer. Returns whether it is answered now."""
+        every question asked has its answer. Returns whether it is answered now."""
         now = self.ctx.clock.now()
-        stored = {a.question: a for a in s.scalars(select(SurveyAnswerRow).where(
-            SurveyAnswerRow.survey_id == row.survey_id))}
-        for a in answers:
-            old = stored.get(a.question.key)
-            if old is None:
-                old = SurveyAnswerRow(survey_id=row.survey_id, question=a.question.key)
-                s.add(old)
-                stored[a.question.key] = old
-            old.question_text, old.value, old.at, old.via = a.question.text, a.value, now, str(via)
-        s.flush()
-        known = {q.key: q for q in QUESTIONS}
-        have = [Answer(known[k], v.value) for k, v in stored.items() if k in known]
-        if not (final or complete(have, self.ctx.config.policy)):
+        have = store(s, row, answers, via, now, texts)
+        if not (final or complete(have, self.ctx.config.policy, every=True)):
             return False
-        values = {a.question.key: a.value for a in have}
-        row.status, row.answered_at, row.answered_via = str(SurveyStatus.ANSWERED), now, str(via)
-        row.solved = None if "solved" not in values else values["solved"] == 1
-        row.score, row.next_try_at, row.wait_until = values.get("overall"), None, None
-        row.recorded_by = by
-        if note:
-            row.note = note
-        attempt = self._try(s, row)
-        if attempt is not None and attempt.outcome is None and via is not Way.MANUAL:
-            attempt.outcome, attempt.ended_at = "answered", now
-        if via is Way.MANUAL:  # a try still out is not needed any more
-            s.execute(OutboxRow.__table__.update().where(  # type: ignore[attr-defined]
-                OutboxRow.key.in_(select(SurveyTryRow.page_key).where(SurveyTryRow.survey_id == row.survey_id)),
-                OutboxRow.status == "pending").values(status="cancelled", last_error="已人工回访 / recorded by hand"))
+        finish(s, row, have, via, now, by=by, note=note)
         return True
 
     def _finish(self, survey_id: int) -> None:

@@ -14,12 +14,11 @@ import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.domain.numbers import mask
 from hotline.domain.surveys import (
-    LIVE,
     SurveyPolicy,
     SurveyStatus,
     Way,
@@ -27,22 +26,21 @@ from hotline.domain.surveys import (
     next_try,
     sampled,
 )
-from hotline.domain.tickets import Status
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
+from hotline.services.surveys.answers import answered_when_wait_ends
 from hotline.services.surveys.calls import sms_text
 from hotline.services.surveys.context import SurveyContext
-from hotline.services.surveys.keys import SURVEY_CHANNEL, survey_of_key, try_key
+from hotline.services.surveys.keys import SURVEY_CHANNEL, survey_of_key, survey_subject, try_key
 from hotline.services.surveys.outcomes import apply_outcomes, pending_outcomes
-from hotline.store.alerts import OutboxRow
+from hotline.services.surveys.work import LIVE_SQL, Found, SurveyWork
+from hotline.store.alerts import SURVEY_PURPOSE, OutboxRow
 from hotline.store.base import claim_writer, unit_of_work
 from hotline.store.surveys import SurveyRow, SurveyTryRow
 from hotline.store.tickets import TicketEventRow, TicketRow
 
 log = logging.getLogger(__name__)
-LIVE_SQL = [str(s) for s in LIVE]
 PAUSE = timedelta(minutes=1)
-SURVEYED = [str(Status.RESOLVED), str(Status.CLOSED)]
 
 
 class SurveyEngine:
@@ -50,6 +48,8 @@ class SurveyEngine:
         self.ctx = ctx
         self.batch = batch
         self._pause_until: datetime | None = None  # after a failed step: no hot loop on work that keeps failing
+        self.work = SurveyWork(ctx.config.policy)
+        self._since: datetime | None = None  # where the last read looked for unsurveyed tickets
 
     @property
     def policy(self) -> SurveyPolicy:
@@ -67,26 +67,17 @@ class SurveyEngine:
 
     def _next_due(self) -> datetime | None:
         now = self.ctx.clock.now()
-        with unit_of_work(self.ctx.factory) as s:
-            if s.scalar(select(self._unsurveyed().exists())) or s.scalar(select(self._settled_now().exists())):
-                return now
-            if s.scalar(select(exists().where(*self._outcome_due(now)))):
-                return now
-            if s.scalar(select(self._reopened().exists())):
-                return now
-            due = s.scalar(select(func.min(SurveyRow.next_try_at)).where(
-                SurveyRow.status == str(SurveyStatus.SCHEDULED)))
-            wait = s.scalar(select(func.min(SurveyRow.wait_until)).where(  # keypresses awaited, outcome retries
-                SurveyRow.status.in_((str(SurveyStatus.CALLING), str(SurveyStatus.ANSWERED))),
-                SurveyRow.ended_at.is_(None)))
-        return min((t for t in (due, wait) if t is not None), default=None)
+        found = self._work(now)
+        if found.any:
+            return now
+        return min((t for t in (found.next_try, found.next_wait) if t is not None), default=None)
 
     def tick(self, now: datetime | None = None) -> int:
         """One cycle; a step runs (and takes the writer's lock) only when a read found work for it."""
         now = now or self.ctx.clock.now()
-        work = self._work(now)
+        found = self._work(now)
         done = 0
-        for step, needed in zip((self._schedule, self._cancel_reopened, self._settle, self._place), work[:4],
+        for step, needed in zip((self._schedule, self._cancel_reopened, self._settle, self._place), found.steps,
                                 strict=True):
             if needed:
                 try:
@@ -94,51 +85,15 @@ class SurveyEngine:
                 except Exception:  # the other steps go on; this one is tried again after a pause
                     log.exception("survey engine step %s failed; tried again in %s", step.__name__, PAUSE)
                     self._pause_until = now + PAUSE
-        if work[4]:
+        if found.outcomes:
             done += apply_outcomes(self.ctx, now)
         return done
 
-    def _work(self, now: datetime) -> tuple[bool, bool, bool, bool, bool]:
+    def _work(self, now: datetime) -> Found:
+        """Which steps have work and when the next is due: one indexed read (see work.py)."""
+        self._since = self.work.unsurveyed_since(now)
         with unit_of_work(self.ctx.factory) as s:
-            return (
-                bool(s.scalar(select(self._unsurveyed().exists()))),
-                bool(s.scalar(select(self._reopened().exists()))),
-                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.CALLING),
-                                                    SurveyRow.wait_until <= now)))
-                     or s.scalar(select(self._settled_now().exists()))),
-                bool(s.scalar(select(exists().where(SurveyRow.status == str(SurveyStatus.SCHEDULED),
-                                                    SurveyRow.next_try_at <= now)))),
-                bool(s.scalar(select(exists().where(*self._outcome_due(now))))),
-            )
-
-    @staticmethod
-    def _outcome_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
-        """Answered surveys whose outcome is not applied yet (a failed attempt is retried after a pause)."""
-        return (SurveyRow.status == str(SurveyStatus.ANSWERED), SurveyRow.ended_at.is_(None),
-                or_(SurveyRow.wait_until.is_(None), SurveyRow.wait_until <= now))
-
-    # ---- queries -----------------------------------------------------------------------------------
-
-    def _unsurveyed(self) -> Select[str]:
-        """Resolved tickets without a survey, or whose survey was cancelled before a later resolution."""
-        since = self.ctx.clock.now() - self.policy.limit
-        survey = select(SurveyRow.ticket_id).where(SurveyRow.ticket_id == TicketRow.ticket_id,
-                                                   or_(SurveyRow.status != str(SurveyStatus.CANCELLED),
-                                                       SurveyRow.resolved_at >= TicketRow.resolved_at))
-        return select(TicketRow.ticket_id).where(TicketRow.status == str(Status.RESOLVED),
-                                                 TicketRow.resolved_at >= since, ~survey.exists())
-
-    def _reopened(self) -> Select[int]:
-        return select(SurveyRow.survey_id).join(TicketRow, TicketRow.ticket_id == SurveyRow.ticket_id).where(
-            SurveyRow.status.in_(LIVE_SQL), TicketRow.status.not_in(SURVEYED))
-
-    def _settled_now(self) -> Select[int]:
-        """Calling surveys whose try's outbox row failed or was cancelled (no call placed / not answered)."""
-        return select(SurveyRow.survey_id).join(SurveyTryRow, and_(
-            SurveyTryRow.survey_id == SurveyRow.survey_id, SurveyTryRow.round == SurveyRow.round,
-            SurveyTryRow.try_no == SurveyRow.tries)).join(OutboxRow, OutboxRow.key == SurveyTryRow.page_key).where(
-            SurveyRow.status == str(SurveyStatus.CALLING),
-            or_(OutboxRow.status.in_(("failed", "cancelled")), SurveyTryRow.outcome.is_not(None)))
+            return self.work.read(s, now)
 
     # ---- steps -------------------------------------------------------------------------------------
 
@@ -146,7 +101,8 @@ class SurveyEngine:
         holiday = self.ctx.tickets.calendar().days.is_holiday
         with unit_of_work(self.ctx.factory) as s:
             claim_writer(s, SurveyRow.__tablename__)
-            ids = list(s.scalars(self._unsurveyed().limit(self.batch)))
+            since = self._since or now - self.policy.limit
+            ids = list(s.scalars(self.work.unsurveyed(since).limit(self.batch)))
             if not ids:
                 return 0
             # the batch's resolvers (the latest resolve of each ticket) and cancelled surveys, in two queries
@@ -197,7 +153,8 @@ class SurveyEngine:
     def _cancel_reopened(self, now: datetime) -> int:
         with unit_of_work(self.ctx.factory) as s:
             claim_writer(s, SurveyRow.__tablename__)
-            rows = list(s.scalars(select(SurveyRow).where(SurveyRow.survey_id.in_(self._reopened()))
+            rows = list(s.scalars(select(SurveyRow).where(SurveyRow.ticket_id.in_(self.work.reopened()),
+                                                          SurveyRow.status.in_(LIVE_SQL))
                                   .with_for_update(skip_locked=True)))
             for row in rows:
                 self._cancel(s, row, now, "工单已重开 / the ticket was reopened")
@@ -218,7 +175,9 @@ class SurveyEngine:
             claim_writer(s, SurveyRow.__tablename__)
             rows = list(s.scalars(select(SurveyRow).where(
                 SurveyRow.status == str(SurveyStatus.CALLING),
-                or_(SurveyRow.survey_id.in_(self._settled_now()), SurveyRow.wait_until <= now))
+                or_(SurveyRow.survey_id.in_(select(SurveyTryRow.survey_id).where(
+                    SurveyTryRow.page_key.in_(self.work.settled_now(self.work.ended_since(now))))),
+                    SurveyRow.wait_until <= now))
                 .limit(self.batch).with_for_update(skip_locked=True)))
             current = {(r.survey_id, r.round, r.tries) for r in rows}
             attempts = {(a.survey_id, a.round, a.try_no): a for a in s.scalars(select(SurveyTryRow).where(
@@ -228,6 +187,8 @@ class SurveyEngine:
                 OutboxRow.key.in_([a.page_key for a in attempts.values()])))} if attempts else {}
             for row in rows:
                 attempt = attempts.get((row.survey_id, row.round, row.tries))
+                if row.way != str(Way.MANUAL) and answered_when_wait_ends(s, row, self.policy):
+                    continue  # hung up during the optional sub-scores: answered with the required ones
                 self._no_answer(row, attempt, pages.get(attempt.page_key) if attempt else None, now, holiday)
         return len(rows)
 
@@ -278,13 +239,16 @@ class SurveyEngine:
 
     def _page(self, row: SurveyRow, key: str) -> PlannedPage:
         channel = SURVEY_CHANNEL.format(way=row.way)
-        subject = "满意度回访 / Satisfaction survey"
+        subject = survey_subject(row.ticket_id)
         text = (f"工单 {row.ticket_id} 的满意度回访（第 {row.tries} 次）/ survey of ticket {row.ticket_id} "
                 f"(try {row.tries})")
-        if row.way == str(Way.SMS):
-            text = sms_text(row.ticket_id)
+        if row.way == str(Way.SMS):  # the text the caller reads, stored with the answers
+            config = self.ctx.config
+            text = config.aliyun.template_text.replace("${ticket}", row.ticket_id) \
+                if config.sms_provider == "aliyun" else sms_text(row.ticket_id, self.policy.questions,
+                                                                 self.policy.full_score)
         person = Recipient(name=f"来电 {mask(row.caller)}", mobile=row.caller)
-        return PlannedPage(key=key, alert_id=None, purpose="survey", step=f"r{row.round}t{row.tries}", tier=None,
+        return PlannedPage(key=key, alert_id=None, purpose=SURVEY_PURPOSE, step=f"r{row.round}t{row.tries}", tier=None,
                            recipient=person, channel=channel, fallback=(), subject=subject, text=text,
                            ack_code=row.token, caller=row.caller, specialty=row.specialty)
 

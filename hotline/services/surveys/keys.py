@@ -5,6 +5,18 @@ from __future__ import annotations
 from hotline.services.monitor.outbox import page_key
 
 SURVEY_CHANNEL = "survey_{way}"  # survey_asterisk, survey_twilio, survey_sms
+SUBJECT = "满意度回访 {ticket} / Satisfaction survey {ticket}"  # a try's outbox subject (not sent)
+
+
+def survey_subject(ticket_id: str) -> str:
+    return SUBJECT.format(ticket=ticket_id)
+
+
+def ticket_of_subject(subject: str) -> str | None:
+    """The ticket number of a subject made by `survey_subject`, else None."""
+    head, _, rest = subject.partition(" ")
+    ticket = rest.partition(" ")[0]
+    return ticket if head == SUBJECT.partition(" ")[0] and ticket else None
 
 
 def try_key(survey_id: int, round_no: int, try_no: int, way: str) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,15 +25,15 @@ from hotline.paging.base import Recipient
 from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import DutyAt, Staff
-from hotline.store.base import claim_writer, unit_of_work
+from hotline.store.base import among, claim_writer, unit_of_work
 from hotline.store.tickets import (
     CallerRow,
     MissedCallRow,
     TicketCallRow,
     TicketEventRow,
     TicketRow,
+    insert_rows,
     row_to_ticket,
-    table_of,
 )
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,10 @@ class _BatchRows:
         self.links: list[dict[str, object]] = []
         self.waiting: dict[str, list[_Waiting]] = {}
         m = MissedCallRow
-        for i in range(0, len(keys), _IN_CHUNK):
-            chunk = sorted(keys)[i:i + _IN_CHUNK]
+        for chunk in _chunked(sorted(keys)):
             for key, call_id, started_at, ended_at, specialty in s.execute(
                     select(m.caller_key, m.call_id, m.started_at, m.ended_at, m.specialty)
-                    .where(m.caller_key.in_(chunk)).order_by(m.started_at)):
+                    .where(among(s, m.caller_key, chunk)).order_by(m.started_at)):
                 self.waiting.setdefault(key, []).append(_Waiting(call_id, started_at, ended_at, specialty, True))
         self.linked_stored: list[str] = []
 
@@ -95,12 +94,11 @@ class _BatchRows:
         new = [{"call_id": w.call_id, "caller_key": key, "started_at": w.started_at, "ended_at": w.ended_at,
                 "specialty": w.specialty} for key, calls in self.waiting.items() for w in calls if not w.stored]
         if new:
-            self.s.execute(insert(table_of(MissedCallRow)), new)
-        for i in range(0, len(self.linked_stored), _IN_CHUNK):
-            self.s.execute(delete(MissedCallRow).where(
-                MissedCallRow.call_id.in_(self.linked_stored[i:i + _IN_CHUNK])))
+            insert_rows(self.s, MissedCallRow, new)
+        for chunk in _chunked(self.linked_stored):
+            self.s.execute(delete(MissedCallRow).where(among(self.s, MissedCallRow.call_id, chunk)))
         if self.links:
-            self.s.execute(insert(table_of(TicketCallRow)), self.links)
+            insert_rows(self.s, TicketCallRow, self.links)
 
 
 _IN_CHUNK = 500  # values per IN (...) list
@@ -109,8 +107,18 @@ _IN_CHUNK = 500  # values per IN (...) list
 def _in_chunks(s: Session, what: Any, column: Any, values: Sequence[str], *order: Any) -> list[Any]:
     """`what` (rows of an entity, or a column) where `column` is among `values`, read in chunks of IN lists."""
     out: list[Any] = []
-    for i in range(0, len(values), _IN_CHUNK):
-        out += s.scalars(select(what).where(column.in_(values[i:i + _IN_CHUNK])).order_by(*order))
+    for chunk in _chunked(values):
+        out += s.scalars(select(what).where(among(s, column, chunk)).order_by(*order))
+    return out
+
+
+def _seen(s: Session, ids: Sequence[str]) -> set[str]:
+    """The calls among `ids` already linked to a ticket or waiting as missed calls: one query a chunk."""
+    out: set[str] = set()
+    for chunk in _chunked(ids):
+        out.update(s.scalars(union_all(
+            select(TicketCallRow.call_id).where(among(s, TicketCallRow.call_id, chunk)),
+            select(MissedCallRow.call_id).where(among(s, MissedCallRow.call_id, chunk)))))
     return out
 
 
@@ -159,13 +167,12 @@ class TicketOpener:
         with unit_of_work(self.ctx.factory) as s:
             claim_writer(s, TicketRow.__tablename__)
             ids = sorted({c.call_id for c, _ in reaches})
-            seen = set(_in_chunks(s, TicketCallRow.call_id, TicketCallRow.call_id, ids))
-            seen |= set(_in_chunks(s, MissedCallRow.call_id, MissedCallRow.call_id, ids))
+            seen = _seen(s, ids)
             keys = {r.number.key for _, r in reaches}
             rows: dict[str, TicketRow] = {}
             for chunk in _chunked(sorted(keys)):
                 rows |= {row.caller_key: row for row in s.scalars(
-                    select(TicketRow).where(TicketRow.open_caller.in_(chunk)).with_for_update())}
+                    select(TicketRow).where(among(s, TicketRow.open_caller, chunk)).with_for_update())}
             tickets = {key: row_to_ticket(row) for key, row in rows.items()}
             callers = {r.caller_key: r for r in _in_chunks(s, CallerRow, CallerRow.caller_key, sorted(keys))}
             batch = _BatchRows(s, {r.number.key for _, r in reaches if r.role is CallRole.REACHED})
@@ -203,7 +210,7 @@ class TicketOpener:
                     self._directory(callers, new_callers, ticket, call, now)
             self._follow_transfers(s, followed, touched, rows)
             if new_callers:
-                s.execute(insert(table_of(CallerRow)), list(new_callers.values()))
+                insert_rows(s, CallerRow, list(new_callers.values()))
             # the unique open_caller: a second process opening the same caller's ticket fails here
             save_all(s, [(t, rows[key]) for key, t in touched.items() if key in rows], now, self.ctx.config.policy,
                      self.ctx.calendar(), new=[t for key, t in touched.items() if key not in rows])
@@ -267,7 +274,7 @@ class TicketOpener:
         first = min([call.started_at, *(m.started_at for m in missed)])
         ticket_id = numbers.next(reach.at)
         ticket = Ticket(ticket_id=ticket_id, caller_key=reach.number.key, caller=reach.number.national,
-                        opened_at=reach.at, first_contact_at=first, caller_name=call.caller_name,
+                        opened_at=reach.at, first_contact_at=first, caller_name=_outside_name(call),
                         specialty=specialty, responded_at=reach.at,
                         service_window=str(self.ctx.config.window_of(specialty)))
         how = "回电 / callback" if call.direction is Direction.OUTBOUND else "来电 / call"
@@ -316,15 +323,22 @@ class TicketOpener:
 
     def _directory(self, callers: dict[str, CallerRow], new: dict[str, dict[str, object]], ticket: Ticket,
                    call: Call, now: datetime) -> None:
+        name = _outside_name(call)
         row = callers.get(ticket.caller_key)
         if row is not None:
-            if not row.name and call.caller_name:
-                row.name, row.updated_at = call.caller_name, now
+            if not row.name and name:
+                row.name, row.updated_at = name, now
             return
         entry = new.setdefault(ticket.caller_key, {"caller_key": ticket.caller_key, "number": ticket.caller,
-                                                   "name": call.caller_name, "updated_at": now})
-        if not entry["name"] and call.caller_name:
-            entry["name"] = call.caller_name
+                                                   "name": name, "updated_at": now})
+        if not entry["name"] and name:
+            entry["name"] = name
+
+
+def _outside_name(call: Call) -> str | None:
+    """The outside party's name as the PBX knows it: an inbound call's caller ID name. A callback's caller ID
+    name is the staff member's own phone (Asterisk's `Agent One`), never the customer's."""
+    return call.caller_name if call.direction is Direction.INBOUND else None
 
 
 def _chunked(values: Sequence[str]) -> list[Sequence[str]]:

@@ -24,7 +24,7 @@ from hotline.domain.sla import (
     settle,
 )
 from hotline.domain.tickets import Change, Ticket, TicketType, ticket_number
-from hotline.store.base import claim_writer
+from hotline.store.base import among, claim_writer
 from hotline.store.tickets import (
     TicketClockRow,
     TicketCounterRow,
@@ -32,9 +32,9 @@ from hotline.store.tickets import (
     TicketRow,
     clock_to_row,
     clock_values,
+    insert_rows,
     row_to_clock,
     row_to_ticket,
-    table_of,
     ticket_to_row,
     ticket_values,
 )
@@ -77,7 +77,7 @@ class DayNumbers:
         self.read_days.update(days)
         for i in range(0, len(days), _IN_CHUNK):
             self.rows |= {r.day: r for r in self.s.scalars(select(TicketCounterRow).where(
-                TicketCounterRow.day.in_(days[i:i + _IN_CHUNK])).with_for_update())}
+                among(self.s, TicketCounterRow.day, days[i:i + _IN_CHUNK])).with_for_update())}
 
     def next(self, at: datetime) -> str:
         """GD<local day>-<next sequence of that day>."""
@@ -131,7 +131,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
     fixed number of statements: one multi-row insert each of the new tickets, of all the timeline lines and of
     the new tickets' clocks, and one read of the others' clock rows."""
     if new:
-        s.execute(insert(table_of(TicketRow)), [ticket_values(t, now) for t in new])
+        insert_rows(s, TicketRow, [ticket_values(t, now) for t in new])
     events: list[dict[str, Any]] = []
     for ticket, row in saved:
         ticket_to_row(ticket, row, now)
@@ -139,7 +139,7 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
         events += [event_values(ticket.ticket_id, c) for c in ticket.changes]
         ticket.changes.clear()
     if events:
-        s.execute(insert(table_of(TicketEventRow)), events)
+        insert_rows(s, TicketEventRow, events)
     clocks: list[dict[str, Any]] = []
     for ticket in new:
         for name in policy.clocks_of(ticket):
@@ -147,11 +147,11 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
             settle(clock, clock_done(ticket, name, None), calendar)
             clocks.append(clock_values(ticket.ticket_id, clock))
     if clocks:
-        s.execute(insert(table_of(TicketClockRow)), clocks)
+        insert_rows(s, TicketClockRow, clocks)
     ids = [t.ticket_id for t, _ in saved]
     rows: dict[str, dict[ClockName, TicketClockRow]] = {}
     for i in range(0, len(ids), _IN_CHUNK):
-        for r in s.scalars(select(TicketClockRow).where(TicketClockRow.ticket_id.in_(ids[i:i + _IN_CHUNK]))):
+        for r in s.scalars(select(TicketClockRow).where(among(s, TicketClockRow.ticket_id, ids[i:i + _IN_CHUNK]))):
             rows.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
     for ticket, row in saved:
         sync_clocks(s, ticket, policy, calendar, row.major_reported_at, rows.get(ticket.ticket_id, {}), now=now)
