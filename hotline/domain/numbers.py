@@ -19,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Collection
 from typing import Any
 
 import phonenumbers
@@ -194,3 +195,26 @@ def same_number(a: str | None, b: str | None, *, region: str = "CN", local_area_
     pa = try_parse_number(a, region=region, local_area_code=local_area_code)
     pb = try_parse_number(b, region=region, local_area_code=local_area_code)
     return pa is not None and pb is not None and pa.key == pb.key
+
+
+def without_number(text: str, forms: Collection[str], replacement: str, *, region: str = "CN") -> str:
+    """`text` with every written form of the numbers in `forms` replaced: the forms as given, and any other
+    way of writing one of them that `phonenumbers.PhoneNumberMatcher` finds in running text
+    ('138 0013 8004', '138-0013-8004', '+86 138 0013 8004', '(010) 1234 5678', glued to Chinese text).
+    Other numbers in the text (a ticket number, another caller) stay."""
+    keys = {p.e164 for p in map(try_parse_number, forms) if p is not None and p.e164}
+    if keys and any(ch.isdigit() for ch in text):
+        matches = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
+        spans = [(m.start, m.end) for m in matches
+                 if phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164) in keys]
+        for start, end in reversed(spans):
+            text = text[:start] + replacement + text[end:]
+    for form in sorted(forms, key=len, reverse=True):  # names, extensions, what the matcher did not take
+        text = text.replace(form, replacement)
+    return text
+    spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region,
+                                                                       leniency=phonenumbers.Leniency.POSSIBLE)
+             if phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164) in keys]
+    for start, end in reversed(spans):
+        text = text[:start] + replacement + text[end:]
+    return text

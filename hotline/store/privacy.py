@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from hotline.domain.numbers import without_number
 from hotline.store.alerts import (
     AlertCallRow,
     AlertEventRow,
@@ -65,11 +66,8 @@ def held_for(s: Session, forms: Collection[str]) -> dict[str, list[dict[str, Any
 
 
 def _scrub(text: str | None, forms: Collection[str]) -> str | None:
-    if text is None:
-        return None
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, ERASED)
-    return text
+    """`text` without the caller's number (however it is written) and name."""
+    return None if text is None else without_number(text, forms, ERASED)
 
 
 def erase(s: Session, forms: Collection[str]) -> dict[str, int]:

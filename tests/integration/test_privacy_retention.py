@@ -46,6 +46,8 @@ TOKEN = "rest-token-retention"
 FIRST_RE, SECOND_RE, THIRD_RE = "RE" + "0" * 32, "RE" + "1" * 32, "RE" + "2" * 32
 TABLES = ("tickets", "ticket_events", "callers", "ticket_missed_calls", "kb_articles")
 WORDS = "财务部三楼的打印机一打印就卡纸，分机 6021"  # the caller's own words (the description)
+# the number written as people write it (spaced, with +86 and dashes), and the desk's own number, which stays
+AFTER = "；回访请拨138 0013 8011或+86-138-0013-8011，再坏请拨 010-12345678"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -75,7 +77,7 @@ def tickets(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, Datab
     run(capsys, "tickets", "edit", tid, "--by", "张伟", "--caller-name", "王先生", "--description", WORDS,
         "--db", db_url)
     run(capsys, "tickets", "resolve", tid, "--by", "张伟", "--solution",
-        f"已回电 {CLOSED_CALLER}（王先生），重新安装打印机驱动", "--cause", "驱动损坏", "--db", db_url)
+        f"已回电 {CLOSED_CALLER}（王先生），重新安装打印机驱动{AFTER}", "--cause", "驱动损坏", "--db", db_url)
     run(capsys, "kb", "draft", tid, "--by", "张伟", "--db", db_url)  # copies the summary, description, solution
     run(capsys, "tickets", "close", tid, "--by", "陈静", "--confirmed-by", "王先生", "--db", db_url)
     db = open_database(db_url)
@@ -106,7 +108,8 @@ def test_closed_tickets_past_retention_lose_the_callers_data_and_keep_the_statis
         assert t is not None
         assert (t.caller, t.caller_key, t.caller_name, t.confirmed_by, t.description) == (ERASED, ERASED, None,
                                                                                           None, "")
-        assert t.solution == f"已回电 {ERASED}（{ERASED}），重新安装打印机驱动"  # the knowledge stays
+        assert t.solution == (f"已回电 {ERASED}（{ERASED}），重新安装打印机驱动"  # the knowledge stays
+                              f"；回访请拨{ERASED}或{ERASED}，再坏请拨 010-12345678")
         assert t.status == "closed" and t.closed_at is not None and t.ticket_type and t.priority
         assert s.scalar(select(func.count()).select_from(TicketClockRow)) == clocks_before  # the SLA figures
         article = s.scalars(select(ArticleRow)).one()  # the knowledge article drafted from it keeps the knowledge

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.domain.numbers import NumberError, NumberKind, mask, parse_number, same_number, try_parse_number
+from hotline.domain.numbers import (
+    NumberError,
+    NumberKind,
+    mask,
+    parse_number,
+    same_number,
+    try_parse_number,
+    without_number,
+)
 
 
 @pytest.mark.parametrize("text", ["13800138000", "+8613800138000", "008613800138000", "8613800138000",
@@ -61,3 +69,20 @@ def test_same_number_and_mask() -> None:
     assert mask("13800138000") == "138****8000"
     assert parse_number("010-12345678").masked() == "010****5678"
     assert parse_number("8001").masked() == "8001"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("回访请拨13800138004", "回访请拨[X]"),  # glued to Chinese text
+    ("手机 138 0013 8004。", "手机 [X]。"),
+    ("电话：138-0013-8004，或 +86 138 0013 8004", "电话：[X]，或 [X]"),
+    ("0086 13800138004 / 8613800138004", "[X] / [X]"),
+    ("固话 (010) 1234 5678 转 8", "固话 [X] 转 8"),
+    ("工单 GD20261203-0007，分机 6021，另一位 13900139000", "工单 GD20261203-0007，分机 6021，另一位 13900139000"),
+    ("", ""),
+])
+def test_a_number_is_taken_out_of_text_however_it_is_written(text: str, expected: str) -> None:
+    assert without_number(text, {"13800138004", "010-12345678"}, "[X]") == expected
+
+
+def test_a_name_among_the_forms_is_taken_out_as_written() -> None:
+    assert without_number("王先生来电 138 0013 8004", {"王先生", "+8613800138004"}, "*") == "*来电 *"
