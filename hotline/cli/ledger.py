@@ -17,7 +17,7 @@ from hotline.cli.surveys import register_satisfaction
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.domain.kpi import REPORT_GROUPS, AnswerRate
+from hotline.domain.kpi import NO_SPECIALTY, REPORT_GROUPS, UNANSWERED, AnswerRate
 
 # The commands' own imports (the database, the AMI pipeline, the reports) are made when a command runs,
 # so that `hotline report answer-rate --help` and the other groups' commands do not pay for them.
@@ -193,7 +193,7 @@ def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
         for row in [*rows, total]:
             print(json.dumps(row.as_dict(), ensure_ascii=False))
         return 0
-    print_answer_rates(rows, total, args.by, params.short_abandon_seconds)
+    print_answer_rates(rows, total, args.by, params.short_abandon_seconds, settings)
     return 0
 
 
@@ -233,7 +233,19 @@ RATE_COLUMNS = [Column("组 group"), Column("转人工 offered", right=True), Co
                 Column("放弃率 aband.", right=True), Column("短时放弃 short", right=True)]
 
 
-def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short: float) -> None:
+def group_label(group: str, by: str, settings: Settings) -> str:
+    """What a row of the answer-rate table is called on screen: a specialty's configured name with its code
+    ('网络 / Network (network)'), the placeholders in both languages; the JSON keeps the codes."""
+    from hotline.services.reports.indicators import specialty_name
+
+    if by == "specialty":
+        name = specialty_name(settings, group)
+        return name if group in (name, NO_SPECIALTY) else f"{name} ({group})"
+    return "未接 unanswered" if group == UNANSWERED else group
+
+
+def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short: float,
+                       settings: Settings) -> None:
     print(f"接通率 answer rate = 接通 answered / 转人工 offered, by {by}; 目标 target {total.target:.0%}; "
           f"服务水平 SL = {total.service_level_seconds:g} 秒内接通 answered within {total.service_level_seconds:g} s "
           f"/ offered; 平均应答 ASA = 接通前平均等待 mean wait of answered calls")
@@ -241,7 +253,8 @@ def print_answer_rates(rows: list[AnswerRate], total: AnswerRate, by: str, short
     for r in [*rows, total]:
         rate = "-" if r.answer_rate is None else f"{r.answer_rate:.1%}"
         met = "-" if r.met is None else ("是 yes" if r.met else "否 no")
-        cells.append([r.group, str(r.offered), str(r.answered), rate, met, str(r.abandoned), str(r.timeout),
+        label = "合计 total" if r is total else group_label(r.group, by, settings)
+        cells.append([label, str(r.offered), str(r.answered), rate, met, str(r.abandoned), str(r.timeout),
                       str(r.busy), str(r.ivr_abandoned), _num(r.avg_wait), _num(r.p90_wait), _num(r.avg_talk),
                       _pct(r.service_level), _num(r.asa), _pct(r.abandon_rate), str(r.short_abandoned)])
     print_table(RATE_COLUMNS, cells)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.subcommands import TICKET_ID, add_command
+from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.sla import CLOCK_ZH
@@ -122,16 +123,21 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         for v in views:
             print(json.dumps(v.as_dict(settings.tz), ensure_ascii=False))
         return 0
-    print(f"{'工单 ticket':<18}{'状态 status':<16}{'层级 tier':<10}{'处理人 assignee':<14}{'来电 caller':<14}"
-          f"{'专业 specialty':<14}{'逾期 overdue':<13}摘要 summary")
+    rows = []
     for v in views:
         t = v.ticket
         overdue = any(c.breached_at is not None and c.done_at is None for c in v.clocks)
-        print(f"{t.ticket_id:<18}{STATUS_ZH[t.status] + ' ' + t.status:<16}{TIER_ZH[t.tier]:<10}"
-              f"{t.assignee or '-':<14}{t.caller:<14}{t.specialty or '-':<14}{'是 yes' if overdue else '-':<13}"
-              f"{t.summary or '-'}")
+        section = settings.specialties.get(t.specialty or "")
+        rows.append([t.ticket_id, f"{STATUS_ZH[t.status]} {t.status}", TIER_ZH[t.tier], t.assignee or "-", t.caller,
+                     section.name_zh if section else (t.specialty or "-"), "是 yes" if overdue else "-",
+                     t.summary or "-"])
+    print_table(LIST_COLUMNS, rows)
     print(f"共 {len(views)} 张 / {len(views)} tickets")
     return 0
+
+
+LIST_COLUMNS = [Column("工单 ticket"), Column("状态 status"), Column("层级 tier"), Column("处理人 assignee"),
+                Column("来电 caller"), Column("专业 specialty"), Column("逾期 overdue"), Column("摘要 summary")]
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:

@@ -76,8 +76,10 @@ def test_answer_rate_table_lines_share_one_display_width(capsys: pytest.CaptureF
     code, out, _ = run(capsys, "report", "answer-rate", "--db", db)
     assert code == 0
     table = out.splitlines()[1:]
-    assert table[0].startswith("组 group") and table[-1].startswith("total")
+    assert table[0].startswith("组 group") and table[-1].startswith("合计 total")
     assert len({width(line) for line in table}) == 1, out  # right-aligned numbers end in one column
+    groups = {line.split("  ")[0] for line in table[1:-1]}
+    assert "网络 / Network (network)" in groups, out  # the configured name, with the code the JSON carries
 
 
 # ---- 11: alerts returned ---------------------------------------------------------------------------------

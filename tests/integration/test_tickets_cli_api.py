@@ -12,6 +12,7 @@ import pytest
 
 from hotline.api.app import create_app
 from hotline.cli import main
+from hotline.cli.table import width
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
@@ -108,6 +109,16 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         pop = (await client.get("/api/tickets/screen-pop", params={"number": "13800138000"})).json()
         assert pop["caller"]["notes"] == "VIP，财务总监"
     db.engine.dispose()
+
+
+def test_the_ticket_list_reads_as_a_table(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    assert main(["tickets", "list", "--db", url, "--config", CONFIG]) == 0
+    header, *rows, total = capsys.readouterr().out.splitlines()
+    assert total == "共 2 张 / 2 tickets" and len(rows) == 2
+    at = header.index("专业 specialty")
+    for row in rows:  # columns line up by display width, Chinese cells included
+        assert width(row[:row.index("网络")]) == width(header[:at]), row  # the configured name, not 'network'
+        assert "新建 new" in row and "一线" in row
 
 
 async def test_kb_from_the_cli_and_the_api(capsys: pytest.CaptureFixture[str], settings: Settings, url: str) -> None:
