@@ -18,6 +18,7 @@ from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import NO_SPECIALTY, REPORT_GROUPS, UNANSWERED, AnswerRate
+from hotline.domain.tickets import STATUS_ZH, TIER_ZH
 
 # The commands' own imports (the database, the AMI pipeline, the reports) are made when a command runs,
 # so that `hotline report answer-rate --help` and the other groups' commands do not pay for them.
@@ -26,6 +27,12 @@ OUTCOME_ZH = {
     "answered": "已接通", "abandoned": "放弃", "timeout": "超时未接", "busy": "忙",
     "ivr_abandoned": "IVR挂机", "failed": "失败", "dropped": "PBX中断", None: "进行中",
 }
+DIRECTION_ZH = {"inbound": "呼入", "outbound": "呼出", "internal": "内部"}
+
+
+def direction_text(direction: str) -> str:
+    """'呼入 inbound' for a call's direction on a terminal."""
+    return f"{DIRECTION_ZH.get(direction, '?')} {direction}"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -149,8 +156,9 @@ def print_tickets(tickets: list[dict[str, Any]], as_json: bool) -> None:
             print(json.dumps(t, ensure_ascii=False))
         return
     print()
-    print_table(TICKET_COLUMNS, [[t["ticket_id"], t["caller"], t["status"], t["tier"], t["assignee"] or "-",
-                                  str(len(t["calls"]))] for t in tickets])
+    print_table(TICKET_COLUMNS, [[t["ticket_id"], t["caller"], f"{STATUS_ZH[t['status']]} {t['status']}",
+                                  f"{TIER_ZH[t['tier']]} {t['tier']}", t["assignee"] or "-", str(len(t["calls"]))]
+                                 for t in tickets])
 
 
 def print_calls(calls: list[Call]) -> None:
@@ -158,7 +166,7 @@ def print_calls(calls: list[Call]) -> None:
     for c in calls:
         d = c.as_dict()
         outcome = f"{OUTCOME_ZH.get(d['outcome'], d['outcome'])} {d['outcome'] or 'in progress'}"
-        rows.append([d["started_at"][:19], d["direction"], d["caller"] or "-", d["called"] or "-",
+        rows.append([d["started_at"][:19], direction_text(d["direction"]), d["caller"] or "-", d["called"] or "-",
                      d["queue"] or "-", outcome, d["answered_by"] or "-", _num(d["wait_seconds"]),
                      _num(d["talk_seconds"])])
     print_table(CALL_COLUMNS, rows)

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _printer(settings: Settings) -> Any:
-    from hotline.cli.ledger import OUTCOME_ZH
+    from hotline.cli.ledger import OUTCOME_ZH, direction_text
     from hotline.cli.table import pad
     from hotline.domain.numbers import mask
 
@@ -69,7 +69,7 @@ def _printer(settings: Settings) -> Any:
             answered = d["answered_by"] or "-"
             if sum(ch.isdigit() for ch in answered) >= 7:  # a callback answered by the customer's own phone
                 answered = mask(answered)
-            print(f"{started}  {pad(d['direction'], 8)} {pad(caller, 14)} → {pad(called, 13)} "
+            print(f"{started}  {pad(direction_text(d['direction']), 14)} {pad(caller, 14)} → {pad(called, 13)} "
                   f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(answered, 12)} "
                   f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)
 

@@ -66,6 +66,8 @@ def test_replaying_a_twilio_trace_keeps_columns_apart(capsys: pytest.CaptureFixt
         assert column_at(row, call["called"]) == column_at(header, "被叫 called")
         outcome = f"{OUTCOME_ZH[call['outcome']]} {call['outcome']}"
         assert column_at(row, outcome) == column_at(header, "结果 outcome")
+        assert column_at(row, {"inbound": "呼入 inbound", "outbound": "呼出 outbound"}[call["direction"]]) == \
+            column_at(header, "方向 dir")
 
 
 def test_answer_rate_table_lines_share_one_display_width(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
