@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from collections.abc import Collection
 from typing import Any
 
 import phonenumbers

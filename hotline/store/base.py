@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ARRAY, ColumnElement, DateTime, Engine, MetaData, any_, bindparam, create_engine, event, text
@@ -152,6 +152,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+IN_CHUNK = 500  # values per IN (...) list: SQLite's bound-parameter limit is far; PostgreSQL's plans stay small
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> list[Sequence[T]]:
+    """`values` in slices of `size`, for one `among` each."""
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def among(s: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

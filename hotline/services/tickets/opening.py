@@ -25,7 +25,7 @@ from hotline.paging.base import Recipient
 from hotline.services.tickets.records import DayNumbers, save_all
 from hotline.services.tickets.settings import TicketContext
 from hotline.services.tickets.staff import DutyAt, Staff
-from hotline.store.base import among, claim_writer, unit_of_work
+from hotline.store.base import among, chunks, claim_writer, unit_of_work
 from hotline.store.tickets import (
     CallerRow,
     MissedCallRow,
@@ -65,7 +65,7 @@ class _BatchRows:
         self.links: list[dict[str, object]] = []
         self.waiting: dict[str, list[_Waiting]] = {}
         m = MissedCallRow
-        for chunk in _chunked(sorted(keys)):
+        for chunk in chunks(sorted(keys)):
             for key, call_id, started_at, ended_at, specialty in s.execute(
                     select(m.caller_key, m.call_id, m.started_at, m.ended_at, m.specialty)
                     .where(among(s, m.caller_key, chunk)).order_by(m.started_at)):
@@ -95,19 +95,18 @@ class _BatchRows:
                 "specialty": w.specialty} for key, calls in self.waiting.items() for w in calls if not w.stored]
         if new:
             insert_rows(self.s, MissedCallRow, new)
-        for chunk in _chunked(self.linked_stored):
+        for chunk in chunks(self.linked_stored):
             self.s.execute(delete(MissedCallRow).where(among(self.s, MissedCallRow.call_id, chunk)))
         if self.links:
             insert_rows(self.s, TicketCallRow, self.links)
 
 
-_IN_CHUNK = 500  # values per IN (...) list
 
 
 def _in_chunks(s: Session, what: Any, column: Any, values: Sequence[str], *order: Any) -> list[Any]:
     """`what` (rows of an entity, or a column) where `column` is among `values`, read in chunks of IN lists."""
     out: list[Any] = []
-    for chunk in _chunked(values):
+    for chunk in chunks(values):
         out += s.scalars(select(what).where(among(s, column, chunk)).order_by(*order))
     return out
 
@@ -115,7 +114,7 @@ def _in_chunks(s: Session, what: Any, column: Any, values: Sequence[str], *order
 def _seen(s: Session, ids: Sequence[str]) -> set[str]:
     """The calls among `ids` already linked to a ticket or waiting as missed calls: one query a chunk."""
     out: set[str] = set()
-    for chunk in _chunked(ids):
+    for chunk in chunks(ids):
         out.update(s.scalars(union_all(
             select(TicketCallRow.call_id).where(among(s, TicketCallRow.call_id, chunk)),
             select(MissedCallRow.call_id).where(among(s, MissedCallRow.call_id, chunk)))))
@@ -170,7 +169,7 @@ class TicketOpener:
             seen = _seen(s, ids)
             keys = {r.number.key for _, r in reaches}
             rows: dict[str, TicketRow] = {}
-            for chunk in _chunked(sorted(keys)):
+            for chunk in chunks(sorted(keys)):
                 rows |= {row.caller_key: row for row in s.scalars(
                     select(TicketRow).where(among(s, TicketRow.open_caller, chunk)).with_for_update())}
             tickets = {key: row_to_ticket(row) for key, row in rows.items()}
@@ -341,8 +340,6 @@ def _outside_name(call: Call) -> str | None:
     return call.caller_name if call.direction is Direction.INBOUND else None
 
 
-def _chunked(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[i:i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
 class _LazyDuty:

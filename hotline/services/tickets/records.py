@@ -24,7 +24,7 @@ from hotline.domain.sla import (
     settle,
 )
 from hotline.domain.tickets import Change, Ticket, TicketType, ticket_number
-from hotline.store.base import among, claim_writer
+from hotline.store.base import among, chunks, claim_writer
 from hotline.store.tickets import (
     TicketClockRow,
     TicketCounterRow,
@@ -75,9 +75,9 @@ class DayNumbers:
         """Read (and lock) the counters of the days of `times` in one query, before numbers are given out."""
         days = sorted({f"{t.astimezone(self.tz).date():%Y%m%d}" for t in times} - self.read_days)
         self.read_days.update(days)
-        for i in range(0, len(days), _IN_CHUNK):
+        for part in chunks(days):
             self.rows |= {r.day: r for r in self.s.scalars(select(TicketCounterRow).where(
-                among(self.s, TicketCounterRow.day, days[i:i + _IN_CHUNK])).with_for_update())}
+                among(self.s, TicketCounterRow.day, part)).with_for_update())}
 
     def next(self, at: datetime) -> str:
         """GD<local day>-<next sequence of that day>."""
@@ -150,14 +150,13 @@ def save_all(s: Session, saved: Sequence[tuple[Ticket, TicketRow]], now: datetim
         insert_rows(s, TicketClockRow, clocks)
     ids = [t.ticket_id for t, _ in saved]
     rows: dict[str, dict[ClockName, TicketClockRow]] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
-        for r in s.scalars(select(TicketClockRow).where(among(s, TicketClockRow.ticket_id, ids[i:i + _IN_CHUNK]))):
+    for part in chunks(ids):
+        for r in s.scalars(select(TicketClockRow).where(among(s, TicketClockRow.ticket_id, part))):
             rows.setdefault(r.ticket_id, {})[ClockName(r.clock)] = r
     for ticket, row in saved:
         sync_clocks(s, ticket, policy, calendar, row.major_reported_at, rows.get(ticket.ticket_id, {}), now=now)
 
 
-_IN_CHUNK = 500  # ids per IN (...) list
 
 
 def clocks_of(s: Session, ticket_id: str) -> dict[ClockName, TicketClockRow]:
