@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from hotline.cli import COMMON
 from hotline.cli.table import Column, print_table
 from hotline.config import ConfigError, Settings
+from hotline.domain.alerts import ALERT_TIER_ZH
 from hotline.domain.rules import parse_duration
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
@@ -374,7 +375,8 @@ def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool)
         [Column("时间 at"), Column("事件 event"), Column("告警 alert"), Column("来电 caller"), Column("层级 tier"),
          Column("人员 person"), Column("渠道 channel")],
         [[f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", f"{EVENT_ZH.get(e.type, e.type)} {e.type}",
-          e.alert_id, e.caller or "-", e.tier or "-", e.person or "-", e.channel or "-"] for e in events])
+          e.alert_id, e.caller or "-", f"{ALERT_TIER_ZH.get(e.tier, '?')} {e.tier}" if e.tier else "-",
+          e.person or "-", e.channel or "-"] for e in events])
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> Replayed:

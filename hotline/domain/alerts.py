@@ -33,6 +33,8 @@ class AlertState(StrEnum):
 ACTIVE = frozenset({AlertState.OPEN, AlertState.ACKED})
 
 # The rule kind (monitors/*.yaml) that drives each alert kind.
+# the tiers an escalation chain pages, as staff read them
+ALERT_TIER_ZH = {"first_line": "一线", "second_line": "二线", "manager": "项目经理", "vendor": "厂商"}
 RULE_OF_KIND = {AlertKind.MISSED_CALL: "no_answer", AlertKind.INCIDENT: "incident", AlertKind.SILENCE: "silence"}
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hotline.cli import main
+from hotline.cli.table import width
 from hotline.clock import ManualClock
 from hotline.config import Settings
 from hotline.runtime.assembly import open_database
@@ -89,3 +90,14 @@ def test_bad_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["replay", str(FIXTURES / "busy.ami"), "--run-for", "soon", "--config", CONFIG])
     assert "duration" in capsys.readouterr().err
+
+
+def test_the_text_output_names_tiers_events_and_states_in_both_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(FIXTURES / "abandoned_in_queue.ami"), "--run-for", "20m", "--config", CONFIG]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("时间 at"))
+    pages = [line for line in out.splitlines() if "寻呼 page" in line]
+    assert len(pages) == 3, out  # first line at once, second line at 5 min, the manager at 10 min
+    for line, tier in zip(pages, ("一线 first_line", "二线 second_line", "项目经理 manager"), strict=True):
+        assert width(line[:line.index(tier)]) == width(header[:header.index("层级 tier")]), out
+    assert "呼入 inbound" in out and "放弃 abandoned" in out

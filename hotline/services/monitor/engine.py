@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import DEFAULT_TZ, Clock
 from hotline.domain import alerts as machine
 from hotline.domain.alerts import (
+    ALERT_TIER_ZH,
     RULE_OF_KIND,
     Alert,
     AlertKind,
@@ -52,7 +53,6 @@ from hotline.store.base import claim_writer, unit_of_work
 log = logging.getLogger(__name__)
 
 DEFAULT_CHANNEL = "default"  # nobody said which channel: the dispatcher's default order
-TIER_ZH = {"first_line": "一线", "second_line": "二线", "manager": "项目经理", "vendor": "厂商"}
 
 
 class AlertNotFound(LookupError):
@@ -348,7 +348,7 @@ class MonitorService:
         if chain.hole_tier == tier:
             return
         people = self._people(now, chain.hole_tier, alert.specialty)
-        tier_zh = TIER_ZH.get(tier, tier)
+        tier_zh = ALERT_TIER_ZH.get(tier, tier)
         subject = f"值班表空缺：{tier_zh} / Roster hole: {tier}"
         text = (f"{now.astimezone(self.options.tz):%Y-%m-%d %H:%M} {tier_zh}无人值班，告警 {alert.alert_id}"
                 f"（来电 {alert.caller or '-'}）的这一步已跳过，请补排班。\n\n"
