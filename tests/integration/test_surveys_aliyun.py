@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from hotline.api.app import create_app
 from hotline.config import Settings
 from hotline.domain.surveys import QUESTIONS, SurveyPolicy, Way
+from hotline.paging.base import Page, Recipient
 from hotline.paging.dispatcher import Dispatcher
 from hotline.paging.secret import Secret
 from hotline.services.surveys.build import survey_channels
+from hotline.services.surveys.calls import AliyunSmsSurvey
 from hotline.services.surveys.config import AliyunSurveyConfig, SurveyConfig
+from hotline.services.surveys.keys import survey_subject
 from hotline.services.surveys.report import figures_dict, satisfaction
 from tests.integration.paging_fakes import FakeServer, Responder, fake_server_fixture  # noqa: F401
 from tests.integration.survey_desk import SurveyDesk
@@ -28,6 +31,7 @@ T0 = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
 TOKEN = "sms-up-7d1f0c2b9a4e"
 TEMPLATE = ("您好，您的工单${ticket}已处理。请回复三个数字：是否已解决（1是2否）、满意度、服务态度（1-5分），"
             "例如“1 5 5”。")
+THANKS = "感谢您对工单${ticket}的评价，我们会继续改进服务。"
 Start = Callable[[Responder], FakeServer]
 
 
@@ -37,7 +41,8 @@ async def test_aliyun_survey_sms_and_its_smsup_reply(settings: Settings, db_url:
     config = SurveyConfig(policy=SurveyPolicy(delay=timedelta(minutes=30), way=Way.SMS, questions=asked),
                           sms_provider="aliyun", sms_up_token=Secret(TOKEN),
                           aliyun=AliyunSurveyConfig(sign_name="华信科技", template_code="SMS_281930007",
-                                                    template_text=TEMPLATE, endpoint=server.url))
+                                                    template_text=TEMPLATE, thanks_template_code="SMS_281930008",
+                                                    thanks_template_text=THANKS, endpoint=server.url))
     desk = SurveyDesk(settings, db_url, T0, config)
     env = {"HOTLINE_ALIYUN_ACCESS_KEY_ID": KEY_ID, "HOTLINE_ALIYUN_ACCESS_KEY_SECRET": KEY_SECRET}
     sender = SurveyOrDryRun(Dispatcher(survey_channels(settings, config, env=env), ()))
@@ -75,6 +80,27 @@ async def test_aliyun_survey_sms_and_its_smsup_reply(settings: Settings, db_url:
     assert desk.tickets.desk.get(tid).ticket.status == "closed"
     again = http.post(f"/aliyun/survey-sms/{TOKEN}", json=push)  # Aliyun pushes again: nothing changes
     assert again.status_code == 200 and desk.surveys.desk.get(tid)["answered_at"] == "2026-12-03T10:47:00+08:00"
+
+    # Aliyun cannot answer a reply in kind: the engine's next cycle sends the approved thank-you template, once
+    assert len(server.requests) == 1
+    await desk.run_until(T0 + timedelta(minutes=50), sender)
+    await desk.run_until(T0 + timedelta(minutes=55), sender)
+    _, thanks = server.requests
+    assert (thanks.query["TemplateCode"], thanks.query["PhoneNumbers"], thanks.query["SignName"]) == \
+        ("SMS_281930008", "13800138004", "华信科技")
+    assert json.loads(thanks.query["TemplateParam"]) == {"ticket": tid}  # the template has ${ticket}
+    [_, row] = desk.pages("survey")
+    assert (row.status, row.channel, row.text) == ("sent", "survey_sms_thanks", THANKS.replace("${ticket}", tid))
     (f,) = satisfaction(desk.db.factory, T0 - timedelta(hours=10), T0 + timedelta(days=1))
     assert figures_dict(f)["satisfaction"] == 0.8 and (f.sample, f.response_rate) == (1, 1.0)
     desk.dispose()
+
+
+def test_a_thank_you_template_without_variables_gets_none() -> None:
+    page = Page(key="survey-thanks-7", recipient=Recipient(name="来电 138****8004", mobile="13800138004"),
+                subject=survey_subject("GD20261203-0007"), text="感谢您的评价！")
+    plain = AliyunSmsSurvey(KEY_ID, Secret(KEY_SECRET), sign_name="华信科技", template_code="SMS_2",
+                            with_ticket=False)
+    assert plain.template(page) == {} and json.loads(plain.params(page)["TemplateParam"]) == {}
+    assert AliyunSmsSurvey(KEY_ID, Secret(KEY_SECRET), sign_name="华信科技", template_code="SMS_1",
+                           ).template(page) == {"ticket": "GD20261203-0007"}

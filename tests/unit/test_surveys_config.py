@@ -42,6 +42,9 @@ def test_defaults_and_values() -> None:
     ({"sms_provider": "aliyun", "aliyun": {"sign_name": "华信", "template_code": "SMS_1", "template_text": "请回复"}},
      "surveys.aliyun.template_text"),
     ({"aliyun": {"template": "SMS_1"}}, "surveys.aliyun.template"),
+    ({"sms_provider": "aliyun", "aliyun": {"sign_name": "华信", "template_code": "SMS_1",
+                                           "thanks_template_code": "SMS_2", "thanks_template_text": " "}},
+     "surveys.aliyun.thanks_template_text"),
 ])
 def test_bad_values_name_the_key(values: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError) as e:
@@ -59,3 +62,11 @@ def test_sub_scores_and_the_aliyun_sms_with_its_reply_token_from_the_environment
     assert "${ticket}" in c.aliyun.template_text and c.sms_up_token.reveal() == "t0ken"
     assert "t0ken" not in repr(c)  # the secret never shows in a repr or a log
     assert [q.key for q in config().policy.questions] == ["solved", "overall"]  # default: no sub-scores
+
+
+def test_the_thank_you_sms_is_off_until_its_template_is_configured() -> None:
+    assert config().aliyun.thanks_template_code == ""
+    c = config(sms_provider="aliyun", aliyun={"sign_name": "华信科技", "template_code": "SMS_1",
+                                              "thanks_template_code": "SMS_2"})
+    assert (c.aliyun.thanks_template_code, c.aliyun.thanks_template_text) == \
+        ("SMS_2", "感谢您的评价！我们会继续改进服务。")

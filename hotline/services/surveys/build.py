@@ -23,6 +23,7 @@ from hotline.services.surveys.config import SurveyConfig, survey_config
 from hotline.services.surveys.context import SurveyContext
 from hotline.services.surveys.desk import SurveyDesk
 from hotline.services.surveys.engine import SurveyEngine
+from hotline.services.surveys.keys import THANKS_CHANNEL
 from hotline.services.tickets.desk import TicketService
 
 log = logging.getLogger(__name__)
@@ -76,4 +77,10 @@ def survey_channels(settings: Settings, config: SurveyConfig, *, originate: Orig
         out["survey_sms"] = AliyunSmsSurvey(key_id, Secret(key_secret), sign_name=a.sign_name,
                                             template_code=a.template_code, region_id=a.region_id,
                                             endpoint=a.endpoint, name="survey_sms")
+        if a.thanks_template_code:
+            thanks = AliyunSmsSurvey(key_id, Secret(key_secret), sign_name=a.sign_name,
+                                     template_code=a.thanks_template_code, region_id=a.region_id,
+                                     endpoint=a.endpoint, name=THANKS_CHANNEL,
+                                     with_ticket="${ticket}" in a.thanks_template_text)
+            out[THANKS_CHANNEL] = thanks
     return out

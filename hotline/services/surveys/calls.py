@@ -138,13 +138,18 @@ def sms_text(ticket_id: str, questions: Sequence[Question], full_score: int, sig
 
 class AliyunSmsSurvey(AliyunSmsChannel):
     """The survey SMS through Aliyun: the approved survey template with the ticket number as `${ticket}`
-    (replies come back by Aliyun's SmsUp push)."""
+    (replies come back by Aliyun's SmsUp push); with `with_ticket=False`, a template without variables (the
+    thank-you after a reply)."""
+
+    def __init__(self, *args: Any, with_ticket: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.with_ticket = with_ticket
 
     def template(self, page: Page) -> dict[str, str]:
         ticket = ticket_of_subject(page.subject)
         if ticket is None:
             raise DeliveryError("不是回访短信 / not a survey SMS", retryable=False)
-        return {"ticket": ticket[:20]}
+        return {"ticket": ticket[:20]} if self.with_ticket else {}
 
 
 class SmsSurvey:

@@ -21,6 +21,9 @@ SMS_UP_TOKEN_ENV = "HOTLINE_ALIYUN_SMS_UP_TOKEN"  # the shared token of Aliyun's
 # the approved survey template's wording (its ${ticket} filled in): stored as the text the caller read
 ALIYUN_TEMPLATE_TEXT = ("您好，您的工单${ticket}已处理。请直接回复数字：问题是否已解决（1是，2否）"
                         "和满意度（1-5分，5最满意），例如“1 5”。")
+# the approved thank-you template's wording, sent after a reply when `thanks_template_code` is set (Aliyun cannot
+# answer a reply in kind as Twilio's TwiML does)
+ALIYUN_THANKS_TEXT = "感谢您的评价！我们会继续改进服务。"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class AliyunSurveyConfig:
     sign_name: str = ""
     template_code: str = ""
     template_text: str = ALIYUN_TEMPLATE_TEXT
+    thanks_template_code: str = ""  # empty: no thank-you SMS after a reply
+    thanks_template_text: str = ALIYUN_THANKS_TEXT
     region_id: str = "cn-hangzhou"
     endpoint: str = ALIYUN_SMS_ENDPOINT
 
@@ -59,7 +64,8 @@ _KEYS = {"delay_minutes", "limit_hours", "calling_hours", "call_on_holidays", "a
          "answer_wait_minutes", "sms_wait_minutes", "sampling", "do_not_call", "full_score", "low_score", "way",
          "ways", "questions", "channel", "context", "caller_id", "ring_seconds", "twilio_from", "page_channels",
          "sms_provider", "aliyun"}
-_ALIYUN_KEYS = {"sign_name", "template_code", "template_text", "region_id", "endpoint"}
+_ALIYUN_KEYS = {"sign_name", "template_code", "template_text", "thanks_template_code", "thanks_template_text",
+                "region_id", "endpoint"}
 
 
 def _number(source: str, key: str, value: Any, low: float, high: float) -> float:
@@ -97,6 +103,8 @@ def _aliyun(settings: Settings, provider: str) -> AliyunSurveyConfig:
         sign_name=str(raw.get("sign_name", paging.get("sign_name", ""))),
         template_code=str(raw.get("template_code", "")),
         template_text=str(raw.get("template_text", ALIYUN_TEMPLATE_TEXT)),
+        thanks_template_code=str(raw.get("thanks_template_code", "")),
+        thanks_template_text=str(raw.get("thanks_template_text", ALIYUN_THANKS_TEXT)),
         region_id=str(raw.get("region_id", paging.get("region_id", "cn-hangzhou"))),
         endpoint=str(raw.get("endpoint", paging.get("endpoint", ALIYUN_SMS_ENDPOINT))))
     if provider == "aliyun":
@@ -104,6 +112,9 @@ def _aliyun(settings: Settings, provider: str) -> AliyunSurveyConfig:
             if not getattr(out, key):
                 raise ConfigError(source, f"surveys.aliyun.{key}", "needed with sms_provider = \"aliyun\" (the "
                                   "approved signature and survey template of the Aliyun SMS console)")
+        if not out.thanks_template_text.strip():
+            raise ConfigError(source, "surveys.aliyun.thanks_template_text", "the approved thank-you template's "
+                              "wording (the text the caller reads), not empty")
         if "${ticket}" not in out.template_text:
             raise ConfigError(source, "surveys.aliyun.template_text", "the approved template's wording with "
                               "${ticket} (the text the caller reads, stored with the answers)")

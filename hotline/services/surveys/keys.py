@@ -5,6 +5,7 @@ from __future__ import annotations
 from hotline.services.monitor.outbox import page_key
 
 SURVEY_CHANNEL = "survey_{way}"  # survey_asterisk, survey_twilio, survey_sms
+THANKS_CHANNEL = "survey_sms_thanks"  # the thank-you SMS after a reply through Aliyun
 SUBJECT = "满意度回访 {ticket} / Satisfaction survey {ticket}"  # a try's outbox subject (not sent)
 
 

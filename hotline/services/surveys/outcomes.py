@@ -12,13 +12,15 @@ from sqlalchemy import or_, select, update
 
 from hotline.domain.numbers import mask
 from hotline.domain.roster import Tier
-from hotline.domain.surveys import SurveyStatus
+from hotline.domain.surveys import SurveyStatus, Way
 from hotline.domain.tickets import Status, TicketError, TicketType
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.surveys.context import SurveyContext
+from hotline.services.surveys.keys import THANKS_CHANNEL, survey_subject
 from hotline.services.tickets.follow_up import open_follow_up
 from hotline.services.tickets.pages import ticket_pages
+from hotline.store.alerts import SURVEY_PURPOSE
 from hotline.store.base import claim_writer, unit_of_work
 from hotline.store.surveys import SurveyRow
 from hotline.store.tickets import TicketEventRow
@@ -58,11 +60,12 @@ def apply_outcome(ctx: SurveyContext, survey_id: int, now: datetime) -> None:
         if row is None or row.ended_at is not None:
             return
         ticket_id, solved, score, complaint_id = row.ticket_id, row.solved, row.score, row.complaint_ticket_id
+        thanks = _thanks(ctx, row)
     p = ctx.config.policy
     low = score is not None and score <= p.low_score
     view = ctx.desk.get(ticket_id)
     t = view.ticket
-    pages: list[PlannedPage] = []
+    pages: list[PlannedPage] = [thanks] if thanks is not None else []
     if solved is False and t.status in (Status.RESOLVED, Status.CLOSED):
         t = ctx.desk.reopen(ticket_id, SURVEY_ACTOR, "回访：问题未解决 / survey: the problem is not solved").ticket
         people = _holder(ctx, t.assignee, t.specialty, now)
@@ -84,6 +87,19 @@ def apply_outcome(ctx: SurveyContext, survey_id: int, now: datetime) -> None:
         row.complaint_ticket_id = complaint_id
         row.ended_at = now
         add_pages(s, pages, now)
+
+
+def _thanks(ctx: SurveyContext, row: SurveyRow) -> PlannedPage | None:
+    """The thank-you SMS after a reply through Aliyun, where an approved template for it is configured (a reply
+    to Twilio is thanked in the webhook's answer); one per survey (its outbox key)."""
+    aliyun = ctx.config.aliyun
+    if row.answered_via != str(Way.SMS) or ctx.config.sms_provider != "aliyun" or not aliyun.thanks_template_code:
+        return None
+    return PlannedPage(key=f"survey-thanks-{row.survey_id}", alert_id=None, purpose=SURVEY_PURPOSE, step="thanks",
+                       tier=None, recipient=Recipient(name=f"来电 {mask(row.caller)}", mobile=row.caller),
+                       channel=THANKS_CHANNEL, fallback=(), subject=survey_subject(row.ticket_id),
+                       text=aliyun.thanks_template_text.replace("${ticket}", row.ticket_id), caller=row.caller,
+                       specialty=row.specialty)
 
 
 def _holder(ctx: SurveyContext, assignee: str | None, specialty: str | None, now: datetime) -> list[Recipient]:
