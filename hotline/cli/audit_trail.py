@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from hotline.domain.numbers import NumberKind, try_parse_number
+from hotline.domain.numbers import masked_in_text
 
 Kind = Literal["change", "read", "self"]
 CHANGE: Kind = "change"
@@ -65,7 +65,6 @@ COMMANDS: dict[str, Kind] = {
 # Option values never written to the log (a secret on a command line is still a secret).
 _SECRET_OPTION = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 # a run of digits standing on its own: not part of a hex id (an alert id `f9e7626064324a1d` held a valid landline)
-_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])\+?\d[\d\- ()]{5,}\d(?![0-9A-Za-z])")
 
 
 def subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:
@@ -112,14 +111,6 @@ def classify(key: str) -> Kind:
     return COMMANDS.get(key, CHANGE)
 
 
-def masked_word(word: str) -> str:
-    """A word of a command line with every phone number in it masked ('138****8004')."""
-    def one(m: re.Match[str]) -> str:
-        parsed = try_parse_number(m.group(0))
-        return parsed.masked() if parsed is not None and parsed.kind is not NumberKind.EXTENSION else m.group(0)
-    return _NUMBER_LIKE.sub(one, word)
-
-
 def _without_password(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -154,7 +145,7 @@ def described(words: Sequence[str]) -> str:
                 out.append(word)
                 db_next = True
             continue
-        out.append(masked_word(word))
+        out.append(masked_in_text(word))
     return " ".join(out)
 
 

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _printer(settings: Settings) -> Any:
     from hotline.cli.ledger import OUTCOME_ZH, direction_text
     from hotline.cli.table import pad
-    from hotline.domain.numbers import mask
+    from hotline.domain.numbers import mask, masked_in_text
 
     def show(calls: list[Call]) -> None:
         for c in calls:
@@ -66,9 +66,7 @@ def _printer(settings: Settings) -> Any:
             outcome = f"{OUTCOME_ZH.get(d['outcome'], '?')} {d['outcome']}"
             # Terminals and their logs are read by more people than the callers agreed to: numbers masked.
             caller, called = (mask(n) if n else "-" for n in (d["caller"], d["called"]))
-            answered = d["answered_by"] or "-"
-            if sum(ch.isdigit() for ch in answered) >= 7:  # a callback answered by the customer's own phone
-                answered = mask(answered)
+            answered = masked_in_text(d["answered_by"] or "-")  # a callback answered by the customer's own phone
             print(f"{started}  {pad(direction_text(d['direction']), 14)} {pad(caller, 14)} → {pad(called, 13)} "
                   f"{pad(d['queue'] or '-', 8)} {pad(outcome, 22)} {pad(answered, 12)} "
                   f"等待 wait {wait:>7}  通话 talk {talk:>7}", flush=True)

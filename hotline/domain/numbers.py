@@ -26,6 +26,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 _DIGITS = re.compile(r"\D")
+# a run of digits that may be a phone number written as people write it, standing on its own (not inside an id)
+_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])\+?\d[\d\- ()]{5,}\d(?![0-9A-Za-z])")
 _LOCAL_LANDLINE = re.compile(r"[2-9]\d{6,7}")  # a landline dialled without its area code
 MAX_EXTENSION_DIGITS = 6
 
@@ -218,3 +220,11 @@ def without_number(text: str, forms: Collection[str], replacement: str, *, regio
     for start, end in reversed(spans):
         text = text[:start] + replacement + text[end:]
     return text
+
+
+def masked_in_text(text: str) -> str:
+    """`text` with every phone number in it masked ('回电138****8011'); extensions, short codes and ids stay."""
+    def one(m: re.Match[str]) -> str:
+        parsed = try_parse_number(m.group(0))
+        return parsed.masked() if parsed is not None and parsed.kind is not NumberKind.EXTENSION else m.group(0)
+    return _NUMBER_LIKE.sub(one, text)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import audit_trail, build_parser, main
+from hotline.domain.numbers import masked_in_text
 from hotline.runtime.assembly import open_database
 from hotline.services.access.audit import AuditEntry, AuditLog
 from hotline.services.roster.service import RosterService
@@ -150,9 +151,9 @@ def test_command_key_reads_nested_commands_and_actions() -> None:
 def test_numbers_in_a_logged_word_are_masked_ids_are_not() -> None:
     """Random ids (alerts: 16 hex digits) may hold a run of digits that is a valid landline (`7626064324`); a
     number is masked only where it stands on its own."""
-    assert audit_trail.masked_word("f9e7626064324a1d") == "f9e7626064324a1d"
-    assert audit_trail.masked_word("GD20261123-0001") == "GD20261123-0001"
-    assert audit_trail.masked_word("13800138011") == "138****8011"
-    assert audit_trail.masked_word("回电13800138011，王先生") == "回电138****8011，王先生"
-    assert audit_trail.masked_word("--number=+86 138 0013 8011") == "--number=138****8011"
-    assert "6234567" not in audit_trail.masked_word("010-62345678")
+    assert masked_in_text("f9e7626064324a1d") == "f9e7626064324a1d"
+    assert masked_in_text("GD20261123-0001") == "GD20261123-0001"
+    assert masked_in_text("13800138011") == "138****8011"
+    assert masked_in_text("回电13800138011，王先生") == "回电138****8011，王先生"
+    assert masked_in_text("--number=+86 138 0013 8011") == "--number=138****8011"
+    assert "6234567" not in masked_in_text("010-62345678")
