@@ -207,10 +207,22 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace, settings: Settings) -> int:
-    code = _act(args, settings, lambda t: t.desk.escalate(args.ticket_id, args.reason, args.by, args.assignee))
-    if code == 0:
-        print("升级通知已放入发送队列（运行中的 hotline 发送）/ the hand-off page is in the outbox; the running "
-              "hotline sends it", file=sys.stderr)
+    paged: list[tuple[str, ...]] = []
+
+    def act(t: Tickets) -> TicketView:
+        view = t.desk.escalate(args.ticket_id, args.reason, args.by, args.assignee)
+        paged.append(view.paged)
+        return view
+
+    code = _act(args, settings, act)
+    if code == 0 and paged and paged[0]:
+        zh, en = "、".join(paged[0]), ", ".join(paged[0])
+        print(f"升级通知已放入发送队列，通知 {zh}（运行中的 hotline 发送）/ the hand-off page to {en} is in the "
+              "outbox; the running hotline sends it", file=sys.stderr)
+    elif code == 0:
+        print("警告 / warning: 无人值班，且未配置 [tickets] complaint_managers，没有发出任何通知：请直接联系处理人 / "
+              "nobody on duty and no [tickets] complaint_managers: nobody was paged, reach someone yourself",
+              file=sys.stderr)
     return code
 
 

@@ -147,6 +147,10 @@ class Ticket:
         self.changes.append(change)
         return change
 
+    def remark(self, at: datetime, actor: str, action: str, note: str) -> None:
+        """A line on the timeline that changes no field (e.g. whom a hand-off paged when nobody was on duty)."""
+        self._note(Change(at, actor, action, None, None, None, note))
+
     def _status(self, new: Status, at: datetime, actor: str, note: str | None = None) -> None:
         if new is not self.status:
             self._note(Change(at, actor, "status", "status", str(self.status), str(new), note))

@@ -111,6 +111,20 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
     db.engine.dispose()
 
 
+def test_escalate_says_whom_it_paged_and_refuses_a_name_off_the_roster(capsys: pytest.CaptureFixture[str],
+                                                                      url: str) -> None:
+    (cb,) = run(capsys, "tickets", "list", "--json", "--assignee", "张伟", "--db", url)
+    tid = str(cb["ticket_id"])
+    assert main(["tickets", "escalate", tid, "--reason", "一线无法处理", "--to", "路人甲", "--by", "张伟",
+                 "--db", url, "--config", CONFIG]) == 1
+    err = capsys.readouterr().err
+    assert "路人甲" in err and "不在值班表人员中" in err
+    assert main(["tickets", "escalate", tid, "--reason", "一线无法处理", "--to", "8002", "--by", "张伟",
+                 "--db", url, "--config", CONFIG]) == 0  # an extension names 李娜
+    err = capsys.readouterr().err
+    assert "通知 李娜" in err and "the hand-off page to 李娜 is in the outbox" in err
+
+
 def test_the_ticket_list_reads_as_a_table(capsys: pytest.CaptureFixture[str], url: str) -> None:
     assert main(["tickets", "list", "--db", url, "--config", CONFIG]) == 0
     header, *rows, total = capsys.readouterr().out.splitlines()

@@ -252,3 +252,48 @@ async def test_a_reopened_ticket_gets_what_is_left_of_its_resolution_time_from_t
     assert len(breach) == len({p.key for p in breach})
     assert next(c for c in desk.tickets.desk.get(tid).clocks if c.name == "resolution").met is False
     desk.db.engine.dispose()
+
+
+async def test_at_night_an_escalation_and_a_missed_deadline_page_the_named_managers(
+        settings: Settings, db_url: str) -> None:
+    """21:30 on a Thursday: only the remote first line is on duty. The hand-off to 二线 and the missed repair-start
+    deadline find nobody on duty up the tiers: `[tickets] complaint_managers` are paged instead, the timeline
+    says so, and a name that is not on the roster is refused."""
+    t0 = datetime.fromisoformat("2026-12-03T21:30:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig(complaint_managers=("周强",)))
+    assert desk.on_duty(t0, "second_line", "network") == [] and desk.on_duty(t0, "manager", "network") == []
+    desk.tickets.opener.on_call(answered("n1", "010-62345678", t0, by="8002"))
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    with pytest.raises(TicketError, match="路人甲"):
+        desk.tickets.desk.escalate(tid, "交换机故障", "李娜", "路人甲")
+    with pytest.raises(TicketError, match="路人甲"):
+        desk.tickets.desk.assign(tid, "路人甲", "李娜")
+    assert desk.tickets.desk.get(tid).ticket.tier == "first_line"  # nothing half-done
+
+    desk.clock.set(t0 + timedelta(minutes=5))
+    up = desk.tickets.desk.escalate(tid, "交换机故障，一线无法处理", "李娜")
+    assert (up.ticket.tier, up.ticket.assignee, up.paged) == ("second_line", None, ("周强",))
+    [handoff] = [p for p in desk.pages() if p.purpose == "handoff"]
+    assert (handoff.person, handoff.tier) == ("周强", "manager") and "二线无人值班" in handoff.subject
+    assert any("周强" in (c.note or "") and c.action == "page" for c in desk.tickets.desk.timeline(tid))
+
+    # resolution: 4 h of the 7x24 window from the answer (the escalation started the repair); at 01:30 still
+    # nobody up the tiers
+    await desk.run_until(t0 + timedelta(hours=4, minutes=10))
+    breach = [p for p in desk.pages() if p.purpose == "sla_breach"]
+    assert {(p.step, p.person, p.tier) for p in breach} == {("resolution", "周强", "manager")}, breach
+    missed = [c for c in desk.tickets.desk.timeline(tid) if c.field == "resolution missed"]
+    assert len(missed) == 1 and "已通知 周强" in (missed[0].note or "")
+    desk.db.engine.dispose()
+
+
+async def test_with_nobody_to_page_the_escalation_says_so(settings: Settings, db_url: str) -> None:
+    t0 = datetime.fromisoformat("2026-12-03T21:30:00+08:00")
+    desk = Desk(settings, db_url, t0, TicketConfig())  # no complaint_managers
+    desk.tickets.opener.on_call(answered("n2", "13800138004", t0, by="8002"))
+    (view,) = desk.tickets.desk.find()
+    up = desk.tickets.desk.escalate(view.ticket.ticket_id, "需二线处理", "李娜")
+    assert up.paged == () and [p for p in desk.pages() if p.purpose == "handoff"] == []
+    assert any("无人可通知" in (c.note or "") for c in desk.tickets.desk.timeline(view.ticket.ticket_id))
+    desk.db.engine.dispose()

@@ -15,7 +15,7 @@ from hotline.domain.sla import CLOCK_ZH, ClockName, SlaClock
 from hotline.domain.tickets import Status, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
-from hotline.services.tickets.pages import sla_text, ticket_pages
+from hotline.services.tickets.pages import nobody_note, sla_text, ticket_pages
 from hotline.services.tickets.records import save
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import claim_writer, unit_of_work
@@ -102,19 +102,24 @@ class SlaEngine:
             clock.breached_at, clock.met = clock.due_at, False
             subject, text = sla_text(ticket, zh, str(clock.name), clock.due_at, True, self.ctx.tz)
             if clock.name is ClockName.COMPLAINT_SOLVED:  # not solved in the agreed time: the project manager
-                people = self._managers(now, ticket)
+                people = self.ctx.managers(now, ticket.specialty)
                 pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(Tier.MANAGER), people, subject,
                                       text, self.ctx.config.page_channels, key=f"{clock.name}-{Tier.MANAGER}")
                 self._note(s, ticket, clock.due_at, "escalate", "complaint_manager",
                            f"投诉未在约定时间内解决，已上报项目经理 {', '.join(p.name for p in people) or '-'} / "
                            f"complaint not solved in the agreed time: escalated to the project manager")
                 return pages
-            for tier in PAGE_UP[ticket.tier]:
-                people = self._up(now, tier, ticket)
+            up = {tier: self._up(now, tier, ticket) for tier in PAGE_UP[ticket.tier]}
+            for tier, people in up.items():
                 pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(tier), people, subject, text,
                                       self.ctx.config.page_channels, key=f"{name}-{tier}")
-            self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
-                       f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed")
+            note = f"期限已过 / deadline {clock.due_at.astimezone(self.ctx.tz):%m-%d %H:%M} passed"
+            if not any(up.values()):  # nobody on duty up the tiers (a night, a holiday): the named managers
+                people = [p for p in self.ctx.managers(now, ticket.specialty) if p.name != ticket.assignee]
+                pages += ticket_pages(ticket, "sla_breach", str(clock.name), str(Tier.MANAGER), people, subject,
+                                      text, self.ctx.config.page_channels, key=f"{name}-fallback")
+                note += nobody_note(people)
+            self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed", note)
         return pages
 
     def _by_incident(self, s: Session, ticket: Ticket, clock: SlaClock, now: datetime, incident: str) -> None:
@@ -128,14 +133,6 @@ class SlaEngine:
             self._note(s, ticket, clock.due_at, "sla", f"{clock.name} missed",
                        f"期限已过，由重大故障 {incident} 通知维护负责人 / deadline passed: the maintenance lead is "
                        f"paged by incident {incident}")
-    def _managers(self, now: datetime, ticket: Ticket) -> list[Recipient]:
-        """The project managers on duty, else those named in `[tickets] complaint_managers`."""
-        people = list(self.ctx.staff.on_duty(now, str(Tier.MANAGER), ticket.specialty))
-        if people:
-            return people
-        named = (self.ctx.staff.person(n) for n in self.ctx.config.complaint_managers)
-        return [p for p in named if p is not None]
-
     def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
         """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty
         first line."""

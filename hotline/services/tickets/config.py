@@ -37,7 +37,9 @@ class TicketConfig:
     page_channels: tuple[str, ...] = ()  # when the person names no channel (empty: the dispatcher's order)
     push: Mapping[str, Any] = field(default_factory=dict)  # [tickets.push]: the outside helpdesk, if any
     complaint_specialty: str = "complaint"  # the IVR's complaint option sets this specialty: the ticket is 投诉
-    complaint_managers: tuple[str, ...] = ()  # paged when a complaint is late and no manager is on duty
+    # paged when no manager is on duty and a complaint is late, or an escalation or a missed deadline finds
+    # nobody on duty up the tiers
+    complaint_managers: tuple[str, ...] = ()
 
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)

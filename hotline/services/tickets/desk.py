@@ -4,7 +4,7 @@ them (one ticket with its calls, clocks and timeline; lists with overdue first; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from hotline.domain.sla import SlaClock
 from hotline.domain.tickets import (
     PRIORITY_ZH,
     STATUS_ZH,
+    TIER_ZH,
     TYPE_ZH,
     Change,
     Priority,
@@ -29,7 +30,7 @@ from hotline.domain.tickets import (
 )
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
-from hotline.services.tickets.pages import handoff_text, ticket_pages, vendor_text
+from hotline.services.tickets.pages import handoff_text, nobody_note, ticket_pages, vendor_text
 from hotline.services.tickets.records import LinkedCall, TicketNotFound, locked, save
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import unit_of_work
@@ -58,6 +59,7 @@ class TicketView:
     calls: Sequence[LinkedCall]
     clocks: Sequence[SlaClock]
     incident_id: str | None = None
+    paged: tuple[str, ...] = ()  # whom the change just paged (an escalation's hand-off), for the one who made it
 
     def contract(self, tz: ZoneInfo) -> dict[str, Any]:
         """The line `hotline replay --json` prints for the ticket."""
@@ -134,11 +136,22 @@ class TicketService:
             pages = action(s, ticket, now)
             save(s, ticket, row, now, self.ctx.config.policy, self.ctx.calendar())
             add_pages(s, list(pages or ()), now)
-        return self.get(ticket_id)
+        return replace(self.get(ticket_id), paged=tuple(dict.fromkeys(p.recipient.name for p in pages or ())))
+
+    def _known(self, given: str, t: Ticket) -> tuple[str, Recipient]:
+        """A person named by the user (name or extension): someone on the roster, or the specialty's vendor
+        contact; anyone else is refused, so that a hand-off never goes to a name nobody can be paged at."""
+        name = self.ctx.staff.identify(given) or given.strip()
+        person = self.ctx.staff.person(name)
+        if person is not None:
+            return name, person
+        vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
+        if vendor is not None and name == vendor.name:
+            return name, vendor.recipient()
+        raise TicketError(f"不在值班表人员中：{given} / not on the roster: {given!r}")
 
     def assign(self, ticket_id: str, assignee: str, by: str) -> TicketView:
-        name = self.ctx.staff.identify(assignee) or assignee
-        return self._change(ticket_id, lambda s, t, now: t.assign(name, now, by))
+        return self._change(ticket_id, lambda s, t, now: t.assign(self._known(assignee, t)[0], now, by))
 
     def start(self, ticket_id: str, by: str) -> TicketView:
         """处理中: work on the ticket started (the repair-start clock stops)."""
@@ -151,27 +164,32 @@ class TicketService:
         def act(s: Session, t: Ticket, now: datetime) -> Sequence[PlannedPage]:
             target, person, contract = self._next_holder(t, now, assignee)
             tier = t.escalate(target, reason, now, by)
-            if person is None:
-                return []
             subject, text = handoff_text(t, reason.strip(), self.ctx.tz)
-            return ticket_pages(t, "handoff", f"to-{tier}", str(tier), [person], subject,
-                                text + vendor_text(t, contract), self.ctx.config.page_channels)
+            if person is not None:
+                return ticket_pages(t, "handoff", f"to-{tier}", str(tier), [person], subject,
+                                    text + vendor_text(t, contract), self.ctx.config.page_channels)
+            # nobody on duty in the next tier (a night, a holiday): the managers, to find someone
+            people = [p for p in self.ctx.managers(now, t.specialty) if p.name != by]
+            t.remark(now, "system", "page", nobody_note(people).lstrip("；"))
+            return ticket_pages(t, "handoff", f"to-{tier}", str(Tier.MANAGER), people,
+                                f"{subject}（{TIER_ZH[t.tier]}无人值班 / nobody on duty）",
+                                f"{TIER_ZH[t.tier]}无人值班，请安排处理人。/ Nobody is on duty in {t.tier}: please "
+                                f"assign someone.\n\n{text}", self.ctx.config.page_channels)
 
         return self._change(ticket_id, act)
 
     def _next_holder(self, t: Ticket, now: datetime, assignee: str | None) -> tuple[str | None, Recipient | None, str]:
         """(name, recipient, vendor contract) of the next tier's holder."""
+        if assignee:
+            name, person = self._known(assignee, t)
+            vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
+            return name, person, vendor.contract if vendor is not None and name == vendor.name else ""
         if t.tier is TicketTier.FIRST_LINE:
-            if assignee:
-                name = self.ctx.staff.identify(assignee) or assignee
-                return name, self.ctx.staff.person(name), ""
             people = self.ctx.staff.on_duty(now, str(Tier.SECOND_LINE), t.specialty)
             return (people[0].name, people[0], "") if people else (None, None, "")
         vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
-        if assignee is None and vendor is not None:
+        if vendor is not None:
             return vendor.name, vendor.recipient(), vendor.contract
-        if assignee:
-            return assignee, self.ctx.staff.person(assignee), ""
         people = self.ctx.staff.on_duty(now, str(Tier.VENDOR), t.specialty)
         return (people[0].name, people[0], "") if people else (None, None, "")
 

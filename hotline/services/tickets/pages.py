@@ -3,6 +3,7 @@ unique key sends each once, whichever process decides it and however often it re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from hotline.domain.tickets import TIER_ZH, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, page_key
 
+log = logging.getLogger(__name__)
 DEFAULT_CHANNEL = "default"  # the dispatcher's default order
 
 
@@ -28,6 +30,17 @@ def ticket_pages(ticket: Ticket, purpose: str, step: str, tier: str, people: Seq
             step=step[:16], tier=tier, recipient=person, channel=channel, fallback=fallback, subject=subject,
             text=text, caller=ticket.caller, specialty=ticket.specialty))
     return pages
+
+
+def nobody_note(paged: Sequence[Recipient]) -> str:
+    """The timeline's word when the tiers to page had nobody on duty: who was paged instead, or that nobody
+    could be (logged as an error too)."""
+    if paged:
+        zh, en = "、".join(p.name for p in paged), ", ".join(p.name for p in paged)
+        return f"；相应层级无人值班，已通知 {zh} / nobody on duty in those tiers: paged {en}"
+    log.error("nobody on duty and no [tickets] complaint_managers: a ticket's page went to nobody")
+    return ("；无人值班，且未配置 [tickets] complaint_managers，无人可通知 / nobody on duty and no "
+            "[tickets] complaint_managers: nobody paged")
 
 
 def handoff_text(ticket: Ticket, reason: str, tz: ZoneInfo) -> tuple[str, str]:

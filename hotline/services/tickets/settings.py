@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import DEFAULT_TZ, Clock
+from hotline.domain.roster import Tier
 from hotline.domain.sla import Calendar
+from hotline.paging.base import Recipient
 from hotline.services.tickets.config import TicketConfig
 from hotline.services.tickets.staff import Staff
 
@@ -25,6 +27,16 @@ class TicketContext:
     tz: ZoneInfo = DEFAULT_TZ
     dial_prefixes: tuple[str, ...] = ()
     _calendar: tuple[datetime, Calendar] | None = None
+
+    def managers(self, at: datetime, specialty: str | None) -> list[Recipient]:
+        """Who is paged when nobody else is: the project managers on duty, else those named in
+        `[tickets] complaint_managers` (a late complaint; an escalation or a missed deadline finding nobody on
+        duty in the tiers it pages)."""
+        people = list(self.staff.on_duty(at, str(Tier.MANAGER), specialty))
+        if people:
+            return people
+        named = (self.staff.person(n) for n in self.config.complaint_managers)
+        return [p for p in named if p is not None]
 
     def calendar(self) -> Calendar:
         """The working calendar, read again every few minutes of clock time (holidays change rarely)."""
