@@ -59,8 +59,8 @@ class HotlineCollector(Collector):
 
         pages = CounterMetricFamily("hotline_pages", "Page send attempts by channel and result",
                                     labels=["channel", "result"])
-        for channel, ok, n in sorted(snap.pages):
-            pages.add_metric([channel, "sent" if ok else "failed"], n)
+        for channel, result, n in sorted(snap.pages):  # result: sent, failed, dry_run (printed, never sent)
+            pages.add_metric([channel, result], n)
         yield pages
 
         depth = GaugeMetricFamily("hotline_outbox_depth", "Pages waiting in the outbox, by status", labels=["status"])

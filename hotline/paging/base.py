@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+# the provider id of a page a dry run printed or skipped instead of sending: reports and metrics count these
+# apart, never as sent
+DRY_RUN_ID_PREFIX = "dry-run:"
+
 
 @dataclass(frozen=True)
 class Recipient:

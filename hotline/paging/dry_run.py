@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from hotline.paging.base import Page, SendResult
+from hotline.paging.base import DRY_RUN_ID_PREFIX, Page, SendResult
 from hotline.paging.texts import hide_caller
 
 
@@ -27,4 +27,4 @@ class DryRunChannel:
             + "".join(f"  {line}\n" for line in hide_caller(page.text, page.caller).splitlines())
         )
         out.flush()
-        return SendResult(ok=True, channel=self.name, provider_id=f"dry-run:{page.key}")
+        return SendResult(ok=True, channel=self.name, provider_id=f"{DRY_RUN_ID_PREFIX}{page.key}")

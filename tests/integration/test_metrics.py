@@ -13,6 +13,7 @@ from hotline.config import Settings
 from hotline.domain.calls import Call, Direction
 from hotline.services.access.sessions import TokenService
 from hotline.services.calls.ledger import Ledger
+from hotline.store.alerts import OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
 from hotline.store.calls import upsert_calls
 from tests.integration.monitor_fakes import MIN, T0, RecordingSender, answered, missed, rig
@@ -37,6 +38,13 @@ async def test_metrics_are_scraped_and_parse(settings: Settings, db_url: str) ->
         upsert_calls(s, calls)
     r.monitor.on_call(calls[0])
     await r.outbox.drain(RecordingSender(failing=frozenset({"sms"})))  # first attempt fails
+    with unit_of_work(r.monitor.factory) as s:  # a page a dry run printed earlier: counted apart, never as sent
+        box = OutboxRow(key="dry", alert_id=None, purpose="page", person="张伟", channel="wecom", fallback="",
+                        recipient="{}", subject="未接来电", text="未接来电", created_at=T0 - MIN, status="sent",
+                        attempts=1, next_attempt_at=T0 - MIN)
+        s.add(box)
+        s.flush()
+        s.add(PageAttemptRow(outbox_id=box.id, at=T0 - MIN, channel="wecom", ok=True, provider_id="dry-run:dry"))
     # a caller in the queue for 95 s right now, in the live ledger
     ledger = Ledger(r.monitor.factory)
     r.clock.set(T0 + 2 * MIN)
@@ -62,6 +70,8 @@ async def test_metrics_are_scraped_and_parse(settings: Settings, db_url: str) ->
     assert m[("hotline_open_alerts", (("kind", "incident"),))] == 0
     assert m[("hotline_oldest_open_alert_seconds", ())] == 120
     assert m[("hotline_pages_total", (("channel", "sms"), ("result", "failed")))] == 1
+    assert m[("hotline_pages_total", (("channel", "wecom"), ("result", "dry_run")))] == 1
+    assert ("hotline_pages_total", (("channel", "wecom"), ("result", "sent"))) not in m
     assert m[("hotline_outbox_depth", (("status", "pending"),))] == 1  # the failed page waits for its retry
     assert m[("hotline_ami_connected", ())] == 1
     assert m[("hotline_ami_events_total", ())] == 417

@@ -100,6 +100,12 @@ def month_db(db_url: str) -> str:
             s.add(box)
             s.flush()
             s.add(attempt)
+        # a page a dry run printed (a replay of a day into this database): not sent, counted apart
+        box, attempt = page(6, at(14, 9, 0), "dry_run", True)
+        attempt.provider_id = "dry-run:k6"
+        s.add(box)
+        s.flush()
+        s.add(attempt)
     db.engine.dispose()
     return db_url
 
@@ -133,6 +139,7 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert (ind["outage.total"]["actual"], ind["outage.total"]["met"]) == (65.0, False)
     assert ind["outage.longest"]["detail"] == "中断 2 次 / 2 outages"
     assert (ind["pages.sent"]["actual"], ind["pages.failed"]["actual"]) == (2, 1)  # the survey tries left out
+    assert ind["pages.sent"]["detail"] == "另有演练 1 条（未发送）/ 1 more in dry run (not sent)"
     assert (ind["pages.acked"]["actual"], ind["pages.acked"]["detail"]) == (0.5, "1 / 2")
     assert ind["pages.ack_minutes"]["actual"] == 5.0
     assert ind["roster.gaps"]["measured"] is True

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
-from hotline.paging.base import Page, Recipient, SendResult
+from hotline.paging.base import DRY_RUN_ID_PREFIX, Page, Recipient, SendResult
 from hotline.store.alerts import AlertEventRow, OutboxRow, PageAttemptRow
 from hotline.store.base import claim_writer, unit_of_work
 
@@ -46,7 +46,7 @@ class DryRunSender:
 
     async def deliver(self, page: Page, order: Sequence[str] | None = None) -> list[SendResult]:
         channel = order[0] if order else "dry_run"
-        return [SendResult(ok=True, channel=channel, provider_id=f"dry-run:{page.key}")]
+        return [SendResult(ok=True, channel=channel, provider_id=f"{DRY_RUN_ID_PREFIX}{page.key}")]
 
 
 @dataclass(frozen=True)

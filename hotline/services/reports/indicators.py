@@ -24,6 +24,7 @@ from hotline.domain.alerts import AlertKind
 from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, minutes, not_measured, share
 from hotline.services.reports.answer_rate import rate_params
+from hotline.services.reports.live_figures import attempt_result
 from hotline.services.reports.rollup import rates
 from hotline.store.alerts import SURVEY_PURPOSE, AlertRow, IncidentRow, OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
@@ -170,18 +171,21 @@ class PageIndicators:
 
     def indicators(self, ctx: MonthContext) -> list[Indicator]:
         with unit_of_work(ctx.factory) as s:
-            attempts = dict(s.execute(select(PageAttemptRow.ok, func.count()).join(  # survey tries are no pages
+            result = attempt_result()
+            attempts = dict(s.execute(select(result, func.count()).join(  # survey tries are no pages
                 OutboxRow, OutboxRow.id == PageAttemptRow.outbox_id).where(
                 PageAttemptRow.at >= ctx.start, PageAttemptRow.at < ctx.end, OutboxRow.purpose != SURVEY_PURPOSE)
-                .group_by(PageAttemptRow.ok)).all())
+                .group_by(result)).all())
             paged = s.scalars(select(AlertRow).where(AlertRow.opened_at >= ctx.start, AlertRow.opened_at < ctx.end,
                                                      AlertRow.step_index > 0)).all()
+        dry = attempts.get("dry_run", 0)
         acked = [a for a in paged if a.acked_at is not None]
         ack_minutes = [minutes(a.acked_at - a.opened_at) for a in acked if a.acked_at is not None]
         return [
-            Indicator("pages.sent", "寻呼发送 / Pages sent", None, unit="count", actual=float(attempts.get(True, 0))),
+            Indicator("pages.sent", "寻呼发送 / Pages sent", None, unit="count", actual=float(attempts.get("sent", 0)),
+                      detail=f"另有演练 {dry} 条（未发送）/ {dry} more in dry run (not sent)" if dry else ""),
             Indicator("pages.failed", "寻呼失败 / Page attempts failed", None, unit="count",
-                      actual=float(attempts.get(False, 0))),
+                      actual=float(attempts.get("failed", 0))),
             Indicator("pages.acked", "告警确认率 / Paged alerts acknowledged", None, unit="%",
                       actual=share(len(acked), len(paged)), detail=f"{len(acked)} / {len(paged)}"),
             Indicator("pages.ack_minutes", "平均确认时间 / Mean time to acknowledge", None, unit="min",

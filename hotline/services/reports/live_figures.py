@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.domain.alerts import ACTIVE, AlertKind
 from hotline.domain.calls import Call, Direction
+from hotline.paging.base import DRY_RUN_ID_PREFIX
 from hotline.store.alerts import AlertRow, OutboxRow, PageAttemptRow
 from hotline.store.base import unit_of_work
 from hotline.store.call_stats import Span, outcome_counts
@@ -76,11 +77,17 @@ def breaches_between(session: Session, start: datetime, end: datetime) -> int:
         AlertRow.breached_at >= start, AlertRow.breached_at < end)) or 0)
 
 
-def page_attempts(session: Session) -> list[tuple[str, bool, int]]:
-    """(channel, ok, attempts) over the whole outbox history."""
-    stmt = select(PageAttemptRow.channel, PageAttemptRow.ok, func.count()).group_by(
-        PageAttemptRow.channel, PageAttemptRow.ok)
-    return [(c, bool(ok), int(n)) for c, ok, n in session.execute(stmt)]
+def attempt_result() -> ColumnElement[str]:
+    """A page attempt as 'sent', 'failed' or 'dry_run' (printed or skipped by a dry run: never counted as sent)."""
+    return case((PageAttemptRow.provider_id.startswith(DRY_RUN_ID_PREFIX, autoescape=True), "dry_run"),
+                (PageAttemptRow.ok, "sent"), else_="failed")
+
+
+def page_attempts(session: Session) -> list[tuple[str, str, int]]:
+    """(channel, result, attempts) over the whole outbox history; result as `attempt_result`."""
+    result = attempt_result()
+    stmt = select(PageAttemptRow.channel, result, func.count()).group_by(PageAttemptRow.channel, result)
+    return [(c, str(r), int(n)) for c, r, n in session.execute(stmt)]
 
 
 def outbox_depth(session: Session) -> dict[str, int]:
@@ -102,7 +109,7 @@ class Snapshot:
     """Everything the tiles and /metrics show that comes from the database, read in one transaction."""
 
     alerts: OpenAlerts
-    pages: list[tuple[str, bool, int]]
+    pages: list[tuple[str, str, int]]  # (channel, sent | failed | dry_run, attempts)
     outbox: dict[str, int]
     calls_today: list[tuple[str, str | None, int]]
     breaches_today: int
