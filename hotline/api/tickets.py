@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class By(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
+    by: str = Field("", max_length=128)  # who acts: the signed-in person when there is a sign-in (the usual case)
 
 
 class AssignBody(By):
@@ -85,7 +85,11 @@ def _full(request: Request, view: TicketView) -> dict[str, Any]:
 def _who(request: Request, given: str) -> str:
     """Who acts: the signed-in person (never free text from the request when there is a sign-in)."""
     principal = getattr(request.state, "principal", None)
-    return principal.name if principal is not None else given
+    if principal is not None:
+        return str(principal.name)
+    if not given.strip():
+        raise HTTPException(400, "缺少操作人 by / `by` is needed (no signed-in person)")
+    return given
 
 
 def ticket_call(act: Callable[[], T]) -> T:

@@ -90,8 +90,10 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         assert (await client.get("/api/tickets/screen-pop", params={"number": "x"})).status_code == 400
         listed = (await client.get("/api/tickets", params={"tier": "first_line"})).json()
         assert len(listed) == 2
-        r = await client.post(f"/api/tickets/{tid}/start", json={"by": "王芳"})
+        r = await client.post(f"/api/tickets/{tid}/start", json={})  # who acts is the signed-in person
         assert r.status_code == 200 and r.json()["status"] == "in_progress"
+        assert r.json()["timeline"][-1]["actor"] == "王芳"
+        assert (await client.post("/api/tickets/GD20991231-0001/start", json={})).status_code == 404
         r = await client.post(f"/api/tickets/{tid}/escalate", json={"by": "王芳", "reason": "需要二线"})
         assert r.status_code == 200 and r.json()["tier"] == "second_line" and r.json()["assignee"]
         assert r.json()["timeline"][-1]["action"] == "status"
