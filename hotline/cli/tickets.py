@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.subcommands import TICKET_ID, add_command
-from hotline.cli.table import Column, print_table
+from hotline.cli.table import Column, pad, print_table
 from hotline.config import Settings
+from hotline.domain.durations import zh_duration
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.sla import CLOCK_ZH
 from hotline.domain.tickets import (
@@ -136,6 +137,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# the timeline's fields and coded values as staff read them ('层级 tier: 一线 first_line → 二线 second_line')
+FIELD_ZH = {"status": "状态 status", "tier": "层级 tier", "assignee": "处理人 assignee", "ticket_type": "类型 type",
+            "priority": "优先级 priority", "specialty": "专业 specialty", "summary": "摘要 summary"}
+CLOCK_BY_CODE = {str(k): v for k, v in CLOCK_ZH.items()}
+VALUE_ZH: dict[str, dict[str, str]] = {"status": {str(k): v for k, v in STATUS_ZH.items()},
+                                       "tier": {str(k): v for k, v in TIER_ZH.items()},
+                                       "ticket_type": {str(k): v for k, v in TYPE_ZH.items()},
+                                       "priority": {str(k): v for k, v in PRIORITY_ZH.items()}}
 LIST_COLUMNS = [Column("工单 ticket"), Column("状态 status"), Column("层级 tier"), Column("处理人 assignee"),
                 Column("来电 caller"), Column("专业 specialty"), Column("逾期 overdue"), Column("摘要 summary")]
 
@@ -160,9 +169,23 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     print_ticket(view, settings)
     print("\n时间线 timeline:")
     for c in timeline:
-        what = f"{c.field}: {c.old or '-'} → {c.new or '-'}" if c.field else ""
-        print(f"  {c.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}  {c.actor:<10}{c.action:<10}{what}  {c.note or ''}")
+        print("  " + "  ".join(x for x in (f"{c.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", pad(c.actor, 12),
+                                            pad(c.action, 10), _change_text(c.field, c.old, c.new), c.note or "")
+                               if x.strip()))
     return 0
+
+
+def _change_text(field: str | None, old: str | None, new: str | None) -> str:
+    """'层级 tier: 一线 first_line → 二线 second_line'; a field that only names an event ('resolution missed')
+    as it is."""
+    if not field:
+        return ""
+    if old is None and new is None:
+        clock, _, rest = field.partition(" ")
+        return f"{CLOCK_BY_CODE.get(clock, '')} {field}".strip() if rest else field
+    named = VALUE_ZH.get(field, {})
+    before, after = (f"{named.get(v, '')} {v}".strip() if v else "-" for v in (old, new))
+    return f"{FIELD_ZH.get(field, field)}: {before} → {after}"
 
 
 def _specialty(settings: Settings, code: str | None) -> str:
@@ -193,9 +216,9 @@ def print_ticket(view: TicketView, settings: Settings) -> None:
     for c in view.clocks:
         outcome = "-" if c.met is None else ("达标 met" if c.met else "超时 missed")
         done = f"{c.done_at.astimezone(tz):%m-%d %H:%M}" if c.done_at else "未完成 open"
-        minutes = "" if c.minutes is None else f"{c.minutes:.1f} min"
-        print(f"  SLA {CLOCK_ZH.get(c.name, '')} {c.name:<13} 期限 due {c.due_at.astimezone(tz):%m-%d %H:%M}  "
-              f"完成 done {done:<12}{outcome} {minutes}")
+        minutes = "" if c.minutes is None else f"{zh_duration(c.minutes * 60)} ({c.minutes:.0f} min)"
+        print(f"  SLA {pad(f'{CLOCK_ZH.get(c.name, str(c.name))} {c.name}', 30)} "
+              f"期限 due {c.due_at.astimezone(tz):%m-%d %H:%M}  完成 done {pad(done, 12)} {outcome} {minutes}".rstrip())
 
 
 def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,6 +238,7 @@ def cmd_escalate(args: argparse.Namespace, settings: Settings) -> int:
         return view
 
     code = _act(args, settings, act)
+    sys.stdout.flush()  # the ticket first, then what was paged (one terminal, two streams)
     if code == 0 and paged and paged[0]:
         zh, en = "、".join(paged[0]), ", ".join(paged[0])
         print(f"升级通知已放入发送队列，通知 {zh}（运行中的 hotline 发送）/ the hand-off page to {en} is in the "

@@ -75,6 +75,11 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     # what a person reads: the names of the type, priority, specialty and SLA clocks, Chinese first
     assert "类型 type: 故障 incident" in text and "专业 specialty: 网络 / Network (network)" in text
     assert "SLA 首次响应 response" in text
+    assert "层级 tier: 一线 first_line → 二线 second_line" in text
+    assert "状态 status: 已关闭 closed → 处理中 in_progress" in text
+    assert "优先级 priority: 一般 normal → 重要 important" in text
+    clocks = [line for line in text.splitlines() if line.startswith("  SLA ")]
+    assert len({width(line[:line.index("期限 due")]) for line in clocks}) == 1, clocks  # one column, Chinese or not
 
 
 async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
