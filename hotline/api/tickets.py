@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from hotline.api.pages import render
 from hotline.config import ConfigError
-from hotline.domain.numbers import try_parse_number
+from hotline.domain.numbers import outside_number, try_parse_number
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
 from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
@@ -117,10 +117,9 @@ def tickets_page(request: Request) -> HTMLResponse:
 @router.get("/api/tickets")
 def list_tickets(request: Request, state: str = "open", assignee: str | None = None, tier: str | None = None,
                  caller: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
-    number = try_parse_number(caller) if caller else None
     try:
-        views = tickets_of(request).desk.find(state=state, assignee=assignee, tier=tier,
-                                              caller=number.key if number else caller, limit=limit)
+        key = outside_number(caller).key if caller else None
+        views = tickets_of(request).desk.find(state=state, assignee=assignee, tier=tier, caller=key, limit=limit)
     except ValueError as e:
         raise HTTPException(400, f"参数无效 / bad parameter: {e}") from None
     tz = request.app.state.settings.tz
@@ -150,10 +149,10 @@ class CallerBody(BaseModel):
 @router.put("/api/callers/{number}")
 def set_caller(request: Request, number: str, body: CallerBody) -> dict[str, Any]:
     """The caller directory's entry for `number` (name, organisation, notes)."""
-    parsed = try_parse_number(number)
-    if parsed is None:
-        raise HTTPException(400, f"不是电话号码 / not a phone number: {number!r}")
-    return tickets_of(request).desk.set_caller(parsed.key, parsed.national, **body.model_dump())
+    try:
+        return tickets_of(request).desk.set_caller(number, **body.model_dump())
+    except TicketError as e:
+        raise HTTPException(400, str(e)) from None
 
 
 @router.get("/api/tickets/{ticket_id}")

@@ -15,7 +15,7 @@ from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.cli.table import Column, pad, print_table
 from hotline.config import Settings
 from hotline.domain.durations import zh_duration
-from hotline.domain.numbers import try_parse_number
+from hotline.domain.numbers import NumberError, outside_number
 from hotline.domain.sla import CLOCK_ZH
 from hotline.domain.tickets import (
     PRIORITY_ZH,
@@ -116,8 +116,11 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
     caller = None
     if args.caller:
-        number = try_parse_number(args.caller, local_area_code=ticket_config(settings).local_area_code)
-        caller = number.key if number else args.caller
+        try:
+            caller = outside_number(args.caller, local_area_code=ticket_config(settings).local_area_code).key
+        except NumberError as e:
+            print(f"错误 / error: --caller: {e}", file=sys.stderr)
+            return 1
     views = _tickets(args, settings).desk.find(state=args.state, assignee=args.assignee, tier=args.tier,
                                                caller=caller, limit=args.limit)
     if args.json:
@@ -263,15 +266,13 @@ def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_caller(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.services.tickets.config import ticket_config
 
-    number = try_parse_number(args.number, local_area_code=ticket_config(settings).local_area_code)
-    if number is None:
-        print(f"错误 / error: 不是电话号码 / not a phone number: {args.number!r}", file=sys.stderr)
-        return 1
     desk = _tickets(args, settings).desk
-    entry = desk.set_caller(number.key, number.national, name=args.name, organisation=args.organisation,
-                            notes=args.notes)
+    try:
+        entry = desk.set_caller(args.number, name=args.name, organisation=args.organisation, notes=args.notes)
+    except TicketError as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1
     print(json.dumps(entry, ensure_ascii=False) if args.json else
           f"{entry['number']}  {entry['name'] or '-'}  {entry['organisation'] or '-'}  {entry['notes'] or ''}")
     return 0

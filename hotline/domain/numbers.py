@@ -192,6 +192,17 @@ def try_parse_number(text: str | None, *, region: str = "CN", local_area_code: s
         return None
 
 
+def outside_number(text: str | None, *, region: str = "CN", local_area_code: str | None = None,
+                   dial_prefixes: tuple[str, ...] = ()) -> PhoneNumber:
+    """The caller's number of a ticket, a complaint or the caller directory: a phone number outside the desk
+    (a mobile, a landline, a 400/800 number, a foreign one), never an extension or a short code such as 110."""
+    parsed = try_parse_number(text, region=region, local_area_code=local_area_code, dial_prefixes=dial_prefixes)
+    if parsed is None or parsed.kind is NumberKind.EXTENSION:
+        raise NumberError(f"号码无效 {text!r}：不是外部电话号码 / not an outside phone number: {text!r} "
+                          f"(e.g. 13800138004, 010-12345678)")
+    return parsed
+
+
 def same_number(a: str | None, b: str | None, *, region: str = "CN", local_area_code: str | None = None) -> bool:
     """Whether two texts are the same phone number ('+8613800138000' and '138 0013 8000' are)."""
     pa = try_parse_number(a, region=region, local_area_code=local_area_code)

@@ -69,6 +69,10 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     assert entry == {"caller_key": "+8613800138011", "number": "13800138011", "name": "王先生",
                      "organisation": "财务部", "notes": None}
     run(capsys, "tickets", "caller", "not-a-number", "--db", url, code=1)
+    for short in ("110", "8001"):  # a short code, an extension: no outside caller
+        assert main(["tickets", "caller", short, "--name", "报警", "--db", url, "--config", CONFIG]) == 1
+        assert "不是外部电话号码" in capsys.readouterr().err
+    run(capsys, "tickets", "list", "--caller", "abc", "--db", url, code=1)
     main(["tickets", "show", tid, "--config", CONFIG, "--db", url])
     text = capsys.readouterr().out
     assert "时间线 timeline" in text and "一线无法处理" in text and "问题复现" in text
@@ -111,6 +115,8 @@ async def test_api_screen_pop_and_actions(settings: Settings, url: str) -> None:
         assert (await client.get("/api/tickets/GD1-1")).status_code == 404
         assert (await client.get("/api/tickets", params={"state": "bogus"})).status_code == 400
         await login(client, db.factory, "supervisor", "周强")  # the caller directory: supervisors write it
+        assert (await client.put("/api/callers/110", json={"notes": "x"})).status_code == 400
+        assert (await client.get("/api/tickets", params={"caller": "abc"})).status_code == 400
         r = await client.put("/api/callers/13800138000", json={"notes": "VIP，财务总监"})
         assert r.status_code == 200 and r.json()["notes"] == "VIP，财务总监"
         pop = (await client.get("/api/tickets/screen-pop", params={"number": "13800138000"})).json()

@@ -20,7 +20,7 @@ from hotline.domain.complaints import (
     mark_complaint,
     reply,
 )
-from hotline.domain.numbers import NumberKind, try_parse_number
+from hotline.domain.numbers import NumberError, outside_number
 from hotline.domain.roster import Tier
 from hotline.domain.tickets import Change, Ticket, TicketError, TicketType
 from hotline.services.tickets.desk import TicketService, TicketView
@@ -71,11 +71,11 @@ class ComplaintService:
         """A complaint from `number` made now: the caller's ticket that is not closed becomes the complaint
         (one ticket per caller), else a new complaint ticket is opened and given to `by` (or the on-duty first
         line). `related`: the ticket the complaint is about (e.g. the surveyed one), noted on the timeline."""
-        parsed = try_parse_number(number, local_area_code=self.ctx.config.local_area_code,
-                                  dial_prefixes=self.ctx.dial_prefixes)
-        if parsed is None or parsed.kind is NumberKind.EXTENSION:
-            raise TicketError(f"号码无效 {number!r} / not an outside phone number: {number!r} "
-                              f"(e.g. 13800138004, 010-12345678)")
+        try:
+            parsed = outside_number(number, local_area_code=self.ctx.config.local_area_code,
+                                    dial_prefixes=self.ctx.dial_prefixes)
+        except NumberError as e:
+            raise TicketError(str(e)) from None
         if not summary.strip():
             raise TicketError("投诉需要填写摘要 / a complaint needs a summary")
         now = self.ctx.clock.now()

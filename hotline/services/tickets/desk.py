@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.domain.numbers import mask
+from hotline.domain.numbers import NumberError, mask, outside_number
 from hotline.domain.roster import Tier
 from hotline.domain.sla import SlaClock
 from hotline.domain.tickets import (
@@ -332,9 +332,16 @@ class TicketService:
             return {"caller_key": row.caller_key, "number": row.number, "name": row.name,
                     "organisation": row.organisation, "notes": row.notes}
 
-    def set_caller(self, caller_key: str, number: str, **values: str | None) -> dict[str, Any]:
-        """Fill in the caller directory (name, organisation, notes) by hand."""
+    def set_caller(self, text: str, **values: str | None) -> dict[str, Any]:
+        """Fill in the caller directory (name, organisation, notes) by hand, for the outside number `text`
+        (any written form)."""
         allowed = {"name", "organisation", "notes"}
+        try:
+            parsed = outside_number(text, local_area_code=self.ctx.config.local_area_code,
+                                    dial_prefixes=self.ctx.dial_prefixes)
+        except NumberError as e:
+            raise TicketError(str(e)) from None
+        caller_key, number = parsed.key, parsed.national
         with unit_of_work(self.ctx.factory) as s:
             row = s.get(CallerRow, caller_key)
             if row is None:
