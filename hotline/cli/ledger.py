@@ -201,6 +201,9 @@ def cmd_answer_rate(args: argparse.Namespace, settings: Settings) -> int:
         for row in [*rows, total]:
             print(json.dumps(row.as_dict(), ensure_ascii=False))
         return 0
+    first, last = (f"{d:%Y-%m-%d}" if d else None for d in (args.start, args.end))
+    period = f"{first or '最早 first call'} – {last or '至今 today'}" if first or last else "全部 all calls"
+    print(f"期间 period: {period} ({settings.tz})")
     print_answer_rates(rows, total, args.by, params.short_abandon_seconds, settings)
     return 0
 

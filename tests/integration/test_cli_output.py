@@ -77,7 +77,8 @@ def test_answer_rate_table_lines_share_one_display_width(capsys: pytest.CaptureF
     capsys.readouterr()
     code, out, _ = run(capsys, "report", "answer-rate", "--db", db)
     assert code == 0
-    table = out.splitlines()[1:]
+    assert out.splitlines()[0] == "期间 period: 全部 all calls (Asia/Shanghai)"  # no dates: the whole ledger, said
+    table = out.splitlines()[2:]
     assert table[0].startswith("组 group") and table[-1].startswith("合计 total")
     assert len({width(line) for line in table}) == 1, out  # right-aligned numbers end in one column
     groups = {line.split("  ")[0] for line in table[1:-1]}
