@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     command = functools.partial(add_command, ksub)
 
-    s = command("search", "search (two-character words too: 打印, 脱机) / 搜索", cmd_search)
+    s = command("search", "搜索（两个字的词也可以：打印、脱机）/ search (two-character words too)", cmd_search)
     s.add_argument("query", help="关键词 / words, separated by spaces")
     s.add_argument("--specialty", help="专业 / specialty")
     s.add_argument("--drafts", action="store_true", help="包括草稿 / drafts too")
