@@ -38,6 +38,7 @@ class TicketConfig:
     push: Mapping[str, Any] = field(default_factory=dict)  # [tickets.push]: the outside helpdesk, if any
     complaint_specialty: str = "complaint"  # the IVR's complaint option sets this specialty: the ticket is 投诉
     complaint_managers: tuple[str, ...] = ()  # paged when a complaint is late and no manager is on duty
+    specialties: frozenset[str] = frozenset()  # the configured [specialties] codes (empty: any is taken)
 
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)
@@ -113,4 +114,5 @@ def ticket_config(settings: Settings) -> TicketConfig:
         push=push,
         complaint_specialty=complaint,
         complaint_managers=tuple(managers),
+        specialties=frozenset(settings.specialties),
     )
