@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from hotline.api.pages import render
 from hotline.config import ConfigError
 from hotline.domain.numbers import outside_number, try_parse_number
+from hotline.domain.tickets import UnknownSpecialty
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
 from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
@@ -93,11 +94,14 @@ def _who(request: Request, given: str) -> str:
 
 
 def ticket_call(act: Callable[[], T]) -> T:
-    """`act()`, with the ticket desk's errors as HTTP: a ticket not found 404, a change refused 409."""
+    """`act()`, with the ticket desk's errors as HTTP: a ticket not found 404, a value that is none of the
+    configured ones 422, a change refused 409."""
     try:
         return act()
     except TicketNotFound as e:
         raise HTTPException(404, str(e)) from None
+    except UnknownSpecialty as e:
+        raise HTTPException(422, str(e)) from None
     except TicketError as e:
         raise HTTPException(409, str(e)) from None
 

@@ -1,10 +1,12 @@
-"""Argument types and checks shared by several commands (dates, date ranges, recorded traces)."""
+"""Argument types and checks shared by several commands (dates, date ranges, recorded traces, output files)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
-from datetime import date
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from hotline.domain.day_range import DayTextError, is_reversed, parse_day
@@ -18,6 +20,18 @@ def day(text: str) -> date:
         return parse_day(text)
     except DayTextError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def desk_time(text: str, tz: tzinfo) -> datetime:
+    """An ISO time such as `2026-12-04T17:00` or `2026-12-04 17:00+08:00`; without a UTC offset it is the
+    desk's time (`tz`). ValueError, saying the format expected, otherwise."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} 不是时间，应为 YYYY-MM-DDTHH:MM（台席时间）或带时区偏移 / is not a time: "
+                         f"expected YYYY-MM-DDTHH:MM (desk time) or with an offset, e.g. 2026-12-04T17:00 or "
+                         f"2026-12-04T17:00+08:00") from None
+    return at.replace(tzinfo=tz) if at.tzinfo is None else at
 
 
 def reversed_range(start: date | None, end: date | None) -> str | None:
@@ -40,3 +54,40 @@ def ami_trace_problem(path: Path) -> str | None:
     first = head.splitlines()[0][:60].decode("utf-8", "replace")
     return (f"{path}: 不是 AMI 记录或 Twilio 会话 / not a recorded AMI stream (.ami, starting with "
             f"'Asterisk Call Manager/' or 'Event:') nor a Twilio webhook session (.jsonl); it starts with {first!r}")
+
+
+class OutputFileError(Exception):
+    """An `-o FILE` that could not be written; the message names the file and the reason."""
+
+
+def output_file(text: str) -> Path:
+    """An `-o FILE` argument: its folder must exist and the name must not be a folder (checked before the
+    command does its work, so that a long report is not made for nothing)."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("输出文件名为空 / the output file name is empty")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} 是文件夹，请给出文件名 / {text} is a folder: give a file name, "
+                                         f"e.g. {path / 'report.xlsx'}")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "不是文件夹 / is not a folder" if folder.exists() else "不存在 / does not exist"
+        raise argparse.ArgumentTypeError(f"{text}: 输出文件夹 {folder} {what}; 请先创建它或换一个路径 / "
+                                         f"create the folder first (mkdir -p {folder}) or choose another path")
+    return path
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all: into a temporary file beside it, then renamed over it (a
+    failure leaves any earlier file as it was and no partial file)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with temporary.open("wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        reason = e.strerror or type(e).__name__
+        raise OutputFileError(f"无法写入输出文件 / cannot write the output file {path}: {reason}; "
+                              f"请检查路径和权限 / check the path and the permissions") from None

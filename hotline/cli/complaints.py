@@ -9,11 +9,10 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
+from hotline.cli.arguments import desk_time, output_file, write_output
 from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.config import Settings
 from hotline.domain.complaints import FORM_EN, FORM_FIELDS, FORM_ZH, Source
@@ -45,7 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = command("reply", "答复投诉人 / first reply to the complainant (stops the 1 h clock)", cmd_reply)
     r.add_argument("--text", required=True, help="答复内容 / what was said")
     a = command("agree", "约定解决时间 / the resolution deadline agreed with the complainant", cmd_agree)
-    a.add_argument("--due", required=True, help="约定时间 / ISO time with offset, e.g. 2026-12-04T17:00+08:00")
+    a.add_argument("--due", required=True, help="约定时间 / agreed time, e.g. 2026-12-04T17:00 (desk time) "
+                   "or 2026-12-04T17:00+08:00")
     f = command("form", "客户投诉反馈表：查看或填写 / show or fill in the feedback form", cmd_form, by=False)
     f.add_argument("--by", help="填写人 / who fills it in (needed when a field is given)")
     for name in FORM_FIELDS:
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("--history", action="store_true", help="全部版本 / every saved version")
     e = command("export", "导出客户投诉反馈表 / export the feedback form (xlsx or pdf)", cmd_export, by=False)
     e.add_argument("--format", choices=EXPORTS, required=True, help="格式 / format")
-    e.add_argument("-o", "--output", type=Path, required=True, help="输出文件 / file to write")
+    e.add_argument("-o", "--output", type=output_file, required=True, help="输出文件 / file to write")
 
 
 def register_report(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -104,9 +104,10 @@ def cmd_reply(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_agree(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        due = datetime.fromisoformat(args.due)
-    except ValueError:
-        return _fail(f"--due {args.due!r} 不是时间 / is not an ISO time like 2026-12-04T17:00+08:00")
+        due = desk_time(args.due, settings.tz)
+    except ValueError as e:
+        print(f"错误 / error: --due {e}", file=sys.stderr)
+        return 2  # a mistake in the command line
     return _act(args, settings, lambda c: c.agree(args.ticket_id, due, args.by))
 
 
@@ -152,7 +153,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         data = form_file(service, args.ticket_id, args.format)
     except (TicketNotFound, TicketError) as e:
         return _fail(str(e))
-    args.output.write_bytes(data)
+    write_output(args.output, data)
     print(f"已写入 / written: {args.output} ({len(data)} bytes)")
     return 0
 

@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.providers.twilio.session import is_session, read_session
-    from hotline.providers.twilio.webhook import WebhookFormatError
+    from hotline.providers.twilio.webhook import Webhook, WebhookFormatError
     from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
     from hotline.services.calls.ledger import Ledger
     from hotline.services.calls.twilio_calls import replay_session
@@ -94,16 +94,19 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if args.send:
         print("错误 / error: --send 需要 --run-for / --send needs --run-for", file=sys.stderr)
         return 2
+    hooks: list[Webhook] | None = None
+    if is_session(args.trace):  # a recorded Twilio webhook session (JSON lines)
+        try:
+            hooks = list(read_session(args.trace))  # every line checked before anything is stored
+        except WebhookFormatError as e:
+            print(f"错误 / error: {e}", file=sys.stderr)
+            return 2
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
     keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
     calls: list[Call] = []
-    if is_session(args.trace):  # a recorded Twilio webhook session (JSON lines)
-        try:
-            calls.extend(replay_session(read_session(args.trace), ledger))
-        except WebhookFormatError as e:
-            print(f"错误 / error: {e}", file=sys.stderr)
-            return 2
+    if hooks is not None:
+        calls.extend(replay_session(hooks, ledger))
     else:
         ingest = AmiIngest(settings, ledger)
         for packet in packets_of_file(args.trace, settings):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hotline.cli.arguments import output_file, write_output
 from hotline.config import Settings
 
 FORMATS = ("json", "html", "xlsx", "pdf")
@@ -18,7 +19,7 @@ def register_monthly(rsub: argparse._SubParsersAction[argparse.ArgumentParser],
     m = rsub.add_parser("monthly", parents=[common], help="质量月报 monthly quality report")
     m.add_argument("--month", required=True, help="月份 / the month, YYYY-MM (e.g. 2026-11)")
     m.add_argument("--format", choices=FORMATS, default="json", help="格式 / output format")
-    m.add_argument("-o", "--output", type=Path, default=None,
+    m.add_argument("-o", "--output", type=output_file, default=None,
                    help="输出文件 / file to write (default: standard output; required for xlsx and pdf)")
     m.add_argument("--issued", action="store_true",
                    help="已发布（冻结）的报告 / the issued (frozen) report instead of today's figures")
@@ -47,7 +48,7 @@ def _fail(text: str) -> int:
 def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.clock import SystemClock
     from hotline.runtime.assembly import open_database
-    from hotline.services.reports.monthly import build_monthly, parse_month
+    from hotline.services.reports.monthly import build_monthly, month_unfinished, parse_month
     from hotline.services.reports.monthly_files import render
     from hotline.services.reports.monthly_issue import issued_report
 
@@ -65,25 +66,50 @@ def cmd_monthly(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(f"{first_day:%Y-%m} 的质量月报尚未发布 / the report of {first_day:%Y-%m} "
                          f"{'version ' + str(args.version) + ' ' if args.version else ''}was not issued")
     else:
-        doc = build_monthly(db.factory, settings, first_day, SystemClock(settings.tz).now())
+        now = SystemClock(settings.tz).now()
+        if unfinished := month_unfinished(first_day, now, settings.tz):
+            print(f"注意 / note: {unfinished}", file=sys.stderr)
+        doc = build_monthly(db.factory, settings, first_day, now)
     data = render(doc, args.format, settings.reports.answer_rate_target)
     if args.output is None:
         sys.stdout.write(data.decode("utf-8"))
     else:
-        args.output.write_bytes(data)
+        write_output(args.output, data)
         print(f"已写入 / written: {args.output}", file=sys.stderr)
     db.engine.dispose()
     return 0
 
 
 def _analysis(path: Path | None) -> dict[str, dict[str, str]]:
+    """The supervisor's cause and action per missed indicator; a ValueError naming the file (and the line)
+    when it cannot be read, is not UTF-8, not YAML or not of that shape."""
     import yaml
+
+    from hotline.domain.text_files import utf8_text
 
     if path is None:
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: 找不到分析文件 / analysis file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: 是文件夹，不是分析文件 / is a folder, not an analysis file") from None
+    except OSError as e:
+        raise ValueError(f"{path}: 无法读取分析文件 / cannot read the analysis file: {e.strerror or e}") from None
+    text = utf8_text(raw, str(path))
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ValueError(f"{path}: 第 {line} 行不是有效的 YAML / not valid YAML at line {line}: "
+                         f"{e.problem or e.context or e}") from None
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: 不是有效的 YAML / not valid YAML: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}: expected `indicator.key: {{cause: ..., action: ...}}` entries")
+        raise ValueError(f"{path}: 每项应为 `指标键: {{cause: 原因分析, action: 改进措施}}` / expected "
+                         f"`indicator.key: {{cause: ..., action: ...}}` entries")
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.items()}
 
 
@@ -91,16 +117,19 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.clock import SystemClock
     from hotline.runtime.assembly import open_database
     from hotline.services.reports.monthly import parse_month
-    from hotline.services.reports.monthly_issue import issue_monthly
+    from hotline.services.reports.monthly_issue import MonthNotOver, issue_monthly
 
     try:
         first_day = parse_month(args.month)
         analysis = _analysis(args.analysis)
-    except (ValueError, OSError) as e:
+    except ValueError as e:
         return _fail(str(e))
     db = open_database(args.db or settings.database_url)
     try:
         doc = issue_monthly(db.factory, settings, first_day, SystemClock(settings.tz).now(), args.by, analysis)
+    except MonthNotOver as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 1  # the desk refuses: nothing was stored
     except ValueError as e:
         return _fail(str(e))
     finally:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
 from hotline.cli.arguments import day as _day
-from hotline.cli.arguments import reversed_range
+from hotline.cli.arguments import output_file, reversed_range, write_output
 from hotline.cli.failures import shown_url
 from hotline.config import Settings
 from hotline.domain.roster import TIER_NAMES, Override, Tier
@@ -175,7 +175,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     data = service.export(args.format, first, last, args.person, args.english)
     warn_dates(service, first, last)
     if args.output:
-        Path(args.output).write_bytes(data)
+        write_output(args.output, data)
         print(f"已写入 / written {args.output}: {len(data)} bytes ({first} – {last})", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
@@ -357,7 +357,7 @@ def cmd_fairness(args: argparse.Namespace, settings: Settings) -> int:
     last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     table, found = service.fairness(first, last)
     if args.output:
-        Path(args.output).write_bytes(fairness_csv(table))
+        write_output(args.output, fairness_csv(table))
     else:
         for row in fairness_rows(table):
             print("\t".join(row))
@@ -460,7 +460,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      help="结束日期(含) / last date, included (default end of that month)")
     exp.add_argument("--person", help="只导出此人 / only this person's shifts")
     exp.add_argument("--english", action="store_true", help="英文表头 / English column headers")
-    exp.add_argument("-o", "--output", help="输出文件 / file to write (default stdout; xlsx needs it on a terminal)")
+    exp.add_argument("-o", "--output", type=output_file,
+                     help="输出文件 / file to write (default stdout; xlsx needs it on a terminal)")
     exp.set_defaults(func=cmd_export)
 
     today = sub.add_parser("today", parents=[base], help="今日值班 / today's duty post")
@@ -536,7 +537,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                           help="每人每月工时、夜班、节假日班 / hours, nights, holiday shifts per person; "
                                "double bookings and short rests")
     fair.add_argument("--month", type=_month, help="月份，如 2026-11 / e.g. 2026-11 (default this month)")
-    fair.add_argument("-o", "--output", help="写入 CSV 文件 / write the table as CSV (UTF-8 with BOM, for Excel)")
+    fair.add_argument("-o", "--output", type=output_file,
+                      help="写入 CSV 文件 / write the table as CSV (UTF-8 with BOM, for Excel)")
     fair.set_defaults(func=cmd_fairness)
 
     ack = sub.add_parser("ack", parents=[base], help="确认接班 / acknowledge taking over your shift")

@@ -4,7 +4,7 @@ the tiers 一线 → 二线 → 厂商, and the timeline of every change. Pure: 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -53,6 +53,18 @@ NOT_CLOSED = OPEN | {Status.RESOLVED}  # the caller's one ticket: later calls ar
 
 class TicketError(ValueError):
     """A change the ticket's state does not allow; the message says why, Chinese first."""
+
+
+class UnknownSpecialty(TicketError):
+    """A specialty that is none of the configured ones ([specialties] in the config file)."""
+
+
+def check_specialty(value: str | None, known: Collection[str]) -> None:
+    """Refuse a specialty not among `known` (an empty `known`: none configured, anything goes; an empty
+    value: no specialty)."""
+    if value and known and value not in known:
+        raise UnknownSpecialty(f"专业 {value!r} 未配置 / unknown specialty {value!r} "
+                               f"(known: {', '.join(sorted(known))})")
 
 
 class CallRole(StrEnum):

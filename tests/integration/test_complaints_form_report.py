@@ -204,5 +204,5 @@ def test_cli_opens_marks_replies_and_agrees_with_clear_errors(
     assert (marked["ticket_type"], marked["caller"]) == ("complaint", "13900139999")
     assert "号码无效" in str(run("complaints", "open", "12", "--summary", "x", "--by", "刘洋", code=1)["err"])
     assert "linked to no ticket" in str(run("complaints", "mark-call", "nope", "--by", "刘洋", code=1)["err"])
-    assert "ISO time" in str(run("complaints", "agree", tid, "--due", "明天", "--by", "刘洋", code=1)["err"])
+    assert "YYYY-MM-DDTHH:MM" in str(run("complaints", "agree", tid, "--due", "明天", "--by", "刘洋", code=2)["err"])
     assert "--by" in str(run("complaints", "form", tid, "--cause", "x", code=1)["err"])

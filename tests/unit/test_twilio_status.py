@@ -132,7 +132,7 @@ def test_bad_session_lines_say_where(tmp_path: Path) -> None:
     path.write_text('{"at": "2024-05-06T10:00:00+08:00", "route": "voice", "params": {"CallSid": "CA1"}}\n'
                     '{"at": "2024-05-06T10:00:00", "route": "voice", "params": {"CallSid": "CA1"}}\n',
                     encoding="utf-8")
-    with pytest.raises(WebhookFormatError, match=r"s.jsonl:2: 'at' needs a timezone"):
+    with pytest.raises(WebhookFormatError, match=r"s.jsonl:2: 'at' 需要时区偏移 / 'at' needs a timezone"):
         list(read_session(path))
 
 

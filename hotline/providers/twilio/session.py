@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from hotline.domain.text_files import NotUtf8Error, utf8_text
 from hotline.providers.twilio.webhook import Webhook, WebhookFormatError, from_json
 
 
@@ -24,19 +25,23 @@ def is_session(path: Path) -> bool:
 
 
 def read_session(path: Path) -> Iterator[Webhook]:
-    """The webhook requests of a session file, in file order; a bad line raises with file and line."""
-    with path.open(encoding="utf-8-sig") as f:
-        for number, text in enumerate(f, 1):
-            if not text.strip() or text.lstrip().startswith("#"):
-                continue
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise WebhookFormatError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(data, dict):
-                raise WebhookFormatError(f"{where}: each line must be a JSON object")
-            yield from_json(data, where)
+    """The webhook requests of a session file, in file order; a bad line (or a file that is not UTF-8)
+    raises with file and line."""
+    try:
+        text = utf8_text(path.read_bytes(), str(path))
+    except NotUtf8Error as e:
+        raise WebhookFormatError(str(e)) from None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise WebhookFormatError(f"{where}: 不是 JSON / not JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(data, dict):
+            raise WebhookFormatError(f"{where}: 每行须为一个 JSON 对象 / each line must be a JSON object")
+        yield from_json(data, where)
 
 
 def write_session(path: Path, hooks: Iterable[Webhook]) -> int:

@@ -70,20 +70,25 @@ def from_json(data: Mapping[str, Any], where: str = "<json>") -> Webhook:
     try:
         at = datetime.fromisoformat(str(data["at"]))
     except KeyError:
-        raise WebhookFormatError(f"{where}: missing key 'at' (ISO time the request arrived)") from None
+        raise WebhookFormatError(f"{where}: 缺少键 'at'（请求到达的 ISO 时间）/ missing key 'at' (ISO time the "
+                                 f"request arrived)") from None
     except ValueError:
-        raise WebhookFormatError(f"{where}: 'at' is not an ISO time: {data['at']!r}") from None
+        raise WebhookFormatError(f"{where}: 'at' 不是 ISO 时间 / 'at' is not an ISO time: {data['at']!r}") from None
     if at.tzinfo is None:
-        raise WebhookFormatError(f"{where}: 'at' needs a timezone offset, e.g. 2024-05-06T09:00:00+08:00")
+        raise WebhookFormatError(f"{where}: 'at' 需要时区偏移 / 'at' needs a timezone offset, "
+                                 f"e.g. 2024-05-06T09:00:00+08:00")
     route = str(data.get("route", ""))
     if route not in ROUTES:
-        raise WebhookFormatError(f"{where}: 'route' must be one of {', '.join(ROUTES)}, got {route!r}")
+        raise WebhookFormatError(f"{where}: 'route' 须为 {', '.join(ROUTES)} 之一 / 'route' must be one of "
+                                 f"{', '.join(ROUTES)}, got {route!r}")
     params = data.get("params")
     if not isinstance(params, Mapping) or "CallSid" not in params:
-        raise WebhookFormatError(f"{where}: 'params' must be an object with Twilio's CallSid")
+        raise WebhookFormatError(f"{where}: 'params' 须为含 CallSid 的对象 / 'params' must be an object with "
+                                 f"Twilio's CallSid")
     query = data.get("query") or {}
     decision = data.get("decision") or {}
     if not isinstance(query, Mapping) or not isinstance(decision, Mapping):
-        raise WebhookFormatError(f"{where}: 'query' and 'decision' must be objects")
+        raise WebhookFormatError(f"{where}: 'query' 和 'decision' 须为对象 / 'query' and 'decision' must be "
+                                 f"objects")
     return Webhook(at, route, {str(k): str(v) for k, v in params.items()},
                    {str(k): str(v) for k, v in query.items()}, dict(decision))

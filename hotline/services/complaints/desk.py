@@ -22,7 +22,7 @@ from hotline.domain.complaints import (
 )
 from hotline.domain.numbers import NumberError, outside_number
 from hotline.domain.roster import Tier
-from hotline.domain.tickets import Change, Ticket, TicketError, TicketType
+from hotline.domain.tickets import Change, Ticket, TicketError, TicketType, check_specialty
 from hotline.services.tickets.desk import TicketService, TicketView
 from hotline.services.tickets.records import TicketNotFound, locked, next_number, save
 from hotline.services.tickets.settings import TicketContext
@@ -78,6 +78,7 @@ class ComplaintService:
             raise TicketError(str(e)) from None
         if not summary.strip():
             raise TicketError("投诉需要填写摘要 / a complaint needs a summary")
+        check_specialty(specialty, self.ctx.config.specialties)
         now = self.ctx.clock.now()
         note = f"关于工单 {related} / about ticket {related}" if related else None
         with unit_of_work(self.ctx.factory) as s:

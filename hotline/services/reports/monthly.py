@@ -6,7 +6,7 @@ PDF and XLSX renderings are made from it (monthly_render.py, monthly_xlsx.py).""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -41,6 +41,21 @@ def parse_month(text: str) -> date:
 def add_months(first_day: date, n: int) -> date:
     index = first_day.year * 12 + first_day.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
+
+
+def month_unfinished(first_day: date, now: datetime, tz: tzinfo) -> str | None:
+    """Why the month starting `first_day` is not over at `now` in the desk's timezone (it has not started,
+    or it is still running); None once it has ended."""
+    start = datetime.combine(first_day, time(0), tz)
+    end = datetime.combine(add_months(first_day, 1), time(0), tz)
+    month = f"{first_day:%Y-%m}"
+    if now < start:
+        return (f"{month} 尚未开始（{start:%Y-%m-%d} 开始），各项均无数据 / the month {month} has not started "
+                f"yet (it starts {start:%Y-%m-%d}, desk time): there are no figures")
+    if now < end:
+        return (f"{month} 尚未结束（{end:%Y-%m-%d %H:%M} 结束），数据截至现在 / the month {month} is not over "
+                f"yet (it ends {end:%Y-%m-%d %H:%M}, desk time): the figures are up to now")
+    return None
 
 
 def month_context(factory: sessionmaker[Session], settings: Settings, first_day: date, now: datetime) -> MonthContext:

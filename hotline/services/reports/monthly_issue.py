@@ -10,9 +10,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config import Settings
-from hotline.services.reports.monthly import build_monthly
+from hotline.services.reports.monthly import build_monthly, month_unfinished
 from hotline.store.base import unit_of_work
 from hotline.store.quality_reports import issued_document, issued_list, store_issued
+
+
+class MonthNotOver(Exception):
+    """The month has not ended yet in the desk's timezone: its report cannot be issued (frozen) yet."""
 
 
 class AnalysisMissing(ValueError):
@@ -33,7 +37,11 @@ def fill_analysis(doc: dict[str, Any], analysis: dict[str, dict[str, str]]) -> l
 
 def issue_monthly(factory: sessionmaker[Session], settings: Settings, first_day: date, now: datetime, by: str,
                   analysis: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Build, check and store the month's report; returns the issued document (with its version)."""
+    """Build, check and store the month's report; returns the issued document (with its version). A month
+    not over at `now` is refused (MonthNotOver): its figures would be frozen half made, or empty."""
+    if unfinished := month_unfinished(first_day, now, settings.tz):
+        raise MonthNotOver(f"{unfinished}; 月份结束后才能发布质量月报 / a month's report can be issued once the "
+                           f"month is over")
     doc = build_monthly(factory, settings, first_day, now)
     missing = fill_analysis(doc, analysis)
     if missing:

@@ -40,6 +40,7 @@ class TicketConfig:
     # paged when no manager is on duty and a complaint is late, or an escalation or a missed deadline finds
     # nobody on duty up the tiers
     complaint_managers: tuple[str, ...] = ()
+    specialties: frozenset[str] = frozenset()  # the configured [specialties] codes (empty: any is taken)
 
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)
@@ -115,4 +116,5 @@ def ticket_config(settings: Settings) -> TicketConfig:
         push=push,
         complaint_specialty=complaint,
         complaint_managers=tuple(managers),
+        specialties=frozenset(settings.specialties),
     )

@@ -27,6 +27,7 @@ from hotline.domain.tickets import (
     TicketError,
     TicketTier,
     TicketType,
+    check_specialty,
 )
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, add_pages
@@ -213,7 +214,8 @@ class TicketService:
 
     def edit(self, ticket_id: str, by: str, **values: str | None) -> TicketView:
         """Change descriptive fields; a ticket made urgent (紧急) declares a major incident (the maintenance
-        lead is paged by the monitor) and links it."""
+        lead is paged by the monitor) and links it. A specialty must be a configured one."""
+        check_specialty(values.get("specialty"), self.ctx.config.specialties)
         view = self._change(ticket_id, lambda s, t, now: t.edit(now, by, **values))
         if view.ticket.priority is Priority.URGENT and self.incidents is not None:
             view = self._declare(view, by)
