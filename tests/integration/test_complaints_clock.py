@@ -43,7 +43,8 @@ async def test_marked_call_replied_in_time_then_late_resolution_pages_the_manage
     assert marked.ticket.complained_at == T0  # the call's start, not the marking
     desk.clock.set(T0 + timedelta(minutes=40))
     complaints(desk).reply(tid, "已向客户致歉，工程师下午到场处理", "王芳")
-    complaints(desk).agree(tid, T0 + timedelta(hours=3), "王芳")
+    agreed = complaints(desk).agree(tid, (T0 + timedelta(hours=3)).replace(tzinfo=None), "王芳")  # desk time
+    assert agreed.ticket.complaint_due_at == T0 + timedelta(hours=3)
     k = clocks(desk, tid)
     assert (k["complaint"].minutes, k["complaint"].met) == (40.0, True)
     assert k["complaint_solved"].due_at == T0 + timedelta(hours=3)

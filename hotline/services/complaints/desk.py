@@ -135,9 +135,10 @@ class ComplaintService:
         return self._change(ticket_id, lambda t, now: reply(t, text, now, by))
 
     def agree(self, ticket_id: str, due: datetime, by: str) -> TicketView:
-        """The resolution deadline agreed with the complainant (the 投诉解决 clock's due time)."""
+        """The resolution deadline agreed with the complainant (the 投诉解决 clock's due time); a time without an
+        offset is desk time."""
         if due.tzinfo is None:
-            raise TicketError("约定时间需要时区 / the agreed deadline needs a timezone (e.g. 2026-12-04T17:00+08:00)")
+            due = due.replace(tzinfo=self.ctx.tz)
         return self._change(ticket_id, lambda t, now: agree_deadline(t, due, now, by))
 
     # ---- the 《客户投诉反馈表》 ---------------------------------------------------------------------------
