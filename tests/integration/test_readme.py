@@ -116,9 +116,18 @@ def test_the_two_opening_commands_name_what_exists() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = [body.strip() for lang, body in FENCE.findall(text) if lang == "sh"][:2]
     assert blocks == [
-        "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/hotline demo",
-        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest",
+        "python3 -m venv .venv && .venv/bin/pip install -e . -c constraints.txt && .venv/bin/hotline demo",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' -c constraints.txt && .venv/bin/pytest",
     ]
+    # the pins cover every dependency the project names, and each is exact
+    pins = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+            for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")}
+    named = [re.split(r"[<>=\[ ;]", dep, maxsplit=1)[0].lower().replace("_", "-") for dep in
+             [*tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"],
+              *tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+              ["optional-dependencies"]["test"]]]
+    assert [n for n in named if n not in pins] == [] and all(pins.values())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["scripts"]["hotline"] == "hotline.cli:main"
     assert any(dep.startswith("pytest") for dep in project["optional-dependencies"]["test"])
