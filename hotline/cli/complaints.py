@@ -16,6 +16,7 @@ from hotline.cli.arguments import desk_time, output_file, write_output
 from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.config import Settings
 from hotline.domain.complaints import FORM_EN, FORM_FIELDS, FORM_ZH, Source
+from hotline.domain.sla import CLOCK_ZH, COMPLAINT_CLOCKS
 from hotline.domain.tickets import TicketError
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
@@ -95,7 +96,26 @@ def cmd_mark(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_mark_call(args: argparse.Namespace, settings: Settings) -> int:
-    return _act(args, settings, lambda c: c.mark_call(args.call_id, args.by))
+    """The complaint counts from the call's start: for an old call its clocks may be past due already, which the
+    running hotline pages as missed at once; say so."""
+    from hotline.clock import SystemClock
+
+    views: list[TicketView] = []
+
+    def act(c: ComplaintService) -> TicketView:
+        views.append(c.mark_call(args.call_id, args.by))
+        return views[-1]
+
+    code = _act(args, settings, act)
+    now = SystemClock(settings.tz).now()
+    for clock in (k for v in views for k in v.clocks if k.name in COMPLAINT_CLOCKS):
+        if clock.done_at is None and clock.due_at <= now:
+            sys.stdout.flush()
+            print(f"注意 / note: {CLOCK_ZH[clock.name]}期限 {clock.due_at.astimezone(settings.tz):%m-%d %H:%M} 已过"
+                  f"（投诉从通话开始计时），运行中的 hotline 将立即按超时通知 / the {clock.name} deadline has passed "
+                  f"(a complaint counts from the call's start): the running hotline pages it as missed now",
+                  file=sys.stderr)
+    return code
 
 
 def cmd_reply(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,8 +21,11 @@ from hotline.services.complaints.desk import ComplaintService, TicketError
 from hotline.services.reports.dashboard import today_summary
 from hotline.services.reports.indicators import ComplaintIndicators, MonthContext
 from hotline.services.tickets.config import TicketConfig
+from hotline.store.base import unit_of_work
+from hotline.store.calls import upsert_calls
 from hotline.store.tickets import TicketEventRow
 from tests.conftest import ROOT
+from tests.integration.monitor_fakes import missed
 from tests.integration.test_tickets_sla import Desk, answered
 
 CONFIG = str(ROOT / "config" / "hotline.toml")
@@ -200,9 +203,19 @@ def test_cli_opens_marks_replies_and_agrees_with_clear_errors(
         assert (last.actor, last.action, last.new, last.note) == ("王芳", "complaint", "承诺今日修复仍未修复",
                                                                   "再次投诉 / complained again")
     db.engine.dispose()
-    marked = run("complaints", "mark-call", "cli1", "--by", "冯婷", "--json")
+    capsys.readouterr()
+    assert main(["complaints", "mark-call", "cli1", "--by", "冯婷", "--json", "--db", db_url, "--config", CONFIG]) == 0
+    out = capsys.readouterr()
+    marked = json.loads(out.out)
     assert (marked["ticket_type"], marked["caller"]) == ("complaint", "13900139999")
+    # the complaint counts from the call's start (2026-12-03 10:00): its reply deadline has long passed, said
+    assert "注意 / note: 投诉回复期限 12-03 11:00 已过" in out.err and "pages it as missed now" in out.err
+    db = open_database(db_url)
+    with unit_of_work(db.factory) as s:  # a missed call: in the ledger, linked to no ticket
+        upsert_calls(s, [missed("13700137000", T0, "cli2")])
+    db.engine.dispose()
+    assert "complaints open 13700137000" in str(run("complaints", "mark-call", "cli2", "--by", "刘洋", code=1)["err"])
     assert "号码无效" in str(run("complaints", "open", "12", "--summary", "x", "--by", "刘洋", code=1)["err"])
-    assert "linked to no ticket" in str(run("complaints", "mark-call", "nope", "--by", "刘洋", code=1)["err"])
+    assert "no call 'nope' in the ledger" in str(run("complaints", "mark-call", "nope", "--by", "刘洋", code=1)["err"])
     assert "YYYY-MM-DDTHH:MM" in str(run("complaints", "agree", tid, "--due", "明天", "--by", "刘洋", code=2)["err"])
     assert "--by" in str(run("complaints", "form", tid, "--cause", "x", code=1)["err"])

@@ -27,6 +27,7 @@ from hotline.services.tickets.desk import TicketService, TicketView
 from hotline.services.tickets.records import TicketNotFound, locked, next_number, save
 from hotline.services.tickets.settings import TicketContext
 from hotline.store.base import claim_writer, unit_of_work
+from hotline.store.calls import CallRow
 from hotline.store.complaints import ComplaintFormRow, ComplaintFormVersionRow
 from hotline.store.tickets import TicketCallRow, TicketRow, row_to_ticket
 
@@ -120,8 +121,13 @@ class ComplaintService:
         with unit_of_work(self.ctx.factory) as s:
             link = s.get(TicketCallRow, call_id)
             if link is None:
-                raise TicketNotFound(f"通话 {call_id!r} 没有关联工单 / call {call_id!r} is linked to no ticket "
-                                     f"(only calls in which staff reached the caller open one)")
+                call = s.get(CallRow, call_id)
+                if call is None:
+                    raise TicketNotFound(f"没有通话 {call_id!r} / no call {call_id!r} in the ledger")
+                raise TicketNotFound(
+                    f"通话 {call_id!r} 没有关联工单（未接通的通话不开工单），请用 hotline complaints open "
+                    f"{call.caller or '<号码>'} 登记投诉 / call {call_id!r} is linked to no ticket (only calls in "
+                    f"which staff reached the caller open one): use `hotline complaints open <number>`")
             ticket_id, started = link.ticket_id, link.started_at
         return self._change(ticket_id, lambda t, now: mark_complaint(
             t, started, by, Source.CALL, f"通话 {call_id} 标记为投诉 / call {call_id} marked as a complaint"))
