@@ -101,3 +101,27 @@ async def test_surveys_commands(settings: Settings, db_url: str, capsys: pytest.
     text = capsys.readouterr().out
     assert "已回访 answered" in text and "总体满意度" in text
     desk.dispose()
+
+
+async def test_a_low_score_opens_a_complaint_whose_source_is_the_survey(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """solved 1, score 2 (at or below the low score): the ticket closes and a follow-up complaint ticket is
+    opened; its source is `survey` (回访低分) in the ticket and in `report complaints --json`."""
+    start = datetime.fromisoformat("2026-11-10T09:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    tid = desk.resolved_ticket("13800138004", start, start + timedelta(hours=1))
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())
+    done = desk.surveys.desk.record(tid, {"solved": 1, "overall": 2}, "刘洋")
+    follow = done["complaint_ticket_id"]
+    assert follow and follow != tid
+    complaint = desk.tickets.desk.get(follow).ticket
+    assert (complaint.ticket_type, complaint.complaint_source, complaint.complained_at) == (
+        "complaint", "survey", start + timedelta(hours=2))
+    assert any(c.field == "complaint_source" and c.new == "survey" for c in desk.tickets.desk.timeline(follow))
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["report", "complaints", "--month", "2026-11", "--json", "--db", url, "--config", CONFIG]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(c["ticket_id"], c["source"]) for c in doc["complaints"]] == [(follow, "survey")]
+    desk.dispose()
+
