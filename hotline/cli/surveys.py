@@ -72,7 +72,7 @@ def _print(data: dict[str, Any]) -> None:
         print(f"  已解决 solved {solved}  评分 score {data['score']}/{data['full_score']}  "
               f"于 at {data['answered_at']} ({data['answered_via']})")
     for a in data.get("answers", []):
-        print(f"    {a['question_text']}: {a['value']}")
+        print(f"    {a['label']}: {a['value_text']}")  # the stored value of yes/no is 1 / 0: shown 是 / 否
     for t in data.get("try_list", []):
         print(f"    第 {t['try']} 次 try {t['at']} {t['way']}: {t['outcome'] or '进行中 / out'} {t['detail'] or ''}")
     if data.get("complaint_ticket_id"):

@@ -125,3 +125,26 @@ async def test_a_low_score_opens_a_complaint_whose_source_is_the_survey(
     assert [(c["ticket_id"], c["source"]) for c in doc["complaints"]] == [(follow, "survey")]
     desk.dispose()
 
+
+
+async def test_surveys_show_reads_the_solved_answer_as_yes_or_no(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The solved answer is stored as 1 (yes) / 0 (no); what a person reads is 是 yes / 否 no, never 0."""
+    start = datetime.fromisoformat("2026-11-10T09:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    no = desk.resolved_ticket("13800138004", start, start + timedelta(hours=1))
+    yes = desk.resolved_ticket("13800138011", start, start + timedelta(hours=1))
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    [shown] = run(capsys, "surveys", "record", no, "--by", "刘洋", "--solved", "2", "--score", "3", "--json",
+                  "--db", url)
+    assert {a["question"]: a["value"] for a in shown["answers"]} == {"solved": 0, "overall": 3}  # stored as was
+    assert {a["question"]: a["value_text"] for a in shown["answers"]} == {"solved": "否 no", "overall": "3"}
+    run(capsys, "surveys", "record", yes, "--by", "刘洋", "--solved", "1", "--score", "5", "--db", url)
+    for ticket_id, word in ((no, "否 no"), (yes, "是 yes")):
+        assert main(["surveys", "show", ticket_id, "--config", CONFIG, "--db", url]) == 0
+        text = capsys.readouterr().out
+        assert f"    问题是否已解决 solved: {word}\n" in text
+        assert "    总体满意度 overall: " in text
+        assert ": 0\n" not in text
+    desk.dispose()
