@@ -148,3 +148,31 @@ async def test_surveys_show_reads_the_solved_answer_as_yes_or_no(
         assert "    总体满意度 overall: " in text
         assert ": 0\n" not in text
     desk.dispose()
+
+
+async def test_report_satisfaction_text_names_specialties_and_the_total(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text table reads the configured specialty names with their codes, 未分类 / none for tickets
+    without one, and 合计 total for the overall row; --json keeps the codes."""
+    desk = SurveyDesk(settings, db_url, DAY, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    h = timedelta(hours=1)
+    t1 = desk.resolved_ticket("13800138004", DAY, DAY + h)  # network
+    desk.resolved_ticket("13800138011", DAY, DAY + h, specialty="servers")
+    desk.resolved_ticket("13800138012", DAY, DAY + h, specialty="")  # no specialty
+    await desk.run_until(DAY + 2 * h, DryRunSender())
+    desk.surveys.desk.record(t1, {"solved": 1, "overall": 4}, "刘洋")
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["report", "satisfaction", "--month", "2026-12", "--by", "specialty", "--config", CONFIG,
+                 "--db", url]) == 0
+    out = capsys.readouterr().out
+    rows = out.splitlines()[2:]
+    assert [r.split("  ")[0] for r in rows] == ["未分类 / none", "网络 / Network (network)",
+                                                "服务器 / Servers (servers)"]
+    assert "80.0%" in rows[1] and "network" not in rows[0] + rows[2]
+    assert main(["report", "satisfaction", "--month", "2026-12", "--config", CONFIG, "--db", url]) == 0
+    [total] = capsys.readouterr().out.splitlines()[2:]
+    assert total.startswith("合计 total  ") and " all " not in f" {total} "
+    codes = run(capsys, "report", "satisfaction", "--month", "2026-12", "--by", "specialty", "--json", "--db", url)
+    assert [r["group"] for r in codes] == ["(none)", "network", "servers"]
+    desk.dispose()
