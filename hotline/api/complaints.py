@@ -117,9 +117,9 @@ def complaint_report(request: Request, month: str | None = None) -> dict[str, An
     from hotline.services.reports.monthly import parse_month
 
     settings = request.app.state.settings
+    now = request.app.state.clock.now()
     try:
-        first = parse_month(month) if month else request.app.state.clock.now().astimezone(settings.tz).date() \
-            .replace(day=1)
+        first = parse_month(month) if month else now.astimezone(settings.tz).date().replace(day=1)
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
-    return month_report(request.app.state.factory, first, settings.tz)
+    return month_report(request.app.state.factory, first, settings.tz, now)

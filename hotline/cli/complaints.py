@@ -9,7 +9,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.arguments import desk_time, output_file, write_output
@@ -184,30 +184,72 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.services.complaints.figures import month_report
     from hotline.services.reports.monthly import parse_month
 
+    now = SystemClock(settings.tz).now()
     try:
-        first = parse_month(args.month) if args.month else SystemClock(settings.tz).now().date().replace(day=1)
+        first = parse_month(args.month) if args.month else now.astimezone(settings.tz).date().replace(day=1)
     except ValueError as e:
         print(f"错误 / error: {e}", file=sys.stderr)
         return 2
     db = open_database(args.db or settings.database_url)
-    doc = month_report(db.factory, first, settings.tz)
+    doc = month_report(db.factory, first, settings.tz, now)
     db.engine.dispose()
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
         return 0
+    for text in report_text(doc):
+        print(text)
+    return 0
+
+
+def _share(part: dict[str, Any]) -> str:
+    return "-" if part["share"] is None else f"{part['share'] * 100:.1f}%"
+
+
+def _stamp(iso: str | None) -> str:
+    """`2026-12-03T11:00:00+08:00` as `12-03 11:00` (the desk's timezone already)."""
+    return "-" if iso is None else iso[5:16].replace("T", " ")
+
+
+def _reply(c: dict[str, Any]) -> str:
+    if c["reply_minutes"] is not None:
+        return f"回复 replied {c['reply_minutes']:.1f} 分钟 min {_verdict(c['replied_in_time'])}"
+    if c["replied_in_time"] is False:
+        return f"未回复 not replied，已超时 overdue（时限 due {_stamp(c['reply_due_at'])}）"
+    return f"未回复 not replied，未到期 not due yet（时限 due {_stamp(c['reply_due_at'])}）"
+
+
+def _resolution(c: dict[str, Any]) -> str:
+    if c["resolved"]:
+        return f"已解决 resolved {_verdict(c['resolved_in_time'])}"
+    if c["resolved_in_time"] is False:
+        return f"未解决 not resolved，已超时 overdue（时限 due {_stamp(c['resolve_due_at'])}）"
+    return f"未解决 not resolved（时限 due {_stamp(c['resolve_due_at'])}）"
+
+
+def _verdict(in_time: bool | None) -> str:
+    return {True: "按时 in time", False: "超时 late", None: ""}[in_time]
+
+
+def report_text(doc: dict[str, Any]) -> list[str]:
+    """`report complaints` for a person: every share with its sample size, the late and the pending (未到期:
+    the deadline not passed yet) beside it; one line per complaint."""
+    from hotline.domain.tickets import STATUS_ZH, Status
+
     n = doc["count"]
 
-    def line(label: str, key: str) -> str:
+    def tally(label: str, key: str) -> str:
         part = doc[key]
-        share = "-" if part["share"] is None else f"{part['share'] * 100:.1f}%"
-        return f"{label}: {part['count']} / {n} ({share})"
+        return (f"{label}: {part['count']} / {part['of']} ({_share(part)})，超时 late {part['late']}，"
+                f"未到期 pending {part['pending']}")
 
-    print(f"投诉 / complaints {doc['month']}: {n}")
-    print(line("1 小时内回复 / replied in time", "replied_in_time"))
-    print(line("按时解决 / resolved in time", "resolved_in_time"))
-    print(line("上报项目经理 / escalated to the project manager", "escalated"))
+    escalated = doc["escalated"]
+    out = [f"投诉 / complaints {doc['month']}: {n}（截至 as of {doc['as_of'][:16].replace('T', ' ')}）",
+           tally("1 小时内回复 / replied in time", "replied_in_time"),
+           tally("按时解决 / resolved in time", "resolved_in_time"),
+           f"上报项目经理 / escalated to the project manager: {escalated['count']} / {n} ({_share(escalated)})"]
     for c in doc["complaints"]:
-        print(f"  {c['ticket_id']}  {c['caller']}  {c['complained_at'][:16].replace('T', ' ')}  {c['status']}"
-              f"  回复 {c['reply_minutes'] if c['reply_minutes'] is not None else '-'} 分钟"
-              f"{'  已上报 escalated' if c['escalated'] else ''}")
-    return 0
+        status = c["status"]
+        name = STATUS_ZH.get(Status(status), status) if status in set(Status) else status
+        out.append(f"  {c['ticket_id']}  {c['caller']}  {_stamp(c['complained_at'])}  {name} {status}  {_reply(c)}"
+                   f"  {_resolution(c)}{'  已上报 escalated' if c['escalated'] else ''}")
+    return out

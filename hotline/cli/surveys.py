@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.subcommands import SURVEY_REF, add_command
+from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
@@ -72,7 +73,7 @@ def _print(data: dict[str, Any]) -> None:
         print(f"  已解决 solved {solved}  评分 score {data['score']}/{data['full_score']}  "
               f"于 at {data['answered_at']} ({data['answered_via']})")
     for a in data.get("answers", []):
-        print(f"    {a['question_text']}: {a['value']}")
+        print(f"    {a['label']}: {a['value_text']}")  # the stored value of yes/no is 1 / 0: shown 是 / 否
     for t in data.get("try_list", []):
         print(f"    第 {t['try']} 次 try {t['at']} {t['way']}: {t['outcome'] or '进行中 / out'} {t['detail'] or ''}")
     if data.get("complaint_ticket_id"):
@@ -170,13 +171,29 @@ def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"month": f"{first:%Y-%m}", **figures_dict(f)}, ensure_ascii=False))
         return 0
     print(f"满意度 satisfaction {first:%Y-%m}（满分 full score {policy.full_score}）")
-    print(f"{'分组 group':<16}{'满意度':>8}{'平均分':>8}{'样本':>6}{'已解决':>8}{'应答率':>8}{'24h内':>8}"
-          f"{'未联系上':>8}")
-    for f in rows:
-        def pct(v: float | None) -> str:
-            return "-" if v is None else f"{v * 100:.1f}%"
 
-        print(f"{f.group:<16}{pct(f.satisfaction):>8}{'-' if f.average is None else f'{f.average:.2f}':>8}"
-              f"{f.sample:>6}{f.resolved:>8}{pct(f.response_rate):>8}{pct(f.within_24h_share):>8}"
-              f"{f.unreachable:>8}")
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v * 100:.1f}%"
+
+    columns = [Column("分组 group"), Column("满意度 satisfaction", True), Column("平均分 average", True),
+               Column("样本 sample", True), Column("已解决 resolved", True), Column("应答率 response", True),
+               Column("24h内 within 24h", True), Column("未联系上 unreachable", True)]
+    print_table(columns, [[group_label(settings, args.by or "all", f.group), pct(f.satisfaction),
+                           "-" if f.average is None else f"{f.average:.2f}", str(f.sample), str(f.resolved),
+                           pct(f.response_rate), pct(f.within_24h_share), str(f.unreachable)] for f in rows])
     return 0
+
+
+def group_label(settings: Settings, by: str, group: str) -> str:
+    """A row's group as a person reads it: 合计 total, a specialty's name with its code, a staff member (the
+    JSON keeps the codes)."""
+    from hotline.services.reports.indicators import specialty_name
+
+    if by == "all":
+        return "合计 total"
+    if group == "(none)":
+        return "未分类 / none" if by == "specialty" else "未分派 / nobody"
+    if by == "specialty":
+        name = specialty_name(settings, group)
+        return name if name == group else f"{name} ({group})"
+    return group

@@ -122,16 +122,64 @@ MAX_FIELD = 4000
 # ---- the report ------------------------------------------------------------------------------------
 
 
+class Deadline(StrEnum):
+    """A complaint clock's outcome as seen at the report's "now"."""
+
+    IN_TIME = "in_time"  # done by its deadline
+    LATE = "late"  # done after its deadline, or not done and the deadline passed
+    PENDING = "pending"  # 未到期: not done and the deadline still ahead: neither in time nor late yet
+
+
+DEADLINE_ZH = {Deadline.IN_TIME: "按时", Deadline.LATE: "超时", Deadline.PENDING: "未到期"}
+
+
+def deadline_outcome(done_at: datetime | None, due_at: datetime | None, now: datetime) -> Deadline:
+    """In time, late or pending (未到期) at `now`. A clock without a deadline (none recorded) and not done is
+    pending: it is never counted late on a guess."""
+    if done_at is not None:
+        return Deadline.IN_TIME if due_at is None or done_at <= due_at else Deadline.LATE
+    return Deadline.LATE if due_at is not None and due_at <= now else Deadline.PENDING
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many of a month's complaints met one deadline, missed it, or are not due yet."""
+
+    in_time: int = 0
+    late: int = 0
+    pending: int = 0
+
+    @property
+    def due(self) -> int:
+        """The sample of the share: complaints whose outcome is known (in time or late)."""
+        return self.in_time + self.late
+
+    @property
+    def share(self) -> float | None:
+        return None if self.due == 0 else round(self.in_time / self.due, 4)
+
+    @staticmethod
+    def of(outcomes: list[Deadline]) -> Tally:
+        return Tally(outcomes.count(Deadline.IN_TIME), outcomes.count(Deadline.LATE),
+                     outcomes.count(Deadline.PENDING))
+
+    def as_dict(self) -> dict[str, object]:
+        return {"count": self.in_time, "of": self.due, "share": self.share, "late": self.late,
+                "pending": self.pending}
+
+
 @dataclass(frozen=True)
 class ComplaintFigures:
     """The month's complaints: how many, replied within the target, resolved in time, escalated to the
-    project manager. Shares always come with their sample size (the count they are a share of)."""
+    project manager. A complaint whose deadline has not passed and that is not done yet is pending (未到期),
+    neither in time nor late: a share is of the complaints whose outcome is known, and comes with that sample
+    size and the pending count."""
 
     count: int
-    replied: int  # replied at all (a reply clock with an outcome)
-    replied_in_time: int
+    replied: int  # replied at all (the reply clock stopped)
+    reply: Tally  # first reply within its deadline (投诉回复)
     resolved: int  # resolved at all
-    resolved_in_time: int
+    resolution: Tally  # resolved within the agreed time (投诉解决)
     escalated: int  # the 投诉解决 deadline passed: paged to the project manager
 
     @staticmethod
@@ -139,11 +187,7 @@ class ComplaintFigures:
         return None if whole == 0 else round(part / whole, 4)
 
     def as_dict(self) -> dict[str, object]:
-        return {"count": self.count, "replied": self.replied,
-                "replied_in_time": {"count": self.replied_in_time, "of": self.count,
-                                    "share": self._share(self.replied_in_time, self.count)},
-                "resolved": self.resolved,
-                "resolved_in_time": {"count": self.resolved_in_time, "of": self.count,
-                                     "share": self._share(self.resolved_in_time, self.count)},
+        return {"count": self.count, "replied": self.replied, "replied_in_time": self.reply.as_dict(),
+                "resolved": self.resolved, "resolved_in_time": self.resolution.as_dict(),
                 "escalated": {"count": self.escalated, "of": self.count,
                               "share": self._share(self.escalated, self.count)}}

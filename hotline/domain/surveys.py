@@ -69,6 +69,19 @@ QUESTIONS: tuple[Question, ...] = (
     Question("communication", "沟通表达", "Communication", required=False),
 )
 QUESTION_KEYS = {q.key for q in QUESTIONS}
+# The short name of each question where a person reads the answers (the CLI, the ticket page).
+QUESTION_LABELS = {"solved": "问题是否已解决 solved", "overall": "总体满意度 overall", "response": "响应及时 response",
+                   "resolution": "解决及时 resolution", "attitude": "服务态度 attitude", "skill": "专业能力 skill",
+                   "communication": "沟通表达 communication"}
+_YES_NO = {q.key for q in QUESTIONS if q.kind == "yes_no"}
+
+
+def answer_text(question: str, value: int) -> str:
+    """A stored answer as a person reads it: 是 yes / 否 no for a yes/no question (stored 1 / 0), else the
+    score itself."""
+    if question in _YES_NO:
+        return "是 yes" if value == 1 else "否 no"
+    return str(value)
 
 
 @dataclass(frozen=True)

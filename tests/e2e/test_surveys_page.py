@@ -70,7 +70,8 @@ def test_survey_recorded_by_hand_on_the_ticket_page(served: tuple[str, str]) -> 
             else:
                 expect(page.locator("#s-state")).to_contain_text("已回访 answered")
                 expect(page.locator("#s-state")).to_contain_text("评分 score 4/5")
-                expect(page.locator("#s-answers")).to_contain_text("总体满意度")
+                expect(page.locator("#s-answers")).to_contain_text("总体满意度 overall: 4")
+                expect(page.locator("#s-answers")).to_contain_text("问题是否已解决 solved: 是 yes")  # stored as 1
                 expect(page.locator("#s-answers li", has_text="总体满意度")).to_have_attribute(  # the words asked
                     "title", "请为本次服务的总体满意度打分（1-5 分） / Overall satisfaction (1-5)")
                 expect(page.locator("#s-history")).to_contain_text(tid)

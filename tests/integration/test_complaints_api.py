@@ -78,7 +78,9 @@ async def test_complaint_routes_open_fill_export_and_report(settings: Settings, 
         assert (await c.get(f"/api/tickets/{tid}/complaint/form")).status_code == 403
         assert (await c.get(f"/api/tickets/{tid}/complaint/form.pdf")).status_code == 403
         report = (await c.get("/api/reports/complaints", params={"month": "2026-12"})).json()
-        assert (report["count"], report["replied_in_time"]) == (1, {"count": 1, "of": 1, "share": 1.0})
+        assert (report["count"], report["replied_in_time"]) == (
+            1, {"count": 1, "of": 1, "share": 1.0, "late": 0, "pending": 0})
+        assert report["resolved_in_time"]["pending"] == 1  # the agreed deadline is ahead on the app's clock
         assert report["complaints"][0]["caller"] == "138****8000"
         assert (await c.get("/api/reports/complaints", params={"month": "12/2026"})).status_code == 400
     db.engine.dispose()

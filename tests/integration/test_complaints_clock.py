@@ -163,7 +163,7 @@ async def test_a_ticket_created_as_a_complaint_is_made_when_opened_and_counted(s
     t = desk.tickets.desk.get("GD20261203-0042").ticket
     assert t.complained_at == T0
     assert clocks(desk, t.ticket_id)["complaint_solved"].due_at == T0 + timedelta(hours=24)
-    doc = month_report(desk.db.factory, T0.date().replace(day=1), settings.tz)
+    doc = month_report(desk.db.factory, T0.date().replace(day=1), settings.tz, T0)
     assert [c["ticket_id"] for c in doc["complaints"]] == ["GD20261203-0042"]
     desk.db.engine.dispose()
 

@@ -127,26 +127,30 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
     capsys.readouterr()
     assert main(["report", "complaints", "--month", "2026-11", "--json", "--db", db_url, "--config", CONFIG]) == 0
     doc = json.loads(capsys.readouterr().out)
+    assert doc.pop("as_of") > "2026-12-01"  # the system clock's now: every November deadline has come
     line = {"source": "hand", "replied_in_time": True, "resolved": True, "resolved_in_time": True,
             "escalated": False}
     assert doc == {
         "type": "complaints", "month": "2026-11", "count": 3, "replied": 3,
-        "replied_in_time": {"count": 2, "of": 3, "share": 0.6667}, "resolved": 2,
-        "resolved_in_time": {"count": 1, "of": 3, "share": 0.3333},
+        "replied_in_time": {"count": 2, "of": 3, "share": 0.6667, "late": 1, "pending": 0}, "resolved": 2,
+        "resolved_in_time": {"count": 1, "of": 3, "share": 0.3333, "late": 2, "pending": 0},
         "escalated": {"count": 2, "of": 3, "share": 0.6667},
         "complaints": [
             {**line, "ticket_id": a, "caller": "138****8000", "complained_at": "2026-11-10T10:00:00+08:00",
-             "status": "closed", "reply_minutes": 30.0},
+             "status": "closed", "reply_minutes": 30.0, "reply_due_at": "2026-11-10T11:00:00+08:00",
+             "resolve_due_at": "2026-11-11T10:00:00+08:00"},
             {**line, "ticket_id": b, "caller": "010****5678", "complained_at": "2026-11-12T09:00:00+08:00",
              "status": "closed", "reply_minutes": 80.0, "replied_in_time": False, "resolved_in_time": False,
-             "escalated": True},
+             "escalated": True, "reply_due_at": "2026-11-12T10:00:00+08:00",
+             "resolve_due_at": "2026-11-13T09:00:00+08:00"},
             {**line, "ticket_id": cc, "caller": "139****9999", "complained_at": "2026-11-20T14:00:00+08:00",
              "status": "in_progress", "reply_minutes": 50.0, "resolved": False, "resolved_in_time": False,
-             "escalated": True},
+             "escalated": True, "reply_due_at": "2026-11-20T15:00:00+08:00",
+             "resolve_due_at": "2026-11-21T14:00:00+08:00"},
         ]}
     assert main(["report", "complaints", "--month", "2026-11", "--db", db_url, "--config", CONFIG]) == 0
     text = capsys.readouterr().out
-    assert "1 小时内回复 / replied in time: 2 / 3 (66.7%)" in text
+    assert "1 小时内回复 / replied in time: 2 / 3 (66.7%)，超时 late 1，未到期 pending 0" in text
     assert "上报项目经理 / escalated to the project manager: 2 / 3 (66.7%)" in text
     for bad in ("2026-13", "26-11", "2026-1"):  # a two-digit year was read as the year 26
         for command in (["report", "complaints"], ["report", "satisfaction"], ["report", "monthly"]):
@@ -159,8 +163,9 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
     ind = {i.key: i for i in ComplaintIndicators().indicators(ctx)}
     tile = today_summary(db.factory, settings, at("11-25T09:00"))["complaints"]  # the dashboard's figure
     db.engine.dispose()
-    assert tile == {"month": "2026-11", "count": 3, "replied_in_time": {"count": 2, "of": 3, "share": 0.6667},
-                    "resolved_in_time": {"count": 1, "of": 3, "share": 0.3333},
+    assert tile == {"month": "2026-11", "count": 3,
+                    "replied_in_time": {"count": 2, "of": 3, "share": 0.6667, "late": 1, "pending": 0},
+                    "resolved_in_time": {"count": 1, "of": 3, "share": 0.3333, "late": 2, "pending": 0},
                     "escalated": {"count": 2, "of": 3, "share": 0.6667}}
     assert ind["complaints.count"].actual == 3
     assert (ind["complaints.reply"].actual, ind["complaints.reply"].target, ind["complaints.reply"].met) == (

@@ -101,3 +101,78 @@ async def test_surveys_commands(settings: Settings, db_url: str, capsys: pytest.
     text = capsys.readouterr().out
     assert "已回访 answered" in text and "总体满意度" in text
     desk.dispose()
+
+
+async def test_a_low_score_opens_a_complaint_whose_source_is_the_survey(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """solved 1, score 2 (at or below the low score): the ticket closes and a follow-up complaint ticket is
+    opened; its source is `survey` (回访低分) in the ticket and in `report complaints --json`."""
+    start = datetime.fromisoformat("2026-11-10T09:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    tid = desk.resolved_ticket("13800138004", start, start + timedelta(hours=1))
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())
+    done = desk.surveys.desk.record(tid, {"solved": 1, "overall": 2}, "刘洋")
+    follow = done["complaint_ticket_id"]
+    assert follow and follow != tid
+    complaint = desk.tickets.desk.get(follow).ticket
+    assert (complaint.ticket_type, complaint.complaint_source, complaint.complained_at) == (
+        "complaint", "survey", start + timedelta(hours=2))
+    assert any(c.field == "complaint_source" and c.new == "survey" for c in desk.tickets.desk.timeline(follow))
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["report", "complaints", "--month", "2026-11", "--json", "--db", url, "--config", CONFIG]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(c["ticket_id"], c["source"]) for c in doc["complaints"]] == [(follow, "survey")]
+    desk.dispose()
+
+
+
+async def test_surveys_show_reads_the_solved_answer_as_yes_or_no(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The solved answer is stored as 1 (yes) / 0 (no); what a person reads is 是 yes / 否 no, never 0."""
+    start = datetime.fromisoformat("2026-11-10T09:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    no = desk.resolved_ticket("13800138004", start, start + timedelta(hours=1))
+    yes = desk.resolved_ticket("13800138011", start, start + timedelta(hours=1))
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    [shown] = run(capsys, "surveys", "record", no, "--by", "刘洋", "--solved", "2", "--score", "3", "--json",
+                  "--db", url)
+    assert {a["question"]: a["value"] for a in shown["answers"]} == {"solved": 0, "overall": 3}  # stored as was
+    assert {a["question"]: a["value_text"] for a in shown["answers"]} == {"solved": "否 no", "overall": "3"}
+    run(capsys, "surveys", "record", yes, "--by", "刘洋", "--solved", "1", "--score", "5", "--db", url)
+    for ticket_id, word in ((no, "否 no"), (yes, "是 yes")):
+        assert main(["surveys", "show", ticket_id, "--config", CONFIG, "--db", url]) == 0
+        text = capsys.readouterr().out
+        assert f"    问题是否已解决 solved: {word}\n" in text
+        assert "    总体满意度 overall: " in text
+        assert ": 0\n" not in text
+    desk.dispose()
+
+
+async def test_report_satisfaction_text_names_specialties_and_the_total(
+        settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text table reads the configured specialty names with their codes, 未分类 / none for tickets
+    without one, and 合计 total for the overall row; --json keeps the codes."""
+    desk = SurveyDesk(settings, db_url, DAY, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    h = timedelta(hours=1)
+    t1 = desk.resolved_ticket("13800138004", DAY, DAY + h)  # network
+    desk.resolved_ticket("13800138011", DAY, DAY + h, specialty="servers")
+    desk.resolved_ticket("13800138012", DAY, DAY + h, specialty="")  # no specialty
+    await desk.run_until(DAY + 2 * h, DryRunSender())
+    desk.surveys.desk.record(t1, {"solved": 1, "overall": 4}, "刘洋")
+    url = desk.db.engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["report", "satisfaction", "--month", "2026-12", "--by", "specialty", "--config", CONFIG,
+                 "--db", url]) == 0
+    out = capsys.readouterr().out
+    rows = out.splitlines()[2:]
+    assert [r.split("  ")[0] for r in rows] == ["未分类 / none", "网络 / Network (network)",
+                                                "服务器 / Servers (servers)"]
+    assert "80.0%" in rows[1] and "network" not in rows[0] + rows[2]
+    assert main(["report", "satisfaction", "--month", "2026-12", "--config", CONFIG, "--db", url]) == 0
+    [total] = capsys.readouterr().out.splitlines()[2:]
+    assert total.startswith("合计 total  ") and " all " not in f" {total} "
+    codes = run(capsys, "report", "satisfaction", "--month", "2026-12", "--by", "specialty", "--json", "--db", url)
+    assert [r["group"] for r in codes] == ["(none)", "network", "servers"]
+    desk.dispose()

@@ -10,9 +10,12 @@ import pytest
 
 from hotline.domain.complaints import (
     ComplaintFigures,
+    Deadline,
     FeedbackForm,
     Source,
+    Tally,
     agree_deadline,
+    deadline_outcome,
     mark_complaint,
     reply,
 )
@@ -107,7 +110,24 @@ def test_the_feedback_form_changes_named_fields_and_refuses_unknown_ones() -> No
 
 
 def test_figures_give_every_share_with_its_sample_size() -> None:
-    f = ComplaintFigures(count=3, replied=3, replied_in_time=2, resolved=2, resolved_in_time=1, escalated=2)
+    f = ComplaintFigures(count=3, replied=3, reply=Tally(in_time=2, late=1), resolved=2,
+                         resolution=Tally(in_time=1, late=2), escalated=2)
     d = f.as_dict()
-    assert d["replied_in_time"] == {"count": 2, "of": 3, "share": 0.6667}
-    assert ComplaintFigures(0, 0, 0, 0, 0, 0).as_dict()["escalated"] == {"count": 0, "of": 0, "share": None}
+    assert d["replied_in_time"] == {"count": 2, "of": 3, "share": 0.6667, "late": 1, "pending": 0}
+    empty = ComplaintFigures(0, 0, Tally(), 0, Tally(), 0).as_dict()
+    assert empty["escalated"] == {"count": 0, "of": 0, "share": None}
+    assert empty["replied_in_time"] == {"count": 0, "of": 0, "share": None, "late": 0, "pending": 0}
+
+
+def test_a_deadline_not_passed_and_not_met_is_pending_not_late() -> None:
+    """At `now`: done by the deadline - in time; done after it, or not done with the deadline passed - late;
+    not done and the deadline ahead - pending (未到期), left out of the share's sample and shown beside it."""
+    due = T0 + timedelta(hours=1)
+    assert deadline_outcome(T0 + timedelta(minutes=10), due, T0 + timedelta(minutes=20)) is Deadline.IN_TIME
+    assert deadline_outcome(due, due, due) is Deadline.IN_TIME
+    assert deadline_outcome(due + timedelta(minutes=1), due, due + timedelta(hours=5)) is Deadline.LATE
+    assert deadline_outcome(None, due, T0 + timedelta(minutes=5)) is Deadline.PENDING
+    assert deadline_outcome(None, due, due) is Deadline.LATE
+    assert deadline_outcome(None, None, due + timedelta(days=9)) is Deadline.PENDING  # no deadline: no guess
+    tally = Tally.of([Deadline.IN_TIME, *[Deadline.PENDING] * 4])
+    assert (tally.in_time, tally.due, tally.pending, tally.share) == (1, 1, 4, 1.0)  # not 1 / 5 = 20 %

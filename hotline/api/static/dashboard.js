@@ -254,8 +254,10 @@ function renderSummary(s) {
   $("tile-breaches").className = "big " + (s.breaches_today ? "missed" : "met");
   const c = s.complaints;  // never a share without its sample size
   $("tile-complaints").textContent = c ? c.count : UNAVAILABLE;
-  $("tile-complaints-sub").textContent = c ? `1 小时内回复 replied in time ${c.replied_in_time.count} / ${c.count}` +
-    ` · 上报项目经理 escalated ${c.escalated.count} / ${c.count}` : "";
+  // in time of those whose deadline has come; the ones not due yet (未到期) beside, never counted late
+  const pending = c && c.replied_in_time.pending ? ` · 未到期 pending ${c.replied_in_time.pending}` : "";
+  $("tile-complaints-sub").textContent = c ? `1 小时内回复 replied in time ${c.replied_in_time.count} / ` +
+    `${c.replied_in_time.of}${pending} · 上报项目经理 escalated ${c.escalated.count} / ${c.count}` : "";
   const duty = $("tile-duty");
   duty.innerHTML = "";
   if (s.on_duty === null) duty.textContent = UNAVAILABLE;

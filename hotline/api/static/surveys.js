@@ -17,7 +17,7 @@ function surveyLine(s) {
 }
 
 const QUESTION_NAMES = {
-  solved: "问题是否已解决 solved (1 是 yes)", overall: "总体满意度 overall", response: "响应及时 response",
+  solved: "问题是否已解决 solved", overall: "总体满意度 overall", response: "响应及时 response",
   resolution: "解决及时 resolution", attitude: "服务态度 attitude", skill: "专业能力 skill",
   communication: "沟通表达 communication",
 };
@@ -29,7 +29,7 @@ async function showSurvey(ticketId) {
   document.getElementById("s-state").textContent = s ? surveyLine(s) : "尚无回访 / no survey yet";
   document.getElementById("s-answers").replaceChildren(...(s ? s.answers : []).map((a) => {
     // the short name of the question; the words the caller heard or read (prompt, SMS) on hover
-    const e = document.createElement("li"); e.textContent = `${QUESTION_NAMES[a.question] || a.question}: ${a.value}`;
+    const e = document.createElement("li"); e.textContent = `${a.label || QUESTION_NAMES[a.question] || a.question}: ${a.value_text ?? a.value}`;
     e.title = a.question_text; return e;
   }));
   const t = await (await fetch(ROOT + `/api/tickets/${encodeURIComponent(ticketId)}`)).json();

@@ -115,7 +115,7 @@ class Dashboard:
 
         try:
             doc = month_report(self.factory, now.astimezone(self.settings.tz).date().replace(day=1),
-                               self.settings.tz)
+                               self.settings.tz, now)
             figures: dict[str, Any] | None = {k: doc[k] for k in ("month", "count", "replied_in_time",
                                                                    "resolved_in_time", "escalated")}
         except Exception:  # the tiles stay up without the complaints

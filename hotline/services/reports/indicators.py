@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config import Settings
 from hotline.domain.alerts import AlertKind
+from hotline.domain.complaints import Deadline, Tally
 from hotline.domain.kpi import AnswerRate
 from hotline.domain.quality import Indicator, merge_spans, minutes, not_measured, share
+from hotline.domain.sla import Calendar
 from hotline.services.reports.answer_rate import rate_params
 from hotline.services.reports.live_figures import attempt_result
 from hotline.services.reports.rollup import rates
@@ -210,32 +212,53 @@ class RosterIndicators:
 
 
 class ComplaintIndicators:
-    """投诉: how many complaints were made, the longest first reply against the target, the shares replied
-    and resolved in time and escalated to the project manager (each with its sample size)."""
+    """投诉: how many complaints were made, the longest wait for a first reply against the target (a complaint
+    not replied yet waits until the report's now), the shares replied and resolved in time (of the complaints
+    whose outcome is known, the pending ones beside) and escalated to the project manager."""
 
     source = "complaints"
 
     def indicators(self, ctx: MonthContext) -> list[Indicator]:
-        from hotline.services.complaints.figures import complaint_lines, figures
+        from hotline.services.complaints.figures import complaint_lines, figures, reply_waits
 
         with unit_of_work(ctx.factory) as s:
             lines = complaint_lines(s, ctx.start, ctx.end)
-        f = figures(lines)
+        f = figures(lines, ctx.now)
         target = ctx.settings.reports.complaint_reply_minutes
-        replies = [c.reply_minutes for c in lines if c.reply_minutes is not None]
-        late = f.count - f.replied_in_time
+        unreplied = [c for c in lines if c.replied_at is None]
+        waits = reply_waits(lines, ctx.now, _calendar(ctx) if unreplied else None)
+        overdue = sum(1 for c in unreplied if c.reply(ctx.now) is Deadline.LATE)
+        r = f.reply
         return [
             Indicator("complaints.count", "投诉数 / Complaints", None, unit="count", actual=float(f.count)),
-            Indicator("complaints.reply", "投诉回复时间（最长）/ Complaint reply time (longest)", target, "at_most",
-                      "min", actual=max(replies) if replies else None,
-                      detail=f"{f.replied_in_time} / {f.count} 按时回复 / replied in time; 未按时 / late {late}"),
-            Indicator("complaints.replied_in_time", "投诉按时回复率 / Complaints replied in time", None, unit="%",
-                      actual=share(f.replied_in_time, f.count), detail=f"{f.replied_in_time} / {f.count}"),
-            Indicator("complaints.resolved_in_time", "投诉按时解决率 / Complaints resolved in time", None, unit="%",
-                      actual=share(f.resolved_in_time, f.count), detail=f"{f.resolved_in_time} / {f.count}"),
+            Indicator("complaints.reply", "投诉最长回复等待（含未回复）/ Longest wait for a complaint reply "
+                      "(not replied included)", target, "at_most", "min", actual=max(waits) if waits else None,
+                      detail=f"按时 {r.in_time} / {r.due}，超时 {r.late}（其中超时未回复 {overdue}），未到期 "
+                             f"{r.pending} / in time {r.in_time} / {r.due}, late {r.late} ({overdue} not replied "
+                             f"yet), not yet due {r.pending}"),
+            _in_time("complaints.replied_in_time", "投诉按时回复率 / Complaints replied in time", r),
+            _in_time("complaints.resolved_in_time", "投诉按时解决率 / Complaints resolved in time", f.resolution),
             Indicator("complaints.escalated", "上报项目经理 / Escalated to the project manager", None,
                       unit="count", actual=float(f.escalated), detail=f"{f.escalated} / {f.count}"),
         ]
+
+
+def _in_time(key: str, name: str, t: Tally) -> Indicator:
+    """The share in time of the complaints whose deadline has come (`n / N`), the pending ones (未到期) beside
+    when there are any."""
+    return Indicator(key, name, None, unit="%", actual=share(t.in_time, t.due),
+                     detail=f"{t.in_time} / {t.due}" + (f"，未到期 {t.pending} / not yet due {t.pending}"
+                                                         if t.pending else ""))
+
+
+def _calendar(ctx: MonthContext) -> Calendar:
+    """The service windows and working days a clock counts in (a reply clock of the on-site window stops
+    outside on-site hours)."""
+    from hotline.clock import ManualClock
+    from hotline.services.roster.service import RosterService
+
+    roster = RosterService(ctx.factory, ctx.settings, ManualClock(ctx.now, ctx.settings.tz))
+    return Calendar(roster.windows, roster.calendar())
 
 
 class NotMeasured:

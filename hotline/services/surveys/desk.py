@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 from hotline.domain.numbers import try_parse_number
 from hotline.domain.surveys import (
     LIVE,
+    QUESTION_LABELS,
     QUESTIONS,
     STATUS_ZH,
     Answer,
     SurveyError,
     SurveyStatus,
     Way,
+    answer_text,
     by_key,
     complete,
     sms_answers,
@@ -99,7 +101,9 @@ class SurveyDesk:
             "score": r.score, "full_score": r.full_score, "complaint_ticket_id": r.complaint_ticket_id,
             "recorded_by": r.recorded_by, "note": r.note}
         if detail:
-            out["answers"] = [{"question": a.question, "question_text": a.question_text, "value": a.value,
+            out["answers"] = [{"question": a.question, "label": QUESTION_LABELS.get(a.question, a.question),
+                               "question_text": a.question_text, "value": a.value,
+                               "value_text": answer_text(a.question, a.value),
                                "at": _iso(a.at, self.ctx), "via": a.via} for a in s.scalars(
                 select(SurveyAnswerRow).where(SurveyAnswerRow.survey_id == r.survey_id).order_by(SurveyAnswerRow.id))]
             out["try_list"] = [{"round": t.round, "try": t.try_no, "way": t.way, "at": _iso(t.at, self.ctx),

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from hotline.domain.complaints import Source
 from hotline.domain.numbers import mask
 from hotline.domain.roster import Tier
 from hotline.domain.surveys import SurveyStatus, Way
@@ -132,7 +133,8 @@ def _complaint(ctx: SurveyContext, survey_id: int, ticket_id: str, score: int | 
             opened = open_follow_up(ctx.tickets, ticket_id, TicketType.COMPLAINT,
                                     f"回访低分 {score}/{full}：工单 {ticket_id} / low survey score",
                                     text.split("\n\n")[0], SURVEY_ACTOR,
-                                    managers[0].name if managers else None, now)
+                                    managers[0].name if managers else None, now,
+                                    complaint_source=Source.SURVEY)
             complaint = opened.ticket_id
             subject += f" → {complaint}"
             t = opened

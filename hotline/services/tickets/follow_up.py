@@ -1,5 +1,6 @@
 """A ticket opened from another one (a complaint follow-up of a low survey score): same caller, linked to the
-original through both timelines. The caller's one not-closed ticket rule holds: the original must be closed."""
+original through both timelines. The caller's one not-closed ticket rule holds: the original must be closed.
+A complaint follow-up is made when it is opened, with its source (回访低分 `survey` for a survey's)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from hotline.domain.complaints import Source, mark_complaint
 from hotline.domain.tickets import Change, Priority, Ticket, TicketError, TicketType
 from hotline.services.tickets.records import TicketNotFound, next_number, save
 from hotline.services.tickets.settings import TicketContext
@@ -16,8 +18,9 @@ from hotline.store.tickets import TicketEventRow, TicketRow, row_to_ticket
 
 def open_follow_up(ctx: TicketContext, original_id: str, ticket_type: TicketType, summary: str, description: str,
                    by: str, assignee: str | None, at: datetime | None = None,
-                   priority: Priority = Priority.IMPORTANT) -> Ticket:
-    """Open a ticket of `ticket_type` for the caller of `original_id`, linked to it; returns the new ticket."""
+                   priority: Priority = Priority.IMPORTANT, complaint_source: Source = Source.HAND) -> Ticket:
+    """Open a ticket of `ticket_type` for the caller of `original_id`, linked to it; returns the new ticket.
+    A complaint is made now, from `complaint_source`."""
     now = at or ctx.clock.now()
     with unit_of_work(ctx.factory) as s:
         claim_writer(s, TicketRow.__tablename__)
@@ -35,6 +38,8 @@ def open_follow_up(ctx: TicketContext, original_id: str, ticket_type: TicketType
                         service_window=original.service_window)
         ticket.changes.append(Change(now, by, "open", "origin", None, original_id,
                                      f"由工单 {original_id} 转来 / follow-up of ticket {original_id}"))
+        if ticket_type is TicketType.COMPLAINT:
+            mark_complaint(ticket, now, by, complaint_source)
         if assignee is not None:
             ticket.assign(assignee, now, by, "投诉跟进 / complaint follow-up")
         save(s, ticket, None, now, ctx.config.policy, ctx.calendar())
