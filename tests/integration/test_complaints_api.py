@@ -39,7 +39,7 @@ async def test_complaint_routes_open_fill_export_and_report(settings: Settings, 
         bad = await c.post("/api/complaints", json={"number": "abc", "summary": "x", "by": "x"})
         assert bad.status_code == 409 and "号码无效" in bad.json()["detail"]
         missing = await c.post("/api/complaints/from-call/no-such-call", json={"by": "x"})
-        assert missing.status_code == 404 and "linked to no ticket" in missing.json()["detail"]
+        assert missing.status_code == 404 and "no call 'no-such-call' in the ledger" in missing.json()["detail"]
 
         empty = (await c.get(f"/api/tickets/{tid}/complaint/form")).json()
         assert (empty["form"], empty["history"]) == (None, [])
