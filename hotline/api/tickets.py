@@ -3,6 +3,7 @@ timeline and caller, the screen pop for a number, and the desk's actions."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from hotline.api.pages import render
 from hotline.config import ConfigError
 from hotline.domain.numbers import outside_number, try_parse_number
 from hotline.domain.tickets import UnknownSpecialty
+from hotline.services.reports.indicators import specialty_name
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
 from hotline.services.tickets.knowledge import Article, ArticleNotFound, KnowledgeBase
@@ -115,7 +117,9 @@ def tickets_page(request: Request) -> HTMLResponse:
     """The staff screens: ticket list, ticket page, screen pop, knowledge base (links under the public path
     prefix, hotline/api/pages.py)."""
     load_in_background()  # the knowledge base's dictionary, while the page is read: its first search need not wait
-    return render(request, "tickets.html")
+    settings = request.app.state.settings
+    names = {code: specialty_name(settings, code) for code in settings.specialties}
+    return render(request, "tickets.html", specialties=json.dumps(names, ensure_ascii=False))
 
 
 @router.get("/api/tickets")

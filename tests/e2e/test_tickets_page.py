@@ -4,6 +4,7 @@ edit, escalate, resolve, draft and publish a knowledge article, find it by a two
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,7 @@ def test_ticket_from_a_call_escalated_resolved_and_found_in_the_knowledge_base(s
         expect(row).to_have_count(1)
         cells = row.first.inner_text().split("\t")
         assert cells[0].startswith("GD20261123-") and cells[3:5] == ["王芳", "13800138000"]
+        assert cells[5] == "网络 / Network"  # the configured name, not the code
         ticket_id = cells[0]
 
         page.fill("#me", "王芳")
@@ -71,6 +73,9 @@ def test_ticket_from_a_call_escalated_resolved_and_found_in_the_knowledge_base(s
         page.click("#escalate")
         expect(page.locator("#t-state")).to_contain_text("二线")
         expect(page.locator("#t-timeline")).to_contain_text("一线无法处理，需要二线")
+        expect(page.locator("#t-timeline")).to_contain_text("tier: 一线 first_line → 二线 second_line")
+        expect(page.locator("#t-clocks")).to_contain_text("首次响应 response: 期限 due 11-23 ")
+        assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d", page.locator("#t-first").inner_text()), "desk time, short"
         page.fill("#f-solution", "在打印机属性中取消脱机使用打印机")
         page.fill("#f-cause", "误点脱机")
         page.click("#resolve")
@@ -80,9 +85,9 @@ def test_ticket_from_a_call_escalated_resolved_and_found_in_the_knowledge_base(s
         page.click("#draft")
         draft = page.locator("#kb tbody tr")
         expect(draft).to_have_count(1)
-        expect(draft.first).to_contain_text("draft")
+        expect(draft.first).to_contain_text("草稿 draft")
         page.click("#kb tbody tr button.publish")
-        expect(draft.first).to_contain_text("published")
+        expect(draft.first).to_contain_text("已发布 published")
 
         page.uncheck("#kb-drafts")
         page.fill("#kb-q", "脱机")  # two characters

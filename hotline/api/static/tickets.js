@@ -3,7 +3,21 @@ const ROOT = document.body.dataset.root || "";
 const $ = (id) => document.getElementById(id);
 const STATUS = {new: "新建", in_progress: "处理中", escalated: "已升级", resolved: "已解决", closed: "已关闭"};
 const TIER = {first_line: "一线", second_line: "二线", vendor: "厂商"};
+const CLOCK = {response: "首次响应", repair_start: "开始修复", resolution: "解决", complaint: "投诉回复",
+               complaint_solved: "投诉解决", major: "重大故障上报"};
+const ARTICLE = {draft: "草稿 draft", published: "已发布 published"};
+const NAMED = {status: STATUS, tier: TIER};  // timeline values shown by name
+const SPECIALTY = JSON.parse(document.body.dataset.specialties || "{}");  // code -> "网络 / Network", from the config
 let current = null;
+
+// "2026-12-04T21:53:18.27+08:00" (desk time, from the server) -> "12-04 21:53"
+function when(iso) { return iso ? iso.slice(5, 16).replace("T", " ") : "-"; }
+function specialty(code) { return code ? (SPECIALTY[code] || code) : "-"; }
+function named(field, value) {
+  if (!value) return "-";
+  const names = NAMED[field];
+  return names && names[value] ? `${names[value]} ${value}` : value;
+}
 
 function td(text) { const c = document.createElement("td"); c.textContent = text ?? "-"; return c; }
 function li(text) { const e = document.createElement("li"); e.textContent = text; return e; }
@@ -30,7 +44,7 @@ async function loadList() {
     tr.className = "pick" + (t.overdue ? " overdue" : "");
     tr.dataset.id = t.ticket_id;
     tr.append(td(t.ticket_id), td(`${STATUS[t.status]} ${t.status}`), td(TIER[t.tier]), td(t.assignee),
-              td(t.caller), td(t.specialty), td(t.summary), td(t.overdue ? "是 yes" : "-"));
+              td(t.caller), td(specialty(t.specialty)), td(t.summary), td(t.overdue ? "是 yes" : "-"));
     tr.onclick = () => show(t.ticket_id);
     return tr;
   }));
@@ -42,16 +56,19 @@ function render(t) {
   $("t-id").textContent = t.ticket_id;
   $("t-state").textContent = `${STATUS[t.status]} ${t.status} · ${TIER[t.tier]} ${t.tier}`;
   $("t-caller").textContent = t.caller + (t.caller_name ? ` (${t.caller_name})` : "");
-  $("t-first").textContent = t.first_contact_at;
+  $("t-first").textContent = when(t.first_contact_at);
   $("t-assignee").textContent = t.assignee || "-";
   $("t-solution").textContent = t.solution || "-";
   $("f-summary").value = t.summary || "";
   $("f-type").value = t.ticket_type; $("f-priority").value = t.priority;
-  $("t-calls").replaceChildren(...t.call_details.map((c) => li(`${c.call_id} ${c.role} ${c.started_at} ${c.staff || ""}`)));
+  $("t-calls").replaceChildren(...t.call_details.map((c) => li(`${when(c.started_at)} ${c.call_id} ${c.role} ${c.staff || ""}`)));
   $("t-clocks").replaceChildren(...t.clocks.map((c) => li(
-    `${c.clock}: 期限 due ${c.due_at} · ${c.met === null ? "进行中 running" : (c.met ? "达标 met" : "超时 missed")}`)));
+    `${CLOCK[c.clock] || ""} ${c.clock}: 期限 due ${when(c.due_at)} · ` +
+    `${c.met === null ? "进行中 running" : (c.met ? "达标 met" : "超时 missed")}`)));
   $("t-timeline").replaceChildren(...(t.timeline || []).map((c) => li(
-    `${c.at} ${c.actor} ${c.action} ${c.field ? c.field + ": " + (c.old || "-") + " → " + (c.new || "-") : ""} ${c.note || ""}`)));
+    `${when(c.at)} ${c.actor} ${c.action} ` +
+    `${c.field && (c.old || c.new) ? c.field + ": " + named(c.field, c.old) + " → " + named(c.field, c.new) : (c.field || "")} ` +
+    `${c.note || ""}`)));
   if (window.renderComplaint) window.renderComplaint(t);
 }
 
@@ -73,7 +90,8 @@ async function searchKb() {
   $("kb").querySelector("tbody").replaceChildren(...found.map((a) => {
     const tr = document.createElement("tr");
     tr.dataset.id = a.article_id;
-    tr.append(td(`[${a.article_id}] ${a.title}`), td(a.status), td(a.specialty), td(a.solution));
+    tr.append(td(`[${a.article_id}] ${a.title}`), td(ARTICLE[a.status] || a.status), td(specialty(a.specialty)),
+              td(a.solution));
     const cell = document.createElement("td");
     if (a.status !== "published") {
       const b = document.createElement("button");
