@@ -36,6 +36,9 @@ class ClockName(StrEnum):
 CLOCK_ZH = {ClockName.RESPONSE: "首次响应", ClockName.REPAIR_START: "开始修复", ClockName.RESOLUTION: "解决",
             ClockName.COMPLAINT: "投诉回复", ClockName.COMPLAINT_SOLVED: "投诉解决",
             ClockName.MAJOR: "重大故障上报"}
+CLOCK_EN = {ClockName.RESPONSE: "first response", ClockName.REPAIR_START: "repair start",
+            ClockName.RESOLUTION: "resolution", ClockName.COMPLAINT: "complaint reply",
+            ClockName.COMPLAINT_SOLVED: "complaint resolution", ClockName.MAJOR: "major incident report"}
 COMPLAINT_CLOCKS = (ClockName.COMPLAINT, ClockName.COMPLAINT_SOLVED)
 
 

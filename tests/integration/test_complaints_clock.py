@@ -59,6 +59,7 @@ async def test_marked_call_replied_in_time_then_late_resolution_pages_the_manage
     late = [p for p in desk.pages() if p.purpose == "sla_breach" and p.step == "complaint_solved"]
     managers = desk.on_duty(T0 + timedelta(hours=3), "manager", "network")
     assert [(p.tier, p.person) for p in late] == [("manager", m) for m in managers] and managers == ["周强"]
+    assert late[0].subject.endswith("投诉解决 / Ticket SLA missed: complaint resolution")  # named, not a code
     assert late[0].created_at == T0 + timedelta(hours=3) and "投诉解决" in late[0].subject
     assert max(Counter(d.key for d in desk.delivered).values()) == 1  # every page delivered once
     k = clocks(desk, tid)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from hotline.domain.sla import CLOCK_EN
 from hotline.domain.tickets import TIER_ZH, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, page_key
@@ -61,6 +62,7 @@ def vendor_text(ticket: Ticket, contract: str) -> str:
 def sla_text(ticket: Ticket, clock_zh: str, clock: str, due: datetime, breached: bool,
              tz: ZoneInfo) -> tuple[str, str]:
     local = due.astimezone(tz)
+    clock = {str(k): v for k, v in CLOCK_EN.items()}.get(clock, clock)  # 'complaint resolution', not a code
     if breached:
         subject = f"工单超时：{ticket.ticket_id} {clock_zh} / Ticket SLA missed: {clock}"
         text = (f"工单 {ticket.ticket_id}（来电 {ticket.caller}，处理人 {ticket.assignee or '未指派'}）"
