@@ -188,7 +188,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the command; expected failures become one line on stderr and an exit status."""
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
-    from hotline.cli.arguments import OutputFileError
+    from hotline.cli.arguments import ArgumentProblem, OutputFileError
     from hotline.runtime.api_socket import PortUnavailable
 
     func: Command = args.func
@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as e:
         print(f"配置错误 / configuration error: {e}", file=sys.stderr)
         return failures.EXIT_USAGE
-    except (PortUnavailable, OutputFileError) as e:
+    except (PortUnavailable, OutputFileError, ArgumentProblem) as e:
         print(f"错误 / error: {e}", file=sys.stderr)
         return failures.EXIT_USAGE
     except ArgumentError as e:

@@ -60,6 +60,10 @@ class OutputFileError(Exception):
     """An `-o FILE` that could not be written; the message names the file and the reason."""
 
 
+class ArgumentProblem(Exception):
+    """A command-line value found wrong while the command runs (exit 2, like argparse's own errors)."""
+
+
 def output_file(text: str) -> Path:
     """An `-o FILE` argument: its folder must exist and the name must not be a folder (checked before the
     command does its work, so that a long report is not made for nothing)."""

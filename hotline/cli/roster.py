@@ -57,11 +57,12 @@ def warn_dates(service: RosterService, first: date, last: date) -> None:
 
 
 def _moment(text: str, settings: Settings) -> datetime:
+    from hotline.cli.arguments import ArgumentProblem, desk_time
+
     try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise SystemExit(f"不是时间 / not a time: {text!r} (e.g. 2026-11-23T08:00)") from None
-    return at.replace(tzinfo=settings.tz) if at.tzinfo is None else at
+        return desk_time(text, settings.tz)
+    except ValueError as e:
+        raise ArgumentProblem(str(e)) from None
 
 
 def _login() -> str:

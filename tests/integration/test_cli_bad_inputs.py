@@ -232,3 +232,11 @@ async def test_an_unknown_specialty_is_refused_by_the_api(
         r = await client.patch(f"/api/tickets/{tid}", json={"by": "王芳", "specialty": "servers"})
         assert r.status_code == 200 and r.json()["specialty"] == "servers"
     db.engine.dispose()
+
+
+def test_a_roster_time_that_is_no_time_is_a_usage_error(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
+    open_database(db_url).engine.dispose()
+    code, _, err = run(capsys, "roster", "who", "--at", "明天早上", "--db", db_url)
+    assert code == 2 and "错误 / error: '明天早上' 不是时间" in err, err
+    code, out, _ = run(capsys, "roster", "who", "--at", "2026-12-03T10:00", "--db", db_url)  # desk time
+    assert code == 0 and out.startswith("2026-12-03 10:00 onsite"), out  # Thursday 10:00: on-site hours
