@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.domain.text_files import NotUtf8Error, utf8_text
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hotline.toml"
 ENV_PREFIX = "HOTLINE_"
 
@@ -288,11 +290,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     p = Path(path)
     source = str(p)
     try:
-        raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw: dict[str, Any] = tomllib.loads(utf8_text(p.read_bytes(), source))
     except FileNotFoundError:
         raise ConfigError(source, "-", "配置文件不存在 / file not found (--config FILE or HOTLINE_CONFIG)") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(source, "-", f"不是 UTF-8 文本 / not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except NotUtf8Error as e:
+        raise ConfigError(source, "-", str(e).removeprefix(f"{source}: ")) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, "-", f"格式错误 / not valid TOML: {e}") from None
     # Secrets from the file are rejected before the environment may fill them in.

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
+from hotline.domain.text_files import NotUtf8Error, utf8_text
 from hotline.ivr.context import IvrContext
 from hotline.ivr.loader import parse_script
 from hotline.ivr.model import (
@@ -46,8 +47,10 @@ def lint(script: Script, ctx: IvrContext) -> list[Issue]:
 def _load(path: Path, ctx: IvrContext) -> tuple[Script | None, list[Issue]]:
     """Read and parse one file once; its structural issues first, then lint's."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = utf8_text(path.read_bytes(), str(path))
+    except NotUtf8Error as e:
+        return None, [Issue(str(path), e.line, None, "read", str(e))]
+    except OSError as e:
         return None, [Issue(str(path), 1, None, "read", f"无法读取 / cannot read: {e}")]
     script, issues = parse_script(text, path)
     if script is None:

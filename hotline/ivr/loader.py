@@ -10,6 +10,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+from hotline.domain.text_files import NotUtf8Error, utf8_text
 from hotline.ivr.model import (
     DEFAULT_WAIT_LIMIT,
     LANGUAGES,
@@ -298,8 +299,10 @@ def load_script(path: str | Path) -> Script:
     """Read and parse a script file; raises ScriptError on any structural issue (lint is separate)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = utf8_text(p.read_bytes(), str(p))
+    except NotUtf8Error as e:
+        raise ScriptError([Issue(str(p), e.line, None, "read", str(e))]) from None
+    except OSError as e:
         raise ScriptError([Issue(str(p), 1, None, "read", f"无法读取 / cannot read: {e}")]) from None
     script, issues = parse_script(text, p)
     if issues or script is None:

@@ -20,6 +20,7 @@ from hotline.domain.rules import (
     parse_duration,
     parse_rulebook,
 )
+from hotline.domain.text_files import NotUtf8Error, utf8_text
 
 Path_ = tuple[str | int, ...]
 
@@ -41,8 +42,10 @@ def read_document(path: Path) -> tuple[RuleDocument | None, list[RuleProblem]]:
     """One file as a RuleDocument, or the YAML syntax error with its line."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = utf8_text(path.read_bytes(), source)
+    except NotUtf8Error as e:
+        return None, [RuleProblem(source, e.line, "-", str(e))]
+    except OSError as e:
         return None, [RuleProblem(source, 1, "-", f"无法读取 / cannot read: {e}")]
     try:
         loader = yaml.SafeLoader(text)

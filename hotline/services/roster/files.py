@@ -19,6 +19,7 @@ from hotline.clock import Clock
 from hotline.domain.fairness import Load
 from hotline.domain.roster import Person, Shift, Tier
 from hotline.domain.roster_plan import ImportPlan, plan_import, plan_lines, shift_text
+from hotline.domain.text_files import NotUtf8Error, utf8_text
 from hotline.roster_files.desk_yaml import parse_desk
 from hotline.roster_files.ics import shifts_ics
 from hotline.roster_files.problems import Problem, RosterFileError
@@ -67,9 +68,11 @@ def _notes(service: RosterSource, shifts: Sequence[Shift]) -> dict[Shift, list[s
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(utf8_text(path.read_bytes(), str(path)))
     except FileNotFoundError:
         raise RosterFileError(str(path), [Problem("-", "文件不存在 / file not found")]) from None
+    except NotUtf8Error as e:
+        raise RosterFileError(str(path), [Problem(f"第 {e.line} 行 / line {e.line}", str(e))]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行 / line {mark.line + 1}" if mark is not None else "-"
