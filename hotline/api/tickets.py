@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from hotline.api.pages import render
 from hotline.config import ConfigError
 from hotline.domain.numbers import outside_number, try_parse_number
-from hotline.domain.tickets import UnknownSpecialty
+from hotline.domain.tickets import InvalidValue
 from hotline.services.reports.indicators import specialty_name
 from hotline.services.tickets.build import Tickets, build_tickets
 from hotline.services.tickets.desk import TicketError, TicketNotFound, TicketView, change_dict
@@ -102,7 +102,7 @@ def ticket_call(act: Callable[[], T]) -> T:
         return act()
     except TicketNotFound as e:
         raise HTTPException(404, str(e)) from None
-    except UnknownSpecialty as e:
+    except InvalidValue as e:  # an unknown type, priority, specialty or field: the request is wrong
         raise HTTPException(422, str(e)) from None
     except TicketError as e:
         raise HTTPException(409, str(e)) from None

@@ -55,7 +55,12 @@ class TicketError(ValueError):
     """A change the ticket's state does not allow; the message says why, Chinese first."""
 
 
-class UnknownSpecialty(TicketError):
+class InvalidValue(TicketError):
+    """A value the request gave that no ticket can take (an unknown type, priority or field): the request is
+    wrong, whatever the ticket's state (HTTP 422, not 409)."""
+
+
+class UnknownSpecialty(InvalidValue):
     """A specialty that is none of the configured ones ([specialties] in the config file)."""
 
 
@@ -253,7 +258,7 @@ class Ticket:
         allowed = {"summary", "description", "specialty", "ticket_type", "priority", "caller_name", "cause"}
         for name, value in values.items():
             if name not in allowed:
-                raise TicketError(f"字段 {name!r} 不能直接修改 / field {name!r} cannot be edited")
+                raise InvalidValue(f"字段 {name!r} 不能直接修改 / field {name!r} cannot be edited")
             if name == "ticket_type":
                 value = str(_enum(TicketType, value, "ticket_type"))
             elif name == "priority":
@@ -277,4 +282,4 @@ def _enum(kind: type[StrEnum], value: str | None, name: str) -> StrEnum:
         return kind(str(value))
     except ValueError:
         known = ", ".join(str(k) for k in kind)
-        raise TicketError(f"{name} 取值无效 {value!r} / unknown {name} {value!r} (known: {known})") from None
+        raise InvalidValue(f"{name} 取值无效 {value!r} / unknown {name} {value!r} (known: {known})") from None

@@ -229,6 +229,9 @@ async def test_an_unknown_specialty_is_refused_by_the_api(
         assert r.status_code == 422, r.text
         assert "unknown specialty 'foo'" in r.json()["detail"] and "network" in r.json()["detail"]
         assert (await client.get(f"/api/tickets/{tid}")).json()["specialty"] != "foo"
+        for bad in ({"priority": "super-urgent"}, {"ticket_type": "吐槽"}):  # the same kind of mistake, the same answer
+            r = await client.patch(f"/api/tickets/{tid}", json=bad)
+            assert r.status_code == 422 and "取值无效" in r.json()["detail"], r.text
         r = await client.patch(f"/api/tickets/{tid}", json={"by": "王芳", "specialty": "servers"})
         assert r.status_code == 200 and r.json()["specialty"] == "servers"
     db.engine.dispose()

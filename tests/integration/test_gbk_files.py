@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from hotline.config import ConfigError, load_settings
-from hotline.ivr.loader import ScriptError, load_script
+from hotline.ivr.loader import load_script
+from hotline.ivr.model import ScriptError
+from hotline.roster_files.problems import RosterFileError
 from hotline.services.monitor.rule_files import read_document
-from hotline.services.roster.files import RosterFileError, _read_yaml
+from hotline.services.roster.files import _read_yaml
 
 SAVE_AS = "请将文件另存为 UTF-8 / line 2 is not UTF-8 text"
 
