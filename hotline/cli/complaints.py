@@ -196,7 +196,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
         return 0
-    for text in report_text(doc):
+    from hotline.domain.sla import ClockName
+    from hotline.services.tickets.config import ticket_config
+
+    reply = ticket_config(settings).policy.targets[ClockName.COMPLAINT]
+    for text in report_text(doc, reply.total_seconds() / 60):
         print(text)
     return 0
 
@@ -226,13 +230,19 @@ def _resolution(c: dict[str, Any]) -> str:
     return f"未解决 not resolved（时限 due {_stamp(c['resolve_due_at'])}）"
 
 
+def _within(minutes: float) -> str:
+    """'1 小时', '90 分钟': the reply target as the regulations write it."""
+    return f"{minutes / 60:g} 小时" if minutes % 60 == 0 else f"{minutes:g} 分钟"
+
+
 def _verdict(in_time: bool | None) -> str:
     return {True: "按时 in time", False: "超时 late", None: ""}[in_time]
 
 
-def report_text(doc: dict[str, Any]) -> list[str]:
+def report_text(doc: dict[str, Any], reply_minutes: float = 60) -> list[str]:
     """`report complaints` for a person: every share with its sample size, the late and the pending (未到期:
-    the deadline not passed yet) beside it; one line per complaint."""
+    the deadline not passed yet) beside it; one line per complaint. `reply_minutes`: the configured time for a
+    first reply (`[tickets.sla_minutes] complaint`), named in the line of the replies."""
     from hotline.domain.tickets import STATUS_ZH, Status
 
     n = doc["count"]
@@ -244,7 +254,7 @@ def report_text(doc: dict[str, Any]) -> list[str]:
 
     escalated = doc["escalated"]
     out = [f"投诉 / complaints {doc['month']}: {n}（截至 as of {doc['as_of'][:16].replace('T', ' ')}）",
-           tally("1 小时内回复 / replied in time", "replied_in_time"),
+           tally(f"{_within(reply_minutes)}内回复 / replied within {reply_minutes:g} min", "replied_in_time"),
            tally("按时解决 / resolved in time", "resolved_in_time"),
            f"上报项目经理 / escalated to the project manager: {escalated['count']} / {n} ({_share(escalated)})"]
     for c in doc["complaints"]:

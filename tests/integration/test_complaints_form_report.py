@@ -150,7 +150,7 @@ def test_report_complaints_json_is_exact_on_a_hand_computed_month(
         ]}
     assert main(["report", "complaints", "--month", "2026-11", "--db", db_url, "--config", CONFIG]) == 0
     text = capsys.readouterr().out
-    assert "1 小时内回复 / replied in time: 2 / 3 (66.7%)，超时 late 1，未到期 pending 0" in text
+    assert "1 小时内回复 / replied within 60 min: 2 / 3 (66.7%)，超时 late 1，未到期 pending 0" in text
     assert "上报项目经理 / escalated to the project manager: 2 / 3 (66.7%)" in text
     for bad in ("2026-13", "26-11", "2026-1"):  # a two-digit year was read as the year 26
         for command in (["report", "complaints"], ["report", "satisfaction"], ["report", "monthly"]):

@@ -90,7 +90,9 @@ async def test_report_complaints_text_reads_states_and_waits(
     ids = five_complaints(desk)
     text = "\n".join(report_text(month_report(desk.db.factory, MONTH, settings.tz, T0 + timedelta(minutes=30))))
     assert "投诉 / complaints 2026-12: 5（截至 as of 2026-12-03 10:30）" in text
-    assert "1 小时内回复 / replied in time: 1 / 1 (100.0%)，超时 late 0，未到期 pending 4" in text
+    assert "1 小时内回复 / replied within 60 min: 1 / 1 (100.0%)，超时 late 0，未到期 pending 4" in text
+    doc = month_report(desk.db.factory, MONTH, settings.tz, T0 + timedelta(minutes=30))
+    assert report_text(doc, 30)[1].startswith("30 分钟内回复 / replied within 30 min: ")  # the configured target
     assert "按时解决 / resolved in time: 0 / 0 (-)，超时 late 0，未到期 pending 5" in text
     [first, second] = [line for line in text.splitlines() if ids[0] in line or ids[1] in line]
     assert "回复 replied 0.2 分钟 min 按时 in time" in first
@@ -112,6 +114,6 @@ def test_report_complaints_on_the_system_clock_counts_a_complaint_made_just_now_
     capsys.readouterr()
     assert main(["report", "complaints", "--month", f"{now:%Y-%m}", "--db", db_url, "--config", CONFIG]) == 0
     out = capsys.readouterr().out
-    assert "1 小时内回复 / replied in time: 0 / 0 (-)，超时 late 0，未到期 pending 1" in out
+    assert "1 小时内回复 / replied within 60 min: 0 / 0 (-)，超时 late 0，未到期 pending 1" in out
     [line] = [x for x in out.splitlines() if tid in x]
     assert "未回复 not replied，未到期 not due yet" in line
