@@ -161,6 +161,7 @@ async def test_kb_from_the_cli_and_the_api(capsys: pytest.CaptureFixture[str], s
     (edited,) = run(capsys, "kb", "edit", aid, "--by", "陈静", "--cause", "误点脱机", "--tags", "打印机 脱机",
                     "--json", "--db", url)
     assert edited["cause"] == "误点脱机" and edited["tags"] == ["打印机", "脱机"]
+    run(capsys, "kb", "edit", aid, "--by", "陈静", "--specialty", "printers", "--db", url, code=1)  # not configured
     (published,) = run(capsys, "kb", "publish", aid, "--by", "周强", "--json", "--db", url)
     assert published["status"] == "published" and published["published_by"] == "周强"
     found = run(capsys, "kb", "search", "打印", "--json", "--db", url)

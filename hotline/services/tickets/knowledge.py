@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.domain.tickets import Status, TicketError
+from hotline.domain.tickets import Status, TicketError, check_specialty
 from hotline.services.tickets.query_words import query_words, split_words
 from hotline.services.tickets.records import TicketNotFound
 from hotline.services.tickets.settings import TicketContext
@@ -100,6 +100,7 @@ class KnowledgeBase:
 
     def edit(self, article_id: int, by: str, **values: str | None) -> Article:
         now = self.ctx.clock.now()
+        check_specialty(values.get("specialty"), self.ctx.config.specialties)
         with unit_of_work(self.ctx.factory) as s:
             row = self._row(s, article_id)
             for name, value in values.items():
