@@ -197,6 +197,14 @@ def test_html_and_xlsx(month_db: str, capsys: pytest.CaptureFixture[str], tmp_pa
     assert wb.sheetnames[:3] == ["指标 Indicators", "分专业 Specialty", "坐席 Staff"]
     rows = list(wb["分专业 Specialty"].iter_rows(min_row=2, values_only=True))
     assert rows[1][:4] == ("网络 / Network", 4, 3, 0.75) and rows[-1][:4] == ("合计 total", 7, 4, 0.5714)
+    breaches = list(wb["超时 Breaches"].iter_rows(values_only=True))  # headers named, times as Excel desk times
+    assert breaches[0] == ("来电 Caller", "专业 Specialty", "告警 Opened", "超时 Breached", "回复 Returned",
+                           "确认人 Acked by")
+    assert breaches[1][2:5] == (datetime(2026, 11, 10, 10, 20), datetime(2026, 11, 10, 10, 35),
+                                datetime(2026, 11, 10, 10, 41))
+    incidents = list(wb["故障 Incidents"].iter_rows(values_only=True))
+    assert incidents[1] == ("核心交换机宕机", datetime(2026, 11, 20, 14, 0), datetime(2026, 11, 20, 14, 45), 45,
+                            "是 yes")
     with zipfile.ZipFile(out) as z:  # native Excel charts, not pictures
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         assert len(charts) >= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import xlsxwriter
@@ -17,10 +18,18 @@ RATE_HEADERS = ["转人工 Offered", "接通 Answered", "接通率 Rate", "放�
                 "IVR挂机 IVR", "平均等待(秒)", "P90等待(秒)", "平均通话(秒)"]
 
 
+# (key of the report's JSON, the column's header): the lists' sheets in both languages
+BREACH_COLUMNS = [("caller", "来电 Caller"), ("specialty_name", "专业 Specialty"), ("opened_at", "告警 Opened"),
+                  ("breached_at", "超时 Breached"), ("returned_at", "回复 Returned"), ("acked_by", "确认人 Acked by")]
+INCIDENT_COLUMNS = [("title", "故障 Incident"), ("declared_at", "宣布 Declared"), ("reported_at", "上报 Reported"),
+                    ("report_minutes", "上报用时(分钟) Minutes"), ("late", "超时 Late")]
+
+
 def monthly_xlsx(doc: dict[str, Any], target: float = 0.75) -> bytes:
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True})
     fmt = {"bold": wb.add_format({"bold": True, "bg_color": "#EEF1F4", "border": 1}),
+           "time": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
            "pct": wb.add_format({"num_format": "0.0%"}), "title": wb.add_format({"bold": True, "font_size": 14}),
            "missed": wb.add_format({"font_color": "#B00020", "bold": True}),
            "met": wb.add_format({"font_color": "#176B1A", "bold": True})}
@@ -32,10 +41,8 @@ def monthly_xlsx(doc: dict[str, Any], target: float = 0.75) -> bytes:
     _column_chart(wb, sheet, n, "各时段来电 / Calls offered per hour")
     _rates(wb, "日 Days", doc["answer_rate"]["by_day"], fmt)
     _trend(wb, doc["trend"], fmt, target)
-    _list(wb, "超时 Breaches", doc["breaches"], ["caller", "specialty_name", "opened_at", "breached_at",
-                                                  "returned_at", "acked_by"], fmt)
-    _list(wb, "故障 Incidents", doc["incidents"], ["title", "declared_at", "reported_at", "report_minutes", "late"],
-          fmt)
+    _list(wb, "超时 Breaches", doc["breaches"], BREACH_COLUMNS, fmt)
+    _list(wb, "故障 Incidents", doc["incidents"], INCIDENT_COLUMNS, fmt)
     wb.close()
     return out.getvalue()
 
@@ -141,13 +148,23 @@ def _trend(wb: Workbook, trend: Sequence[dict[str, Any]], fmt: dict[str, Any], t
         ws.insert_chart(1, 6, chart)
 
 
-def _list(wb: Workbook, title: str, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+def _list(wb: Workbook, title: str, rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]],
           fmt: dict[str, Any]) -> None:
+    """A sheet of the month's breaches or incidents: headers in both languages, times as Excel times in desk
+    time (the JSON's ISO times carry the desk's offset), yes/no in words."""
     ws = wb.add_worksheet(title)
-    for c, k in enumerate(keys):
-        ws.write(0, c, k, fmt["bold"])
+    for c, (_, header) in enumerate(columns):
+        ws.write(0, c, header, fmt["bold"])
     for r, row in enumerate(rows, start=1):
-        for c, k in enumerate(keys):
-            value = row.get(k)
-            ws.write(r, c, "" if value is None else value)
-    ws.set_column(0, len(keys), 20)
+        for c, (key, _) in enumerate(columns):
+            value = row.get(key)
+            if value is None:
+                ws.write_blank(r, c, None)
+            elif isinstance(value, bool):
+                ws.write(r, c, "是 yes" if value else "否 no")
+            elif key.endswith("_at"):
+                ws.write_datetime(r, c, datetime.fromisoformat(value).replace(tzinfo=None), fmt["time"])
+            else:
+                ws.write(r, c, value)
+    ws.set_column(0, len(columns), 20)
+    ws.freeze_panes(1, 0)
