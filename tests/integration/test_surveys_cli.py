@@ -127,6 +127,24 @@ async def test_a_low_score_opens_a_complaint_whose_source_is_the_survey(
 
 
 
+async def test_a_low_score_at_night_goes_to_the_named_managers(settings: Settings, db_url: str) -> None:
+    """21:00 on a Tuesday: no project manager on duty. The complaint follow-up of a low score is given to and
+    paged to `[tickets] complaint_managers` (周强 in the shipped config), not left to nobody."""
+    start = datetime.fromisoformat("2026-11-10T20:00:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    tid = desk.resolved_ticket("13800138004", start, start + timedelta(minutes=30))
+    await desk.run_until(start + timedelta(hours=1), DryRunSender())  # the survey is planned
+    assert desk.tickets.desk.ctx.staff.on_duty(desk.clock.now(), "manager", "network") == []
+    done = desk.surveys.desk.record(tid, {"solved": 1, "overall": 1}, "刘洋")
+    await desk.run_until(start + timedelta(hours=1, minutes=5), DryRunSender())
+    follow = desk.surveys.desk.get(tid)["complaint_ticket_id"]
+    assert follow and done["score"] == 1
+    assert desk.tickets.desk.get(follow).ticket.assignee == "周强"
+    pages = [(p.purpose, p.person) for p in desk.pages() if p.purpose == "survey_outcome"]
+    assert pages == [("survey_outcome", "周强")], pages
+    desk.dispose()
+
+
 async def test_surveys_show_reads_the_solved_answer_as_yes_or_no(
         settings: Settings, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The solved answer is stored as 1 (yes) / 0 (no); what a person reads is 是 yes / 否 no, never 0."""

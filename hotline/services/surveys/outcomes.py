@@ -116,7 +116,7 @@ def _complaint(ctx: SurveyContext, survey_id: int, ticket_id: str, score: int | 
     reopened), the manager is paged about the low score instead."""
     view = ctx.desk.get(ticket_id)
     t = view.ticket
-    managers = list(ctx.tickets.staff.on_duty(now, str(Tier.MANAGER), t.specialty))
+    managers = ctx.tickets.managers(now, t.specialty)  # on duty, else [tickets] complaint_managers (a night)
     full = ctx.config.policy.full_score
     subject = f"回访低分：工单 {ticket_id} {score}/{full} 分 / Low survey score: ticket {ticket_id}"
     text = (f"工单 {ticket_id}（{t.specialty or '-'}，处理人 {t.assignee or '-'}）回访评分 {score}/{full}，"
