@@ -247,9 +247,9 @@ def cmd_escalate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"升级通知已放入发送队列，通知 {zh}（运行中的 hotline 发送）/ the hand-off page to {en} is in the "
               "outbox; the running hotline sends it", file=sys.stderr)
     elif code == 0:
-        print("警告 / warning: 无人值班，且未配置 [tickets] complaint_managers，没有发出任何通知：请直接联系处理人 / "
-              "nobody on duty and no [tickets] complaint_managers: nobody was paged, reach someone yourself",
-              file=sys.stderr)
+        print("警告 / warning: 无人值班，且 [tickets] complaint_managers 中没有值班表上的人员，没有发出任何通知：请直接"
+              "联系处理人 / nobody on duty, and [tickets] complaint_managers names nobody on the roster: nobody was "
+              "paged, reach someone yourself", file=sys.stderr)
     return code
 
 

@@ -288,12 +288,14 @@ async def test_at_night_an_escalation_and_a_missed_deadline_page_the_named_manag
     desk.db.engine.dispose()
 
 
-async def test_with_nobody_to_page_the_escalation_says_so(settings: Settings, db_url: str) -> None:
+async def test_with_nobody_to_page_the_escalation_says_so(settings: Settings, db_url: str,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
     t0 = datetime.fromisoformat("2026-12-03T21:30:00+08:00")
-    desk = Desk(settings, db_url, t0, TicketConfig())  # no complaint_managers
+    desk = Desk(settings, db_url, t0, TicketConfig(complaint_managers=("王小明",)))  # nobody on the roster
     desk.tickets.opener.on_call(answered("n2", "13800138004", t0, by="8002"))
     (view,) = desk.tickets.desk.find()
     up = desk.tickets.desk.escalate(view.ticket.ticket_id, "需二线处理", "李娜")
     assert up.paged == () and [p for p in desk.pages() if p.purpose == "handoff"] == []
     assert any("无人可通知" in (c.note or "") for c in desk.tickets.desk.timeline(view.ticket.ticket_id))
+    assert "names people not on the roster: 王小明" in caplog.text  # the mistake in the config, named
     desk.db.engine.dispose()

@@ -39,9 +39,10 @@ def nobody_note(paged: Sequence[Recipient]) -> str:
     if paged:
         zh, en = "、".join(p.name for p in paged), ", ".join(p.name for p in paged)
         return f"；相应层级无人值班，已通知 {zh} / nobody on duty in those tiers: paged {en}"
-    log.error("nobody on duty and no [tickets] complaint_managers: a ticket's page went to nobody")
-    return ("；无人值班，且未配置 [tickets] complaint_managers，无人可通知 / nobody on duty and no "
-            "[tickets] complaint_managers: nobody paged")
+    log.error("nobody on duty and nobody on the roster in [tickets] complaint_managers: a ticket's page went to "
+              "nobody")
+    return ("；无人值班，且 [tickets] complaint_managers 中没有值班表上的人员，无人可通知 / nobody on duty, and "
+            "[tickets] complaint_managers names nobody on the roster: nobody paged")
 
 
 def handoff_text(ticket: Ticket, reason: str, tz: ZoneInfo) -> tuple[str, str]:

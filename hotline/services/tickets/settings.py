@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from hotline.paging.base import Recipient
 from hotline.services.tickets.config import TicketConfig
 from hotline.services.tickets.staff import Staff
 
+log = logging.getLogger(__name__)
 _CALENDAR_TTL = timedelta(minutes=5)
 
 
@@ -35,8 +37,12 @@ class TicketContext:
         people = list(self.staff.on_duty(at, str(Tier.MANAGER), specialty))
         if people:
             return people
-        named = (self.staff.person(n) for n in self.config.complaint_managers)
-        return [p for p in named if p is not None]
+        named = [(n, self.staff.person(n)) for n in self.config.complaint_managers]
+        unknown = [n for n, p in named if p is None]
+        if unknown:
+            log.error("[tickets] complaint_managers 中的人员不在值班表：%s / names people not on the roster: %s",
+                      "、".join(unknown), ", ".join(unknown))
+        return [p for _, p in named if p is not None]
 
     def calendar(self) -> Calendar:
         """The working calendar, read again every few minutes of clock time (holidays change rarely)."""
