@@ -12,10 +12,12 @@ import pytest
 
 from hotline.cli import main
 from hotline.config import Settings
+from hotline.domain.calls import Call, Direction
 from hotline.domain.surveys import SurveyPolicy, Way
 from hotline.services.monitor.outbox import DryRunSender
 from hotline.services.reports.monthly import indicator_table, month_context
 from hotline.services.surveys.config import SurveyConfig
+from hotline.services.surveys.report import satisfaction
 from tests.conftest import ROOT
 from tests.integration.survey_desk import SurveyDesk
 
@@ -142,6 +144,29 @@ async def test_a_low_score_at_night_goes_to_the_named_managers(settings: Setting
     assert desk.tickets.desk.get(follow).ticket.assignee == "周强"
     pages = [(p.purpose, p.person) for p in desk.pages() if p.purpose == "survey_outcome"]
     assert pages == [("survey_outcome", "周强")], pages
+    desk.dispose()
+
+
+async def test_a_ticket_escalated_at_night_counts_for_whoever_solved_it(settings: Settings, db_url: str) -> None:
+    """Escalated at 21:30 with no second line on duty, the ticket is unassigned; 杨磊 resolves it: the survey's
+    figures by staff are his, not 'nobody'."""
+    start = datetime.fromisoformat("2026-11-10T21:30:00+08:00")
+    desk = SurveyDesk(settings, db_url, start, SurveyConfig(policy=SurveyPolicy(way=Way.MANUAL)))
+    c = Call("n1", "asterisk", Direction.INBOUND, start, caller="13800138004", called="4008001234",
+             specialty="network", staff_reached_at=start, answered_at=start + timedelta(seconds=8),
+             answered_by="8002")
+    c.ended_at = start + timedelta(minutes=4)
+    desk.tickets.opener.on_call(c)
+    (view,) = desk.tickets.desk.find()
+    tid = view.ticket.ticket_id
+    desk.clock.set(start + timedelta(minutes=10))
+    assert desk.tickets.desk.escalate(tid, "需二线处理", "李娜").ticket.assignee is None
+    desk.clock.set(start + timedelta(minutes=50))
+    desk.tickets.desk.resolve(tid, "远程重启交换机", "杨磊")
+    await desk.run_until(start + timedelta(hours=2), DryRunSender())
+    desk.surveys.desk.record(tid, {"solved": 1, "overall": 5}, "刘洋")
+    (f,) = satisfaction(desk.db.factory, start - timedelta(hours=1), start + timedelta(days=1), by="staff")
+    assert (f.group, f.sample, f.satisfaction) == ("杨磊", 1, 1.0)
     desk.dispose()
 
 

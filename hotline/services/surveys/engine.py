@@ -129,7 +129,8 @@ class SurveyEngine:
             row.round += 1
         way = self.ctx.config.way_of(t.caller_key)
         row.caller_key, row.caller, row.way = t.caller_key, t.caller, str(way)
-        row.specialty, row.staff, row.resolved_by = t.specialty, t.assignee, resolver
+        # the staff a survey reports on: who held the ticket, else who solved it (escalated at night, unassigned)
+        row.specialty, row.staff, row.resolved_by = t.specialty, t.assignee or resolver, resolver
         row.resolved_at, row.due_by = t.resolved_at, t.resolved_at + p.limit
         row.tries, row.wait_until, row.ended_at, row.note = 0, None, None, None
         row.token, row.full_score = secrets.token_hex(8), p.full_score
