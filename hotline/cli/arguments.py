@@ -81,6 +81,19 @@ def output_file(text: str) -> Path:
     return path
 
 
+def output_dir(text: str) -> Path:
+    """An `--out DIR` argument: a folder that exists or can be made (nothing on its path is a file)."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("输出目录为空 / the output folder is empty")
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {part} 是文件，不是文件夹 / {part} is a file, not a folder")
+            break
+    return path
+
+
 def write_output(path: Path, data: bytes) -> None:
     """Write `data` to `path` whole or not at all: into a temporary file beside it, then renamed over it (a
     failure leaves any earlier file as it was and no partial file)."""

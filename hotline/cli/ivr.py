@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
+from hotline.cli.arguments import output_dir
 from hotline.config import ConfigError, Settings
 from hotline.ivr.model import WINDOW_KINDS
 
@@ -272,11 +273,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     render.add_argument("--target", choices=("twiml", "asterisk"), required=True, help="目标 / what to render")
     render.add_argument("--window", choices=WINDOW_KINDS, default="onsite",
                         help="服务时段 / twiml: service window for time conditions (default onsite)")
-    render.add_argument("--out", help="输出目录 / write files into this directory instead of printing")
+    render.add_argument("--out", type=output_dir, help="输出目录 / write files into this directory instead of printing")
     render.set_defaults(func=cmd_render)
     sounds = sub.add_parser("sounds", parents=[COMMON], help="生成 Asterisk 提示音 / build Asterisk prompts")
     sounds.add_argument("files", nargs="*", metavar="FILE", help="脚本 / scripts (default ivr_scripts/*.yaml)")
-    sounds.add_argument("--out", help="输出目录 / output directory (default <data_dir>/sounds/<sound_prefix>)")
+    sounds.add_argument("--out", type=output_dir,
+                        help="输出目录 / output directory (default <data_dir>/sounds/<sound_prefix>)")
     sounds.set_defaults(func=cmd_sounds)
     ack = sub.add_parser("page-ack", parents=[COMMON],
                          help="打印语音寻呼确认拨号方案 / print the voice page acknowledgement dialplan")
@@ -284,5 +286,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pbx = sub.add_parser("pbx", parents=[COMMON],
                          help="打印 PBX 需要安装的全部内容 / print everything to install on the Asterisk PBX")
     pbx.add_argument("files", nargs="*", metavar="FILE", help="IVR 脚本 / IVR scripts (default ivr_scripts/*.yaml)")
-    pbx.add_argument("--out", help="写入此目录 / write the files into this directory instead of printing")
+    pbx.add_argument("--out", type=output_dir,
+                     help="写入此目录 / write the files into this directory instead of printing")
     pbx.set_defaults(func=cmd_pbx)

@@ -243,3 +243,14 @@ def test_a_roster_time_that_is_no_time_is_a_usage_error(capsys: pytest.CaptureFi
     assert code == 2 and "错误 / error: '明天早上' 不是时间" in err, err
     code, out, _ = run(capsys, "roster", "who", "--at", "2026-12-03T10:00", "--db", db_url)  # desk time
     assert code == 0 and out.startswith("2026-12-03 10:00 onsite"), out  # Thursday 10:00: on-site hours
+
+
+@pytest.mark.parametrize("command", [["ivr", "render", str(ROOT / "ivr_scripts" / "default.yaml"), "--target",
+                                      "asterisk"], ["ivr", "pbx"], ["ivr", "sounds"]])
+def test_an_output_folder_that_is_a_file_is_a_usage_error(command: list[str], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for out in (a_file, a_file / "sub"):
+        code, _, err = run(capsys, *command, "--out", str(out))
+        assert code == 2 and f"{a_file} 是文件，不是文件夹" in err, err
