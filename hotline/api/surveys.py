@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -34,12 +34,16 @@ router = APIRouter(tags=["surveys"])
 
 
 class RecordBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt answer is a 422 naming it, never dropped
+
     by: str = Field("", max_length=128)  # the signed-in person when there is a sign-in
     answers: dict[str, int] = Field(min_length=1, max_length=10)
     note: str | None = Field(None, max_length=2000)
 
 
 class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     by: str = Field("", max_length=128)
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.api.pages import render
 from hotline.config import ConfigError
@@ -26,6 +26,10 @@ T = TypeVar("T")
 
 
 class By(BaseModel):
+    # a field the route does not know is a mistake to report (`to` for `assignee`, `type` for `ticket_type`),
+    # not to drop silently: 422 naming it
+    model_config = ConfigDict(extra="forbid")
+
     by: str = Field("", max_length=128)  # who acts: the signed-in person when there is a sign-in (the usual case)
 
 
@@ -149,6 +153,8 @@ def screen_pop(request: Request, number: str) -> dict[str, Any]:
 
 
 class CallerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(None, max_length=128)
     organisation: str | None = Field(None, max_length=128)
     notes: str | None = Field(None, max_length=4000)

@@ -232,6 +232,11 @@ async def test_an_unknown_specialty_is_refused_by_the_api(
         for bad in ({"priority": "super-urgent"}, {"ticket_type": "吐槽"}):  # the same kind of mistake, the same answer
             r = await client.patch(f"/api/tickets/{tid}", json=bad)
             assert r.status_code == 422 and "取值无效" in r.json()["detail"], r.text
+        for path, body in ((f"/api/tickets/{tid}", {"colour": "red"}),  # a field no route knows: named, not dropped
+                           (f"/api/tickets/{tid}/escalate", {"reason": "x", "to": "王小明"})):
+            r = await (client.patch if path.endswith(tid) else client.post)(path, json=body)
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] in ("colour", "to"), r.text
+        assert (await client.get(f"/api/tickets/{tid}")).json()["tier"] == "first_line"  # nothing escalated
         r = await client.patch(f"/api/tickets/{tid}", json={"by": "王芳", "specialty": "servers"})
         assert r.status_code == 200 and r.json()["specialty"] == "servers"
     db.engine.dispose()
