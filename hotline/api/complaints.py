@@ -3,7 +3,6 @@ deadline, the 《客户投诉反馈表》 (read, save, history, XLSX and PDF), a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -12,6 +11,7 @@ from pydantic import Field
 
 from hotline.api.tickets import By, _full, _who, ticket_call, tickets_of
 from hotline.domain.complaints import MAX_FIELD, Source
+from hotline.domain.moments import MomentError, parse_moment
 from hotline.services.complaints.desk import ComplaintService
 from hotline.services.tickets.desk import TicketView
 
@@ -31,7 +31,7 @@ class ReplyBody(By):
 
 
 class DeadlineBody(By):
-    due: datetime
+    due: str = Field(min_length=1, max_length=64)  # a day and a clock time; without an offset, desk time
 
 
 class FormBody(By):
@@ -78,7 +78,11 @@ def reply(request: Request, ticket_id: str, body: ReplyBody) -> dict[str, Any]:
 
 @router.post("/api/tickets/{ticket_id}/complaint/deadline")
 def agree(request: Request, ticket_id: str, body: DeadlineBody) -> dict[str, Any]:
-    return _ticket(request, lambda c: c.agree(ticket_id, body.due, _who(request, body.by)))
+    try:
+        due = parse_moment(body.due, request.app.state.settings.tz)
+    except MomentError as e:
+        raise HTTPException(422, f"due: {e}") from None
+    return _ticket(request, lambda c: c.agree(ticket_id, due, _who(request, body.by)))
 
 
 @router.get("/api/tickets/{ticket_id}/complaint/form")

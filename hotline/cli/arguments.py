@@ -10,6 +10,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from hotline.domain.day_range import DayTextError, is_reversed, parse_day
+from hotline.domain.moments import parse_moment
 
 _AMI_START = re.compile(rb"^(Asterisk Call Manager/|(Event|Response|Action|ActionID)\s*:)", re.IGNORECASE)
 
@@ -24,14 +25,8 @@ def day(text: str) -> date:
 
 def desk_time(text: str, tz: tzinfo) -> datetime:
     """An ISO time such as `2026-12-04T17:00` or `2026-12-04 17:00+08:00`; without a UTC offset it is the
-    desk's time (`tz`). ValueError, saying the format expected, otherwise."""
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} 不是时间，应为 YYYY-MM-DDTHH:MM（台席时间）或带时区偏移 / is not a time: "
-                         f"expected YYYY-MM-DDTHH:MM (desk time) or with an offset, e.g. 2026-12-04T17:00 or "
-                         f"2026-12-04T17:00+08:00") from None
-    return at.replace(tzinfo=tz) if at.tzinfo is None else at
+    desk's time (`tz`). ValueError (`MomentError`), saying the format expected, otherwise (a day alone too)."""
+    return parse_moment(text, tz)
 
 
 def reversed_range(start: date | None, end: date | None) -> str | None:

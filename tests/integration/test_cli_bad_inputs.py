@@ -194,9 +194,9 @@ def test_a_due_time_without_offset_is_desk_time_and_a_bad_one_is_a_usage_error(
                          "--json", "--db", db_url)
     assert code == 0, err
     assert json.loads(out)["complaint"]["agreed_due_at"] == due.isoformat()  # +08:00, the desk's time
-    code, _, err = run(capsys, "complaints", "agree", tid, "--due", "明天", "--by", "刘洋", "--db", db_url)
-    assert code == 2
-    assert "--due '明天' 不是时间" in err and "YYYY-MM-DDTHH:MM" in err
+    for bad in ("明天", f"{due:%Y-%m-%d}", f"{due:%Y%m%d}", f"{due:%Y-%m-%dT%H}"):  # no day-alone midnight
+        code, _, err = run(capsys, "complaints", "agree", tid, "--due", bad, "--by", "刘洋", "--db", db_url)
+        assert code == 2 and f"--due {bad!r} 不是时间" in err and "YYYY-MM-DDTHH:MM" in err, (bad, err)
 
 
 # ---- tickets edit --specialty -------------------------------------------------------------------------------

@@ -66,8 +66,10 @@ async def test_complaint_routes_open_fill_export_and_report(settings: Settings, 
 
         r = await c.post(f"/api/tickets/{tid}/complaint/reply", json={"by": "x", "text": "已答复客户"})
         assert r.json()["complaint"]["replied_at"] == "2026-12-03T11:00:00+08:00"
-        r = await c.post(f"/api/tickets/{tid}/complaint/deadline",
-                         json={"by": "x", "due": "2026-12-04T12:00:00+08:00"})
+        for day_only in ("2026-12-04", "2026-12-04T12", "明天中午"):  # a day alone is not a deadline: its midnight?
+            r = await c.post(f"/api/tickets/{tid}/complaint/deadline", json={"due": day_only})
+            assert r.status_code == 422 and "YYYY-MM-DDTHH:MM" in r.json()["detail"], r.text
+        r = await c.post(f"/api/tickets/{tid}/complaint/deadline", json={"by": "x", "due": "2026-12-04 12:00"})
         solved = next(k for k in r.json()["clocks"] if k["clock"] == "complaint_solved")
         assert solved["due_at"] == "2026-12-04T12:00:00+08:00"
         early = await c.post(f"/api/tickets/{tid}/complaint/deadline",
