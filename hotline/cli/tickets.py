@@ -4,20 +4,24 @@ the command line. Hand-off pages go into the outbox; the running hotline sends t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.cli.table import Column, pad, print_table
 from hotline.config import Settings
+from hotline.domain.complaints import SOURCE_ZH
 from hotline.domain.durations import zh_duration
 from hotline.domain.numbers import NumberError, outside_number
 from hotline.domain.sla import CLOCK_ZH
 from hotline.domain.tickets import (
+    ACTION_ZH,
     PRIORITY_ZH,
     STATUS_ZH,
     TIER_ZH,
@@ -142,12 +146,18 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 # the timeline's fields and coded values as staff read them ('层级 tier: 一线 first_line → 二线 second_line')
 FIELD_ZH = {"status": "状态 status", "tier": "层级 tier", "assignee": "处理人 assignee", "ticket_type": "类型 type",
-            "priority": "优先级 priority", "specialty": "专业 specialty", "summary": "摘要 summary"}
+            "priority": "优先级 priority", "specialty": "专业 specialty", "summary": "摘要 summary",
+            "description": "描述 description", "caller_name": "来电人 caller name", "solution": "解决方法 solution",
+            "cause": "原因 cause", "staff": "接听 staff", "call": "通话 call", "complaint_source": "投诉来源 source",
+            "complaint_due_at": "约定解决时间 agreed due", "complaint_reply": "投诉回复 reply",
+            "complaint_form": "反馈表 form", "incident": "重大故障 incident", "origin": "源自 origin",
+            "follow_up": "后续工单 follow-up", "article": "知识 article", "complaint": "投诉 complaint"}
 CLOCK_BY_CODE = {str(k): v for k, v in CLOCK_ZH.items()}
 VALUE_ZH: dict[str, dict[str, str]] = {"status": {str(k): v for k, v in STATUS_ZH.items()},
                                        "tier": {str(k): v for k, v in TIER_ZH.items()},
                                        "ticket_type": {str(k): v for k, v in TYPE_ZH.items()},
-                                       "priority": {str(k): v for k, v in PRIORITY_ZH.items()}}
+                                       "priority": {str(k): v for k, v in PRIORITY_ZH.items()},
+                                       "complaint_source": {str(k): v for k, v in SOURCE_ZH.items()}}
 LIST_COLUMNS = [Column("工单 ticket"), Column("状态 status"), Column("层级 tier"), Column("处理人 assignee"),
                 Column("来电 caller"), Column("专业 specialty"), Column("逾期 overdue"), Column("摘要 summary")]
 
@@ -172,13 +182,14 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     print_ticket(view, settings)
     print("\n时间线 timeline:")
     for c in timeline:
+        action = f"{ACTION_ZH.get(c.action, '')} {c.action}".strip()
         print("  " + "  ".join(x for x in (f"{c.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", pad(c.actor, 12),
-                                            pad(c.action, 10), _change_text(c.field, c.old, c.new), c.note or "")
-                               if x.strip()))
+                                            pad(action, 14), _change_text(c.field, c.old, c.new, settings.tz),
+                                            c.note or "") if x.strip()))
     return 0
 
 
-def _change_text(field: str | None, old: str | None, new: str | None) -> str:
+def _change_text(field: str | None, old: str | None, new: str | None, tz: tzinfo) -> str:
     """'层级 tier: 一线 first_line → 二线 second_line'; a field that only names an event ('resolution missed')
     as it is."""
     if not field:
@@ -187,8 +198,16 @@ def _change_text(field: str | None, old: str | None, new: str | None) -> str:
         clock, _, rest = field.partition(" ")
         return f"{CLOCK_BY_CODE.get(clock, '')} {field}".strip() if rest else field
     named = VALUE_ZH.get(field, {})
-    before, after = (f"{named.get(v, '')} {v}".strip() if v else "-" for v in (old, new))
-    return f"{FIELD_ZH.get(field, field)}: {before} → {after}"
+
+    def value(v: str | None) -> str:
+        if not v:
+            return "-"
+        if field.endswith("_at"):  # a time: in desk time, as every other time shown
+            with contextlib.suppress(ValueError):
+                return f"{datetime.fromisoformat(v).astimezone(tz):%Y-%m-%d %H:%M}"
+        return f"{named.get(v, '')} {v}".strip()
+
+    return f"{FIELD_ZH.get(field, field)}: {value(old)} → {value(new)}"
 
 
 def _specialty(settings: Settings, code: str | None) -> str:

@@ -73,7 +73,7 @@ def test_ticket_from_a_call_escalated_resolved_and_found_in_the_knowledge_base(s
         page.click("#escalate")
         expect(page.locator("#t-state")).to_contain_text("二线")
         expect(page.locator("#t-timeline")).to_contain_text("一线无法处理，需要二线")
-        expect(page.locator("#t-timeline")).to_contain_text("tier: 一线 first_line → 二线 second_line")
+        expect(page.locator("#t-timeline")).to_contain_text("升级 escalate tier: 一线 first_line → 二线 second_line")
         expect(page.locator("#t-clocks")).to_contain_text("首次响应 response: 期限 due 11-23 ")
         assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d", page.locator("#t-first").inner_text()), "desk time, short"
         page.fill("#f-solution", "在打印机属性中取消脱机使用打印机")

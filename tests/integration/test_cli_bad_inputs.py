@@ -194,6 +194,9 @@ def test_a_due_time_without_offset_is_desk_time_and_a_bad_one_is_a_usage_error(
                          "--json", "--db", db_url)
     assert code == 0, err
     assert json.loads(out)["complaint"]["agreed_due_at"] == due.isoformat()  # +08:00, the desk's time
+    code, out, _ = run(capsys, "tickets", "show", tid, "--db", db_url)  # the timeline says it in desk time
+    assert code == 0 and f"约定解决时间 agreed due: - → {due:%Y-%m-%d} 17:00" in out, out
+    assert "投诉来源 source: - → 人工登记 hand" in out
     for bad in ("明天", f"{due:%Y-%m-%d}", f"{due:%Y%m%d}", f"{due:%Y-%m-%dT%H}"):  # no day-alone midnight
         code, _, err = run(capsys, "complaints", "agree", tid, "--due", bad, "--by", "刘洋", "--db", db_url)
         assert code == 2 and f"--due {bad!r} 不是时间" in err and "YYYY-MM-DDTHH:MM" in err, (bad, err)

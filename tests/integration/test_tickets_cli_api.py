@@ -79,7 +79,7 @@ def test_cli_lists_shows_and_walks_a_ticket_through_its_life(capsys: pytest.Capt
     # what a person reads: the names of the type, priority, specialty and SLA clocks, Chinese first
     assert "类型 type: 故障 incident" in text and "专业 specialty: 网络 / Network (network)" in text
     assert "SLA 首次响应 response" in text
-    assert "层级 tier: 一线 first_line → 二线 second_line" in text
+    assert "层级 tier: 一线 first_line → 二线 second_line" in text and "升级 escalate" in text
     assert "状态 status: 已关闭 closed → 处理中 in_progress" in text
     assert "优先级 priority: 一般 normal → 重要 important" in text
     clocks = [line for line in text.splitlines() if line.startswith("  SLA ")]

@@ -6,7 +6,15 @@ const TIER = {first_line: "一线", second_line: "二线", vendor: "厂商"};
 const CLOCK = {response: "首次响应", repair_start: "开始修复", resolution: "解决", complaint: "投诉回复",
                complaint_solved: "投诉解决", major: "重大故障上报"};
 const ARTICLE = {draft: "草稿 draft", published: "已发布 published"};
-const NAMED = {status: STATUS, tier: TIER};  // timeline values shown by name
+const TYPE = {incident: "故障", request: "服务请求", question: "咨询", complaint: "投诉"};
+const PRIORITY = {normal: "一般", important: "重要", urgent: "紧急"};
+const COMPLAINT_SOURCE = {ivr: "语音菜单", call: "来电标记", hand: "人工登记", survey: "回访低分"};
+const NAMED = {status: STATUS, tier: TIER, ticket_type: TYPE, priority: PRIORITY,
+               complaint_source: COMPLAINT_SOURCE};
+const ACTION = {open: "受理", link: "关联", assign: "指派", status: "状态", escalate: "升级", edit: "修改",
+                resolve: "解决", close: "关闭", reopen: "重开", page: "通知", sla: "时限", complaint: "投诉",
+                reply: "回复", form: "反馈表", transfer: "转接", incident: "重大故障", report: "上报", kb: "知识库",
+                survey: "回访"};
 const SPECIALTY = JSON.parse(document.body.dataset.specialties || "{}");  // code -> "网络 / Network", from the config
 let current = null;
 
@@ -15,8 +23,18 @@ function when(iso) { return iso ? iso.slice(5, 16).replace("T", " ") : "-"; }
 function specialty(code) { return code ? (SPECIALTY[code] || code) : "-"; }
 function named(field, value) {
   if (!value) return "-";
+  if (field.endsWith("_at")) return when(value);  // a time: desk time, short
   const names = NAMED[field];
   return names && names[value] ? `${names[value]} ${value}` : value;
+}
+// one timeline line's change: "tier: 一线 first_line → 二线 second_line", "开始修复 repair_start missed"
+function changeText(c) {
+  if (!c.field) return "";
+  if (!c.old && !c.new) {
+    const clock = c.field.split(" ")[0];
+    return CLOCK[clock] ? `${CLOCK[clock]} ${c.field}` : c.field;
+  }
+  return `${c.field}: ${named(c.field, c.old)} → ${named(c.field, c.new)}`;
 }
 
 function td(text) { const c = document.createElement("td"); c.textContent = text ?? "-"; return c; }
@@ -66,9 +84,7 @@ function render(t) {
     `${CLOCK[c.clock] || ""} ${c.clock}: 期限 due ${when(c.due_at)} · ` +
     `${c.met === null ? "进行中 running" : (c.met ? "达标 met" : "超时 missed")}`)));
   $("t-timeline").replaceChildren(...(t.timeline || []).map((c) => li(
-    `${when(c.at)} ${c.actor} ${c.action} ` +
-    `${c.field && (c.old || c.new) ? c.field + ": " + named(c.field, c.old) + " → " + named(c.field, c.new) : (c.field || "")} ` +
-    `${c.note || ""}`)));
+    `${when(c.at)} ${c.actor} ${ACTION[c.action] || ""} ${c.action} ${changeText(c)} ${c.note || ""}`)));
   if (window.renderComplaint) window.renderComplaint(t);
 }
 
