@@ -63,19 +63,27 @@ def _surveys(args: argparse.Namespace, settings: Settings) -> Surveys:
     return build_surveys(settings, db.factory, clock, tickets.desk)
 
 
+def _way(way: str | None) -> str:
+    """'短信回访 sms' for a way code."""
+    from hotline.domain.surveys import WAY_ZH, Way
+
+    return "-" if not way else f"{WAY_ZH[Way(way)]} {way}" if way in set(Way) else way
+
+
 def _print(data: dict[str, Any]) -> None:
     print(f"回访 {data['survey_id']}  工单 {data['ticket_id']}  {data['status_zh']} {data['status']}  "
-          f"方式 way {data['way']}  来电 {data['caller']}")
-    print(f"  解决于 resolved {data['resolved_at']}  时限 due by {data['due_by']}  "
-          f"下次 next try {data['next_try_at'] or '-'}  已试 tries {data['tries']}")
+          f"方式 way {_way(data['way'])}  来电 {data['caller']}")
+    print(f"  解决于 resolved {_when(data['resolved_at'])}  时限 due by {_when(data['due_by'])}  "
+          f"下次 next try {_when(data['next_try_at'])}  已试 tries {data['tries']}")
     if data["status"] == "answered":
         solved = {True: "是 yes", False: "否 no", None: "-"}[data["solved"]]
         print(f"  已解决 solved {solved}  评分 score {data['score']}/{data['full_score']}  "
-              f"于 at {data['answered_at']} ({data['answered_via']})")
+              f"于 at {_when(data['answered_at'])} ({_way(data['answered_via'])})")
     for a in data.get("answers", []):
         print(f"    {a['label']}: {a['value_text']}")  # the stored value of yes/no is 1 / 0: shown 是 / 否
     for t in data.get("try_list", []):
-        print(f"    第 {t['try']} 次 try {t['at']} {t['way']}: {t['outcome'] or '进行中 / out'} {t['detail'] or ''}")
+        print(f"    第 {t['try']} 次 try {_when(t['at'])} {_way(t['way'])}: {t['outcome'] or '进行中 / out'} "
+              f"{t['detail'] or ''}".rstrip())
     if data.get("complaint_ticket_id"):
         print(f"  投诉跟进工单 complaint ticket {data['complaint_ticket_id']}")
     if data.get("note"):
@@ -96,6 +104,11 @@ def _act(args: argparse.Namespace, settings: Settings, act: Any) -> int:
     else:
         _print(data)
     return 0
+
+
+def _when(stamp: str | None) -> str:
+    """An ISO time of the desk's timezone as a person reads it: `2026-12-04 09:17` (the JSON keeps it whole)."""
+    return stamp[:16].replace("T", " ") if stamp else "-"
 
 
 def _short(stamp: str | None) -> str:

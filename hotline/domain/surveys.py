@@ -39,6 +39,9 @@ class Way(StrEnum):
     MANUAL = "manual"
 
 
+WAY_ZH = {Way.ASTERISK: "电话回访", Way.TWILIO: "电话回访 (Twilio)", Way.SMS: "短信回访", Way.MANUAL: "人工回访"}
+
+
 class SurveyError(ValueError):
     """An answer or a change the survey does not allow; the message says why, Chinese first."""
 

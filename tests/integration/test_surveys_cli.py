@@ -190,6 +190,7 @@ async def test_surveys_show_reads_the_solved_answer_as_yes_or_no(
         assert f"    问题是否已解决 solved: {word}\n" in text
         assert "    总体满意度 overall: " in text
         assert ": 0\n" not in text
+        assert "方式 way 人工回访 manual" in text and "解决于 resolved 2026-11-10 10:00  " in text  # no microseconds
     desk.dispose()
 
 
