@@ -46,6 +46,7 @@ PRIORITY_ZH = {Priority.NORMAL: "一般", Priority.IMPORTANT: "重要", Priority
 STATUS_ZH = {Status.NEW: "新建", Status.IN_PROGRESS: "处理中", Status.ESCALATED: "已升级", Status.RESOLVED: "已解决",
              Status.CLOSED: "已关闭"}
 TIER_ZH = {TicketTier.FIRST_LINE: "一线", TicketTier.SECOND_LINE: "二线", TicketTier.VENDOR: "厂商"}
+TIER_EN = {TicketTier.FIRST_LINE: "first line", TicketTier.SECOND_LINE: "second line", TicketTier.VENDOR: "the vendor"}
 # the timeline's actions as staff read them (the stored action stays the code)
 ACTION_ZH = {"open": "受理", "link": "关联", "assign": "指派", "status": "状态", "escalate": "升级", "edit": "修改",
              "resolve": "解决", "close": "关闭", "reopen": "重开", "page": "通知", "sla": "时限", "complaint": "投诉",

@@ -95,6 +95,8 @@ async def test_escalation_pages_each_hand_off_once_and_the_sla_pages_survive_res
     handoffs = [p for p in desk.pages() if p.purpose == "handoff"]
     assert [(p.tier, p.person) for p in handoffs] == [("second_line", second), ("vendor", "新华三售后")]
     assert "HT-2026-017" in handoffs[1].text and "4008100000" in handoffs[1].recipient
+    assert handoffs[0].subject.endswith(f"Ticket escalated to second line: {tid}")  # words, not a code
+    assert "is now yours (the vendor)" in handoffs[1].text
     assert all(p.status == "sent" for p in handoffs)
 
     # resolution (4 h from the answer at 10:00:08): warned at 13:45:08, missed at 14:00:08

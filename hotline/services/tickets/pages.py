@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hotline.domain.sla import CLOCK_EN
-from hotline.domain.tickets import TIER_ZH, Ticket, TicketTier
+from hotline.domain.tickets import TIER_EN, TIER_ZH, Ticket, TicketTier
 from hotline.paging.base import Recipient
 from hotline.services.monitor.outbox import PlannedPage, page_key
 
@@ -46,12 +46,12 @@ def nobody_note(paged: Sequence[Recipient]) -> str:
 
 
 def handoff_text(ticket: Ticket, reason: str, tz: ZoneInfo) -> tuple[str, str]:
-    tier = TIER_ZH[ticket.tier]
-    subject = f"工单升级至{tier}：{ticket.ticket_id} / Ticket escalated to {ticket.tier}: {ticket.ticket_id}"
+    tier, tier_en = TIER_ZH[ticket.tier], TIER_EN[ticket.tier]
+    subject = f"工单升级至{tier}：{ticket.ticket_id} / Ticket escalated to {tier_en}: {ticket.ticket_id}"
     opened = ticket.opened_at.astimezone(tz)
     text = (f"工单 {ticket.ticket_id}（来电 {ticket.caller}，{opened:%m-%d %H:%M}）已升级至{tier}，由您处理。"
             f"原因：{reason}\n摘要：{ticket.summary or '-'}\n\n"
-            f"Ticket {ticket.ticket_id} (caller {ticket.caller}, {opened:%m-%d %H:%M}) is now yours ({ticket.tier}). "
+            f"Ticket {ticket.ticket_id} (caller {ticket.caller}, {opened:%m-%d %H:%M}) is now yours ({tier_en}). "
             f"Reason: {reason}")
     return subject, text
 
