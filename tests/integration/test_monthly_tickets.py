@@ -147,7 +147,7 @@ def test_ticket_indicators_of_a_hand_computed_month(month_db: str, capsys: pytes
     assert (within["actual"], within["detail"], within["met"]) == (0.6667, "2 / 3", None)
     assert (ind["tickets.overdue"]["actual"], ind["tickets.overdue"]["detail"]) == (1, "开始修复 1、解决 1")
     assert (ind["tickets.escalated.second_line"]["actual"], ind["tickets.escalated.second_line"]["detail"]) == (
-        1, "1 / 4")
+        1, "本月升级 1 次，本月新开工单 4 张 / 1 hand-offs in the month, 4 tickets opened")  # a count, no share
     vendor = ind["tickets.escalated.vendor"]
     assert (vendor["actual"], vendor["detail"]) == (1, "厂商处理 1 次，平均 180.0 分钟 / 1 vendor legs, mean 180.0 min")
     assert (ind["tickets.reopened"]["actual"], ind["tickets.reopened"]["last_month"]) == (1, 0)

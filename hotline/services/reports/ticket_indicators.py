@@ -45,7 +45,9 @@ class TicketIndicators:
             Indicator("tickets.overdue", "月底超期未完成工单 / Tickets past a deadline at the month's end", None,
                       "at_most", "count", actual=float(p.overdue_tickets), detail=late),
             Indicator("tickets.escalated.second_line", "升级二线 / Escalated to second line", None, "at_most", "count",
-                      actual=float(second), detail=f"{second} / {p.opened}"),
+                      actual=float(second),  # hand-offs made in the month; a ticket opened earlier counts too
+                      detail=f"本月升级 {second} 次，本月新开工单 {p.opened} 张 / {second} hand-offs in the month, "
+                             f"{p.opened} tickets opened"),
             Indicator("tickets.escalated.vendor", "升级厂商 / Escalated to the vendor", None, "at_most", "count",
                       actual=float(vendor), detail=f"厂商处理 {p.vendor_legs} 次，平均 {leg} 分钟 / "
                                                    f"{p.vendor_legs} vendor legs, mean {leg} min"),
