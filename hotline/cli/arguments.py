@@ -66,8 +66,8 @@ def output_file(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("输出文件名为空 / the output file name is empty")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} 是文件夹，请给出文件名 / {text} is a folder: give a file name, "
-                                         f"e.g. {path / 'report.xlsx'}")
+        raise argparse.ArgumentTypeError(f"{text} 是文件夹，请给出其中的文件名 / {text} is a folder: give a file name "
+                                         f"in it, e.g. {path / '<文件名 name>'}")
     folder = path.parent
     if not folder.is_dir():
         what = "不是文件夹 / is not a folder" if folder.exists() else "不存在 / does not exist"
