@@ -218,19 +218,24 @@ def without_number(text: str, forms: Collection[str], replacement: str, *, regio
     keys = {p.e164 for p in map(try_parse_number, forms) if p is not None and p.e164}
     if keys and any(ch.isdigit() for ch in text):
         matches = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
-        spans = [(m.start, m.end) for m in matches
+        spans = [_unbracketed(text, m.start, m.end) for m in matches
                  if phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164) in keys]
         for start, end in reversed(spans):
             text = text[:start] + replacement + text[end:]
     for form in sorted(forms, key=len, reverse=True):  # names, extensions, what the matcher did not take
         text = text.replace(form, replacement)
     return text
-    spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region,
-                                                                       leniency=phonenumbers.Leniency.POSSIBLE)
-             if phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164) in keys]
-    for start, end in reversed(spans):
-        text = text[:start] + replacement + text[end:]
-    return text
+
+
+_OPEN, _CLOSE = "(（[【", ")）]】"
+
+
+def _unbracketed(text: str, start: int, end: int) -> tuple[int, int]:
+    """A match's span without an opening bracket it took from the text around it ('（+8613800138031' in
+    '钱女士（+8613800138031）'): the bracket stays unless the match holds its closing one ('(010)12345678')."""
+    if text[start] in _OPEN and not any(ch in _CLOSE for ch in text[start:end]):
+        return start + 1, end
+    return start, end
 
 
 def masked_in_text(text: str) -> str:
