@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hotline.store.base import Base, UtcDateTime
 
 
+def thanks_key(survey_id: int) -> str:
+    """The outbox key of a survey's thank-you SMS (one per survey)."""
+    return f"survey-thanks-{survey_id}"
+
+
 class SurveyRow(Base):
     __tablename__ = "surveys"
 

@@ -4,6 +4,7 @@ audit trail stay; retention deletes old calls and closed alerts and blanks old p
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -100,6 +101,34 @@ def test_erase_refuses_what_is_not_a_number(desk: tuple[str, Database], capsys: 
     db_url, _ = desk
     assert main(["privacy", "erase", "--db", db_url, "--config", CONFIG]) == 2
     assert "--number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("number", ["abc", "110", "8001"])
+def test_export_and_erase_refuse_what_is_no_outside_number(desk: tuple[str, Database], number: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Not a number, a short code, an extension: no caller's number, exit 1 like `tickets list --caller`."""
+    db_url, db = desk
+    for action in (["export"], ["erase", "--yes"]):
+        assert main(["privacy", *action, "--number", number, "--db", db_url, "--config", CONFIG]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("错误 / error: --number: ") and "not an outside phone number" in err
+    assert mentions(db, CALLER).get("calls") == 1
+    with db.factory() as s:
+        assert s.scalars(select(AuditRow)).all() == []  # nothing exported or erased
+
+
+@pytest.mark.parametrize("typed", ["", "no\n", "\n"])
+def test_erase_without_yes_and_without_a_yes_typed_erases_nothing(
+        desk: tuple[str, Database], typed: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No terminal input (stdin closed: EOF), or anything but `yes`: a refusal, exit 1, nothing erased."""
+    db_url, db = desk
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    assert main(["privacy", "erase", "--number", CALLER, "--db", db_url, "--config", CONFIG]) == 1
+    err = capsys.readouterr().err
+    assert "未删除" in err and "nothing erased" in err and "Traceback" not in err
+    assert "--yes" in err or typed  # EOF: says how to erase without a terminal
+    assert mentions(db, CALLER).get("calls") == 1
 
 
 def test_serve_schedules_the_daily_purge_when_a_retention_is_set(desk: tuple[str, Database],

@@ -44,7 +44,8 @@ OPEN_CALLER = "13800138000"  # answered_caller_hangup.ami: its ticket stays open
 SID = "AC00000000000000000000000000000001"  # the account of the recorded Twilio sessions
 TOKEN = "rest-token-retention"
 FIRST_RE, SECOND_RE, THIRD_RE = "RE" + "0" * 32, "RE" + "1" * 32, "RE" + "2" * 32
-TABLES = ("tickets", "ticket_events", "callers", "ticket_missed_calls", "kb_articles")
+TABLES = ("tickets", "ticket_events", "callers", "ticket_missed_calls", "kb_articles", "surveys", "survey_tries",
+          "survey_answers", "complaint_forms", "complaint_form_versions")
 WORDS = "财务部三楼的打印机一打印就卡纸，分机 6021"  # the caller's own words (the description)
 # the number written as people write it (spaced, with +86 and dashes), and the desk's own number, which stays
 AFTER = "；回访请拨138 0013 8011或+86-138-0013-8011，再坏请拨 010-12345678"
@@ -55,10 +56,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().out
 
 
-def mentions(db: Database, needles: tuple[str, ...]) -> dict[str, int]:
+def mentions(db: Database, needles: tuple[str, ...], tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+    """Rows per table of `tables` whose text (any column) holds one of `needles`."""
     found: dict[str, int] = {}
     with db.engine.connect() as conn:
-        for table in TABLES:
+        for table in tables:
             hits = sum(1 for r in conn.execute(text(f"SELECT * FROM {table}")).all()
                        if any(n in str(v) for v in r if v is not None for n in needles))
             if hits:
@@ -94,7 +96,8 @@ def test_closed_tickets_past_retention_lose_the_callers_data_and_keep_the_statis
         clocks_before = s.scalar(select(func.count()).select_from(TicketClockRow))
     now = datetime.now(UTC)
     assert PrivacyService(db.factory, ManualClock(now + timedelta(days=29))).purge(
-        Retention(tickets_days=30)) == {"tickets": 0, "callers": 0, "missed_calls": 0}  # not yet
+        Retention(tickets_days=30)) == {"tickets": 0, "surveys": 0, "complaint_forms": 0, "callers": 0,
+                                        "missed_calls": 0}  # not yet
     later = PrivacyService(db.factory, ManualClock(now + timedelta(days=31)))
     dry = later.purge(Retention(tickets_days=30), actor="cli:root", dry_run=True)
     assert dry["tickets"] == 1 and dry["callers"] == 1

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.config import ConfigError, Settings
-from hotline.domain.numbers import mask, try_parse_number
+from hotline.domain.numbers import mask, outside_number, try_parse_number
 from hotline.services.access.audit import record
 from hotline.services.privacy.recording_files import purge_files
 from hotline.store import privacy as store
@@ -93,27 +93,29 @@ def masked(number: str) -> str:
     return parsed.masked() if parsed is not None else mask(number)
 
 
-def number_forms(number: str) -> set[str]:
-    """The ways the ledger may hold one number: as given, national, E.164."""
-    forms = {number.strip()}
-    parsed = try_parse_number(number)
-    if parsed is not None:
-        forms |= {f for f in (parsed.national, parsed.e164) if f}
-    forms.discard("")
-    if not forms:
-        raise ValueError(f"不是电话号码 {number!r} / not a phone number: {number!r}")
-    return forms
+def number_forms(number: str, local_area_code: str | None = None) -> set[str]:
+    """The ways the ledger may hold one caller's number: as given, national, E.164. NumberError (bilingual)
+    for a text that is no outside phone number (no digits, an extension, a short code such as 110)."""
+    parsed = outside_number(number, local_area_code=local_area_code)
+    return {f for f in (number.strip(), parsed.national, parsed.e164) if f}
 
 
 class PrivacyService:
     def __init__(self, factory: sessionmaker[Session], clock: Clock,
-                 recordings: RecordingDeleter | None = None) -> None:
+                 recordings: RecordingDeleter | None = None, local_area_code: str | None = None) -> None:
         self.factory = factory
         self.clock = clock
         self.recordings = recordings
+        self.local_area_code = local_area_code  # completes a local landline given without its area code
+
+    def forms(self, number: str) -> set[str]:
+        """`number_forms` of a caller's number; NumberError when it is none."""
+        return number_forms(number, self.local_area_code)
 
     def export(self, number: str, actor: str) -> dict[str, Any]:
-        forms = number_forms(number)
+        """Everything held about the caller's number: calls, alerts, pages, tickets, the caller directory,
+        recordings, surveys (answers, tries) and complaint forms (with their versions)."""
+        forms = self.forms(number)
         with unit_of_work(self.factory) as s:
             held = store.held_for(s, forms)
             record(s, self.clock.now(), actor=actor, action="privacy_export", target=masked(number), outcome="ok",
@@ -121,13 +123,13 @@ class PrivacyService:
         return {"number": number, "forms": sorted(forms), **held}
 
     def erase(self, number: str, actor: str) -> dict[str, int]:
-        """The number and name out of calls, alerts, pages and tickets; the audio of the number's recordings
-        deleted (Twilio)."""
-        forms = number_forms(number)
+        """The number and name out of calls, alerts, pages, tickets, surveys and complaint forms; the audio of
+        the number's recordings deleted (Twilio)."""
+        forms = self.forms(number)
         with unit_of_work(self.factory) as s:
             recording_store.collect_twilio(s)
             due = [(r.id, r.recording_sid) for r in store.recordings_of_number(s, forms)]
-            counts = store.erase(s, forms)
+            counts = store.erase(s, forms, self.clock.now())
         counts.update(self._delete_recordings(due, dry_run=False))
         with unit_of_work(self.factory) as s:
             record(s, self.clock.now(), actor=actor, action="privacy_erase", target=masked(number), outcome="ok",
@@ -152,7 +154,7 @@ class PrivacyService:
                                  page_texts_before=horizon(retention.page_text_days))
             tickets_before = horizon(retention.tickets_days)
             if tickets_before is not None:
-                counts.update(store.anonymise_closed_tickets(s, tickets_before))
+                counts.update(store.anonymise_closed_tickets(s, tickets_before, now))
             if recordings_before is not None:
                 due = [(r.id, r.recording_sid) for r in recording_store.due(s, recordings_before)]
             if dry_run:

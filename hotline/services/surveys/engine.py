@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from hotline.domain.numbers import mask
+from hotline.domain.numbers import mask, try_parse_number
 from hotline.domain.surveys import (
     SurveyPolicy,
     SurveyStatus,
@@ -135,7 +135,9 @@ class SurveyEngine:
         row.tries, row.wait_until, row.ended_at, row.note = 0, None, None, None
         row.token, row.full_score = secrets.token_hex(8), p.full_score
         row.status, row.next_try_at = str(SurveyStatus.SCHEDULED), None
-        if t.caller_key in p.do_not_call:
+        if try_parse_number(t.caller_key) is None:  # the caller's data was erased (privacy erase)
+            row.status, row.note = str(SurveyStatus.SKIPPED), "没有可回访的号码 / no number to call"
+        elif t.caller_key in p.do_not_call:
             row.status, row.note = str(SurveyStatus.SKIPPED), "免打扰名单 / on the do-not-call list"
         elif not sampled(t.ticket_id, p.sampling):
             row.status, row.note = str(SurveyStatus.SKIPPED), f"未抽中 / not in the {p.sampling:.0%} sample"

@@ -23,7 +23,7 @@ from hotline.services.tickets.follow_up import open_follow_up
 from hotline.services.tickets.pages import ticket_pages
 from hotline.store.alerts import SURVEY_PURPOSE
 from hotline.store.base import claim_writer, unit_of_work
-from hotline.store.surveys import SurveyRow
+from hotline.store.surveys import SurveyRow, thanks_key
 from hotline.store.tickets import TicketEventRow
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _thanks(ctx: SurveyContext, row: SurveyRow) -> PlannedPage | None:
     aliyun = ctx.config.aliyun
     if row.answered_via != str(Way.SMS) or ctx.config.sms_provider != "aliyun" or not aliyun.thanks_template_code:
         return None
-    return PlannedPage(key=f"survey-thanks-{row.survey_id}", alert_id=None, purpose=SURVEY_PURPOSE, step="thanks",
+    return PlannedPage(key=thanks_key(row.survey_id), alert_id=None, purpose=SURVEY_PURPOSE, step="thanks",
                        tier=None, recipient=Recipient(name=f"来电 {mask(row.caller)}", mobile=row.caller),
                        channel=THANKS_CHANNEL, fallback=(), subject=survey_subject(row.ticket_id),
                        text=aliyun.thanks_template_text.replace("${ticket}", row.ticket_id), caller=row.caller,
