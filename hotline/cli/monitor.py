@@ -34,6 +34,7 @@ EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip":
 STATES = ["open", "acked", "cleared", "resolved", "breached", "all"]
 DB_HELP = "数据库地址 / database URL (default from config)"
 JSON_HELP = "每行一个 JSON 对象 / one JSON object per line"
+DRY_RUN_MARK = "演练，未发送 / dry run, not sent"
 
 
 def duration(text: str) -> timedelta:
@@ -232,9 +233,19 @@ def cmd_unreturned(args: argparse.Namespace, settings: Settings) -> int:
         [Column("来电 caller"), Column("首次 first missed"), Column("次数 n", right=True), Column("已寻呼 paged"),
          Column("确认 acked by"), Column("超时 breached")],
         [[r.caller or "-", f"{r.first_missed_at.astimezone(settings.tz):%m-%d %H:%M}", str(r.missed_calls),
-          ", ".join(r.paged) or "-", r.acked_by or "-", "是 yes" if r.breached else "-"] for r in rows])
+          _paged(r.paged, r.paged_dry_run), r.acked_by or "-", "是 yes" if r.breached else "-"] for r in rows])
     print(f"未回复 {len(rows)} 个 / {len(rows)} unreturned")
     return 0
+
+
+def _paged(people: Sequence[str], dry_run: Sequence[str]) -> str:
+    """Whom the alert paged, those whose pages only a dry run took (nothing sent) marked once after the names
+    when all were ('王芳, 杨磊 (演练，未发送 / dry run, not sent)'), else each after the name."""
+    if not people:
+        return "-"
+    if set(people) <= set(dry_run):
+        return f"{', '.join(people)} ({DRY_RUN_MARK})"
+    return ", ".join(f"{p} ({DRY_RUN_MARK})" if p in dry_run else p for p in people)
 
 
 def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
