@@ -1,6 +1,7 @@
 """`hotline replay TRACE --run-for DURATION`: the whole pipeline (ledger, monitor, paging outbox, tickets) on a
 virtual clock that follows the trace (an AMI byte stream's Timestamp headers, or the `at` of each request of a
-recorded Twilio session), then runs on for DURATION."""
+recorded Twilio session), then runs on for DURATION. The output is this replay's own: its calls, the history of
+the alerts its calls opened, joined or cleared, and the tickets its calls are linked to."""
 
 from __future__ import annotations
 
@@ -169,6 +170,7 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str,
     monitor: MonitorService | None = None
     outbox: Outbox | None = None
     tickets: Tickets | None = None
+    mark = 0  # the newest alert event before this replay
     calls: list[Call] = []
     for at, step in feed.steps():
         if at is not None:
@@ -177,6 +179,7 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str,
                 _prepare_roster(settings, db.factory, clock, args.roster)
                 monitor, outbox = build_monitor(settings, db.factory, clock, link_mode="ephemeral",
                                                 rules=_rules(args, settings), default_order=order)
+                mark = monitor.last_event_id()
                 ledger.on_completed(monitor.on_call)
                 ledger.on_answered(monitor.on_answered)
                 # after the monitor: a reaching call has cleared its alert when the tickets hear of it
@@ -194,8 +197,9 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str,
     if clock is None or monitor is None or tickets is None:
         raise ConfigError(str(args.trace), "-", feed.untimed)
     await advance(monitor, clock, clock.now() + args.run_for, outbox, sender, _engines(tickets))
-    events = monitor.events()
-    ticket_lines = [v.contract(settings.tz) for v in tickets.desk.find(state="all", limit=1_000_000)]
+    call_ids = [c.call_id for c in calls]
+    events = monitor.events(alert_ids=monitor.alerts_of_calls(call_ids, after_event=mark))
+    ticket_lines = [v.contract(settings.tz) for v in tickets.desk.of_calls(call_ids)]
     ticket_lines.sort(key=lambda t: (str(t["opened_at"]), str(t["ticket_id"])))
     db.engine.dispose()
     return Replayed(calls, events, ticket_lines)
