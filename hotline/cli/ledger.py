@@ -142,7 +142,7 @@ def _replay_with_monitor(args: argparse.Namespace, settings: Settings, hooks: li
             print(json.dumps(call.as_dict(), ensure_ascii=False))
     else:
         print_calls(replayed.calls)
-    print_events(replayed.events, settings, args.json)
+    print_events(replayed.events, settings, args.json, replayed.names)
     print_tickets(replayed.tickets, args.json)
     return 0
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -108,6 +108,7 @@ class Replayed:
     calls: list[Call]
     events: list[EventLine]
     tickets: list[dict[str, object]]
+    names: Mapping[str, str] = field(default_factory=dict)  # a staff phone in the events -> the roster's name
 
 
 def _sender(settings: Settings, send: bool) -> tuple[PageSender, tuple[str, ...]]:
@@ -201,8 +202,28 @@ async def _replay_into(args: argparse.Namespace, settings: Settings, url: str,
     events = monitor.events(alert_ids=monitor.alerts_of_calls(call_ids, after_event=mark))
     ticket_lines = [v.contract(settings.tz) for v in tickets.desk.of_calls(call_ids)]
     ticket_lines.sort(key=lambda t: (str(t["opened_at"]), str(t["ticket_id"])))
+    names = _roster_names(settings, db.factory, clock, {e.person for e in events if e.person})
     db.engine.dispose()
-    return Replayed(calls, events, ticket_lines)
+    return Replayed(calls, events, ticket_lines, names)
+
+
+def _roster_names(settings: Settings, factory: sessionmaker[Session], clock: ManualClock,
+                  people: set[str]) -> dict[str, str]:
+    """The roster's name of each staff phone among `people`: an extension (8001), a channel (PJSIP/8001), a
+    mobile in any form (Twilio's +8613800138001)."""
+    from hotline.domain.numbers import same_number
+    from hotline.services.roster.service import RosterService
+    from hotline.services.tickets.staff import RosterStaff
+
+    roster = RosterService(factory, settings, clock)
+    staff = RosterStaff(roster)
+    mobiles = [(p.mobile, p.name) for p in roster.people().values() if p.mobile]
+    names: dict[str, str] = {}
+    for who in sorted(people):
+        name = staff.identify(who) or next((n for mobile, n in mobiles if same_number(mobile, who)), None)
+        if name is not None and name != who:
+            names[who] = name
+    return names
 
 
 def _engines(tickets: Tickets | None) -> list[Engine]:
@@ -215,18 +236,29 @@ def _rules(args: argparse.Namespace, settings: Settings) -> RuleBook:
     return rules_of(settings, monitor_config(settings), args.monitors)
 
 
-def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool) -> None:
+def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool,
+                 names: Mapping[str, str] | None = None) -> None:
+    """The alert history after the call lines; on a terminal a staff phone the roster knows shows its name
+    ('张伟 (8001)'); the JSON keeps what was recorded."""
     if as_json:
         for e in events:
             print(json.dumps(e.as_dict(settings.tz), ensure_ascii=False))
         return
+    names = names or {}
     print()
     print_table(
         [Column("时间 at"), Column("事件 event"), Column("告警 alert"), Column("来电 caller"), Column("层级 tier"),
          Column("人员 person"), Column("渠道 channel")],
         [[f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", f"{EVENT_ZH.get(e.type, e.type)} {e.type}",
           e.alert_id, e.caller or "-", f"{ALERT_TIER_ZH.get(e.tier, '?')} {e.tier}" if e.tier else "-",
-          e.person or "-", e.channel or "-"] for e in events])
+          _person(e.person, names), e.channel or "-"] for e in events])
+
+
+def _person(person: str | None, names: Mapping[str, str]) -> str:
+    if not person:
+        return "-"
+    name = names.get(person)
+    return f"{name} ({person})" if name else person
 
 
 def run_replay(args: argparse.Namespace, settings: Settings, hooks: Sequence[Webhook] | None = None) -> Replayed:

@@ -121,6 +121,15 @@ def test_a_callback_clears_the_alert_and_joins_the_ticket(capsys: pytest.Capture
     assert ticket["calls"] == [missed["call_id"], callback["call_id"]]
 
 
+def test_the_text_output_names_the_staff_mobile_that_called_back(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    assert main(["replay", str(_callback_by_zhang_wei(tmp_path)), "--run-for", "20m", "--config", CONFIG]) == 0
+    out = capsys.readouterr().out
+    (clear,) = [line for line in out.splitlines() if "已回复 clear" in line]
+    assert f"张伟 ({ZHANG_WEI_MOBILE})" in clear, out
+    assert "寻呼 page" in out and "工单 ticket" in out
+
+
 def test_a_gbk_session_is_named_as_not_utf8_with_run_for_too(capsys: pytest.CaptureFixture[str],
                                                              tmp_path: Path) -> None:
     gbk = tmp_path / "gbk.jsonl"
