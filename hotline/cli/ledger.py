@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
 from hotline.cli.arguments import ami_trace_problem, day, reversed_range
@@ -19,6 +19,9 @@ from hotline.config import Settings
 from hotline.domain.calls import Call
 from hotline.domain.kpi import NO_SPECIALTY, REPORT_GROUPS, UNANSWERED, AnswerRate
 from hotline.domain.tickets import STATUS_ZH, TIER_ZH
+
+if TYPE_CHECKING:
+    from hotline.providers.twilio.webhook import Webhook
 
 # The commands' own imports (the database, the AMI pipeline, the reports) are made when a command runs,
 # so that `hotline report answer-rate --help` and the other groups' commands do not pay for them.
@@ -78,7 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.providers.twilio.session import is_session, read_session
-    from hotline.providers.twilio.webhook import Webhook, WebhookFormatError
+    from hotline.providers.twilio.webhook import WebhookFormatError
     from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
     from hotline.services.calls.ledger import Ledger
     from hotline.services.calls.twilio_calls import replay_session
@@ -89,9 +92,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if not is_session(args.trace) and (problem := ami_trace_problem(args.trace)):
         print(f"错误 / error: {problem}", file=sys.stderr)
         return 2
-    if args.run_for is not None:
-        return _replay_with_monitor(args, settings)
-    if args.send:
+    if args.send and args.run_for is None:
         print("错误 / error: --send 需要 --run-for / --send needs --run-for", file=sys.stderr)
         return 2
     hooks: list[Webhook] | None = None
@@ -101,6 +102,8 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         except WebhookFormatError as e:
             print(f"错误 / error: {e}", file=sys.stderr)
             return 2
+    if args.run_for is not None:
+        return _replay_with_monitor(args, settings, hooks)
     db = open_database(args.db or "sqlite://")
     ledger = Ledger(db.factory)
     keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
@@ -128,18 +131,19 @@ def _duration(text: str) -> timedelta:
     return duration(text)
 
 
-def _replay_with_monitor(args: argparse.Namespace, settings: Settings) -> int:
-    """The whole pipeline on a virtual clock: `call` lines as without --run-for, then the monitor's."""
-    from hotline.cli.monitor import print_events, run_replay
+def _replay_with_monitor(args: argparse.Namespace, settings: Settings, hooks: list[Webhook] | None) -> int:
+    """The whole pipeline on a virtual clock: `call` lines as without --run-for, then the monitor's
+    (an AMI trace, or the requests `hooks` of a Twilio session)."""
+    from hotline.cli.virtual_replay import print_events, run_replay
 
-    calls, events, tickets = run_replay(args, settings)
+    replayed = run_replay(args, settings, hooks)
     if args.json:
-        for call in calls:
+        for call in replayed.calls:
             print(json.dumps(call.as_dict(), ensure_ascii=False))
     else:
-        print_calls(calls)
-    print_events(events, settings, args.json)
-    print_tickets(tickets, args.json)
+        print_calls(replayed.calls)
+    print_events(replayed.events, settings, args.json, replayed.names)
+    print_tickets(replayed.tickets, args.json)
     return 0
 
 

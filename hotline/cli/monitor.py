@@ -1,39 +1,29 @@
-"""`hotline monitors lint`, `hotline incident ...`, `hotline alerts ...`, and the monitor part of
-`hotline replay --run-for` (the whole pipeline on a virtual clock that follows the trace)."""
+"""`hotline monitors lint`, `hotline incident ...`, `hotline alerts ...` (the monitor part of
+`hotline replay --run-for` is in cli/virtual_replay.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from hotline.cli import COMMON
 from hotline.cli.table import Column, print_table
-from hotline.config import ConfigError, Settings
-from hotline.domain.alerts import ALERT_TIER_ZH
+from hotline.config import Settings
 from hotline.domain.rules import parse_duration
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `--help` (bench/bench_cli_startup.py)
-    from sqlalchemy.orm import Session, sessionmaker
+    from hotline.services.monitor.engine import MonitorService
+    from hotline.services.monitor.outbox import Outbox
 
-    from hotline.clock import ManualClock
-    from hotline.domain.calls import Call
-    from hotline.domain.rules import RuleBook
-    from hotline.services.monitor.engine import EventLine, MonitorService
-    from hotline.services.monitor.outbox import Outbox, PageSender
-    from hotline.services.monitor.virtual_run import Engine
-    from hotline.services.tickets.build import Tickets
-
-EVENT_ZH = {"alert": "告警", "join": "再次来电", "page": "寻呼", "skip": "跳过", "hole": "排班空缺", "ack": "确认",
-            "breach": "超时", "clear": "已回复", "resolve": "手动关闭"}
 STATES = ["open", "acked", "cleared", "resolved", "breached", "all"]
 DB_HELP = "数据库地址 / database URL (default from config)"
 JSON_HELP = "每行一个 JSON 对象 / one JSON object per line"
+DRY_RUN_MARK = "演练，未发送 / dry run, not sent"
 
 
 def duration(text: str) -> timedelta:
@@ -232,9 +222,19 @@ def cmd_unreturned(args: argparse.Namespace, settings: Settings) -> int:
         [Column("来电 caller"), Column("首次 first missed"), Column("次数 n", right=True), Column("已寻呼 paged"),
          Column("确认 acked by"), Column("超时 breached")],
         [[r.caller or "-", f"{r.first_missed_at.astimezone(settings.tz):%m-%d %H:%M}", str(r.missed_calls),
-          ", ".join(r.paged) or "-", r.acked_by or "-", "是 yes" if r.breached else "-"] for r in rows])
+          _paged(r.paged, r.paged_dry_run), r.acked_by or "-", "是 yes" if r.breached else "-"] for r in rows])
     print(f"未回复 {len(rows)} 个 / {len(rows)} unreturned")
     return 0
+
+
+def _paged(people: Sequence[str], dry_run: Sequence[str]) -> str:
+    """Whom the alert paged, those whose pages only a dry run took (nothing sent) marked once after the names
+    when all were ('王芳, 杨磊 (演练，未发送 / dry run, not sent)'), else each after the name."""
+    if not people:
+        return "-"
+    if set(people) <= set(dry_run):
+        return f"{', '.join(people)} ({DRY_RUN_MARK})"
+    return ", ".join(f"{p} ({DRY_RUN_MARK})" if p in dry_run else p for p in people)
 
 
 def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
@@ -257,129 +257,3 @@ def cmd_returned(args: argparse.Namespace, settings: Settings) -> int:
     breached = sum(1 for r in rows if r.breached)
     print(f"已回复 {len(rows)} 个，其中超时 {breached} 个 / {len(rows)} returned, {breached} after the deadline")
     return 0
-
-
-# ---- replay --run-for ---------------------------------------------------------------------------
-
-def _sender(settings: Settings, send: bool) -> tuple[PageSender, tuple[str, ...]]:
-    """Dry run (nothing leaves the machine) unless --send: then the configured paging channels."""
-    from hotline.services.monitor.outbox import DryRunSender
-
-    if not send:
-        return DryRunSender(), ()
-    from hotline.paging.registry import build_channels, build_dispatcher
-
-    config = settings.section("paging")
-    channels = build_channels(config, os.environ)
-    dispatcher = build_dispatcher(config, channels)
-    return dispatcher, dispatcher.default_order
-
-
-def _prepare_roster(settings: Settings, factory: sessionmaker[Session], clock: ManualClock,
-                    roster_file: Path | None) -> None:
-    """A throw-away replay database gets the desk roster file (or the one to try) loaded."""
-    from hotline.services.roster.service import RosterService
-
-    roster = RosterService(factory, settings, clock)
-    if roster_file is not None or not roster.people():
-        path = roster_file or roster.config.file
-        if not path.is_file():
-            raise ConfigError(str(path), "roster.file", "值班表文件不存在 / roster file not found")
-        roster.load_example(path, actor="replay")
-    roster.ensure_calendar()
-
-
-Replayed: TypeAlias = "tuple[list[Call], list[EventLine], list[dict[str, object]]]"
-
-
-async def replay_monitored(args: argparse.Namespace, settings: Settings) -> Replayed:
-    """Feed the trace with the clock following its timestamps, then run on for --run-for."""
-    import tempfile
-
-    if args.db:
-        return await _replay_into(args, settings, args.db)
-    # a throw-away SQLite file (not :memory:, which is one database per thread; the outbox uses threads)
-    with tempfile.TemporaryDirectory(prefix="hotline-replay-") as tmp:
-        return await _replay_into(args, settings, f"sqlite:///{Path(tmp) / 'replay.db'}")
-
-
-async def _replay_into(args: argparse.Namespace, settings: Settings, url: str) -> Replayed:
-    from hotline.clock import ManualClock, from_epoch
-    from hotline.runtime.assembly import AmiIngest, keep_rollup, open_database, packets_of_file
-    from hotline.services.calls.ledger import Ledger
-    from hotline.services.monitor.config import build_monitor
-    from hotline.services.monitor.virtual_run import advance
-    from hotline.services.tickets.build import build_tickets
-
-    db = open_database(url)
-    ledger = Ledger(db.factory)
-    keep_rollup(settings, db.factory, ledger, build=False)  # a built roll-up stays current
-    ingest = AmiIngest(settings, ledger)
-    sender, order = _sender(settings, args.send)
-    clock: ManualClock | None = None
-    monitor: MonitorService | None = None
-    outbox: Outbox | None = None
-    tickets: Tickets | None = None
-    calls: list[Call] = []
-    for packet in packets_of_file(args.trace, settings):
-        ts = packet.timestamp
-        if ts is not None:
-            at = from_epoch(ts, settings.tz)
-            if clock is None:
-                clock = ManualClock(at, settings.tz)
-                _prepare_roster(settings, db.factory, clock, args.roster)
-                monitor, outbox = build_monitor(settings, db.factory, clock, link_mode="ephemeral",
-                                                rules=_rules(args, settings), default_order=order)
-                ledger.on_completed(monitor.on_call)
-                ledger.on_answered(monitor.on_answered)
-                # after the monitor: a reaching call has cleared its alert when the tickets hear of it
-                tickets = build_tickets(settings, db.factory, clock, cleared_calls=monitor.calls_cleared_by,
-                                        dial_prefixes=monitor.options.dial_prefixes)
-                ledger.on_calls(tickets.opener.on_calls)
-            elif monitor is not None and at > clock.now():
-                if ledger.completed or ledger.answered:
-                    calls.extend(ingest.flush())
-                await advance(monitor, clock, at, outbox, sender, _engines(tickets))
-        calls.extend(ingest.feed(packet))
-    calls.extend(ingest.finish())
-    calls.extend(ledger.open.values())
-    calls.sort(key=lambda c: (c.started_at, c.call_id))
-    if clock is None or monitor is None:
-        raise ConfigError(str(args.trace), "-", "记录中没有时间戳 / the trace has no Timestamp headers "
-                          "(enable timestampevents in manager.conf)")
-    await advance(monitor, clock, clock.now() + args.run_for, outbox, sender, _engines(tickets))
-    events = monitor.events()
-    ticket_lines = [v.contract(settings.tz) for v in tickets.desk.find(state="all", limit=1_000_000)] if tickets else []
-    ticket_lines.sort(key=lambda t: (str(t["opened_at"]), str(t["ticket_id"])))
-    db.engine.dispose()
-    return calls, events, ticket_lines
-
-
-def _engines(tickets: Tickets | None) -> list[Engine]:
-    return [tickets.engine] if tickets is not None else []
-
-
-def _rules(args: argparse.Namespace, settings: Settings) -> RuleBook:
-    from hotline.services.monitor.config import monitor_config, rules_of
-
-    return rules_of(settings, monitor_config(settings), args.monitors)
-
-
-def print_events(events: Sequence[EventLine], settings: Settings, as_json: bool) -> None:
-    if as_json:
-        for e in events:
-            print(json.dumps(e.as_dict(settings.tz), ensure_ascii=False))
-        return
-    print()
-    print_table(
-        [Column("时间 at"), Column("事件 event"), Column("告警 alert"), Column("来电 caller"), Column("层级 tier"),
-         Column("人员 person"), Column("渠道 channel")],
-        [[f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}", f"{EVENT_ZH.get(e.type, e.type)} {e.type}",
-          e.alert_id, e.caller or "-", f"{ALERT_TIER_ZH.get(e.tier, '?')} {e.tier}" if e.tier else "-",
-          e.person or "-", e.channel or "-"] for e in events])
-
-
-def run_replay(args: argparse.Namespace, settings: Settings) -> Replayed:
-    import asyncio
-
-    return asyncio.run(replay_monitored(args, settings))

@@ -40,15 +40,17 @@ def call(cid: str, when: datetime, outcome: str, specialty: str | None, wait: fl
 
 
 def alert(aid: str, kind: str, opened: datetime, *, breached: datetime | None = None, cleared: datetime | None = None,
-          acked: datetime | None = None, step: int = 0, caller: str | None = "13800138004") -> AlertRow:
-    return AlertRow(alert_id=aid, kind=kind, state="cleared" if cleared else "open", window="onsite", caller=caller,
+          acked: datetime | None = None, step: int = 0, caller: str | None = "13800138004",
+          window: str = "onsite") -> AlertRow:
+    return AlertRow(alert_id=aid, kind=kind, state="cleared" if cleared else "open", window=window, caller=caller,
                     specialty="network", opened_at=opened, deadline_at=opened + timedelta(minutes=15), missed_calls=1,
                     step_index=step, repeat_no=0, breached_at=breached, cleared_at=cleared, acked_at=acked,
                     acked_by="张伟" if acked else None)
 
 
-def page(oid: int, when: datetime, channel: str, ok: bool, purpose: str = "page") -> tuple[OutboxRow, PageAttemptRow]:
-    box = OutboxRow(id=oid, key=f"k{oid}", alert_id="a1" if purpose == "page" else None, purpose=purpose,
+def page(oid: int, when: datetime, channel: str, ok: bool, purpose: str = "page",
+         alert_id: str = "a1") -> tuple[OutboxRow, PageAttemptRow]:
+    box = OutboxRow(id=oid, key=f"k{oid}", alert_id=alert_id if purpose == "page" else None, purpose=purpose,
                     person="张伟", channel=channel, fallback="",
                     recipient="{}", subject="未接来电", text="未接来电", created_at=when,
                     status="sent" if ok else "failed", attempts=1, next_attempt_at=when)
@@ -78,6 +80,9 @@ def month_db(db_url: str) -> str:
         alert("a1", "missed_call", at(10, 10, 20), breached=at(10, 10, 35), cleared=at(10, 10, 41),
               acked=at(10, 10, 25), step=2),
         alert("a2", "missed_call", at(12, 9, 0), cleared=at(12, 9, 5), step=1),
+        # an alert a replay paged in a dry run only (remote duty, acked after 1 min): nothing was sent, so it is
+        # not a paged alert (were it counted, 2 / 3 acknowledged in 3 min)
+        alert("a3", "missed_call", at(14, 9, 0), cleared=at(14, 9, 2), acked=at(14, 9, 1), step=1, window="remote"),
         # a major incident reported after 45 minutes
         alert("inc1", "incident", at(20, 14, 0), cleared=at(20, 14, 45), caller=None),
         IncidentRow(incident_id="inc1", alert_id="inc1", title="核心交换机宕机", declared_by="周强",
@@ -91,17 +96,17 @@ def month_db(db_url: str) -> str:
     with unit_of_work(db.factory) as s:
         s.add_all(rows)
         s.flush()
-        # two survey tries (calls to callers, one unanswered): no pages
-        for oid, (when, channel, ok, purpose) in enumerate([
-                (at(10, 10, 20), "sms", True, "page"), (at(10, 10, 23), "voice", False, "page"),
-                (at(12, 9, 0), "sms", True, "page"), (at(13, 9, 0), "survey_asterisk", False, "survey"),
-                (at(13, 11, 0), "survey_sms", True, "survey")], start=1):
-            box, attempt = page(oid, when, channel, ok, purpose)
+        # a1 paged twice (one failed), a2 once; two survey tries (calls to callers, one unanswered): no pages
+        for oid, (when, channel, ok, purpose, alert_id) in enumerate([
+                (at(10, 10, 20), "sms", True, "page", "a1"), (at(10, 10, 23), "voice", False, "page", "a1"),
+                (at(12, 9, 0), "sms", True, "page", "a2"), (at(13, 9, 0), "survey_asterisk", False, "survey", ""),
+                (at(13, 11, 0), "survey_sms", True, "survey", "")], start=1):
+            box, attempt = page(oid, when, channel, ok, purpose, alert_id)
             s.add(box)
             s.flush()
             s.add(attempt)
         # a page a dry run printed (a replay of a day into this database): not sent, counted apart
-        box, attempt = page(6, at(14, 9, 0), "dry_run", True)
+        box, attempt = page(6, at(14, 9, 0), "dry_run", True, alert_id="a3")
         attempt.provider_id = "dry-run:k6"
         s.add(box)
         s.flush()
@@ -140,6 +145,7 @@ def test_monthly_json_has_the_hand_computed_figures(month_db: str, capsys: pytes
     assert ind["outage.longest"]["detail"] == "中断 2 次 / 2 outages"
     assert (ind["pages.sent"]["actual"], ind["pages.failed"]["actual"]) == (2, 1)  # the survey tries left out
     assert ind["pages.sent"]["detail"] == "另有演练 1 条（未发送）/ 1 more in dry run (not sent)"
+    # a1 (acked after 5 min) and a2 were paged; a3 only in a dry run: not a paged alert
     assert (ind["pages.acked"]["actual"], ind["pages.acked"]["detail"]) == (0.5, "1 / 2")
     assert ind["pages.ack_minutes"]["actual"] == 5.0
     assert ind["roster.gaps"]["measured"] is True

@@ -140,9 +140,10 @@ async def test_unanswered_voice_page_is_not_delivered_retried_then_next_channel(
                                                      ("desk_dry", True)]
     assert all("无人接听 / no answer" in (a.error or "") and a.retryable for a in attempts[:2])
     assert delivered.ok and row.delivered_via == "desk_dry" and row.channel == "asterisk_call"
-    # the alert's history names the channel that delivered, not the first preferred one
+    # the alert's history names the channel that took the page, not the first preferred one (a dry run channel
+    # here: it printed the page, nothing was sent)
     assert [(e.type, e.channel, e.detail) for e in events if e.type == "page"] == [
-        ("page", "desk_dry", "已送达 / delivered (计划 / planned: asterisk_call)")]
+        ("page", "desk_dry", "演练，未发送 / dry run, not sent (计划 / planned: asterisk_call)")]
     assert state is AlertState.OPEN
 
 

@@ -76,6 +76,13 @@ def test_callback_clears_the_alert_and_nothing_breaches(capsys: pytest.CaptureFi
     assert clear["person"] == "8001"  # the staff phone that called back
 
 
+def test_the_text_output_names_the_staff_extension_that_called_back(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(FIXTURES / "outbound_callback.ami"), "--run-for", "20m", "--config", CONFIG]) == 0
+    out = capsys.readouterr().out
+    (clear,) = [line for line in out.splitlines() if "已回复 clear" in line]
+    assert "张伟 (8001)" in clear, out  # extension 8001 is 张伟's in config/roster.yaml
+
+
 def test_answered_calls_open_no_alert(capsys: pytest.CaptureFixture[str]) -> None:
     lines = replay(capsys, "answered_caller_hangup.ami", "--run-for", "20m")
     assert [line["type"] for line in lines] == ["call", "ticket"]  # a ticket (test_replay_tickets), no alert

@@ -578,15 +578,39 @@ def callback_from_alert(calls: TwilioCalls, monitor: MonitorService, directory: 
     return sid
 
 
+class SessionIngest:
+    """A recorded session fed request by request, as `AmiIngest` feeds AMI packets (replay with --run-for):
+    events into the ledger, each request kept as a raw event, the ledger written every `batch` requests."""
+
+    def __init__(self, ledger: Ledger, batch: int = 5000) -> None:
+        self.ledger = ledger
+        self.tracker = TwilioTracker()
+        self.batch = batch
+        self._since_flush = 0
+
+    def feed(self, hook: Webhook) -> list[Call]:
+        self.ledger.apply(self.tracker.feed(hook))
+        self.ledger.add_raw([hook.raw_row()])
+        self._since_flush += 1
+        if self._since_flush >= self.batch:
+            return self.flush()
+        return []
+
+    def flush(self, force: bool = False) -> list[Call]:
+        self._since_flush = 0
+        return self.ledger.flush(force=force)
+
+    def finish(self) -> list[Call]:
+        """End of the session: what the tracker still holds is released and everything written."""
+        self.ledger.apply(self.tracker.finish())
+        return self.flush(force=True)
+
+
 def replay_session(hooks: Iterable[Webhook], ledger: Ledger, batch: int = 5000) -> list[Call]:
     """Feed a recorded session into the ledger (as the live service would); returns completed calls."""
-    tracker = TwilioTracker()
+    ingest = SessionIngest(ledger, batch)
     completed: list[Call] = []
-    for n, hook in enumerate(hooks, 1):
-        ledger.apply(tracker.feed(hook))
-        ledger.add_raw([hook.raw_row()])
-        if n % batch == 0:
-            completed.extend(ledger.flush())
-    ledger.apply(tracker.finish())
-    completed.extend(ledger.flush())
+    for hook in hooks:
+        completed.extend(ingest.feed(hook))
+    completed.extend(ingest.finish())
     return completed

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.domain.alerts import Alert, AlertKind, AlertState
-from hotline.store.alerts import AlertEventRow, AlertRow, is_active
+from hotline.services.reports.live_figures import attempt_result
+from hotline.store.alerts import AlertEventRow, AlertRow, OutboxRow, PageAttemptRow, is_active
 from hotline.store.base import unit_of_work
 
 
@@ -28,14 +29,16 @@ class Unreturned:
     acked_by: str | None
     deadline_at: datetime
     breached: bool
+    paged_dry_run: tuple[str, ...] = ()  # those of `paged` whose pages only a dry run took: nothing was sent
 
     def as_dict(self, tz: ZoneInfo) -> dict[str, object]:
         return {
             "alert_id": self.alert_id, "caller": self.caller, "caller_name": self.caller_name,
             "specialty": self.specialty, "first_missed_at": self.first_missed_at.astimezone(tz).isoformat(),
             "last_missed_at": self.last_missed_at.astimezone(tz).isoformat() if self.last_missed_at else None,
-            "missed_calls": self.missed_calls, "paged": list(self.paged), "acked_by": self.acked_by,
-            "deadline_at": self.deadline_at.astimezone(tz).isoformat(), "breached": self.breached,
+            "missed_calls": self.missed_calls, "paged": list(self.paged), "paged_dry_run": list(self.paged_dry_run),
+            "acked_by": self.acked_by, "deadline_at": self.deadline_at.astimezone(tz).isoformat(),
+            "breached": self.breached,
         }
 
 
@@ -71,9 +74,24 @@ def unreturned(factory: sessionmaker[Session], limit: int = 1000) -> list[Unretu
                     .order_by(AlertEventRow.at, AlertEventRow.id)):
                 if person and person not in paged[alert_id]:
                     paged[alert_id].append(person)
+        dry = _paged_in_dry_run_only(s, ids)
         return [Unreturned(r.alert_id, r.caller, r.caller_name, r.specialty, r.opened_at, r.last_missed_at,
                            r.missed_calls, tuple(paged[r.alert_id]), r.acked_by, r.deadline_at,
-                           r.breached_at is not None) for r in rows]
+                           r.breached_at is not None,
+                           tuple(p for p in paged[r.alert_id] if (r.alert_id, p) in dry)) for r in rows]
+
+
+def _paged_in_dry_run_only(s: Session, alert_ids: list[str]) -> set[tuple[str, str]]:
+    """(alert, person) pairs whose page attempts were all a dry run's: printed or skipped, never sent."""
+    result = attempt_result()
+    seen: dict[tuple[str, str], set[str]] = {}
+    for i in range(0, len(alert_ids), 500):
+        for alert_id, person, outcome in s.execute(
+                select(OutboxRow.alert_id, OutboxRow.person, result).distinct()
+                .join(PageAttemptRow, PageAttemptRow.outbox_id == OutboxRow.id)
+                .where(OutboxRow.alert_id.in_(alert_ids[i:i + 500]))):
+            seen.setdefault((str(alert_id), person), set()).add(str(outcome))
+    return {key for key, outcomes in seen.items() if outcomes == {"dry_run"}}
 
 
 def returned(factory: sessionmaker[Session], start: datetime | None = None, end: datetime | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -53,6 +53,7 @@ from hotline.store.base import claim_writer, unit_of_work
 log = logging.getLogger(__name__)
 
 DEFAULT_CHANNEL = "default"  # nobody said which channel: the dispatcher's default order
+_IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's bound-parameter limits
 
 
 class AlertNotFound(LookupError):
@@ -513,14 +514,47 @@ class MonitorService:
                 .where(AlertRow.cleared_by.in_([f"callback:{call_id}", f"repeat:{call_id}"]))
                 .order_by(AlertCallRow.at)))
 
-    def events(self, alert_id: str | None = None, after_id: int = 0) -> list[EventLine]:
-        """The alert history in time order (all alerts, or one)."""
+    def last_event_id(self) -> int:
+        """The id of the newest alert event (0: none yet): what a replay's own history comes after."""
+        with unit_of_work(self.factory) as s:
+            return int(s.scalar(select(func.max(AlertEventRow.id))) or 0)
+
+    def alerts_of_calls(self, call_ids: Collection[str], after_event: int = 0) -> set[str]:
+        """The alerts the calls `call_ids` opened or joined, and those they cleared (a callback, a repeat
+        call) among the alerts with history after event `after_event`: a replay's own alerts."""
+        ids = list(dict.fromkeys(call_ids))
+        calls = set(ids)
+        found: set[str] = set()
+        with unit_of_work(self.factory) as s:
+            for i in range(0, len(ids), _IN_CHUNK):
+                found.update(s.scalars(select(AlertCallRow.alert_id)
+                                       .where(AlertCallRow.call_id.in_(ids[i:i + _IN_CHUNK]))))
+            recent = select(AlertEventRow.alert_id).where(AlertEventRow.id > after_event).distinct()
+            for alert_id, cleared_by in s.execute(select(AlertRow.alert_id, AlertRow.cleared_by)
+                                                  .where(AlertRow.alert_id.in_(recent),
+                                                         AlertRow.cleared_by.is_not(None))):
+                how, _, call_id = str(cleared_by).partition(":")
+                if how in ("callback", "repeat") and call_id in calls:
+                    found.add(alert_id)
+        return found
+
+    def events(self, alert_id: str | None = None, after_id: int = 0,
+               alert_ids: Collection[str] | None = None) -> list[EventLine]:
+        """The alert history in time order (all alerts, one, or those of `alert_ids`)."""
         stmt = (select(AlertEventRow, AlertRow.caller, AlertRow.kind)
                 .join(AlertRow, AlertRow.alert_id == AlertEventRow.alert_id)
                 .where(AlertEventRow.id > after_id).order_by(AlertEventRow.at, AlertEventRow.id))
         if alert_id is not None:
             stmt = stmt.where(AlertEventRow.alert_id == alert_id)
+        chunks = [stmt]
+        if alert_ids is not None:
+            wanted = sorted(alert_ids)
+            chunks = [stmt.where(AlertEventRow.alert_id.in_(wanted[i:i + _IN_CHUNK]))
+                      for i in range(0, len(wanted), _IN_CHUNK)]
         with unit_of_work(self.factory) as s:
-            return [EventLine(e.id, e.type, e.alert_id, caller, e.tier, e.person, e.channel, e.at, e.step,
-                              e.detail, kind) for e, caller, kind in s.execute(stmt)]
+            lines = [EventLine(e.id, e.type, e.alert_id, caller, e.tier, e.person, e.channel, e.at, e.step,
+                               e.detail, kind) for chunk in chunks for e, caller, kind in s.execute(chunk)]
+        if len(chunks) > 1:
+            lines.sort(key=lambda line: (line.at, line.id))
+        return lines
 

@@ -33,6 +33,7 @@ from hotline.store.base import claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
 NO_CHANNEL = "未尝试任何通道 / no channel tried"
+DRY_RUN_DETAIL = "演练，未发送 / dry run, not sent"  # a page event's detail when a dry run took the page
 
 
 class PageSender(Protocol):
@@ -147,7 +148,9 @@ def _delivery_event(claimed: Claimed, last: SendResult | None, ok: bool) -> dict
     planned = claimed.order[0] if claimed.order else "default"
     via = last.channel if last else planned
     if ok:
-        detail = "已送达 / delivered" + ("" if via == planned else f" (计划 / planned: {planned})")
+        dry = last is not None and (last.provider_id or "").startswith(DRY_RUN_ID_PREFIX)  # nothing left the machine
+        detail = (DRY_RUN_DETAIL if dry else "已送达 / delivered") + (
+            "" if via == planned else f" (计划 / planned: {planned})")
     else:
         detail = f"未送达 / not delivered: {last.error if last else NO_CHANNEL}"
     return {"e_alert": claimed.page.alert_id, "e_person": claimed.page.recipient.name,

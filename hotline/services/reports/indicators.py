@@ -167,7 +167,8 @@ class OutageIndicators:
 
 
 class PageIndicators:
-    """Pages sent and failed, alerts acknowledged and how fast (no targets: reported for the meeting)."""
+    """Pages sent and failed, alerts acknowledged and how fast (no targets: reported for the meeting); an alert
+    is paged when at least one page about it was really sent (not by a dry run)."""
 
     source = "pages"
 
@@ -178,8 +179,11 @@ class PageIndicators:
                 OutboxRow, OutboxRow.id == PageAttemptRow.outbox_id).where(
                 PageAttemptRow.at >= ctx.start, PageAttemptRow.at < ctx.end, OutboxRow.purpose != SURVEY_PURPOSE)
                 .group_by(result)).all())
+            # an alert counts as paged when a page about it was really sent (a dry run's pages were not)
+            sent = (select(OutboxRow.alert_id).join(PageAttemptRow, PageAttemptRow.outbox_id == OutboxRow.id)
+                    .where(OutboxRow.alert_id.is_not(None), result == "sent"))
             paged = s.scalars(select(AlertRow).where(AlertRow.opened_at >= ctx.start, AlertRow.opened_at < ctx.end,
-                                                     AlertRow.step_index > 0)).all()
+                                                     AlertRow.alert_id.in_(sent))).all()
         dry = attempts.get("dry_run", 0)
         acked = [a for a in paged if a.acked_at is not None]
         ack_minutes = [minutes(a.acked_at - a.opened_at) for a in acked if a.acked_at is not None]

@@ -3,7 +3,7 @@ them (one ticket with its calls, clocks and timeline; lists with overdue first; 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -303,6 +303,22 @@ class TicketService:
                 rest = stmt.where(TicketRow.ticket_id.not_in([r.ticket_id for r in first])) if first else stmt
                 first += s.scalars(rest.order_by(*newest).limit(limit - len(first)))
             return self._views(s, first)
+
+    def of_calls(self, call_ids: Collection[str]) -> list[TicketView]:
+        """The tickets the calls `call_ids` are linked to (a replay's own tickets), oldest first."""
+        ids = list(dict.fromkeys(call_ids))
+        chunk = 500  # ids per IN (...) list
+        with unit_of_work(self.ctx.factory) as s:
+            tickets: set[str] = set()
+            for i in range(0, len(ids), chunk):
+                tickets.update(s.scalars(select(TicketCallRow.ticket_id)
+                                         .where(TicketCallRow.call_id.in_(ids[i:i + chunk]))))
+            wanted = sorted(tickets)
+            views: list[TicketView] = []
+            for i in range(0, len(wanted), chunk):
+                views += self._views(s, list(s.scalars(select(TicketRow)
+                                                       .where(TicketRow.ticket_id.in_(wanted[i:i + chunk])))))
+        return sorted(views, key=lambda v: (v.ticket.opened_at, v.ticket.ticket_id))
 
     def held(self, tier: Tier, person: str, limit: int = 50) -> list[TicketView]:
         """The open tickets `person`, going off duty in the roster tier `tier`, hands over: those assigned to
