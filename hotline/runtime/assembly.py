@@ -17,6 +17,7 @@ from hotline.domain.calls import Call
 from hotline.providers.asterisk.pipeline import SNAPSHOT_EVENTS, AmiPipeline, SnapshotCollector
 from hotline.providers.asterisk.protocol import Packet, PacketParser, RawEvent
 from hotline.providers.asterisk.tracker import TrackerConfig
+from hotline.services.calls.batched import BatchedIngest
 from hotline.services.calls.ledger import Ledger
 from hotline.services.reports.rollup import RollupKeeper, keeper_for
 from hotline.store.base import make_engine, migrate, session_factory
@@ -70,17 +71,15 @@ def packets_of_file(path: Path, settings: Settings, chunk: int = 1 << 20) -> Ite
     yield from parser.feed(b"\r\n\r\n")
 
 
-class AmiIngest:
+class AmiIngest(BatchedIngest):
     """The live listener and replay share this: packets in, ledger filled, batched writes."""
 
     def __init__(self, settings: Settings, ledger: Ledger, batch: int = 5000, keep_raw: bool = True) -> None:
-        self.ledger = ledger
+        super().__init__(ledger, batch)
         self.pipeline = AmiPipeline(tracker_config(settings), ledger, keep_raw=keep_raw)
         self.collector = SnapshotCollector(self.pipeline)
         self.raw = self.pipeline.raw
         self.keep_raw = keep_raw
-        self.batch = batch
-        self._since_flush = 0
 
     def feed(self, packet: Packet) -> list[Call]:
         if type(packet) is RawEvent:  # the hot path: most of a read=all stream is kept as bytes only
@@ -90,14 +89,7 @@ class AmiIngest:
             self.pipeline.packet(packet, packet.raw)  # a live event, no action reply being gathered
         else:
             self.collector.feed(packet, packet.raw)
-        self._since_flush += 1
-        if self._since_flush >= self.batch:
-            return self.flush()
-        return []
-
-    def flush(self, force: bool = False) -> list[Call]:
-        self._since_flush = 0
-        return self.ledger.flush(force=force)
+        return self.counted()
 
     def finish(self) -> list[Call]:
         self.collector.finish()

@@ -40,6 +40,7 @@ from hotline.providers.twilio.verbs import (
     staff_verb,
 )
 from hotline.providers.twilio.webhook import Webhook
+from hotline.services.calls.batched import BatchedIngest
 from hotline.services.calls.ledger import Ledger
 from hotline.services.calls.twilio_journal import Journal
 from hotline.services.monitor.engine import MonitorService
@@ -578,27 +579,18 @@ def callback_from_alert(calls: TwilioCalls, monitor: MonitorService, directory: 
     return sid
 
 
-class SessionIngest:
+class SessionIngest(BatchedIngest):
     """A recorded session fed request by request, as `AmiIngest` feeds AMI packets (replay with --run-for):
     events into the ledger, each request kept as a raw event, the ledger written every `batch` requests."""
 
     def __init__(self, ledger: Ledger, batch: int = 5000) -> None:
-        self.ledger = ledger
+        super().__init__(ledger, batch)
         self.tracker = TwilioTracker()
-        self.batch = batch
-        self._since_flush = 0
 
     def feed(self, hook: Webhook) -> list[Call]:
         self.ledger.apply(self.tracker.feed(hook))
         self.ledger.add_raw([hook.raw_row()])
-        self._since_flush += 1
-        if self._since_flush >= self.batch:
-            return self.flush()
-        return []
-
-    def flush(self, force: bool = False) -> list[Call]:
-        self._since_flush = 0
-        return self.ledger.flush(force=force)
+        return self.counted()
 
     def finish(self) -> list[Call]:
         """End of the session: what the tracker still holds is released and everything written."""
