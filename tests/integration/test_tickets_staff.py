@@ -83,3 +83,17 @@ def test_a_batch_spanning_days_finds_who_was_on_duty_as_the_roster_says(settings
                 checked.add(tuple(expected))
     assert len(checked) > 5  # holiday and working-day shifts, day and night, several people
     db.engine.dispose()
+
+
+def test_staff_are_found_by_a_phone_written_any_way(settings: Settings, db_url: str) -> None:
+    """A Twilio callback names the staff phone as E.164; the roster holds the national form: one person."""
+    db = open_database(db_url)
+    roster = RosterService(db.factory, settings, ManualClock(T0, settings.tz))
+    roster.load_example(ROOT / "config" / "roster.yaml")
+    staff = RosterStaff(roster)
+    for who in ("张伟", "8001", "PJSIP/8001-00000012", "13800138001", "+8613800138001", "+86 138 0013 8001",
+                "client:+8613800138001"):
+        assert staff.identify(who) == "张伟", who
+    for nobody in ("+8613900139000", "9001", "张三", ""):  # a caller, an unknown extension, a name off the roster
+        assert staff.identify(nobody) is None, nobody
+    db.engine.dispose()

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from hotline.domain.numbers import NumberKind, try_parse_number
 from hotline.domain.roster import Person, Roster, shifts_between
 from hotline.domain.sla import Calendar
 from hotline.domain.windows import WorkingCalendar
@@ -55,6 +56,7 @@ class RosterStaff:
         self.margin = margin
         self.ahead = ahead
         self._people: tuple[datetime, dict[str, Person]] | None = None
+        self._mobiles: tuple[dict[str, Person], dict[str, str]] | None = None  # for the people read last
         # (read at, covering [start, end], the roster and the calendar read)
         self._snapshot: tuple[datetime, datetime, datetime, Roster, WorkingCalendar] | None = None
 
@@ -74,7 +76,24 @@ class RosterStaff:
         for p in people.values():
             if (p.extension and p.extension in tokens) or (p.mobile and p.mobile in tokens):
                 return p.name
+        # a mobile written another way (Twilio's '+8613800138001' for the roster's '13800138001')
+        by_mobile = self._by_mobile(people)
+        for token in tokens:
+            number = try_parse_number(token)
+            if number is not None and number.kind is not NumberKind.EXTENSION and number.key in by_mobile:
+                return by_mobile[number.key]
         return None
+
+    def _by_mobile(self, people: dict[str, Person]) -> dict[str, str]:
+        """Number key -> name of the roster's mobiles, made once per read of the people."""
+        if self._mobiles is None or self._mobiles[0] is not people:
+            keys = {}
+            for p in people.values():
+                number = try_parse_number(p.mobile) if p.mobile else None
+                if number is not None:
+                    keys[number.key] = p.name
+            self._mobiles = (people, keys)
+        return self._mobiles[1]
 
     def person(self, name: str) -> Recipient | None:
         p = self._everyone().get(name)
