@@ -80,9 +80,9 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
         assert cells[0] == f"{CALLER} (Wang Fang)"
         assert cells[1].startswith(f"{DAY} 13:48:34")  # first missed: when the caller hung up
         assert cells[2:4] == ["网络 / Network", "待处理 open"]  # the config's name, not `network`
-        # paged at 0, 5 and 10 minutes: first line, second line, manager on duty then
+        # paged at 0, 5 and 10 minutes: first line, second line, manager on duty then (by the replay: a dry run)
         assert cells[4] == "、".join(name for tier in (Tier.FIRST_LINE, Tier.SECOND_LINE, Tier.MANAGER)
-                                     for name, _ in duty[tier])
+                                     for name, _ in duty[tier]) + "（演练，未发送 dry run）"
         assert cells[5] == "-"  # nobody acknowledged
         assert cells[6] == f"{DAY} 14:03:34"
         assert cells[7] == f"已超时 breached {DAY} 14:03"
@@ -93,6 +93,7 @@ def test_panels_show_the_open_breached_alert_duty_and_warnings(served: str, db_f
 
         unreturned = page.locator("#unreturned tbody tr").all_inner_texts()
         assert len(unreturned) == 1 and unreturned[0].startswith(CALLER) and unreturned[0].endswith("是 yes")
+        assert "（演练，未发送 dry run）" in unreturned[0]
         assert page.locator("#returned tbody tr").inner_text().split("\t")[:2] == ["0", "0"]
         assert "不可用" not in page.locator("body").inner_text()
         page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)

@@ -168,17 +168,24 @@ function loadBreaches() {
   }, $("breaches") ? ["breaches"] : []);
 }
 
+// whom an alert paged; those a dry run only printed (nothing sent) marked: "王芳、杨磊（演练，未发送 dry run）"
+function pagedText(u) {
+  const dry = new Set(u.paged_dry_run || []);
+  if (u.paged.length && u.paged.every(p => dry.has(p))) return u.paged.join("、") + "（演练，未发送 dry run）";
+  return u.paged.map(p => dry.has(p) ? p + "（演练 dry run）" : p).join("、");
+}
+
 async function loadAlerts() {
   let paged = null;  // who was paged comes with the unreturned list; the alerts stay without it
   try {
     paged = {};
-    for (const u of await getJSON(ROOT + "/api/alerts/unreturned")) paged[u.alert_id] = u.paged;
+    for (const u of await getJSON(ROOT + "/api/alerts/unreturned")) paged[u.alert_id] = pagedText(u);
   } catch (e) { paged = null; }
   return panel("alerts", ROOT + "/api/alerts?state=open", alerts => {
     fill("alerts", alerts.map(a => [
       a.caller ? (a.caller_name ? a.caller + " (" + a.caller_name + ")" : a.caller) : (a.title || a.alert_id),
       t(a.opened_at), spec(a.specialty), STATE[a.state] || a.state,
-      paged === null ? UNAVAILABLE : (paged[a.alert_id] || []).join("、"),
+      paged === null ? UNAVAILABLE : (paged[a.alert_id] || ""),
       a.acked_by ? a.acked_by + " " + hm(a.acked_at) : null, t(a.deadline_at),
       a.breached_at ? {text: "已超时 breached " + hm(a.breached_at), cls: "missed"} : {text: "未超时 no", cls: "met"}]));
   }, ["alerts"]);
@@ -187,7 +194,7 @@ async function loadAlerts() {
 function loadUnreturned() {
   return panel("unreturned", ROOT + "/api/alerts/unreturned", rows => {
     fill("unreturned", rows.map(u => [u.caller, u.caller_name, spec(u.specialty), t(u.first_missed_at),
-      t(u.last_missed_at), u.missed_calls, u.paged.join("、"), u.acked_by, t(u.deadline_at), yesNo(u.breached)]));
+      t(u.last_missed_at), u.missed_calls, pagedText(u), u.acked_by, t(u.deadline_at), yesNo(u.breached)]));
   }, ["unreturned"]);
 }
 
