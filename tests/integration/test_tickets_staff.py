@@ -92,7 +92,7 @@ def test_staff_are_found_by_a_phone_written_any_way(settings: Settings, db_url: 
     roster.load_example(ROOT / "config" / "roster.yaml")
     staff = RosterStaff(roster)
     for who in ("张伟", "8001", "PJSIP/8001-00000012", "13800138001", "+8613800138001", "+86 138 0013 8001",
-                "client:+8613800138001"):
+                "PJSIP/+8613800138001-0000002a"):
         assert staff.identify(who) == "张伟", who
     for nobody in ("+8613900139000", "9001", "张三", ""):  # a caller, an unknown extension, a name off the roster
         assert staff.identify(nobody) is None, nobody

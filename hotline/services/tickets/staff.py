@@ -19,6 +19,7 @@ from hotline.services.roster.duty import RosterDuty, recipient
 from hotline.services.roster.service import RosterService
 
 _TOKEN = re.compile(r"[^/@;\-]+")
+_PHONE_LIKE = re.compile(r"\+?[\d ()]{7,}")
 
 
 class Staff(Protocol):
@@ -79,6 +80,8 @@ class RosterStaff:
         # a mobile written another way (Twilio's '+8613800138001' for the roster's '13800138001')
         by_mobile = self._by_mobile(people)
         for token in tokens:
+            if not _PHONE_LIKE.fullmatch(token):  # a channel name, an agent's name: not parsed (a failed parse
+                continue  # costs ~20 µs, and most staff strings of a call are no phone)
             number = try_parse_number(token)
             if number is not None and number.kind is not NumberKind.EXTENSION and number.key in by_mobile:
                 return by_mobile[number.key]
