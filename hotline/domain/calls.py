@@ -357,6 +357,8 @@ def apply(call: Call, event: CallEvent) -> Call:
     elif k is EventKind.TALK_ENDED:
         if call.legs and call.legs[-1].answered_at is None:
             pass  # a transferred caller waits for the next leg: no talk is ending
+        elif _earlier_leg(call, event):
+            pass  # the member who transferred the caller finished their own leg: the colleague still talks
         elif call.talk_ended_at is None:
             call.talk_ended_at = event.at
             if event.party is not None and call.hung_up_by is not Party.PBX:
@@ -364,6 +366,16 @@ def apply(call: Call, event: CallEvent) -> Call:
     elif k is EventKind.ENDED and call.ended_at is None:
         call.ended_at = event.at
     return call
+
+
+def _earlier_leg(call: Call, event: CallEvent) -> bool:
+    """A talk's end that names a staff member other than the one the caller was transferred to: the end of
+    an earlier leg, reported after the transfer (Asterisk's AgentComplete of the transferring member can
+    follow its AttendedTransfer, with reason "agent", when the PBX is busy)."""
+    if not call.legs or event.answered_by is None:
+        return False
+    current = call.legs[-1]
+    return current.transfer is not None and current.who is not None and event.answered_by != current.who
 
 
 def _transfer(call: Call, event: CallEvent) -> None:

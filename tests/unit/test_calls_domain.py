@@ -123,3 +123,18 @@ def test_a_transfer_before_an_answer_or_after_the_end_changes_nothing() -> None:
     done = run(ev(EventKind.ANSWERED, 5, answered_by="8001"), ev(EventKind.HANGUP_REQUEST, 9, party=Party.AGENT),
                ev(EventKind.ENDED, 9.1), ev(EventKind.TRANSFERRED, 9.2, transfer=Transfer.BLIND))
     assert done.hung_up_by is Party.AGENT and len(done.legs) == 1 and done.talk_seconds == 4.0
+
+
+@pytest.mark.parametrize("member_done_at", [11.9, 12.05])  # the member's AgentComplete before / after the transfer
+def test_the_transferring_members_end_does_not_end_the_colleagues_leg(member_done_at: float) -> None:
+    """Seen on the real PBX under load: agent3 completes an attended transfer to agent2 at 12 s by hanging up,
+    and its AgentComplete (reason "agent") arrives after the AttendedTransfer; agent2 hangs up at 14 s. The
+    colleague's leg is 2 s, not 0."""
+    events = [ev(EventKind.QUEUE, 1, queue="apps"), ev(EventKind.ANSWERED, 2, answered_by="agent3", queue="apps"),
+              ev(EventKind.TRANSFERRED, 12, transfer=Transfer.ATTENDED, answered_by="agent2"),
+              ev(EventKind.HANGUP_REQUEST, 14, party=Party.AGENT), ev(EventKind.ENDED, 14.1)]
+    member_done = ev(EventKind.TALK_ENDED, member_done_at, party=Party.AGENT, answered_by="agent3")
+    call = run(*sorted([*events, member_done], key=lambda e: e.at))
+    legs = call.as_dict()["legs"]
+    assert [(leg["who"], leg["talk"]) for leg in legs] == [("agent3", 10.0), ("agent2", 2.0)]
+    assert call.talk_seconds == pytest.approx(12.0) and call.hung_up_by is Party.AGENT

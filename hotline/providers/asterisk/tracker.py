@@ -329,7 +329,9 @@ class Tracker:
         reason = p.get("Reason", "")
         party = Party.CALLER if reason == "caller" else Party.AGENT if reason == "agent" else None
         if reason != "transfer":  # a transfer ended the member's leg, not the talk: TRANSFERRED says so
-            self._emit(call.call_id, EventKind.TALK_ENDED, at, party=party)
+            # the member named: under load a transferring member's AgentComplete (reason "agent") can come
+            # after the AttendedTransfer, and must not end the colleague's leg (hotline/domain/calls.py)
+            self._emit(call.call_id, EventKind.TALK_ENDED, at, party=party, answered_by=p.get("MemberName") or None)
         if call.member_key is not None:
             self.members.pop(call.member_key, None)
             call.member_key = None
