@@ -24,7 +24,7 @@ from hotline.domain.roster import (
 )
 from hotline.domain.roster_plan import StoredShift
 from hotline.domain.windows import CalendarDay, DayKind, WorkingCalendar, parse_clock_time
-from hotline.store.base import Base, UtcDateTime
+from hotline.store.base import Base, UtcDateTime, chunks
 
 
 class PersonRow(Base):
@@ -272,8 +272,8 @@ class RosterStore:
 
     def remove_dated(self, ids: Iterable[int]) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), 500):
-            self.s.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids[i:i + 500])))
+        for part in chunks(ids):
+            self.s.execute(delete(ShiftRow).where(ShiftRow.id.in_(part)))
         self.s.flush()
 
     def add_override(self, o: Override) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.domain.alerts import Alert, AlertKind, AlertState
 from hotline.services.reports.live_figures import attempt_result
 from hotline.store.alerts import AlertEventRow, AlertRow, OutboxRow, PageAttemptRow, is_active
-from hotline.store.base import unit_of_work
+from hotline.store.base import chunks, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,11 @@ def _paged_in_dry_run_only(s: Session, alert_ids: list[str]) -> set[tuple[str, s
     """(alert, person) pairs whose page attempts were all a dry run's: printed or skipped, never sent."""
     result = attempt_result()
     seen: dict[tuple[str, str], set[str]] = {}
-    for i in range(0, len(alert_ids), 500):
+    for part in chunks(alert_ids):
         for alert_id, person, outcome in s.execute(
                 select(OutboxRow.alert_id, OutboxRow.person, result).distinct()
                 .join(PageAttemptRow, PageAttemptRow.outbox_id == OutboxRow.id)
-                .where(OutboxRow.alert_id.in_(alert_ids[i:i + 500]))):
+                .where(OutboxRow.alert_id.in_(part))):
             seen.setdefault((str(alert_id), person), set()).add(str(outcome))
     return {key for key, outcomes in seen.items() if outcomes == {"dry_run"}}
 

@@ -48,12 +48,11 @@ from hotline.store.alerts import (
     is_active,
     row_to_alert,
 )
-from hotline.store.base import claim_writer, unit_of_work
+from hotline.store.base import chunks, claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CHANNEL = "default"  # nobody said which channel: the dispatcher's default order
-_IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's bound-parameter limits
 
 
 class AlertNotFound(LookupError):
@@ -121,10 +120,9 @@ class _Cycle:
     @classmethod
     def of(cls, s: Session, alert_ids: Sequence[str]) -> _Cycle:
         done: set[tuple[str, str]] = set()
-        for i in range(0, len(alert_ids), 500):
-            chunk = alert_ids[i:i + 500]
+        for part in chunks(alert_ids):
             done.update((a, st) for a, st in s.execute(select(AlertStepRow.alert_id, AlertStepRow.step)
-                                                        .where(AlertStepRow.alert_id.in_(chunk))))
+                                                        .where(AlertStepRow.alert_id.in_(part))))
         return cls(done)
 
     def event(self, row: Values) -> None:
@@ -526,9 +524,8 @@ class MonitorService:
         calls = set(ids)
         found: set[str] = set()
         with unit_of_work(self.factory) as s:
-            for i in range(0, len(ids), _IN_CHUNK):
-                found.update(s.scalars(select(AlertCallRow.alert_id)
-                                       .where(AlertCallRow.call_id.in_(ids[i:i + _IN_CHUNK]))))
+            for part in chunks(ids):
+                found.update(s.scalars(select(AlertCallRow.alert_id).where(AlertCallRow.call_id.in_(part))))
             recent = select(AlertEventRow.alert_id).where(AlertEventRow.id > after_event).distinct()
             for alert_id, cleared_by in s.execute(select(AlertRow.alert_id, AlertRow.cleared_by)
                                                   .where(AlertRow.alert_id.in_(recent),
@@ -546,15 +543,13 @@ class MonitorService:
                 .where(AlertEventRow.id > after_id).order_by(AlertEventRow.at, AlertEventRow.id))
         if alert_id is not None:
             stmt = stmt.where(AlertEventRow.alert_id == alert_id)
-        chunks = [stmt]
+        statements = [stmt]
         if alert_ids is not None:
-            wanted = sorted(alert_ids)
-            chunks = [stmt.where(AlertEventRow.alert_id.in_(wanted[i:i + _IN_CHUNK]))
-                      for i in range(0, len(wanted), _IN_CHUNK)]
+            statements = [stmt.where(AlertEventRow.alert_id.in_(part)) for part in chunks(sorted(alert_ids))]
         with unit_of_work(self.factory) as s:
             lines = [EventLine(e.id, e.type, e.alert_id, caller, e.tier, e.person, e.channel, e.at, e.step,
-                               e.detail, kind) for chunk in chunks for e, caller, kind in s.execute(chunk)]
-        if len(chunks) > 1:
+                               e.detail, kind) for one in statements for e, caller, kind in s.execute(one)]
+        if len(statements) > 1:
             lines.sort(key=lambda line: (line.at, line.id))
         return lines
 

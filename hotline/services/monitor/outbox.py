@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.clock import Clock
 from hotline.paging.base import DRY_RUN_ID_PREFIX, Page, Recipient, SendResult
 from hotline.store.alerts import AlertEventRow, OutboxRow, PageAttemptRow
-from hotline.store.base import claim_writer, unit_of_work
+from hotline.store.base import chunks, claim_writer, unit_of_work
 
 log = logging.getLogger(__name__)
 NO_CHANNEL = "未尝试任何通道 / no channel tried"
@@ -87,8 +87,8 @@ def add_pages(session: Session, pages: Sequence[PlannedPage], now: datetime) -> 
         return []
     keys = [p.key for p in unique]
     existing: set[str] = set()
-    for i in range(0, len(keys), 500):
-        existing.update(session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(keys[i:i + 500]))))
+    for part in chunks(keys):
+        existing.update(session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(part))))
     fresh = [p for p in unique if p.key not in existing]
     if fresh:
         dialect = session.get_bind().dialect.name

@@ -34,7 +34,7 @@ from hotline.services.monitor.outbox import PlannedPage, add_pages
 from hotline.services.tickets.pages import handoff_text, nobody_note, ticket_pages, vendor_text
 from hotline.services.tickets.records import LinkedCall, TicketNotFound, locked, save
 from hotline.services.tickets.settings import TicketContext
-from hotline.store.base import unit_of_work
+from hotline.store.base import chunks, unit_of_work
 from hotline.store.tickets import (
     OPEN_SQL,
     OVERDUE_SQL,
@@ -306,18 +306,13 @@ class TicketService:
 
     def of_calls(self, call_ids: Collection[str]) -> list[TicketView]:
         """The tickets the calls `call_ids` are linked to (a replay's own tickets), oldest first."""
-        ids = list(dict.fromkeys(call_ids))
-        chunk = 500  # ids per IN (...) list
         with unit_of_work(self.ctx.factory) as s:
             tickets: set[str] = set()
-            for i in range(0, len(ids), chunk):
-                tickets.update(s.scalars(select(TicketCallRow.ticket_id)
-                                         .where(TicketCallRow.call_id.in_(ids[i:i + chunk]))))
-            wanted = sorted(tickets)
+            for part in chunks(list(dict.fromkeys(call_ids))):
+                tickets.update(s.scalars(select(TicketCallRow.ticket_id).where(TicketCallRow.call_id.in_(part))))
             views: list[TicketView] = []
-            for i in range(0, len(wanted), chunk):
-                views += self._views(s, list(s.scalars(select(TicketRow)
-                                                       .where(TicketRow.ticket_id.in_(wanted[i:i + chunk])))))
+            for part in chunks(sorted(tickets)):
+                views += self._views(s, list(s.scalars(select(TicketRow).where(TicketRow.ticket_id.in_(part)))))
         return sorted(views, key=lambda v: (v.ticket.opened_at, v.ticket.ticket_id))
 
     def held(self, tier: Tier, person: str, limit: int = 50) -> list[TicketView]:
