@@ -136,7 +136,7 @@ class SlaEngine:
     def _holder(self, now: datetime, ticket: Ticket) -> list[Recipient]:
         """Who holds the ticket: the assignee (a roster person or the vendor contact), else the on-duty
         first line."""
-        vendor = self.ctx.config.vendors.get(ticket.specialty or "") or self.ctx.config.vendors.get("default")
+        vendor = self.ctx.config.vendor_of(ticket.specialty)
         if ticket.assignee and vendor is not None and ticket.assignee == vendor.name:
             return [vendor.recipient()]
         person = self.ctx.staff.person(ticket.assignee) if ticket.assignee else None

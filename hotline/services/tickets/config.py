@@ -45,6 +45,10 @@ class TicketConfig:
     def window_of(self, specialty: str | None) -> Window:
         return self.specialty_windows.get(specialty or "", self.window)
 
+    def vendor_of(self, specialty: str | None) -> VendorContact | None:
+        """The 厂商 contact of `specialty`, else `[tickets.vendors.default]` (None: no vendor configured)."""
+        return self.vendors.get(specialty or "") or self.vendors.get("default")
+
 
 _KEYS = {"local_area_code", "window", "windows", "sla_minutes", "warn_before_minutes", "auto_close_days",
          "vendors", "page_channels", "push", "complaint_specialty", "complaint_managers"}

@@ -146,7 +146,7 @@ class TicketService:
         person = self.ctx.staff.person(name)
         if person is not None:
             return name, person
-        vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
+        vendor = self.ctx.config.vendor_of(t.specialty)
         if vendor is not None and name == vendor.name:
             return name, vendor.recipient()
         raise TicketError(f"不在值班表人员中：{given} / not on the roster: {given!r}")
@@ -183,12 +183,12 @@ class TicketService:
         """(name, recipient, vendor contract) of the next tier's holder."""
         if assignee:
             name, person = self._known(assignee, t)
-            vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
+            vendor = self.ctx.config.vendor_of(t.specialty)
             return name, person, vendor.contract if vendor is not None and name == vendor.name else ""
         if t.tier is TicketTier.FIRST_LINE:
             people = self.ctx.staff.on_duty(now, str(Tier.SECOND_LINE), t.specialty)
             return (people[0].name, people[0], "") if people else (None, None, "")
-        vendor = self.ctx.config.vendors.get(t.specialty or "") or self.ctx.config.vendors.get("default")
+        vendor = self.ctx.config.vendor_of(t.specialty)
         if vendor is not None:
             return vendor.name, vendor.recipient(), vendor.contract
         people = self.ctx.staff.on_duty(now, str(Tier.VENDOR), t.specialty)
