@@ -6,11 +6,10 @@ import argparse
 import contextlib
 import os
 import re
-from datetime import date, datetime, tzinfo
+from datetime import date
 from pathlib import Path
 
 from hotline.domain.day_range import DayTextError, is_reversed, parse_day
-from hotline.domain.moments import parse_moment
 
 _AMI_START = re.compile(rb"^(Asterisk Call Manager/|(Event|Response|Action|ActionID)\s*:)", re.IGNORECASE)
 
@@ -21,12 +20,6 @@ def day(text: str) -> date:
         return parse_day(text)
     except DayTextError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def desk_time(text: str, tz: tzinfo) -> datetime:
-    """An ISO time such as `2026-12-04T17:00` or `2026-12-04 17:00+08:00`; without a UTC offset it is the
-    desk's time (`tz`). ValueError (`MomentError`), saying the format expected, otherwise (a day alone too)."""
-    return parse_moment(text, tz)
 
 
 def reversed_range(start: date | None, end: date | None) -> str | None:

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
-from hotline.cli.arguments import desk_time, output_file, write_output
+from hotline.cli.arguments import output_file, write_output
+from hotline.cli.labels import short_time
 from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.config import Settings
 from hotline.domain.complaints import FORM_EN, FORM_FIELDS, FORM_ZH, Source
+from hotline.domain.moments import parse_moment
 from hotline.domain.sla import CLOCK_ZH, COMPLAINT_CLOCKS
 from hotline.domain.tickets import TicketError
 
@@ -124,7 +126,7 @@ def cmd_reply(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_agree(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        due = desk_time(args.due, settings.tz)
+        due = parse_moment(args.due, settings.tz)
     except ValueError as e:
         print(f"错误 / error: --due {e}", file=sys.stderr)
         return 2  # a mistake in the command line
@@ -209,25 +211,20 @@ def _share(part: dict[str, Any]) -> str:
     return "-" if part["share"] is None else f"{part['share'] * 100:.1f}%"
 
 
-def _stamp(iso: str | None) -> str:
-    """`2026-12-03T11:00:00+08:00` as `12-03 11:00` (the desk's timezone already)."""
-    return "-" if iso is None else iso[5:16].replace("T", " ")
-
-
 def _reply(c: dict[str, Any]) -> str:
     if c["reply_minutes"] is not None:
         return f"回复 replied {c['reply_minutes']:.1f} 分钟 min {_verdict(c['replied_in_time'])}"
     if c["replied_in_time"] is False:
-        return f"未回复 not replied，已超时 overdue（时限 due {_stamp(c['reply_due_at'])}）"
-    return f"未回复 not replied，未到期 not due yet（时限 due {_stamp(c['reply_due_at'])}）"
+        return f"未回复 not replied，已超时 overdue（时限 due {short_time(c['reply_due_at'])}）"
+    return f"未回复 not replied，未到期 not due yet（时限 due {short_time(c['reply_due_at'])}）"
 
 
 def _resolution(c: dict[str, Any]) -> str:
     if c["resolved"]:
         return f"已解决 resolved {_verdict(c['resolved_in_time'])}"
     if c["resolved_in_time"] is False:
-        return f"未解决 not resolved，已超时 overdue（时限 due {_stamp(c['resolve_due_at'])}）"
-    return f"未解决 not resolved（时限 due {_stamp(c['resolve_due_at'])}）"
+        return f"未解决 not resolved，已超时 overdue（时限 due {short_time(c['resolve_due_at'])}）"
+    return f"未解决 not resolved（时限 due {short_time(c['resolve_due_at'])}）"
 
 
 def _within(minutes: float) -> str:
@@ -260,6 +257,6 @@ def report_text(doc: dict[str, Any], reply_minutes: float = 60) -> list[str]:
     for c in doc["complaints"]:
         status = c["status"]
         name = STATUS_ZH.get(Status(status), status) if status in set(Status) else status
-        out.append(f"  {c['ticket_id']}  {c['caller']}  {_stamp(c['complained_at'])}  {name} {status}  {_reply(c)}"
+        out.append(f"  {c['ticket_id']}  {c['caller']}  {short_time(c['complained_at'])}  {name} {status}  {_reply(c)}"
                    f"  {_resolution(c)}{'  已上报 escalated' if c['escalated'] else ''}")
     return out

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from hotline.cli import COMMON
 from hotline.cli.arguments import ami_trace_problem, day, reversed_range
 from hotline.cli.complaints import register_report
+from hotline.cli.labels import specialty_label
 from hotline.cli.monthly import register_monthly
 from hotline.cli.surveys import register_satisfaction
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
 from hotline.domain.calls import Call
-from hotline.domain.kpi import NO_SPECIALTY, REPORT_GROUPS, UNANSWERED, AnswerRate
+from hotline.domain.kpi import REPORT_GROUPS, UNANSWERED, AnswerRate
 from hotline.domain.tickets import STATUS_ZH, TIER_ZH
 
 if TYPE_CHECKING:
@@ -254,11 +255,8 @@ RATE_COLUMNS = [Column("组 group"), Column("转人工 offered", right=True), Co
 def group_label(group: str, by: str, settings: Settings) -> str:
     """What a row of the answer-rate table is called on screen: a specialty's configured name with its code
     ('网络 / Network (network)'), the placeholders in both languages; the JSON keeps the codes."""
-    from hotline.services.reports.indicators import specialty_name
-
     if by == "specialty":
-        name = specialty_name(settings, group)
-        return name if group in (name, NO_SPECIALTY) else f"{name} ({group})"
+        return specialty_label(settings, group)
     return "未接 unanswered" if group == UNANSWERED else group
 
 

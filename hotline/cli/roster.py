@@ -57,10 +57,11 @@ def warn_dates(service: RosterService, first: date, last: date) -> None:
 
 
 def _moment(text: str, settings: Settings) -> datetime:
-    from hotline.cli.arguments import ArgumentProblem, desk_time
+    from hotline.cli.arguments import ArgumentProblem
+    from hotline.domain.moments import parse_moment
 
     try:
-        return desk_time(text, settings.tz)
+        return parse_moment(text, settings.tz)
     except ValueError as e:
         raise ArgumentProblem(str(e)) from None
 

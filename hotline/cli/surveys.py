@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
+from hotline.cli.labels import short_time, specialty_label
 from hotline.cli.subcommands import SURVEY_REF, add_command
 from hotline.cli.table import Column, print_table
 from hotline.config import Settings
@@ -111,11 +112,6 @@ def _when(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") if stamp else "-"
 
 
-def _short(stamp: str | None) -> str:
-    """An ISO time of the desk's timezone as the other tables show it: `12-04 09:17` (the JSON keeps it whole)."""
-    return stamp[5:16].replace("T", " ") if stamp else "-"
-
-
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
     rows = _surveys(args, settings).desk.due(args.limit)
     if args.json:
@@ -125,7 +121,7 @@ def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'回访 id':<9}{'工单 ticket':<18}{'状态 status':<22}{'方式 way':<10}{'下次 next try':<16}时限 due by")
     for r in rows:
         print(f"{r['survey_id']:<9}{r['ticket_id']:<18}{r['status_zh'] + ' ' + r['status']:<22}{r['way']:<10}"
-              f"{_short(r['next_try_at']):<16}{_short(r['due_by'])}")
+              f"{short_time(r['next_try_at']):<16}{short_time(r['due_by'])}")
     print(f"共 {len(rows)} 个 / {len(rows)} surveys")
     return 0
 
@@ -200,13 +196,8 @@ def cmd_satisfaction(args: argparse.Namespace, settings: Settings) -> int:
 def group_label(settings: Settings, by: str, group: str) -> str:
     """A row's group as a person reads it: 合计 total, a specialty's name with its code, a staff member (the
     JSON keeps the codes)."""
-    from hotline.services.reports.indicators import specialty_name
-
     if by == "all":
         return "合计 total"
-    if group == "(none)":
-        return "未分类 / none" if by == "specialty" else "未分派 / nobody"
     if by == "specialty":
-        name = specialty_name(settings, group)
-        return name if name == group else f"{name} ({group})"
-    return group
+        return specialty_label(settings, group)
+    return "未分派 / nobody" if group == "(none)" else group

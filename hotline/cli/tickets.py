@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from hotline.cli import COMMON
+from hotline.cli.labels import specialty_label
 from hotline.cli.subcommands import TICKET_ID, add_command
 from hotline.cli.table import Column, pad, print_table
 from hotline.config import Settings
@@ -210,16 +211,6 @@ def _change_text(field: str | None, old: str | None, new: str | None, tz: tzinfo
     return f"{FIELD_ZH.get(field, field)}: {value(old)} → {value(new)}"
 
 
-def _specialty(settings: Settings, code: str | None) -> str:
-    """'应用系统 / Applications (applications)': the reports' name of a configured specialty, with its code."""
-    from hotline.services.reports.indicators import specialty_name
-
-    if not code:
-        return "未分类 / none"
-    name = specialty_name(settings, code)
-    return code if name == code else f"{name} ({code})"
-
-
 def print_ticket(view: TicketView, settings: Settings) -> None:
     t = view.ticket
     tz = settings.tz
@@ -227,7 +218,7 @@ def print_ticket(view: TicketView, settings: Settings) -> None:
           f"处理人 assignee: {t.assignee or '-'}")
     print(f"来电 caller: {t.caller} {t.caller_name or ''}  类型 type: {TYPE_ZH[t.ticket_type]} {t.ticket_type}  "
           f"优先级 priority: {PRIORITY_ZH[t.priority]} {t.priority}  "
-          f"专业 specialty: {_specialty(settings, t.specialty)}  服务窗口 window: {t.service_window}")
+          f"专业 specialty: {specialty_label(settings, t.specialty)}  服务窗口 window: {t.service_window}")
     print(f"首次来电 first contact: {t.first_contact_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  "
           f"受理 opened: {t.opened_at.astimezone(tz):%Y-%m-%d %H:%M:%S}")
     if t.summary:
@@ -285,7 +276,6 @@ def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_caller(args: argparse.Namespace, settings: Settings) -> int:
-
     desk = _tickets(args, settings).desk
     try:
         entry = desk.set_caller(args.number, name=args.name, organisation=args.organisation, notes=args.notes)
