@@ -15,6 +15,7 @@ from hotline.services.monitor.outbox import PlannedPage, page_key
 
 log = logging.getLogger(__name__)
 DEFAULT_CHANNEL = "default"  # the dispatcher's default order
+_CLOCK_EN = {str(k): v for k, v in CLOCK_EN.items()}  # by the clock's code, as the pages are given it
 
 
 def ticket_pages(ticket: Ticket, purpose: str, step: str, tier: str, people: Sequence[Recipient],
@@ -63,7 +64,7 @@ def vendor_text(ticket: Ticket, contract: str) -> str:
 def sla_text(ticket: Ticket, clock_zh: str, clock: str, due: datetime, breached: bool,
              tz: ZoneInfo) -> tuple[str, str]:
     local = due.astimezone(tz)
-    clock = {str(k): v for k, v in CLOCK_EN.items()}.get(clock, clock)  # 'complaint resolution', not a code
+    clock = _CLOCK_EN.get(clock, clock)  # 'complaint resolution', not a code
     if breached:
         subject = f"工单超时：{ticket.ticket_id} {clock_zh} / Ticket SLA missed: {clock}"
         text = (f"工单 {ticket.ticket_id}（来电 {ticket.caller}，处理人 {ticket.assignee or '未指派'}）"
