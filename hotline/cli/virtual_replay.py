@@ -211,16 +211,13 @@ def _roster_names(settings: Settings, factory: sessionmaker[Session], clock: Man
                   people: set[str]) -> dict[str, str]:
     """The roster's name of each staff phone among `people`: an extension (8001), a channel (PJSIP/8001), a
     mobile in any form (Twilio's +8613800138001)."""
-    from hotline.domain.numbers import same_number
     from hotline.services.roster.service import RosterService
     from hotline.services.tickets.staff import RosterStaff
 
-    roster = RosterService(factory, settings, clock)
-    staff = RosterStaff(roster)
-    mobiles = [(p.mobile, p.name) for p in roster.people().values() if p.mobile]
+    staff = RosterStaff(RosterService(factory, settings, clock))  # knows a mobile written any way
     names: dict[str, str] = {}
     for who in sorted(people):
-        name = staff.identify(who) or next((n for mobile, n in mobiles if same_number(mobile, who)), None)
+        name = staff.identify(who)
         if name is not None and name != who:
             names[who] = name
     return names
